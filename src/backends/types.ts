@@ -1,0 +1,66 @@
+import type { PrefetchError } from '../errors.js';
+import type { DownloadTask } from '../plan/types.js';
+import type { PrefetchEvent } from '../report/types.js';
+
+export type BackendName = 'native' | 'aria2';
+
+/** Network knobs shared by both backends; defaults live in `config/options.ts`. */
+export interface DownloadOptions {
+  /** Transfers in flight at once, across all origins. */
+  readonly concurrency: number;
+  /** Connections per origin (host:port). */
+  readonly perOrigin: number;
+  /** Retries per URL after the first attempt. */
+  readonly retries: number;
+  readonly connectTimeoutMs: number;
+  /** Time to the response headers. */
+  readonly headersTimeoutMs: number;
+  /** Longest gap between two body chunks before the transfer counts as stalled. */
+  readonly stallTimeoutMs: number;
+  /** Split archives at least this large into parallel Range segments (0 disables). */
+  readonly splitMinBytes: number;
+  /** Parallel segments for one split archive. */
+  readonly splitSegments: number;
+}
+
+/** A downloaded file waiting for verification, on the same filesystem as the cache. */
+export interface StagedFile {
+  readonly path: string;
+  readonly bytes: number;
+  /** sha1 computed while streaming, when the backend did so; computed by `verify` otherwise. */
+  readonly sha1: string | undefined;
+  /** The (redacted) URL the bytes came from. */
+  readonly url: string;
+}
+
+/** Per-request credentials and redaction, decided per URL (and again at every redirect hop). */
+export interface RequestPolicy {
+  /** Headers for a request to this URL; never reused for another origin. */
+  headersFor(url: URL): Record<string, string>;
+  /** The URL as it may be shown to a person: no userinfo, no token query parameters. */
+  redact(url: string): string;
+}
+
+export interface FetchContext {
+  readonly signal: AbortSignal;
+  readonly options: DownloadOptions;
+  readonly policy: RequestPolicy;
+  readonly emit: (event: PrefetchEvent) => void;
+  /**
+   * Verifies a staged file (sha1 when known, archive structure always) and renames it into
+   * the cache. Throws a retryable `ChecksumMismatchError`/`CorruptArchiveError` on bad bytes;
+   * the staged file is removed either way.
+   */
+  readonly accept: (task: DownloadTask, staged: StagedFile) => Promise<void>;
+}
+
+export type TaskResult =
+  | { readonly kind: 'downloaded'; readonly task: DownloadTask; readonly url: string; readonly bytes: number; readonly attempts: number }
+  | { readonly kind: 'failed'; readonly task: DownloadTask; readonly error: PrefetchError; readonly attempts: number };
+
+/** A way to move bytes. Both backends feed the same verify-then-commit path (`FetchContext.accept`). */
+export interface Backend {
+  readonly name: BackendName;
+  fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]>;
+  close(): Promise<void>;
+}

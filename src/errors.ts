@@ -1,0 +1,114 @@
+/**
+ * One error family for the whole tool. Every error carries a stable `code`, the context a
+ * user needs (package, redacted URL, expected vs actual) and, where useful, a `hint` that
+ * says what to do next. Only the CLI layer turns these into text and exit codes.
+ */
+export type ErrorCode =
+  | 'E_USAGE' // bad flag or option value
+  | 'E_INPUT' // missing or unreadable input file
+  | 'E_JSON' // malformed JSON input (file + position)
+  | 'E_PACKAGE' // one package entry is invalid (bad name, bad dist)
+  | 'E_HTTP' // non-success HTTP status
+  | 'E_NETWORK' // connection error, reset, timeout, truncated body
+  | 'E_CHECKSUM' // sha1 differs from dist.shasum
+  | 'E_CORRUPT' // archive structure is broken (truncated zip, HTML page, …)
+  | 'E_AUTH' // 401/403: credentials missing or refused
+  | 'E_INSECURE' // http:// URL refused by secure-http
+  | 'E_BACKEND' // backend unavailable or crashed (aria2c missing, too old)
+  | 'E_CACHE' // cache dir disabled, not writable, or a commit failed
+  | 'E_ABORTED'; // interrupted (SIGINT/SIGTERM)
+
+export interface PrefetchErrorOptions {
+  readonly hint?: string | undefined;
+  readonly cause?: unknown;
+  readonly packageName?: string | undefined;
+  /** Always redacted before it is stored here. */
+  readonly url?: string | undefined;
+  readonly retryable?: boolean | undefined;
+}
+
+export class PrefetchError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly packageName: string | undefined;
+  readonly url: string | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: PrefetchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PrefetchError';
+    this.code = code;
+    this.hint = options.hint;
+    this.packageName = options.packageName;
+    this.url = options.url;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Malformed JSON in an input file: names the file and the line/column. */
+export class JsonInputError extends PrefetchError {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(options: { file: string; line?: number | undefined; column?: number | undefined; detail: string; cause?: unknown }) {
+    const where = options.line === undefined ? '' : `:${options.line}:${options.column ?? 1}`;
+    super('E_JSON', `${options.file}${where}: invalid JSON: ${options.detail}`, {
+      cause: options.cause,
+      hint: 'Fix the file, or regenerate it with `composer update --lock`.',
+    });
+    this.name = 'JsonInputError';
+    this.file = options.file;
+    this.line = options.line;
+    this.column = options.column;
+  }
+}
+
+export class HttpStatusError extends PrefetchError {
+  readonly status: number;
+  /** Seconds to wait, from a Retry-After header, when the server sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(options: { status: number; url: string; packageName?: string | undefined; retryable: boolean; retryAfterMs?: number | undefined; hint?: string | undefined }) {
+    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}`, options);
+    this.name = 'HttpStatusError';
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export class ChecksumMismatchError extends PrefetchError {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(options: { packageName: string; url?: string | undefined; expected: string; actual: string }) {
+    super('E_CHECKSUM', `sha1 mismatch for ${options.packageName}: expected ${options.expected}, got ${options.actual}`, {
+      ...options,
+      retryable: true,
+      hint: 'The server sent other bytes than the lock records; if this persists, run `composer update` for this package.',
+    });
+    this.name = 'ChecksumMismatchError';
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+}
+
+export class CorruptArchiveError extends PrefetchError {
+  readonly reason: string;
+  constructor(options: { packageName: string; url?: string | undefined; archiveType: string; reason: string; cause?: unknown }) {
+    super('E_CORRUPT', `${options.packageName}: not a valid ${options.archiveType} archive (${options.reason})`, {
+      ...options,
+      retryable: true,
+    });
+    this.name = 'CorruptArchiveError';
+    this.reason = options.reason;
+  }
+}
+
+export function isPrefetchError(error: unknown): error is PrefetchError {
+  return error instanceof PrefetchError;
+}
+
+/** Wraps anything thrown into a PrefetchError, keeping the original as `cause`. */
+export function toPrefetchError(error: unknown, fallback: ErrorCode = 'E_NETWORK', context: PrefetchErrorOptions = {}): PrefetchError {
+  if (error instanceof PrefetchError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PrefetchError(fallback, message, { ...context, cause: error });
+}

@@ -1,0 +1,53 @@
+/** A dist mirror as recorded in a lock (`dist.mirrors[]`, `ArrayDumper::dump`). */
+export interface DistMirror {
+  readonly url: string;
+  readonly preferred: boolean;
+}
+
+/** `dist` of a locked package, normalised: an empty or missing shasum/reference is `undefined`. */
+export interface LockedDist {
+  /** As written in the lock; the cache file extension uses it verbatim (`FileDownloader::download`). */
+  readonly type: string;
+  readonly url: string;
+  readonly reference: string | undefined;
+  readonly shasum: string | undefined;
+  readonly mirrors: readonly DistMirror[];
+}
+
+/** One package of a composer.lock, installed.json or resolved set, normalised. */
+export interface LockedPackage {
+  /** The name as written (pretty case); Composer lowercases it (`BasePackage::__construct`). */
+  readonly name: string;
+  /** Pretty version, e.g. `v6.4.1`. */
+  readonly version: string;
+  /** Only installed.json carries it; for locks Composer recomputes it (`VersionParser::normalize`). */
+  readonly versionNormalized: string | undefined;
+  /** Composer package type (`library`, `metapackage`, …). */
+  readonly type: string;
+  readonly dist: LockedDist | undefined;
+  readonly hasSource: boolean;
+  /** Came from `packages-dev` (lock) or `dev-package-names` (installed.json v2). */
+  readonly dev: boolean;
+  /** Which input file this entry came from (for messages and de-duplication reports). */
+  readonly origin: string;
+  /** `extra.plugin-modifies-downloads`: such a plugin may rewrite URLs or cache keys. */
+  readonly modifiesDownloads: boolean;
+}
+
+export type InputKind = 'composer.lock' | 'installed.json (v1)' | 'installed.json (v2)' | 'resolved set';
+
+/** A package entry that could not be used; the others still download. */
+export interface PackageProblem {
+  readonly origin: string;
+  /** Index in its list, for entries without a usable name. */
+  readonly index: number;
+  readonly packageName: string | undefined;
+  readonly message: string;
+}
+
+export interface ParsedInput {
+  readonly origin: string;
+  readonly kind: InputKind;
+  readonly packages: readonly LockedPackage[];
+  readonly problems: readonly PackageProblem[];
+}
