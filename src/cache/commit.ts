@@ -1,0 +1,85 @@
+import { mkdir, open, rename, stat, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { StagedFile } from '../backends/types.js';
+import { PrefetchError } from '../errors.js';
+import type { DownloadTask } from '../plan/types.js';
+import { ArchiveValidationError, validateArchive } from '../verify/archive.js';
+import { sha1File } from '../verify/sha1.js';
+import { verifyDownload, type VerifiedDownload } from '../verify/verify-download.js';
+import { removeQuietly } from './temp-files.js';
+
+/**
+ * Moves a verified staged file to `cachePath` atomically: the path holds either the old file,
+ * nothing, or the complete new file, never a partial one (a partial file at a cache key breaks
+ * the next `composer install`, composer-cache.md §4). `stagedPath` must be on the same
+ * filesystem, ideally from `tempPathFor(cachePath)`.
+ *
+ * mtime and atime are set to now *before* the rename, so the file never appears with an old
+ * mtime that Composer's TTL GC would delete (§5). Directories get the default mode (0777 minus
+ * umask), so the user running Composer can write there too.
+ *
+ * @throws PrefetchError E_CACHE naming the path; the staged file is removed in that case.
+ */
+export async function commitToCache(stagedPath: string, cachePath: string): Promise<void> {
+  try {
+    await mkdir(dirname(cachePath), { recursive: true });
+    const now = new Date();
+    await utimes(stagedPath, now, now);
+    // fsync before rename: otherwise a crash can leave the new name pointing at unwritten blocks.
+    const handle = await open(stagedPath, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(stagedPath, cachePath);
+  } catch (error) {
+    await removeQuietly(stagedPath);
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new PrefetchError('E_CACHE', `cannot write ${cachePath}: ${detail}`, {
+      cause: error,
+      hint: 'Check that the Composer cache directory is writable and that staging is on the same filesystem.',
+    });
+  }
+}
+
+/**
+ * Verifies a staged download and commits it to `task.cachePath`; the staged file is removed
+ * whatever happens, so a failed verification leaves nothing behind. Fits `FetchContext.accept`.
+ */
+export async function acceptIntoCache(task: DownloadTask, staged: StagedFile): Promise<VerifiedDownload> {
+  let verified: VerifiedDownload;
+  try {
+    verified = await verifyDownload(task, staged);
+  } catch (error) {
+    await removeQuietly(staged.path);
+    throw error;
+  }
+  await commitToCache(staged.path, task.cachePath);
+  return verified;
+}
+
+/**
+ * State of the file Composer would use for this task: `valid` when it exists and its sha1
+ * matches the lock's shasum (or, without one, its archive structure passes), `invalid` when it
+ * exists but would fail, `missing` otherwise. Read-only: nothing is touched or removed.
+ *
+ * @throws PrefetchError E_CACHE when the file exists but cannot be read.
+ */
+export async function isCachedAndValid(task: DownloadTask): Promise<'valid' | 'missing' | 'invalid'> {
+  try {
+    const stats = await stat(task.cachePath);
+    if (!stats.isFile()) return 'invalid';
+    if (task.expectedSha1 !== undefined) {
+      return (await sha1File(task.cachePath)) === task.expectedSha1 ? 'valid' : 'invalid';
+    }
+    await validateArchive(task.cachePath, task.distType);
+    return 'valid';
+  } catch (error) {
+    if (error instanceof ArchiveValidationError) return 'invalid';
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new PrefetchError('E_CACHE', `cannot read ${task.cachePath}: ${detail}`, { cause: error, packageName: task.packageName });
+  }
+}

@@ -1,0 +1,504 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { crc32, createGunzip } from 'node:zlib';
+import yauzl, { type ZipFile } from 'yauzl';
+
+/**
+ * What the bytes turned out to be. `tar+…` is a compressed tar (what `PharData` opens for a
+ * `tar` dist); `gzip`/`xz` are the single-stream dist types; `file` means "not inspected".
+ * `tar+xz` is never returned today (a `tar` dist holding xz is rejected, see `validateArchive`);
+ * it stays in the union so a future xz decoder does not change the type.
+ */
+export type ArchiveFormat = 'zip' | 'tar' | 'tar+gzip' | 'tar+bzip2' | 'tar+xz' | 'gzip' | 'xz' | 'phar' | 'rar' | 'file';
+
+export interface ArchiveInfo {
+  readonly format: ArchiveFormat;
+  /** Entries seen, for formats whose directory was read (zip, tar, tar+gzip). */
+  readonly entries?: number;
+}
+
+/** The bytes are not what Composer's downloader for this dist type can use. `reason` is for people. */
+export class ArchiveValidationError extends Error {
+  readonly reason: string;
+  constructor(reason: string, options: { cause?: unknown } = {}) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ArchiveValidationError';
+    this.reason = reason;
+  }
+}
+
+/**
+ * Checks that the file at `path` is something Composer's downloader for `distType` will accept,
+ * judging by the bytes (magic numbers), never by the file name. Memory stays flat: every check
+ * streams or reads a few fixed-size windows.
+ *
+ * Per dist type (the downloader Composer picks is named after it):
+ * - `zip` (`ZipDownloader`: unzip, then ZipArchive): yauzl reads the central directory and every
+ *   local file header, which must sit in bounds and name the same file with the same compression
+ *   method. A zip with no entries is rejected: no Composer package is empty, and such a download is
+ *   always a packaging or server fault. Trailing bytes after the end record are rejected (yauzl does).
+ *   Entry data is not decompressed: sha1 covers bit-rot when the lock has a shasum, and truncation or
+ *   an error page is caught by the directory checks.
+ * - `tar` (`TarDownloader`: `new PharData()`, which opens plain, gzip'd and bzip2'd tar, and zip):
+ *   tar headers are parsed (checksum, size) to the end marker, through gunzip for gzip. bzip2 gets
+ *   a header check only (Node has no bzip2 decoder). xz is rejected: PharData cannot open it, so
+ *   Composer's install would fail with "__HALT_COMPILER(); not found".
+ * - `gzip` (`GzipDownloader`): gzip, decompressed to the end, which checks CRC32 and ISIZE.
+ *   Trailing zero bytes are tolerated, other trailing bytes are not.
+ * - `xz` (`XzDownloader`: `tar -xJf`): stream header and footer (magic, CRC32s) only; Node has
+ *   no xz decoder. Catches truncation and error pages, not damage in the middle.
+ * - `phar` (`PharDownloader`: `new Phar()`): a zip or tar phar is checked as such; otherwise the
+ *   file (or its gunzip'd content) must contain `__HALT_COMPILER();`.
+ * - `rar`: `Rar!\x1a\x07` magic only.
+ * - `file`, and any dist type this tool does not know: no structure check (format `file`); only
+ *   sha1 can protect these.
+ *
+ * A zero-byte file is rejected for every type. Throws `ArchiveValidationError` for bad bytes;
+ * I/O errors (ENOENT, EACCES, …) are rethrown unchanged, since they say nothing about the archive.
+ */
+export async function validateArchive(path: string, distType: string): Promise<ArchiveInfo> {
+  const { head, size } = await readHead(path, 512);
+  if (size === 0) throw new ArchiveValidationError('empty file (0 bytes)');
+  const kind = sniff(head);
+  switch (distType) {
+    case 'zip':
+      if (kind !== 'zip') throw wrongBytes('zip', kind, head);
+      return { format: 'zip', entries: await validateZip(path) };
+    case 'tar':
+      return validateTarDist(path, kind, head);
+    case 'gzip':
+      if (kind !== 'gzip') throw wrongBytes('gzip', kind, head);
+      await gunzipFile(path, drain);
+      return { format: 'gzip' };
+    case 'xz':
+      if (kind !== 'xz') throw wrongBytes('xz', kind, head);
+      await checkXzStream(path, size);
+      return { format: 'xz' };
+    case 'phar':
+      return validatePhar(path, kind, head);
+    case 'rar':
+      if (kind !== 'rar') throw wrongBytes('rar', kind, head);
+      return { format: 'rar' };
+    default:
+      // 'file' and unknown types: Composer does not unpack them (or we do not know how), so
+      // there is no structure to check.
+      return { format: 'file' };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sniffing
+
+type Sniffed = 'zip' | 'gzip' | 'bzip2' | 'xz' | 'rar' | 'tar' | 'html' | 'json' | 'text' | 'unknown';
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+const RAR_MAGIC = Buffer.from('Rar!\x1a\x07', 'latin1');
+const BZIP2_BLOCK_MAGIC = Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]);
+const BZIP2_EOS_MAGIC = Buffer.from([0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
+
+function sniff(head: Buffer): Sniffed {
+  const startsWith = (magic: Buffer | readonly number[]): boolean =>
+    head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
+  // Local file header, or the end record of an empty zip.
+  if (startsWith([0x50, 0x4b, 0x03, 0x04]) || startsWith([0x50, 0x4b, 0x05, 0x06])) return 'zip';
+  if (startsWith([0x1f, 0x8b])) return 'gzip';
+  if (startsWith([0x42, 0x5a, 0x68]) && head.length > 3 && head[3]! >= 0x31 && head[3]! <= 0x39) return 'bzip2';
+  if (startsWith(XZ_MAGIC)) return 'xz';
+  if (startsWith(RAR_MAGIC)) return 'rar';
+  // ustar magic, or (old v7 tar) a header whose checksum holds; a damaged ustar header still
+  // sniffs as tar so the reason names the checksum rather than "unrecognised bytes".
+  if (head.length >= 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || (!isZeroBlock(head.subarray(0, 512)) && checkTarHeader(head.subarray(0, 512)) === undefined))) return 'tar';
+  let i = 0;
+  if (startsWith([0xef, 0xbb, 0xbf])) i = 3;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  const first = head[i];
+  // `<?php` is a PHP script (a phar stub without its halt token), not a page.
+  if (first === 0x3c /* < */ && head.subarray(i, i + 5).toString('latin1') !== '<?php') return 'html';
+  if (first === 0x7b /* { */ || first === 0x5b /* [ */) return 'json';
+  if (head.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b !== 0x7f))) return 'text';
+  return 'unknown';
+}
+
+function describe(kind: Sniffed, head: Buffer): string {
+  switch (kind) {
+    case 'html':
+      return 'the file is an HTML page (an error or login page served as the download?)';
+    case 'json':
+      return 'the file is a JSON document (an API error served as the download?)';
+    case 'text':
+      return 'the file is plain text';
+    case 'unknown':
+      return `the file starts with unrecognised bytes ${head.subarray(0, 8).toString('hex')}`;
+    case 'zip':
+      return 'the file is a zip archive';
+    case 'gzip':
+      return 'the file is gzip data';
+    case 'bzip2':
+      return 'the file is bzip2 data';
+    case 'xz':
+      return 'the file is xz data';
+    case 'rar':
+      return 'the file is a rar archive';
+    case 'tar':
+      return 'the file is a tar archive';
+  }
+}
+
+function wrongBytes(expected: string, kind: Sniffed, head: Buffer): ArchiveValidationError {
+  return new ArchiveValidationError(`${describe(kind, head)}, not ${expected}`);
+}
+
+async function readHead(path: string, length: number): Promise<{ head: Buffer; size: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.min(length, size));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { head: buffer.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// zip
+
+const YAUZL_OPTIONS = {
+  lazyEntries: true,
+  autoClose: false,
+  // Windows-made zips use backslashes; unzip and ZipArchive accept them, so yauzl must too.
+  strictFileNames: false,
+  validateEntrySizes: true,
+} as const;
+
+async function validateZip(path: string): Promise<number> {
+  let zip: ZipFile;
+  try {
+    zip = await yauzl.openPromise(path, YAUZL_OPTIONS);
+  } catch (error) {
+    throw asValidationError(error, 'zip');
+  }
+  // eachEntry() drops its listeners when it finishes; a late 'error' (say, from closing the fd)
+  // must not become an unhandled 'error' event that kills the process.
+  zip.on('error', () => {});
+  try {
+    if (zip.entryCount === 0) throw new ArchiveValidationError('zip: the archive has no entries');
+    let entries = 0;
+    for await (const entry of zip.eachEntry()) {
+      entries += 1;
+      // yauzl checks the signature and that the data lies inside the file; the name and method
+      // must agree with the central directory, or the offset points at the wrong bytes.
+      const local = await zip.readLocalFileHeaderPromise(entry);
+      if (!local.fileName.equals(entry.fileNameRaw)) {
+        throw new ArchiveValidationError(`zip: local header of entry ${entries} does not name "${entry.fileName}"`);
+      }
+      if (local.compressionMethod !== entry.compressionMethod) {
+        throw new ArchiveValidationError(`zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`);
+      }
+    }
+    if (entries !== zip.entryCount) {
+      throw new ArchiveValidationError(`zip: central directory lists ${zip.entryCount} entries, found ${entries}`);
+    }
+    return entries;
+  } catch (error) {
+    throw asValidationError(error, 'zip');
+  } finally {
+    zip.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tar
+
+async function validateTarDist(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+  switch (kind) {
+    case 'tar':
+      return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
+    case 'gzip': {
+      let entries = 0;
+      await gunzipFile(path, async (source) => {
+        entries = await parseTarStream(source);
+      });
+      return { format: 'tar+gzip', entries };
+    }
+    case 'bzip2':
+      checkBzip2Header(head);
+      return { format: 'tar+bzip2' };
+    case 'zip':
+      // PharData opens zip archives too, so Composer's TarDownloader would extract this.
+      return { format: 'zip', entries: await validateZip(path) };
+    case 'xz':
+      throw new ArchiveValidationError('xz-compressed tar: PHP PharData, which Composer uses for tar dists, cannot open xz');
+    default:
+      throw wrongBytes('tar', kind, head);
+  }
+}
+
+/**
+ * Reads 512-byte tar headers from a byte stream, verifying each checksum and size field and
+ * skipping the data blocks, until two zero blocks or a clean EOF on a block boundary. Keeps
+ * reading to the end afterwards so a gunzip upstream still verifies its CRC.
+ * Pax `size=` overrides are not applied; tars from `git archive`/GitHub never need them.
+ */
+async function parseTarStream(source: AsyncIterable<Buffer>): Promise<number> {
+  let pending: Buffer | undefined; // a partial header block carried across chunks
+  let skip = 0; // data (and padding) bytes still to skip
+  let offset = 0; // of the next byte in the tar stream, for messages
+  let entries = 0;
+  let zeroBlocks = 0;
+  let ended = false;
+
+  const handleBlock = (block: Buffer): void => {
+    const blockOffset = offset - 512;
+    if (isZeroBlock(block)) {
+      zeroBlocks += 1;
+      if (zeroBlocks === 2) ended = true;
+      return;
+    }
+    if (zeroBlocks > 0) throw new ArchiveValidationError(`tar: lone zero block before the header at offset ${blockOffset}`);
+    const problem = checkTarHeader(block);
+    if (problem !== undefined) throw new ArchiveValidationError(`tar: header at offset ${blockOffset}: ${problem}`);
+    entries += 1;
+    skip = dataBlocksBytes(block);
+  };
+
+  for await (const chunk of source) {
+    let i = 0;
+    while (i < chunk.length && !ended) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        offset += n;
+        continue;
+      }
+      if (pending === undefined && chunk.length - i >= 512) {
+        offset += 512;
+        handleBlock(chunk.subarray(i, i + 512));
+        i += 512;
+        continue;
+      }
+      const need = 512 - (pending?.length ?? 0);
+      const take = chunk.subarray(i, i + need);
+      // Copy, so a 64 KiB chunk is not kept alive by a small slice.
+      pending = pending === undefined ? Buffer.from(take) : Buffer.concat([pending, take]);
+      i += take.length;
+      offset += take.length;
+      if (pending.length === 512) {
+        const block = pending;
+        pending = undefined;
+        handleBlock(block);
+      }
+    }
+  }
+
+  if (!ended) {
+    if (pending !== undefined) throw new ArchiveValidationError(`tar: truncated, ends inside a header block at offset ${offset}`);
+    if (skip > 0) throw new ArchiveValidationError(`tar: truncated, ${skip} bytes of entry ${entries} missing`);
+  }
+  if (entries === 0) throw new ArchiveValidationError('tar: the archive has no entries');
+  return entries;
+}
+
+/** Returns a problem description, or undefined when the header block is valid. */
+function checkTarHeader(block: Buffer): string | undefined {
+  const stored = parseOctal(block.subarray(148, 156));
+  if (stored === undefined) return 'checksum field is not octal';
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += byte;
+    signed += byte >= 0x80 ? byte - 256 : byte;
+  }
+  // Some old tar writers summed signed chars; GNU tar accepts both, so do we.
+  if (stored !== unsigned && stored !== signed) return `checksum mismatch (stored ${stored}, computed ${unsigned})`;
+  if (tarSize(block) === undefined) return 'size field is invalid';
+  return undefined;
+}
+
+/** Header types that never have data blocks, whatever their size field says. */
+const NO_DATA_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
+
+function dataBlocksBytes(block: Buffer): number {
+  const type = String.fromCharCode(block[156]!);
+  if (NO_DATA_TYPES.has(type)) return 0;
+  const size = tarSize(block) ?? 0;
+  return Math.ceil(size / 512) * 512;
+}
+
+function tarSize(block: Buffer): number | undefined {
+  const field = block.subarray(124, 136);
+  if ((field[0]! & 0x80) !== 0) {
+    // GNU base-256 for sizes ≥ 8 GiB; a set sign bit (0xff) would be negative.
+    if (field[0] === 0xff) return undefined;
+    let value = field[0]! & 0x7f;
+    for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
+    return Number.isSafeInteger(value) ? value : undefined;
+  }
+  return parseOctal(field);
+}
+
+/** Octal number padded with spaces/NULs, as tar writes them; empty means 0. */
+function parseOctal(field: Buffer): number | undefined {
+  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) return undefined;
+  const value = Number.parseInt(text, 8);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gzip, bzip2, xz
+
+/** Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation error. */
+async function gunzipFile(path: string, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
+  // Not stream.pipeline: when the consumer throws (or zlib ends early on trailing zero bytes)
+  // while the file is still being read, pipeline reports a generic AbortError instead of the cause.
+  const file = createReadStream(path);
+  const gunzip = createGunzip();
+  file.on('error', (error) => gunzip.destroy(error));
+  file.pipe(gunzip);
+  try {
+    await consume(gunzip);
+  } catch (error) {
+    throw asValidationError(error, 'gzip');
+  } finally {
+    file.destroy();
+    gunzip.destroy();
+  }
+}
+
+async function drain(source: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _chunk of source) {
+    // Decompressing to the end is the check: zlib verifies CRC32 and ISIZE in the trailer.
+  }
+}
+
+function checkBzip2Header(head: Buffer): void {
+  const magic = head.subarray(4, 10);
+  if (magic.equals(BZIP2_EOS_MAGIC)) throw new ArchiveValidationError('bzip2: the stream is empty');
+  if (!magic.equals(BZIP2_BLOCK_MAGIC)) throw new ArchiveValidationError('bzip2: bad block header');
+  // Node has no bzip2 decoder, so truncation past the first block header cannot be detected here.
+}
+
+/**
+ * xz stream header (magic, flags, CRC32) and footer (CRC32, backward size, flags, "YZ"); reads
+ * only the first 12 bytes and a small window at the end (stream padding is zero bytes in
+ * multiples of 4 after the footer). For concatenated streams only the last footer is checked.
+ */
+async function checkXzStream(path: string, size: number): Promise<void> {
+  if (size < 32) throw new ArchiveValidationError(`xz: file is ${size} bytes, shorter than an empty xz stream`);
+  if (size % 4 !== 0) throw new ArchiveValidationError('xz: size is not a multiple of 4 (truncated?)');
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(12);
+    await handle.read(header, 0, 12, 0);
+    if (crc32(header.subarray(6, 8)) !== header.readUInt32LE(8)) throw new ArchiveValidationError('xz: stream header CRC32 mismatch');
+    if (header[6] !== 0 || (header[7]! & 0xf0) !== 0) throw new ArchiveValidationError('xz: unsupported stream flags');
+
+    const windowSize = Math.min(size - 12, 4096);
+    const tail = Buffer.alloc(windowSize);
+    await handle.read(tail, 0, windowSize, size - windowSize);
+    let end = tail.length;
+    while (end >= 4 && tail.readUInt32LE(end - 4) === 0) end -= 4;
+    if (end < 12) throw new ArchiveValidationError('xz: no stream footer (file ends in zero bytes)');
+    const footer = tail.subarray(end - 12, end);
+    if (footer[10] !== 0x59 || footer[11] !== 0x5a) throw new ArchiveValidationError('xz: stream footer magic missing (truncated?)');
+    if (crc32(footer.subarray(4, 10)) !== footer.readUInt32LE(0)) throw new ArchiveValidationError('xz: stream footer CRC32 mismatch');
+    const indexSize = (footer.readUInt32LE(4) + 1) * 4;
+    const footerStart = size - windowSize + end - 12;
+    if (indexSize + 12 > footerStart) throw new ArchiveValidationError('xz: index size in the footer points before the start of the file');
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// phar
+
+const HALT_TOKEN = Buffer.from('__HALT_COMPILER();', 'latin1');
+
+async function validatePhar(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+  switch (kind) {
+    case 'zip':
+      return { format: 'zip', entries: await validateZip(path) };
+    case 'tar':
+      return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
+    case 'gzip': {
+      // A gzip'd phar is either a .tar.gz phar or a compressed stub phar.
+      let info: ArchiveInfo = { format: 'phar' };
+      await gunzipFile(path, async (source) => {
+        const peeked = await peek(source, 512);
+        if (peeked.head.length >= 512 && checkTarHeader(peeked.head.subarray(0, 512)) === undefined) {
+          info = { format: 'tar+gzip', entries: await parseTarStream(peeked.stream) };
+        } else if (!(await containsToken(peeked.stream, HALT_TOKEN))) {
+          throw new ArchiveValidationError('phar: gzip content has no __HALT_COMPILER(); and is not a tar');
+        }
+      });
+      return info;
+    }
+    case 'bzip2':
+      checkBzip2Header(head);
+      return { format: 'phar' };
+    default:
+      if (await containsToken(createReadStream(path), HALT_TOKEN)) return { format: 'phar' };
+      throw kind === 'text' || kind === 'unknown'
+        ? new ArchiveValidationError('phar: no __HALT_COMPILER(); found')
+        : wrongBytes('a phar', kind, head);
+  }
+}
+
+/** Streaming substring search; always reads `source` to the end (so gunzip still checks its trailer). */
+async function containsToken(source: AsyncIterable<Buffer>, token: Buffer): Promise<boolean> {
+  let found = false;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of source) {
+    if (found) continue;
+    const window = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    if (window.includes(token)) {
+      found = true;
+      continue;
+    }
+    carry = Buffer.from(window.subarray(Math.max(0, window.length - (token.length - 1))));
+  }
+  return found;
+}
+
+async function peek(source: AsyncIterable<Buffer>, length: number): Promise<{ head: Buffer; stream: AsyncIterable<Buffer> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < length) {
+    const next = await iterator.next();
+    if (next.done === true) break;
+    chunks.push(next.value);
+    total += next.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  }
+  return { head, stream: replay() };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Filesystem errors (`E…` codes) pass through; everything else thrown by a parser means bad bytes. */
+function asValidationError(error: unknown, label: string): Error {
+  if (error instanceof ArchiveValidationError) return error;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return error as Error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ArchiveValidationError(`${label}: ${message}`, { cause: error });
+}

@@ -1,0 +1,49 @@
+import type { StagedFile } from '../backends/types.js';
+import { ChecksumMismatchError, CorruptArchiveError, toPrefetchError } from '../errors.js';
+import type { DownloadTask } from '../plan/types.js';
+import { ArchiveValidationError, validateArchive, type ArchiveInfo } from './archive.js';
+import { sha1File } from './sha1.js';
+
+/** A staged file that passed every check and may be committed to the cache. */
+export interface VerifiedDownload {
+  /** Lowercase hex sha1 of the staged bytes. */
+  readonly sha1: string;
+  readonly archive: ArchiveInfo;
+}
+
+/**
+ * Checks a staged download before it may appear at a path Composer reads: sha1 against
+ * `dist.shasum` when the lock has one, then the archive structure always (Composer trusts any
+ * file at the key when the shasum is empty, composer-cache.md §4). Does not remove the staged
+ * file; the caller does, whatever the outcome.
+ *
+ * @throws ChecksumMismatchError (E_CHECKSUM, retryable) when the sha1 differs.
+ * @throws CorruptArchiveError (E_CORRUPT, retryable) when the bytes are not a usable archive.
+ * @throws PrefetchError E_CACHE when the staged file cannot be read.
+ */
+export async function verifyDownload(task: DownloadTask, staged: StagedFile): Promise<VerifiedDownload> {
+  let sha1: string;
+  try {
+    sha1 = (staged.sha1 ?? (await sha1File(staged.path))).toLowerCase();
+  } catch (error) {
+    throw readError(error, task, staged);
+  }
+  // Exact comparison: Composer compares case-sensitively, so an uppercase shasum fails there too.
+  if (task.expectedSha1 !== undefined && sha1 !== task.expectedSha1) {
+    throw new ChecksumMismatchError({ packageName: task.packageName, url: staged.url, expected: task.expectedSha1, actual: sha1 });
+  }
+  let archive: ArchiveInfo;
+  try {
+    archive = await validateArchive(staged.path, task.distType);
+  } catch (error) {
+    if (error instanceof ArchiveValidationError) {
+      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason: error.reason, cause: error });
+    }
+    throw readError(error, task, staged);
+  }
+  return { sha1, archive };
+}
+
+function readError(error: unknown, task: DownloadTask, staged: StagedFile) {
+  return toPrefetchError(error, 'E_CACHE', { packageName: task.packageName, url: staged.url, hint: `Could not read the staged download ${staged.path}.` });
+}

@@ -1,0 +1,167 @@
+/**
+ * Test-only archive builders. Zip and tar are written by hand (no dependency), correct enough
+ * for `unzip -t`, PHP's ZipArchive/PharData and real Composer to accept them.
+ */
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+
+export interface ArchiveEntry {
+  /** Path inside the archive; a trailing `/` makes a directory entry. */
+  readonly name: string;
+  readonly content?: string | Buffer;
+  /** zip only: deflate the data (default: stored). */
+  readonly compress?: boolean;
+}
+
+// 2024-01-02 03:04:06 in MS-DOS format, fixed so archives are byte-for-byte reproducible.
+const DOS_TIME = (3 << 11) | (4 << 5) | (6 >> 1);
+const DOS_DATE = ((2024 - 1980) << 9) | (1 << 5) | 2;
+const TAR_MTIME = Math.floor(Date.UTC(2024, 0, 2, 3, 4, 6) / 1000);
+
+function bytesOf(content: string | Buffer | undefined): Buffer {
+  if (content === undefined) return Buffer.alloc(0);
+  return typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+}
+
+export function makeZip(entries: readonly ArchiveEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name, 'utf8');
+    const isDir = entry.name.endsWith('/');
+    const data = bytesOf(entry.content);
+    const method = entry.compress === true && !isDir ? 8 : 0;
+    const stored = method === 8 ? deflateRawSync(data) : data;
+    const crc = crc32(data);
+    // Bit 11: the name is UTF-8 (only needed when it is not plain ASCII).
+    const flags = /^[\x20-\x7e]*$/.test(entry.name) ? 0 : 0x0800;
+
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate, directories)
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(DOS_TIME, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(stored.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    locals.push(local, name, stored);
+
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0 (so external attrs carry modes)
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(DOS_TIME, 12);
+    central.writeUInt16LE(DOS_DATE, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(stored.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    // extra length, comment length, disk number start, internal attributes: 0
+    const mode = isDir ? 0o40755 : 0o100644;
+    central.writeUInt32LE(((mode << 16) | (isDir ? 0x10 : 0)) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    centrals.push(central, name);
+
+    offset += local.length + name.length + stored.length;
+  }
+  const centralDirectory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralDirectory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, centralDirectory, end]);
+}
+
+function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
+  // width - 1 octal digits, then NUL, as POSIX ustar writes numeric fields.
+  block.write(value.toString(8).padStart(width - 1, '0') + '\0', offset, width, 'latin1');
+}
+
+export function makeTar(entries: readonly ArchiveEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const isDir = entry.name.endsWith('/');
+    const data = isDir ? Buffer.alloc(0) : bytesOf(entry.content);
+    let name = entry.name;
+    let prefix = '';
+    if (Buffer.byteLength(name) > 100) {
+      const cut = name.lastIndexOf('/', name.length - 2);
+      prefix = name.slice(0, cut);
+      name = name.slice(cut + 1);
+      if (cut < 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`makeTar: name too long: ${entry.name}`);
+    }
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, 'utf8');
+    writeOctal(header, 100, 8, isDir ? 0o755 : 0o644);
+    writeOctal(header, 108, 8, 0);
+    writeOctal(header, 116, 8, 0);
+    writeOctal(header, 124, 12, data.length);
+    writeOctal(header, 136, 12, TAR_MTIME);
+    header.write('        ', 148, 8, 'latin1');
+    header.write(isDir ? '5' : '0', 156, 1, 'latin1');
+    header.write('ustar\0', 257, 6, 'latin1');
+    header.write('00', 263, 2, 'latin1');
+    header.write('root', 265, 32, 'latin1');
+    header.write('root', 297, 32, 'latin1');
+    header.write(prefix, 345, 155, 'utf8');
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+    parts.push(header, data);
+    const padding = (512 - (data.length % 512)) % 512;
+    if (padding > 0) parts.push(Buffer.alloc(padding));
+  }
+  parts.push(Buffer.alloc(1024)); // end-of-archive: two zero blocks
+  return Buffer.concat(parts);
+}
+
+export function makeTarGz(entries: readonly ArchiveEntry[]): Buffer {
+  return gzipSync(makeTar(entries));
+}
+
+export function makeGzip(content: string | Buffer): Buffer {
+  return gzipSync(bytesOf(content));
+}
+
+/**
+ * The smallest valid xz file: an empty stream (header, empty index, footer), CRC32 check type.
+ * Enough to exercise the header/footer check; Node cannot decode xz anyway.
+ */
+export function makeEmptyXz(): Buffer {
+  const header = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x01, 0, 0, 0, 0]);
+  header.writeUInt32LE(crc32(header.subarray(6, 8)), 8);
+  const index = Buffer.from([0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0]); // indicator, 0 records, padding
+  index.writeUInt32LE(crc32(index.subarray(0, 4)), 4);
+  const footer = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0x59, 0x5a]);
+  footer.writeUInt32LE(index.length / 4 - 1, 4);
+  footer.writeUInt32LE(crc32(footer.subarray(4, 10)), 0);
+  return Buffer.concat([header, index, footer]);
+}
+
+function packageEntries(name: string, version: string): ArchiveEntry[] {
+  // GitHub-style top-level directory, which Composer strips when it is the only entry.
+  const top = `${name.replace('/', '-')}-${version}/`;
+  return [
+    { name: top },
+    { name: `${top}composer.json`, content: `${JSON.stringify({ name }, null, 4)}\n`, compress: true },
+    { name: `${top}src/` },
+    { name: `${top}src/Hello.php`, content: `<?php\n\n// ${name} ${version}\nfinal class Hello\n{\n}\n`, compress: true },
+  ];
+}
+
+/** A dist zip as Composer extracts it: `<vendor>-<package>-<version>/composer.json` and `src/Hello.php`. */
+export function composerPackageZip(name: string, version: string): Buffer {
+  return makeZip(packageEntries(name, version));
+}
+
+export function composerPackageTarGz(name: string, version: string): Buffer {
+  return makeTarGz(packageEntries(name, version));
+}
