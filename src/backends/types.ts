@@ -39,6 +39,8 @@ export interface RequestPolicy {
   headersFor(url: URL): Record<string, string>;
   /** The URL as it may be shown to a person: no userinfo, no token query parameters. */
   redact(url: string): string;
+  /** Throws `E_INSECURE` for a URL Composer would refuse (`Config::prohibitUrlByConfig`), checked at every hop. */
+  assertAllowed(url: URL): void;
 }
 
 export interface FetchContext {

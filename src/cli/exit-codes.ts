@@ -1,0 +1,30 @@
+import type { ErrorCode } from '../errors.js';
+
+/** Stable exit codes; the README documents this table. */
+export const EXIT = {
+  /** Every archive the plan needs is in the cache. */
+  ok: 0,
+  /** Some packages failed; the others landed in the cache. */
+  someFailed: 1,
+  /** Bad usage, unreadable input, or a configuration that makes prefetching impossible. */
+  usage: 2,
+  /** Interrupted by SIGINT (128 + 2), as shells report it. */
+  interrupted: 130,
+} as const;
+
+/** Exit code for an error that stopped the whole run (not a per-package failure). */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'E_ABORTED':
+      return EXIT.interrupted;
+    case 'E_USAGE':
+    case 'E_INPUT':
+    case 'E_JSON':
+    case 'E_BACKEND':
+    case 'E_CACHE':
+    case 'E_INSECURE':
+      return EXIT.usage;
+    default:
+      return EXIT.someFailed;
+  }
+}

@@ -1,0 +1,122 @@
+import { isRecord } from '../json.js';
+import type { DistMirror, InputKind, LockedDist, LockedPackage, PackageProblem, ParsedInput } from './types.js';
+
+/**
+ * Turns the parsed JSON of one input into packages. Accepts what Composer itself reads:
+ * - composer.lock, from Composer 1 and 2 (`Locker::getLockData`; `packages-dev` may be null),
+ * - vendor/composer/installed.json v1 (a top-level array) and v2 (`{packages, dev, dev-package-names}`;
+ *   `FilesystemRepository::initialize` reads both),
+ * - a resolved package set: an array of package objects, or `{"packages": [...]}`.
+ * A bad entry becomes a `PackageProblem`; the others are kept.
+ */
+export function parseInput(json: unknown, origin: string): ParsedInput {
+  const problems: PackageProblem[] = [];
+  const packages: LockedPackage[] = [];
+  const add = (list: unknown, dev: (name: string) => boolean, listName: string): void => {
+    if (list === null || list === undefined) return;
+    if (!Array.isArray(list)) {
+      problems.push({ origin, index: -1, packageName: undefined, message: `"${listName}" is not a list of packages` });
+      return;
+    }
+    list.forEach((entry, index) => {
+      const result = normalizePackage(entry, origin, dev);
+      if ('message' in result) problems.push({ ...result, index });
+      else packages.push(result);
+    });
+  };
+
+  let kind: InputKind;
+  if (Array.isArray(json)) {
+    kind = /installed\.json$/i.test(origin) ? 'installed.json (v1)' : 'resolved set';
+    add(json, () => false, 'packages');
+  } else if (isRecord(json) && isLock(json)) {
+    kind = 'composer.lock';
+    add(json['packages'], () => false, 'packages');
+    add(json['packages-dev'], () => true, 'packages-dev');
+  } else if (isRecord(json) && Array.isArray(json['packages'])) {
+    const devNames = json['dev-package-names'];
+    if (Array.isArray(devNames)) {
+      kind = 'installed.json (v2)';
+      const dev = new Set(devNames.filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase()));
+      add(json['packages'], (name) => dev.has(name.toLowerCase()), 'packages');
+    } else {
+      kind = 'resolved set';
+      add(json['packages'], () => false, 'packages');
+    }
+  } else {
+    return {
+      origin,
+      kind: 'resolved set',
+      packages: [],
+      problems: [
+        {
+          origin,
+          index: -1,
+          packageName: undefined,
+          message: 'not a composer.lock, installed.json or package list (expected "packages" or a JSON array)',
+        },
+      ],
+    };
+  }
+  return { origin, kind, packages, problems };
+}
+
+function isLock(json: Record<string, unknown>): boolean {
+  return 'content-hash' in json || 'hash' in json || 'packages-dev' in json || '_readme' in json || 'plugin-api-version' in json;
+}
+
+type EntryResult = LockedPackage | Omit<PackageProblem, 'index'>;
+
+function normalizePackage(entry: unknown, origin: string, isDev: (name: string) => boolean): EntryResult {
+  if (!isRecord(entry)) return { origin, packageName: undefined, message: 'package entry is not an object' };
+  const name = entry['name'];
+  if (typeof name !== 'string' || name === '') return { origin, packageName: undefined, message: 'package entry has no "name"' };
+  const version = typeof entry['version'] === 'string' ? entry['version'] : '';
+  const versionNormalized = typeof entry['version_normalized'] === 'string' ? entry['version_normalized'] : undefined;
+  const type = typeof entry['type'] === 'string' && entry['type'] !== '' ? entry['type'] : 'library';
+  const extra = entry['extra'];
+  const modifiesDownloads = type === 'composer-plugin' && isRecord(extra) && extra['plugin-modifies-downloads'] === true;
+
+  let dist: LockedDist | undefined;
+  const rawDist = entry['dist'];
+  if (rawDist !== undefined && rawDist !== null) {
+    const parsed = normalizeDist(rawDist);
+    if (typeof parsed === 'string') return { origin, packageName: name, message: parsed };
+    dist = parsed;
+  }
+  return {
+    name,
+    version,
+    versionNormalized,
+    type,
+    dist,
+    hasSource: isRecord(entry['source']),
+    dev: isDev(name),
+    origin,
+    modifiesDownloads,
+  };
+}
+
+function normalizeDist(raw: unknown): LockedDist | string {
+  if (!isRecord(raw)) return '"dist" is not an object';
+  const { type, url, reference, shasum, mirrors } = raw;
+  if (typeof type !== 'string' || type === '') return '"dist.type" is missing';
+  if (typeof url !== 'string' || url === '') return '"dist.url" is missing';
+  if (reference !== undefined && reference !== null && typeof reference !== 'string') return '"dist.reference" is not a string';
+  if (shasum !== undefined && shasum !== null && typeof shasum !== 'string') return '"dist.shasum" is not a string';
+  const list: DistMirror[] = [];
+  if (mirrors !== undefined && mirrors !== null) {
+    if (!Array.isArray(mirrors)) return '"dist.mirrors" is not a list';
+    for (const mirror of mirrors) {
+      if (!isRecord(mirror) || typeof mirror['url'] !== 'string') return '"dist.mirrors" has an entry without "url"';
+      list.push({ url: mirror['url'], preferred: mirror['preferred'] === true });
+    }
+  }
+  return {
+    type,
+    url,
+    reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
+    shasum: typeof shasum === 'string' && shasum !== '' ? shasum : undefined,
+    mirrors: list,
+  };
+}

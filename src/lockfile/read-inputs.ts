@@ -1,0 +1,75 @@
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import fg from 'fast-glob';
+import { PrefetchError } from '../errors.js';
+import { parseJson } from '../json.js';
+import { parseInput } from './parse-input.js';
+import type { ParsedInput } from './types.js';
+
+export interface ReadInputsOptions {
+  readonly cwd: string;
+  /** Env `COMPOSER`: the composer.json name, whose lock sits beside it. */
+  readonly composerEnv: string | undefined;
+  readonly readStdin: () => Promise<string>;
+}
+
+/**
+ * The lock Composer would read: `COMPOSER=composer-dev.json` → `composer-dev.lock`
+ * (`Factory::getLockFile`: a `.json` suffix becomes `.lock`, anything else gets `.lock` appended).
+ */
+export function defaultLockFile(composerEnv: string | undefined): string {
+  const composerJson = composerEnv !== undefined && composerEnv !== '' ? composerEnv : 'composer.json';
+  return composerJson.endsWith('.json') ? `${composerJson.slice(0, -'.json'.length)}.lock` : `${composerJson}.lock`;
+}
+
+/** Expands globs, reads and parses every input; any unreadable or malformed file is fatal (exit 2). */
+export async function readInputs(inputs: readonly string[], options: ReadInputsOptions): Promise<ParsedInput[]> {
+  const files = await expandInputs(inputs, options);
+  return Promise.all(
+    files.map(async (file) => {
+      if (file === '-') return parseInput(parseJson(await options.readStdin(), '<stdin>'), '<stdin>');
+      const text = await readInputFile(file, options.cwd);
+      return parseInput(parseJson(text, file), file);
+    }),
+  );
+}
+
+async function expandInputs(inputs: readonly string[], options: ReadInputsOptions): Promise<string[]> {
+  if (inputs.length === 0) {
+    const lock = defaultLockFile(options.composerEnv);
+    try {
+      await access(path.resolve(options.cwd, lock));
+    } catch (error) {
+      throw new PrefetchError('E_INPUT', `No ${lock} in ${options.cwd}`, {
+        cause: error,
+        hint: `Run \`composer update --lock\` (or \`composer update\`) to create it, or pass the path: composer-prefetch path/to/composer.lock`,
+      });
+    }
+    return [lock];
+  }
+  const files: string[] = [];
+  for (const input of inputs) {
+    if (input === '-' || !fg.isDynamicPattern(input)) {
+      files.push(input);
+      continue;
+    }
+    const matches = await fg(input, { cwd: options.cwd, onlyFiles: true, dot: false, unique: true, followSymbolicLinks: true });
+    if (matches.length === 0) {
+      throw new PrefetchError('E_INPUT', `The pattern ${input} matches no file in ${options.cwd}`, {
+        hint: 'Quote the pattern so the shell does not expand it, and check the path.',
+      });
+    }
+    files.push(...matches.sort());
+  }
+  return [...new Set(files)];
+}
+
+async function readInputFile(file: string, cwd: string): Promise<string> {
+  try {
+    return await readFile(path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'is not readable' : 'cannot be read';
+    throw new PrefetchError('E_INPUT', `${file} ${why}`, { cause: error, hint: 'Pass the path of a composer.lock, an installed.json or a JSON package list.' });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Caps requests in flight per origin and adapts the cap: an origin that throttles (429/503)
+ * or resets connections gets fewer parallel requests for a while (multiplicative decrease),
+ * then earns them back one success at a time (additive increase). Other origins keep their
+ * pace. pnpm's drop to a single connection after one timeout is the lesson: never below
+ * `min`, and recover on its own.
+ */
+export class OriginGate {
+  readonly #max: number;
+  readonly #min: number;
+  readonly #origins = new Map<string, { limit: number; active: number; successes: number; waiters: (() => void)[] }>();
+
+  constructor(max: number, min = 1) {
+    this.#max = Math.max(1, max);
+    this.#min = Math.max(1, Math.min(min, this.#max));
+  }
+
+  async acquire(origin: string, signal?: AbortSignal): Promise<() => void> {
+    const state = this.#state(origin);
+    while (state.active >= state.limit) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        state.waiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+    signal?.throwIfAborted();
+    state.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      state.active--;
+      state.waiters.shift()?.();
+    };
+  }
+
+  /** The origin pushed back (429, 503, reset): halve its cap. */
+  congested(origin: string): void {
+    const state = this.#state(origin);
+    state.limit = Math.max(this.#min, Math.floor(state.limit / 2));
+    state.successes = 0;
+  }
+
+  /** A clean transfer: after `limit` of them in a row, allow one more connection. */
+  succeeded(origin: string): void {
+    const state = this.#state(origin);
+    if (state.limit >= this.#max) return;
+    state.successes++;
+    if (state.successes >= state.limit) {
+      state.limit++;
+      state.successes = 0;
+      state.waiters.shift()?.();
+    }
+  }
+
+  limit(origin: string): number {
+    return this.#state(origin).limit;
+  }
+
+  #state(origin: string) {
+    let state = this.#origins.get(origin);
+    if (!state) {
+      state = { limit: this.#max, active: 0, successes: 0, waiters: [] };
+      this.#origins.set(origin, state);
+    }
+    return state;
+  }
+}

@@ -1,0 +1,54 @@
+import { redactUrl } from '../net/request-policy.js';
+import type { Plan } from '../plan/types.js';
+import type { Summary } from './types.js';
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The closing lines every human-facing reporter prints. */
+export function formatSummary(summary: Summary): string {
+  const seconds = Math.max(summary.durationMs, 1) / 1000;
+  const rate = summary.bytes > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
+  const lines = [
+    `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${formatBytes(summary.bytes)}${rate}), ` +
+      `${summary.cached} already cached, ${summary.skipped} skipped, ${summary.failed} failed` +
+      (summary.invalid > 0 ? `, ${summary.invalid} invalid entries` : '') +
+      ` in ${formatDuration(summary.durationMs)}`,
+    `Cache: ${summary.cacheFilesDir}`,
+  ];
+  for (const failure of summary.failures) {
+    lines.push(`  ✗ ${failure.packageName} ${failure.version}: ${failure.message}`);
+    if (failure.hint !== undefined) lines.push(`    ${failure.hint}`);
+  }
+  return lines.join('\n');
+}
+
+/** `--dry-run`: one block per archive, then what is skipped and why. */
+export function formatPlan(plan: Plan): string {
+  const lines = [`Cache: ${plan.cacheFilesDir}`, `${plan.tasks.length} archives to prefetch:`];
+  for (const task of plan.tasks) {
+    lines.push(`  ${task.packageName} ${task.version}${task.dev ? ' (dev)' : ''}`);
+    lines.push(`    url:   ${redactUrl(task.urls[0])}`);
+    for (const url of task.urls.slice(1)) lines.push(`    also:  ${redactUrl(url)}`);
+    lines.push(`    cache: ${task.cachePath}`);
+  }
+  if (plan.skipped.length > 0) {
+    lines.push(`${plan.skipped.length} skipped:`);
+    for (const skip of plan.skipped) lines.push(`  ${skip.packageName} ${skip.version}: ${skip.reason}`);
+  }
+  for (const bad of plan.invalid) lines.push(`  ✗ ${bad.packageName ?? '(unnamed entry)'} in ${bad.origin}: ${bad.message}`);
+  return lines.join('\n');
+}

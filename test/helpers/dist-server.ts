@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface Route {
+  readonly body: Buffer;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Answer Range requests with 206 (default true). */
+  readonly ranges?: boolean;
+}
+
+/** A fault applied to the next N requests of a path, then the real route answers. */
+export type Fault =
+  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly kind: 'reset-mid-body'; readonly afterBytes: number }
+  | { readonly kind: 'truncate'; readonly afterBytes: number }
+  | { readonly kind: 'corrupt' }
+  | { readonly kind: 'stall-headers'; readonly ms: number }
+  | { readonly kind: 'stall-body'; readonly afterBytes: number; readonly ms: number }
+  | { readonly kind: 'ignore-range' }
+  | { readonly kind: 'redirect'; readonly location: string; readonly status?: number };
+
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly status: number;
+}
+
+/**
+ * A loopback dist server for tests: 127.0.0.1 on a random port, routes by path, per-path
+ * faults that run out (so a retrying client can succeed), and a log of every request.
+ */
+export class DistServer {
+  readonly routes = new Map<string, Route>();
+  readonly requests: RequestRecord[] = [];
+  readonly #faults = new Map<string, { fault: Fault; remaining: number }[]>();
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+  /** Called before routing; return true when it answered the request itself. */
+  intercept: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+
+  get origin(): string {
+    const address = this.#server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('server not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  get port(): number {
+    return (this.#server?.address() as AddressInfo).port;
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+
+  add(path: string, body: Buffer, options: Omit<Route, 'body'> = {}): string {
+    this.routes.set(path, { body, ...options });
+    return `${this.origin}${path}`;
+  }
+
+  fault(path: string, fault: Fault, times = 1): void {
+    const list = this.#faults.get(path) ?? [];
+    list.push({ fault, remaining: times });
+    this.#faults.set(path, list);
+  }
+
+  /** GET requests whose path matches. */
+  hits(predicate: (path: string) => boolean = () => true): number {
+    return this.requests.filter((r) => r.method === 'GET' && predicate(r.path)).length;
+  }
+
+  resetLog(): void {
+    this.requests.length = 0;
+  }
+
+  #record(req: IncomingMessage, status: number): void {
+    this.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, status });
+  }
+
+  #nextFault(path: string): Fault | undefined {
+    const list = this.#faults.get(path);
+    const entry = list?.find((f) => f.remaining > 0);
+    if (!entry) return undefined;
+    entry.remaining--;
+    return entry.fault;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.intercept?.(req, res)) {
+      this.#record(req, res.statusCode);
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = this.routes.get(path);
+    const fault = this.#nextFault(path);
+    if (fault?.kind === 'status') {
+      this.#record(req, fault.status);
+      res.writeHead(fault.status, { 'content-type': 'text/html', ...fault.headers });
+      res.end(`<html><body>${fault.status}</body></html>`);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      this.#record(req, fault.status ?? 302);
+      res.writeHead(fault.status ?? 302, { location: fault.location });
+      res.end();
+      return;
+    }
+    if (fault?.kind === 'stall-headers') await new Promise((r) => setTimeout(r, fault.ms));
+    if (!route) {
+      this.#record(req, 404);
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><body>Not Found</body></html>');
+      return;
+    }
+    let body = route.body;
+    let status = 200;
+    const headers: Record<string, string> = {
+      'content-type': route.contentType ?? 'application/octet-stream',
+      etag: `"${body.length}-${path.length}"`,
+      'accept-ranges': route.ranges === false ? 'none' : 'bytes',
+      ...route.headers,
+    };
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range && route.ranges !== false && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === headers['etag'])) {
+      const start = Number(range[1]);
+      if (start >= body.length) {
+        this.#record(req, 416);
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` });
+        res.end();
+        return;
+      }
+      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+      body = body.subarray(start);
+      status = 206;
+    }
+    if (fault?.kind === 'corrupt') {
+      body = Buffer.from(body);
+      body.fill(0x41, Math.floor(body.length / 3), Math.floor(body.length / 3) + 64);
+    }
+    headers['content-length'] = String(body.length);
+    this.#record(req, status);
+    if (req.method === 'HEAD') {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    res.writeHead(status, headers);
+    if (fault?.kind === 'reset-mid-body' || fault?.kind === 'truncate') {
+      res.write(body.subarray(0, fault.afterBytes), () => {
+        if (fault.kind === 'reset-mid-body') res.socket?.resetAndDestroy();
+        else res.socket?.destroy();
+      });
+      return;
+    }
+    if (fault?.kind === 'stall-body') {
+      res.write(body.subarray(0, fault.afterBytes));
+      await new Promise((r) => setTimeout(r, fault.ms));
+      if (res.destroyed) return;
+      res.end(body.subarray(fault.afterBytes));
+      return;
+    }
+    res.end(body);
+  }
+}

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly signal: string | undefined;
+}
+
+/** Repository root: the nearest folder up with our package.json (tests may be compiled elsewhere), else cwd. */
+export const repoRoot = findRepoRoot(import.meta.dirname) ?? process.cwd();
+/** The CLI under test; CP_TEST_BIN points at another build (a main.js) when several builds coexist. */
+export const binPath = process.env['CP_TEST_BIN'] ?? path.join(repoRoot, 'bin', 'composer-prefetch.js');
+
+function findRepoRoot(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'bin', 'composer-prefetch.js'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
+
+export async function tempDir(prefix = 'cp-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** An environment with nothing of the developer's machine in it: own HOME, own caches. */
+export function isolatedEnv(root: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: path.join(root, 'home'),
+    COMPOSER_HOME: path.join(root, 'home', '.composer'),
+    COMPOSER_CACHE_DIR: path.join(root, 'cache'),
+    COMPOSER_ALLOW_SUPERUSER: '1',
+    COMPOSER_NO_INTERACTION: '1',
+    COMPOSER_NO_AUDIT: '1',
+    ...extra,
+  };
+}
+
+export async function runCli(args: readonly string[], options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<RunResult> {
+  const r = await execa(process.execPath, [binPath, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    reject: false,
+    timeout: options.timeoutMs ?? 120_000,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
+}
+
+export async function runComposer(args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<RunResult> {
+  const r = await execa('composer', [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, timeout: 300_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
+}
