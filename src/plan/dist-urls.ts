@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import type { LockedPackage } from '../lockfile/types.js';
+import { normalizeVersion } from './version-parser.js';
+
+/**
+ * Composer's dist URL list and URL processing, ported from Composer 2.x:
+ * `Package::getUrls`, `ComposerMirror::processUrl`, `Url::updateDistReference`,
+ * `FileDownloader::processUrl`. Pure: no I/O, no environment.
+ */
+
+export interface DistDomains {
+  readonly githubDomains: readonly string[];
+  readonly gitlabDomains: readonly string[];
+}
+
+/** The package facts a dist URL template can use. */
+export interface MirrorPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly versionNormalized: string | undefined;
+  readonly dist: { readonly type: string; readonly reference: string | undefined } | undefined;
+}
+
+function md5(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+/** PHP truthiness of a string: '' and '0' are false. */
+export function phpTruthy(value: string | undefined): value is string {
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+/** PHP `str_replace` with arrays: each pair is applied in turn to the result of the previous one. */
+function strReplaceSequential(subject: string, pairs: readonly (readonly [string, string])[]): string {
+  let out = subject;
+  for (const [from, to] of pairs) out = out.split(from).join(to);
+  return out;
+}
+
+/**
+ * The normalised version Composer gives a package: `version_normalized` when the input carries it
+ * (installed.json), except the legacy `9999999-dev` which is recomputed; otherwise
+ * `VersionParser::normalize(version)` (`ArrayLoader::createObject`).
+ */
+export function packageVersionNormalized(pkg: Pick<MirrorPackage, 'version' | 'versionNormalized'>): string {
+  const given = pkg.versionNormalized;
+  if (given !== undefined && given !== '9999999-dev') return given;
+  return normalizeVersion(pkg.version);
+}
+
+/**
+ * `ComposerMirror::processUrl` (2.1+, with `%prettyVersion%`): expands `%package%` (lowercase
+ * name), `%version%` (normalised; md5 when it contains `/`), `%reference%` (kept when lowercase hex,
+ * else md5; '' when null), `%type%` and `%prettyVersion%`.
+ */
+export function expandMirrorUrl(template: string, pkg: MirrorPackage): string {
+  let reference = pkg.dist?.reference;
+  // PHP: `if ($reference)` — '' and '0' are passed through unchanged; the hex test has no `i` flag
+  // and its `$` also matches before a trailing newline.
+  if (phpTruthy(reference) && !/^(?:[a-f0-9]*|%reference%)\n?$/.test(reference)) reference = md5(reference);
+  const normalized = packageVersionNormalized(pkg);
+  const version = normalized.includes('/') ? md5(normalized) : normalized;
+  return strReplaceSequential(template, [
+    ['%package%', pkg.name.toLowerCase()],
+    ['%version%', version],
+    ['%reference%', reference ?? ''],
+    ['%type%', pkg.dist?.type ?? ''],
+    ['%prettyVersion%', pkg.version],
+  ]);
+}
+
+/** PHP string numericness (PHP 8 `is_numeric`, leading whitespace allowed, trailing too). */
+function isPhpNumeric(value: string): boolean {
+  return /^[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*$/.test(value);
+}
+
+/** PHP 8 loose `==` between two strings (`in_array` without strict): numeric strings compare as numbers. */
+function phpLooseEqualStrings(a: string, b: string): boolean {
+  if (a === b) return true;
+  return isPhpNumeric(a) && isPhpNumeric(b) && Number(a.trim()) === Number(b.trim());
+}
+
+/**
+ * `Package::getDistUrls()` → `Package::getUrls()` for Composer ≥ 2.1: `dist.url` (placeholders
+ * expanded when it contains `%`), then each mirror in order, a preferred one unshifted to the front,
+ * others pushed, duplicates skipped. Empty when the package has no dist URL.
+ */
+export function getDistUrls(pkg: LockedPackage): string[] {
+  const dist = pkg.dist;
+  if (dist === undefined || !phpTruthy(dist.url)) return [];
+  const first = dist.url.includes('%') ? expandMirrorUrl(dist.url, pkg) : dist.url;
+  const urls = [first];
+  for (const mirror of dist.mirrors) {
+    const url = expandMirrorUrl(mirror.url, pkg);
+    // `in_array` is loose in Composer; only numeric-looking strings differ from ===
+    if (urls.some((existing) => phpLooseEqualStrings(existing, url))) continue;
+    if (mirror.preferred) urls.unshift(url);
+    else urls.push(url);
+  }
+  return urls;
+}
+
+/**
+ * The host as PHP `parse_url($url, PHP_URL_HOST)` reports it: case preserved, no IDN conversion,
+ * userinfo and port removed. `undefined` where PHP has no host (no `//authority`) or rejects the URL
+ * (non-numeric or out-of-range port).
+ */
+export function phpUrlHost(url: string): string | undefined {
+  let rest: string;
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.exec(url);
+  if (scheme && url.startsWith('//', scheme[0].length)) rest = url.slice(scheme[0].length + 2);
+  else if (!scheme && url.startsWith('//')) rest = url.slice(2);
+  else return undefined;
+  const end = rest.search(/[/?#]/);
+  let authority = end === -1 ? rest : rest.slice(0, end);
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) authority = authority.slice(at + 1);
+  let host = authority;
+  if (authority.startsWith('[')) {
+    const close = authority.indexOf(']');
+    if (close !== -1) {
+      host = authority.slice(0, close + 1);
+      const after = authority.slice(close + 1);
+      if (after !== '' && !/^:\d{0,5}$/.test(after)) return undefined;
+    }
+  } else {
+    const colon = authority.lastIndexOf(':');
+    if (colon !== -1) {
+      const port = authority.slice(colon + 1);
+      if (!/^\d{0,5}$/.test(port) || (port !== '' && Number(port) > 65535)) return undefined;
+      host = authority.slice(0, colon);
+    }
+  }
+  return host === '' ? undefined : host;
+}
+
+// PCRE `.` excludes only "\n", and `$` (no D modifier) also matches before a final "\n".
+const END = '(?=\\n?$)';
+const GITHUB_LEGACY_RE = new RegExp(`^https?://(?:www\\.)?github\\.com/([^/]+)/([^/]+)/(zip|tar)ball/[^\\n]+${END}`, 'i');
+const GITHUB_WEB_ARCHIVE_RE = new RegExp(`^https?://(?:www\\.)?github\\.com/([^/]+)/([^/]+)/archive/[^\\n]+\\.(zip|tar)(?:\\.gz)?${END}`, 'i');
+const GITHUB_API_RE = new RegExp(`^https?://api\\.github\\.com/repos/([^/]+)/([^/]+)/(zip|tar)ball(?:/[^\\n]+)?${END}`, 'i');
+const BITBUCKET_RE = new RegExp(`^https?://(?:www\\.)?bitbucket\\.org/([^/]+)/([^/]+)/get/[^\\n]+\\.(zip|tar\\.gz|tar\\.bz2)${END}`, 'i');
+const GITLAB_RE = new RegExp(`^https?://(?:www\\.)?gitlab\\.com/api/v[34]/projects/([^/]+)/repository/archive\\.(zip|tar\\.gz|tar\\.bz2|tar)\\?sha=[^\\n]+${END}`, 'i');
+const GITHUB_DOMAIN_RE = new RegExp(`(/repos/[^/]+/[^/]+/(zip|tar)ball)(?:/[^\\n]+)?${END}`, 'i');
+const GITLAB_DOMAIN_RE = new RegExp(`(/api/v[34]/projects/[^/]+/repository/archive\\.(?:zip|tar\\.gz|tar\\.bz2|tar)\\?sha=)[^\\n]+${END}`, 'i');
+
+/**
+ * `Url::updateDistReference`: points GitHub, GitLab and Bitbucket archive URLs (and hosts listed
+ * in github-domains / gitlab-domains) at `reference`. Every other URL is returned unchanged. Host
+ * comparisons are exact and case-sensitive, as in PHP (`===` / strict `in_array`).
+ */
+export function updateDistReference(url: string, reference: string, domains: DistDomains): string {
+  const host = phpUrlHost(url);
+  if (host === 'api.github.com' || host === 'github.com' || host === 'www.github.com') {
+    const m = GITHUB_LEGACY_RE.exec(url) ?? GITHUB_WEB_ARCHIVE_RE.exec(url) ?? GITHUB_API_RE.exec(url);
+    if (m) return `https://api.github.com/repos/${m[1]}/${m[2]}/${m[3]}ball/${reference}`;
+    return url;
+  }
+  if (host === 'bitbucket.org' || host === 'www.bitbucket.org') {
+    const m = BITBUCKET_RE.exec(url);
+    return m ? `https://bitbucket.org/${m[1]}/${m[2]}/get/${reference}.${m[3]}` : url;
+  }
+  if (host === 'gitlab.com' || host === 'www.gitlab.com') {
+    const m = GITLAB_RE.exec(url);
+    return m ? `https://gitlab.com/api/v4/projects/${m[1]}/repository/archive.${m[2]}?sha=${reference}` : url;
+  }
+  if (host !== undefined && domains.githubDomains.includes(host)) {
+    return url.replace(GITHUB_DOMAIN_RE, (...m: unknown[]) => phpPregReplacement(`$1/${reference}`, m));
+  }
+  if (host !== undefined && domains.gitlabDomains.includes(host)) {
+    return url.replace(GITLAB_DOMAIN_RE, (...m: unknown[]) => phpPregReplacement(`\${1}${reference}`, m));
+  }
+  return url;
+}
+
+/**
+ * Expands a PHP `preg_replace` replacement string: `\\N`, `$N` and `${N}` (N up to two digits) are
+ * groups (missing ones are ''), a backslash before `\\` or `$` escapes it, anything else is literal.
+ * Composer builds the replacement by concatenating the reference, so a reference containing `$1`
+ * is interpreted too (php_pcre.c `preg_get_backref`).
+ */
+function phpPregReplacement(replacement: string, callbackArgs: readonly unknown[]): string {
+  const groups: string[] = [];
+  for (const arg of callbackArgs) {
+    if (typeof arg !== 'string' && arg !== undefined) break; // offset argument ends the groups
+    groups.push(typeof arg === 'string' ? arg : '');
+  }
+  let out = '';
+  let lastCopied = '';
+  let i = 0;
+  while (i < replacement.length) {
+    const ch = replacement.charAt(i);
+    if (ch === '\\' || ch === '$') {
+      if (lastCopied === '\\') {
+        out = out.slice(0, -1) + ch;
+        lastCopied = '';
+        i++;
+        continue;
+      }
+      const ref = /^(?:\\(\d\d?)|\$(\d\d?)|\$\{(\d\d?)\})/.exec(replacement.slice(i));
+      if (ref) {
+        const index = Number(ref[1] ?? ref[2] ?? ref[3]);
+        out += groups[index] ?? '';
+        i += ref[0].length; // PHP leaves its "last copied" marker as it was
+        continue;
+      }
+    }
+    out += ch;
+    lastCopied = ch;
+    i++;
+  }
+  return out;
+}
+
+/** `FileDownloader::processUrl`: `updateDistReference` only when `dist.reference` is truthy (PHP). */
+export function processDistUrl(url: string, pkg: Pick<LockedPackage, 'dist'>, domains: DistDomains): string {
+  const reference = pkg.dist?.reference;
+  return phpTruthy(reference) ? updateDistReference(url, reference, domains) : url;
+}

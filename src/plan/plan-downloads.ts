@@ -1,0 +1,141 @@
+import type { LockedPackage, ParsedInput } from '../lockfile/types.js';
+import { isPrefetchError } from '../errors.js';
+import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
+import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
+import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
+import { tryNormalizeVersion } from './version-parser.js';
+
+export interface PlanOptions {
+  /** Absolute `cache-files-dir`. */
+  readonly cacheFilesDir: string;
+  /** `--no-dev`: leave out `packages-dev` / `dev-package-names`. */
+  readonly noDev: boolean;
+  /** Effective `github-domains` (defaults included). */
+  readonly githubDomains: readonly string[];
+  /** Effective `gitlab-domains` (defaults included). */
+  readonly gitlabDomains: readonly string[];
+}
+
+/** `Config::$defaultConfig['github-domains']`. */
+export const DEFAULT_GITHUB_DOMAINS: readonly string[] = Object.freeze(['github.com']);
+/** `Config::$defaultConfig['gitlab-domains']`. */
+export const DEFAULT_GITLAB_DOMAINS: readonly string[] = Object.freeze(['gitlab.com']);
+
+/** Fresh copies of Composer's default github/gitlab domain lists. */
+export function defaultDistDomains(): { githubDomains: string[]; gitlabDomains: string[] } {
+  return { githubDomains: [...DEFAULT_GITHUB_DOMAINS], gitlabDomains: [...DEFAULT_GITLAB_DOMAINS] };
+}
+
+type Decision =
+  | { readonly kind: 'task'; readonly task: DownloadTask }
+  | { readonly kind: 'skip'; readonly skipped: SkippedPackage }
+  | { readonly kind: 'invalid'; readonly invalid: InvalidPackage };
+
+function invalid(pkg: LockedPackage, message: string): Decision {
+  return { kind: 'invalid', invalid: { packageName: pkg.name, origin: pkg.origin, message } };
+}
+
+function skip(pkg: LockedPackage, reason: SkippedPackage['reason']): Decision {
+  return { kind: 'skip', skipped: { packageName: pkg.name.toLowerCase(), version: pkg.version, reason, origin: pkg.origin } };
+}
+
+function decide(pkg: LockedPackage, options: PlanOptions): Decision {
+  if (pkg.dev && options.noDev) return skip(pkg, 'dev-excluded');
+  if (!isValidPackageName(pkg.name)) {
+    return invalid(pkg, `invalid package name ${JSON.stringify(pkg.name)} (expected vendor/name of a-z, 0-9, "_", ".", "-")`);
+  }
+  // `DownloadManager::getDownloaderForPackage` returns null for metapackages; the type is
+  // lowercased by `ArrayLoader::configureObject`.
+  if (pkg.type.toLowerCase() === 'metapackage') return skip(pkg, 'metapackage');
+  const dist = pkg.dist;
+  if (dist === undefined) return skip(pkg, 'no-dist');
+  // `ArrayLoader` requires both keys; an empty URL gives no download URL at all (`Package::getUrls`).
+  if (!phpTruthy(dist.url) || dist.type === '') {
+    return invalid(pkg, 'dist has no url or no type');
+  }
+  // PathDownloader symlinks or copies; it never uses the files cache. DownloadManager lowercases the type.
+  if (dist.type.toLowerCase() === 'path') return skip(pkg, 'path-dist');
+  if (pkg.versionNormalized === undefined && tryNormalizeVersion(pkg.version) === undefined) {
+    // `ArrayLoader::createObject` throws "Invalid version string" for the whole lock.
+    return invalid(pkg, `Composer cannot parse version ${JSON.stringify(pkg.version)} (VersionParser::normalize)`);
+  }
+  // `FileDownloader::download` compares `dist.shasum` with the lowercase hex of `sha1_file`
+  // case-sensitively; anything else never matches, and Composer's own check would fail too.
+  if (dist.shasum !== undefined && !/^[0-9a-f]{40}$/.test(dist.shasum)) {
+    return invalid(pkg, `dist.shasum ${JSON.stringify(dist.shasum)} is not 40 lowercase hex digits; Composer would reject every download of it`);
+  }
+  const urls = getDistUrls(pkg);
+  const first = urls[0];
+  if (first === undefined) return invalid(pkg, 'dist has no url');
+  try {
+    const cacheKey = cacheKeyFor(pkg.name, processDistUrl(first, pkg, options), dist.type);
+    const cachePath = cachePathFor(options.cacheFilesDir, cacheKey);
+    return {
+      kind: 'task',
+      task: {
+        packageName: pkg.name.toLowerCase(),
+        version: pkg.version,
+        distType: dist.type,
+        urls: [first, ...urls.slice(1)],
+        cacheKey,
+        cachePath,
+        expectedSha1: dist.shasum,
+        dev: pkg.dev,
+        origins: [pkg.origin],
+      },
+    };
+  } catch (error) {
+    if (isPrefetchError(error) && error.code === 'E_PACKAGE') return invalid(pkg, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Decides, for every package of every input, whether and where its dist archive goes into the
+ * cache (composer-cache.md §0, §8). Pure. Tasks are de-duplicated by cache path across inputs: the
+ * first one wins for URLs, `origins` are merged and the task is non-dev if any occurrence is.
+ */
+export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptions): Plan {
+  const tasks = new Map<string, DownloadTask>();
+  const skipped: SkippedPackage[] = [];
+  const invalidPackages: InvalidPackage[] = [];
+  const warnings: string[] = [];
+
+  for (const input of inputs) {
+    for (const problem of input.problems) {
+      invalidPackages.push({ packageName: problem.packageName, origin: problem.origin, message: problem.message });
+    }
+    for (const pkg of input.packages) {
+      // only a plugin that gets installed can change downloads
+      if (pkg.modifiesDownloads && !(pkg.dev && options.noDev)) {
+        warnings.push(
+          `${pkg.name} (${pkg.origin}) is a plugin with extra.plugin-modifies-downloads: it may rewrite download URLs or cache keys, so Composer might not find some prefetched archives`,
+        );
+      }
+      const decision = decide(pkg, options);
+      if (decision.kind === 'skip') skipped.push(decision.skipped);
+      else if (decision.kind === 'invalid') invalidPackages.push(decision.invalid);
+      else {
+        const task = decision.task;
+        const existing = tasks.get(task.cachePath);
+        if (existing === undefined) {
+          tasks.set(task.cachePath, task);
+        } else {
+          tasks.set(task.cachePath, {
+            ...existing,
+            dev: existing.dev && task.dev,
+            expectedSha1: existing.expectedSha1 ?? task.expectedSha1,
+            origins: existing.origins.includes(pkg.origin) ? existing.origins : [...existing.origins, pkg.origin],
+          });
+          if (existing.expectedSha1 !== undefined && task.expectedSha1 !== undefined && existing.expectedSha1 !== task.expectedSha1) {
+            warnings.push(
+              `${task.packageName}: ${existing.origins.join(', ')} and ${pkg.origin} record different shasums for the same archive (${existing.expectedSha1} vs ${task.expectedSha1}); using the first`,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  return { cacheFilesDir: options.cacheFilesDir, tasks: [...tasks.values()], skipped, invalid: invalidPackages, warnings };
+}
