@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DistMirror, LockedPackage, ParsedInput } from '../../src/lockfile/types.js';
+import { repoRoot } from './run.js';
 
 /** Repository root, from build-test/test/helpers (compiled) or test/helpers (source). */
-export const REPO_ROOT = path.resolve(import.meta.dirname, import.meta.dirname.includes(`${path.sep}build-test${path.sep}`) ? '../../..' : '../..');
+export const REPO_ROOT = repoRoot;
 export const LOCKS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'locks');
 
 export const FIXTURE_FILES = [
