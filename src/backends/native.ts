@@ -45,7 +45,10 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
     async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
       const limit = pLimit(ctx.options.concurrency);
       const gate = new OriginGate(ctx.options.perOrigin);
-      const deps = { ctx, gate, limit, policy, random, userAgent, dispatcher: options.dispatcher };
+      // `--retries` bounds every kind of retry, integrity ones included.
+      const retries = ctx.options.retries;
+      const effective = { ...policy, retries, integrityRetries: Math.min(policy.integrityRetries, retries) };
+      const deps = { ctx, gate, limit, policy: effective, random, userAgent, dispatcher: options.dispatcher };
       return Promise.all(tasks.map((task) => runTask(task, deps)));
     },
     async close() {

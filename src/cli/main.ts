@@ -69,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (!cli.prefetch.dryRun) stderr(formatSummary(summary));
     if (summary.interrupted) return EXIT.interrupted;
-    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
   } catch (thrown) {
     reporter.close();
     const error = toPrefetchError(thrown, 'E_INPUT');
