@@ -13,6 +13,7 @@ import { OriginGate } from '../net/origin-gate.js';
 import { networkError } from '../net/network-error.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { Backend, FetchContext, StagedFile, TaskResult } from './types.js';
+import { decideSplit, receiveSegmented } from './segmented.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
 const PROGRESS_INTERVAL_MS = 200;
@@ -162,7 +163,12 @@ async function transfer(task: DownloadTask, url: string, resumeFrom: Partial | u
         continue;
       }
       if (statusCode === 200 || statusCode === 206) {
-        const staged = await receive(task, response, resumeFrom, shown, deps, keep);
+        // Large, rangeable and validated: split into parallel Range segments (backends/segmented.ts).
+        const split = resumeFrom ? undefined : decideSplit(statusCode, response.headers, ctx.options);
+        const host = current.host;
+        const staged = split
+          ? await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx, dispatcher: deps.dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host) })
+          : await receive(task, response, resumeFrom, shown, deps, keep);
         deps.gate.succeeded(current.host);
         return staged;
       }

@@ -30,6 +30,16 @@ function seconds(name: string) {
   };
 }
 
+/** `4M`, `512K`, `1MiB`, `8388608`, `0` (0 turns splitting off). */
+function byteSize(name: string) {
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?[bB])?$/.exec(value.trim());
+    if (!match) throw new InvalidArgumentError(`${name} must be a size such as 4M, 512K or 0.`);
+    const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+    return Math.round(Number(match[1]) * unit);
+  };
+}
+
 const EXAMPLES = `
 Examples:
   $ composer-prefetch                          # ./composer.lock into Composer's cache
@@ -54,6 +64,8 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--retries <n>', 'retries per URL before trying the next mirror', nonNegativeInt('--retries'), d.retries)
     .option('--connect-timeout <s>', 'seconds to establish a connection', seconds('--connect-timeout'), d.connectTimeoutMs)
     .option('--stall-timeout <s>', 'seconds without a byte before a transfer counts as stalled', seconds('--stall-timeout'), d.stallTimeoutMs)
+    .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
+    .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
     .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
     .option('--dry-run', 'print the plan (package, version, URL, cache path) and download nothing')
@@ -72,6 +84,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     retries: number;
     connectTimeout: number;
     stallTimeout: number;
+    splitSize: number;
+    splitSegments: number;
     backend: BackendName;
     aria2c?: string;
     dryRun?: boolean;
@@ -101,6 +115,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
         retries: o.retries,
         connectTimeoutMs: o.connectTimeout,
         stallTimeoutMs: o.stallTimeout,
+        splitMinBytes: o.splitSize,
+        splitSegments: o.splitSegments,
       },
     },
   };

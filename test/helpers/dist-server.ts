@@ -132,7 +132,7 @@ export class DistServer {
       'accept-ranges': route.ranges === false ? 'none' : 'bytes',
       ...route.headers,
     };
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     if (range && route.ranges !== false && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === headers['etag'])) {
       const start = Number(range[1]);
@@ -142,8 +142,10 @@ export class DistServer {
         res.end();
         return;
       }
-      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
-      body = body.subarray(start);
+      // Closed ranges (`bytes=a-b`) too: segmented downloads ask for one slice each.
+      const end = range[2] ? Math.min(Number(range[2]) + 1, body.length) : body.length;
+      headers['content-range'] = `bytes ${start}-${end - 1}/${body.length}`;
+      body = body.subarray(start, end);
       status = 206;
     }
     if (fault?.kind === 'corrupt') {
