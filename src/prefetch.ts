@@ -1,7 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import pLimit from 'p-limit';
 import path from 'node:path';
-import { createNativeBackend } from './backends/native.js';
+import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
 import { cleanStaleTempFiles } from './cache/temp-files.js';
@@ -119,7 +119,7 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
   });
   const backend = deps.createBackend
     ? await deps.createBackend({ options, config, policy, dispatcher })
-    : createNativeBackend({ dispatcher });
+    : await pickBackend({ options, config, policy, dispatcher });
   const ctx: FetchContext = {
     signal: deps.signal,
     options: d,

@@ -1,0 +1,119 @@
+import type { DownloadOptions } from './types.js';
+
+/** aria2c older than this lacks pieces we rely on (`--rpc-secret` tokens, `system.multicall` with tokens, `--stop-with-process`). */
+export const MIN_ARIA2_VERSION: readonly [number, number, number] = [1, 19, 0];
+
+/** aria2's own ceiling for `max-connection-per-server`. */
+const ARIA2_MAX_CONNECTIONS_PER_SERVER = 16;
+/** aria2 accepts `min-split-size` only within 1M..1024M. */
+const MIN_SPLIT_FLOOR = 1024 * 1024;
+const MIN_SPLIT_CEILING = 1024 * 1024 * 1024;
+
+/** `aria2 version 1.36.0` → [1, 36, 0]; undefined when the output is not aria2's. */
+export function parseAria2Version(stdout: string): [number, number, number] | undefined {
+  const match = /aria2 version (\d+)\.(\d+)\.(\d+)/.exec(stdout);
+  if (!match) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+export function isSupportedAria2Version(version: readonly [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) {
+    if (version[i]! !== MIN_ARIA2_VERSION[i]!) return version[i]! > MIN_ARIA2_VERSION[i]!;
+  }
+  return true;
+}
+
+export interface Aria2ProcessSettings {
+  /** Config file holding the RPC secret (never on argv: argv is world-readable through `ps` and /proc). */
+  readonly confPath: string;
+  readonly port: number;
+  readonly download: DownloadOptions;
+  /** aria2 stops by itself when this process is gone (our CLI killed with SIGKILL). */
+  readonly parentPid: number;
+}
+
+/**
+ * argv for the long-running aria2c. Nothing secret goes here; per-download settings go through
+ * RPC. `--conf-path` also keeps the user's own ~/.aria2/aria2.conf out (it could set `dir`,
+ * `continue`, `check-certificate=false`, …).
+ */
+export function aria2ProcessArgs(s: Aria2ProcessSettings): string[] {
+  return [
+    `--conf-path=${s.confPath}`,
+    '--enable-rpc=true',
+    '--rpc-listen-all=false',
+    `--rpc-listen-port=${s.port}`,
+    `--stop-with-process=${s.parentPid}`,
+    `--max-concurrent-downloads=${s.download.concurrency}`,
+    // Only credentials we decide per URL: aria2 would otherwise read ~/.netrc for every host.
+    '--no-netrc=true',
+    // Results are read and removed by us; keep enough that none is dropped before we saw it.
+    '--max-download-result=100000',
+    '--console-log-level=error',
+    '--summary-interval=0',
+    '--show-console-readout=false',
+    '--download-result=hide',
+    '--auto-save-interval=0',
+    '--force-save=false',
+  ];
+}
+
+/** The config file content: one `key=value` a line, as aria2 reads `--conf-path`. */
+export function aria2ConfFile(secret: string): string {
+  if (!/^[0-9a-f]+$/.test(secret)) throw new Error('the RPC secret must be hex');
+  return `rpc-secret=${secret}\n`;
+}
+
+export interface Aria2DownloadSettings {
+  /** Private staging dir (same filesystem as the cache, so the commit is a rename). */
+  readonly dir: string;
+  /** File name inside `dir`. */
+  readonly out: string;
+  /** Lowercase hex sha1 from `dist.shasum`, when known. */
+  readonly expectedSha1: string | undefined;
+  readonly download: DownloadOptions;
+  readonly userAgent: string;
+}
+
+const seconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
+
+/**
+ * Per-download `aria2.addUri` options (values are strings, as the RPC wants them). Pure.
+ *
+ * - `max-tries=1`: we retry ourselves with the shared retry policy, so both backends emit the
+ *   same `retried` events, honour Retry-After and never retry a 404/401.
+ * - `timeout` is aria2's socket-read timeout: no byte for that long = stalled, as `stallTimeoutMs`.
+ *   `lowest-speed-limit=0` on purpose: a speed floor would kill slow but live links the native
+ *   backend keeps.
+ * - `file-allocation=none`: preallocation writes a full-size zero-filled file first; such a file
+ *   must never be a candidate for the cache.
+ * - `remote-time=false`: the committed file gets a fresh mtime (Composer's TTL GC reads it).
+ * - No `header=`: a task whose URLs carry credentials is never given to aria2 (see aria2.ts).
+ */
+export function aria2DownloadOptions(s: Aria2DownloadSettings): Record<string, string> {
+  const d = s.download;
+  const options: Record<string, string> = {
+    dir: s.dir,
+    out: s.out,
+    'max-tries': '1',
+    'retry-wait': '0',
+    'connect-timeout': seconds(d.connectTimeoutMs),
+    timeout: seconds(Math.max(d.stallTimeoutMs, d.headersTimeoutMs)),
+    'lowest-speed-limit': '0',
+    'max-connection-per-server': String(Math.min(Math.max(1, d.perOrigin), ARIA2_MAX_CONNECTIONS_PER_SERVER)),
+    split: d.splitMinBytes > 0 ? String(Math.max(1, d.splitSegments)) : '1',
+    // aria2 splits a download only when it is at least 2 × min-split-size.
+    'min-split-size': String(Math.min(MIN_SPLIT_CEILING, Math.max(MIN_SPLIT_FLOOR, Math.ceil(d.splitMinBytes / 2)))),
+    'remote-time': 'false',
+    'allow-overwrite': 'true',
+    'auto-file-renaming': 'false',
+    'file-allocation': 'none',
+    continue: 'false',
+    'conditional-get': 'false',
+    'http-accept-gzip': 'false',
+    'check-integrity': 'false',
+    'user-agent': s.userAgent,
+  };
+  if (s.expectedSha1 !== undefined && /^[0-9a-f]{40}$/.test(s.expectedSha1)) options['checksum'] = `sha-1=${s.expectedSha1}`;
+  return options;
+}

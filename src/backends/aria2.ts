@@ -1,0 +1,479 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import pLimit from 'p-limit';
+import type { Dispatcher } from 'undici';
+import { removeQuietly } from '../cache/temp-files.js';
+import { PrefetchError, toPrefetchError } from '../errors.js';
+import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import type { DownloadTask } from '../plan/types.js';
+import { aria2ConfFile, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
+import { aria2FailureToError } from './aria2-errors.js';
+import { Aria2Rpc } from './aria2-rpc.js';
+import { createNativeBackend } from './native.js';
+import type { Backend, DownloadOptions, FetchContext, RequestPolicy, StagedFile, TaskResult } from './types.js';
+
+const POLL_INTERVAL_MS = 100;
+const READY_TIMEOUT_MS = 10_000;
+/** A staging dir this old belongs to a run that was killed with SIGKILL (live runs touch theirs). */
+const STALE_STAGING_MS = 6 * 60 * 60 * 1000;
+const STAGING_PREFIX = '.composer-prefetch-aria2-';
+const STAGING_NAME = /^\.composer-prefetch-aria2-\d+-[0-9a-f]+$/;
+const SPAWN_OPTIONS = { stdin: 'ignore', detached: true, reject: false, buffer: false } as const;
+/** The part of an execa subprocess the session uses; `done` settles when aria2c has exited. */
+interface Aria2Process {
+  readonly kill: (signal: NodeJS.Signals) => boolean;
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  readonly done: Promise<void>;
+}
+const TELL_KEYS = ['gid', 'status', 'totalLength', 'completedLength', 'errorCode', 'errorMessage'];
+
+const INSTALL_HINT =
+  'Install aria2 (Debian/Ubuntu: `sudo apt-get install aria2`, macOS: `brew install aria2`, Windows: `choco install aria2`), pass its path with --aria2c PATH, or use --backend native.';
+
+export interface Aria2BackendOptions {
+  /** aria2c binary; `aria2c` on PATH when undefined. */
+  readonly aria2c: string | undefined;
+  /** For the tasks that stay on the native backend (credentials, see `carriesCredentials`). */
+  readonly dispatcher: Dispatcher;
+  readonly retryPolicy?: RetryPolicy;
+  readonly random?: () => number;
+  readonly userAgent?: string;
+}
+
+/** Runs `aria2c --version`; E_BACKEND (exit 2) with an install hint when it is missing or older than 1.19. */
+export async function probeAria2(bin: string): Promise<string> {
+  let stdout: string;
+  try {
+    const r = await execa(bin, ['--version'], { stdin: 'ignore', timeout: 10_000 });
+    stdout = String(r.stdout);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'was not found' : code === 'EACCES' ? 'is not executable' : 'did not run';
+    throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} ${why}`, { hint: INSTALL_HINT, cause: error });
+  }
+  const version = parseAria2Version(stdout);
+  if (version === undefined) {
+    throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} --version did not print an aria2 version`, { hint: INSTALL_HINT });
+  }
+  if (!isSupportedAria2Version(version)) {
+    throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} is aria2 ${version.join('.')}, at least ${MIN_ARIA2_VERSION.join('.')} is needed`, { hint: INSTALL_HINT });
+  }
+  return version.join('.');
+}
+
+/**
+ * True when any URL of the task would be sent with a header (credentials from auth.json, URL
+ * userinfo). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
+ * such tasks stay on the native backend, which decides headers again at every hop.
+ */
+export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): boolean {
+  return task.urls.some((raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return true; // Let the native backend report the bad URL exactly as it always does.
+    }
+    return url.username !== '' || url.password !== '' || Object.keys(policy.headersFor(url)).length > 0;
+  });
+}
+
+/** `<cache-files-dir>` from a task: its cache path minus the cache key. */
+function cacheFilesDirOf(task: DownloadTask): string {
+  return task.cachePath.slice(0, task.cachePath.length - task.cacheKey.length);
+}
+
+/**
+ * aria2 moves the bytes; we keep everything else. Each task gets one URL at a time (mirrors are
+ * tried in order by us), aria2 writes into a private staging dir inside the cache dir, and every
+ * finished file goes through `ctx.accept` like the native backend's. Retries follow the shared
+ * retry policy, so events, summary and `--json` are the same for both backends.
+ */
+export async function createAria2Backend(options: Aria2BackendOptions): Promise<Backend> {
+  const bin = options.aria2c ?? 'aria2c';
+  const version = await probeAria2(bin);
+  const basePolicy = options.retryPolicy ?? defaultRetryPolicy;
+  const random = options.random ?? Math.random;
+  const userAgent = options.userAgent ?? `composer-prefetch aria2/${version}`;
+  const sessions = new Set<Aria2Session>();
+
+  return {
+    name: 'aria2',
+    async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
+      const viaNative = tasks.filter((t) => carriesCredentials(t, ctx.policy));
+      const viaAria2 = tasks.filter((t) => !viaNative.includes(t));
+      let session: Aria2Session | undefined;
+      if (viaAria2.length > 0) {
+        session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(viaAria2[0]!), download: ctx.options, signal: ctx.signal });
+        sessions.add(session);
+      }
+      try {
+        const native = createNativeBackend({ dispatcher: options.dispatcher, retryPolicy: basePolicy, random });
+        // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` (when the tree has it) the whole package.
+        const budget = (ctx.options as Partial<Record<'retryMaxTimeMs', number>>).retryMaxTimeMs;
+        const policy: RetryPolicy = {
+          ...basePolicy,
+          retries: ctx.options.retries,
+          integrityRetries: Math.min(basePolicy.integrityRetries, ctx.options.retries),
+          ...(budget === undefined ? {} : { maxTimeMs: budget }),
+        };
+        const limit = pLimit(ctx.options.concurrency);
+        const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session: session! };
+        const [fromNative, fromAria2] = await Promise.all([
+          viaNative.length > 0 ? native.fetchAll(viaNative, ctx) : Promise.resolve([]),
+          Promise.all(viaAria2.map((task, index) => runTask(task, index, deps))),
+        ]);
+        const byTask = new Map<DownloadTask, TaskResult>();
+        for (const r of [...fromNative, ...fromAria2]) byTask.set(r.task, r);
+        return tasks.map((t) => byTask.get(t)!);
+      } finally {
+        if (session) {
+          await session.stop();
+          sessions.delete(session);
+        }
+      }
+    },
+    async close() {
+      await Promise.all([...sessions].map((s) => s.stop()));
+      sessions.clear();
+    },
+  };
+}
+
+interface TaskDeps {
+  readonly ctx: FetchContext;
+  readonly limit: ReturnType<typeof pLimit>;
+  readonly policy: RetryPolicy;
+  readonly random: () => number;
+  readonly userAgent: string;
+  readonly session: Aria2Session;
+}
+
+/** The native backend's loop, with aria2 doing the transfer: URLs in order, shared retry verdicts. */
+async function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<TaskResult> {
+  const { ctx } = deps;
+  const startedAt = Date.now();
+  let attempts = 0;
+  let lastError: PrefetchError | undefined;
+  for (const url of task.urls) {
+    let urlAttempts = 0;
+    let integrityFailures = 0;
+    for (;;) {
+      if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
+      attempts++;
+      urlAttempts++;
+      const shown = ctx.policy.redact(url);
+      try {
+        // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
+        ctx.policy.assertAllowed(new URL(url));
+        const attempt = attempts;
+        const staged = await deps.limit(() => {
+          ctx.emit({ type: 'started', task, url: shown, attempt });
+          return transfer(task, url, `p${index}-a${attempt}.part`, deps);
+        });
+        await ctx.accept(task, staged);
+        ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
+        return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
+      } catch (thrown) {
+        const error = ctx.signal.aborted ? abortedError(task) : toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
+        lastError = error;
+        if (ctx.signal.aborted) continue;
+        if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
+        const history = { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt };
+        const verdict = decideRetry(error, history, deps.policy, deps.random);
+        if (verdict.action === 'next-url') break;
+        ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
+        await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+    }
+  }
+  const error = lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName });
+  ctx.emit({ type: 'failed', task, error });
+  return { kind: 'failed', task, attempts, error };
+}
+
+/** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
+async function transfer(task: DownloadTask, url: string, out: string, deps: TaskDeps): Promise<StagedFile> {
+  const { ctx, session } = deps;
+  const shown = ctx.policy.redact(url);
+  const file = path.join(session.stagingDir, out);
+  const outcome = await session.download(url, {
+    options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent }),
+    onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
+  });
+  // aria2 keeps a `.aria2` control file next to unfinished or failed downloads ([repro] in peers.md).
+  await removeQuietly(`${file}.aria2`);
+  if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
+    const bytes = await stat(file).then((s) => s.size, () => undefined);
+    if (bytes !== undefined) {
+      if (outcome.kind === 'complete') ctx.emit({ type: 'progress', task, bytes, total: bytes });
+      // A checksum failure still goes through the shared gate: it rejects the file with the same
+      // ChecksumMismatchError (expected/actual) as the native backend, and removes it.
+      return { path: file, bytes, sha1: undefined, url: shown };
+    }
+  }
+  await removeQuietly(file);
+  if (outcome.kind === 'aborted') throw abortedError(task);
+  if (outcome.kind === 'backend-failed') throw outcome.error;
+  if (outcome.kind === 'complete') {
+    throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, { packageName: task.packageName, url: shown });
+  }
+  throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown });
+}
+
+function abortedError(task: DownloadTask): PrefetchError {
+  return new PrefetchError('E_ABORTED', `${task.packageName}: interrupted`, { packageName: task.packageName });
+}
+
+type Outcome =
+  | { readonly kind: 'complete' }
+  | { readonly kind: 'error'; readonly errorCode: string | undefined; readonly errorMessage: string | undefined }
+  | { readonly kind: 'aborted' }
+  | { readonly kind: 'backend-failed'; readonly error: PrefetchError };
+
+interface Waiter {
+  readonly resolve: (outcome: Outcome) => void;
+  readonly onProgress: (bytes: number, total: number | undefined) => void;
+  lastBytes: number;
+}
+
+interface TellStatus {
+  readonly status: 'active' | 'waiting' | 'paused' | 'error' | 'complete' | 'removed';
+  readonly totalLength?: string;
+  readonly completedLength?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
+/**
+ * One running aria2c with its RPC and its staging dir.
+ *
+ * The RPC secret never appears on argv (world-readable via `ps` and /proc/<pid>/cmdline): it is
+ * written to a 0600 file inside the 0700 staging dir, passed as `--conf-path`, and deleted as
+ * soon as aria2 answers its first authenticated RPC call (proof that it has read the file).
+ */
+class Aria2Session {
+  readonly stagingDir: string;
+  readonly #rpc: Aria2Rpc;
+  readonly #process: Aria2Process;
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #signal: AbortSignal;
+  readonly #onAbort: () => void;
+  readonly #onExit: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #exited = false;
+  #stopping: Promise<void> | undefined;
+  #output = '';
+
+  private constructor(stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
+    this.stagingDir = stagingDir;
+    this.#rpc = rpc;
+    this.#process = subprocess;
+    this.#signal = signal;
+    const keep = (chunk: Buffer): void => void (this.#output = (this.#output + chunk.toString('utf8')).slice(-2000));
+    subprocess.stdout?.on('data', keep);
+    subprocess.stderr?.on('data', keep);
+    void subprocess.done.then(() => this.#died());
+    this.#onAbort = () => this.#settleAll({ kind: 'aborted' });
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    // Detached (so a terminal Ctrl-C reaches only us, and we decide the order of shutdown), hence
+    // not killed by execa on exit: do it ourselves; `--stop-with-process` covers SIGKILL.
+    this.#onExit = () => {
+      try {
+        subprocess.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    process.once('exit', this.#onExit);
+  }
+
+  static async start(o: { bin: string; cacheFilesDir: string; download: DownloadOptions; signal: AbortSignal }): Promise<Aria2Session> {
+    await mkdir(o.cacheFilesDir, { recursive: true });
+    await removeStaleStaging(o.cacheFilesDir);
+    // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
+    // which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.
+    const stagingDir = path.join(o.cacheFilesDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(stagingDir, { mode: 0o700 });
+    try {
+      const secret = randomBytes(24).toString('hex');
+      const confPath = path.join(stagingDir, 'rpc.conf');
+      await writeFile(confPath, aria2ConfFile(secret), { mode: 0o600, flag: 'wx' });
+      let lastOutput = '';
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const port = await freePort();
+        const child = execa(o.bin, aria2ProcessArgs({ confPath, port, download: o.download, parentPid: process.pid }), { ...SPAWN_OPTIONS, cwd: stagingDir });
+        const subprocess: Aria2Process = {
+          kill: (signal) => child.kill(signal),
+          stdout: child.stdout,
+          stderr: child.stderr,
+          done: child.then(() => undefined, () => undefined),
+        };
+        const rpc = new Aria2Rpc(port, secret);
+        const session = new Aria2Session(stagingDir, rpc, subprocess, o.signal);
+        if (await session.#waitReady()) {
+          await rm(confPath, { force: true });
+          return session;
+        }
+        lastOutput = session.#output;
+        await session.#shutdownProcess();
+        session.#detach();
+        // A port taken between our probe and aria2's bind: try another; anything else is final.
+        if (!/bind|address already in use|port/i.test(lastOutput)) break;
+      }
+      throw new PrefetchError('E_BACKEND', `--backend aria2: aria2c did not start${lastOutput.trim() ? `: ${lastOutput.trim().split('\n').slice(-3).join(' ')}` : ''}`, {
+        hint: INSTALL_HINT,
+      });
+    } catch (error) {
+      await rm(stagingDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Queues one URL; resolves when aria2 finished, failed or we were interrupted. */
+  async download(url: string, o: { options: Record<string, string>; onProgress: Waiter['onProgress'] }): Promise<Outcome> {
+    if (this.#signal.aborted) return { kind: 'aborted' };
+    if (this.#exited) return { kind: 'backend-failed', error: this.#diedError() };
+    let gid: string;
+    try {
+      gid = await this.#rpc.call<string>('aria2.addUri', [url], o.options);
+    } catch (error) {
+      if (this.#signal.aborted) return { kind: 'aborted' };
+      return { kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 refused a download: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) };
+    }
+    return new Promise<Outcome>((resolve) => {
+      this.#waiters.set(gid, { resolve, onProgress: o.onProgress, lastBytes: -1 });
+      this.#schedule();
+    });
+  }
+
+  /** Kills aria2c and removes the staging dir; safe to call more than once. */
+  async stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#settleAll({ kind: 'aborted' });
+      if (this.#timer) clearTimeout(this.#timer);
+      await this.#shutdownProcess();
+      this.#detach();
+      await rm(this.stagingDir, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return this.#stopping;
+  }
+
+  #detach(): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    process.off('exit', this.#onExit);
+  }
+
+  async #shutdownProcess(): Promise<void> {
+    await this.#rpc.close();
+    // Nothing of aria2's state is worth keeping (staging is deleted next), so no graceful shutdown.
+    if (!this.#exited) this.#process.kill('SIGKILL');
+    await this.#process.done;
+  }
+
+  async #waitReady(): Promise<boolean> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline && !this.#exited) {
+      try {
+        await this.#rpc.call('aria2.getVersion');
+        return true;
+      } catch {
+        await sleep(30);
+      }
+    }
+    return false;
+  }
+
+  #died(): void {
+    this.#exited = true;
+    this.#settleAll(this.#signal.aborted || this.#stopping ? { kind: 'aborted' } : { kind: 'backend-failed', error: this.#diedError() });
+  }
+
+  #diedError(): PrefetchError {
+    const tail = this.#output.trim().split('\n').slice(-3).join(' ');
+    return new PrefetchError('E_BACKEND', `aria2c exited unexpectedly${tail ? `: ${tail}` : ''}`);
+  }
+
+  #settleAll(outcome: Outcome): void {
+    const waiters = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const w of waiters) w.resolve(outcome);
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#waiters.size === 0 || this.#stopping) return;
+    this.#timer = setTimeout(() => void this.#poll(), POLL_INTERVAL_MS);
+  }
+
+  /** One `system.multicall` of `tellStatus` for every download in flight: progress and results per file. */
+  async #poll(): Promise<void> {
+    const gids = [...this.#waiters.keys()];
+    try {
+      const answers = await this.#rpc.multicall(gids.map((gid) => ({ method: 'aria2.tellStatus', params: [gid, TELL_KEYS] })));
+      gids.forEach((gid, i) => this.#update(gid, answers[i]));
+    } catch (error) {
+      if (!this.#signal.aborted && !this.#stopping && !this.#exited) {
+        this.#settleAll({ kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 RPC failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) });
+      }
+    } finally {
+      this.#timer = undefined;
+      this.#schedule();
+    }
+  }
+
+  #update(gid: string, answer: unknown): void {
+    const waiter = this.#waiters.get(gid);
+    if (!waiter) return;
+    const status = Array.isArray(answer) ? (answer[0] as TellStatus | undefined) : undefined;
+    if (!status) {
+      this.#finish(gid, { kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 lost download ${gid}`) });
+      return;
+    }
+    const bytes = Number(status.completedLength ?? '0');
+    const total = Number(status.totalLength ?? '0');
+    if (status.status === 'complete') return this.#finish(gid, { kind: 'complete' });
+    if (status.status === 'error') return this.#finish(gid, { kind: 'error', errorCode: status.errorCode, errorMessage: status.errorMessage });
+    if (status.status === 'removed') return this.#finish(gid, { kind: 'aborted' });
+    if (bytes !== waiter.lastBytes && bytes > 0) {
+      waiter.lastBytes = bytes;
+      waiter.onProgress(bytes, total > 0 ? total : undefined);
+    }
+  }
+
+  #finish(gid: string, outcome: Outcome): void {
+    const waiter = this.#waiters.get(gid);
+    this.#waiters.delete(gid);
+    waiter?.resolve(outcome);
+    void this.#rpc.call('aria2.removeDownloadResult', gid).catch(() => undefined);
+  }
+}
+
+/** A port that was free a moment ago; aria2 reports a bind failure if it was taken since, and we retry. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes staging dirs of runs killed with SIGKILL; a live run's dir is younger than the cutoff. */
+async function removeStaleStaging(cacheFilesDir: string): Promise<void> {
+  const entries = await readdir(cacheFilesDir, { withFileTypes: true }).catch(() => []);
+  const cutoff = Date.now() - STALE_STAGING_MS;
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !STAGING_NAME.test(entry.name)) continue;
+    const dir = path.join(cacheFilesDir, entry.name);
+    const s = await stat(dir).catch(() => undefined);
+    if (s && s.mtimeMs < cutoff) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

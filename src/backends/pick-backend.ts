@@ -1,0 +1,14 @@
+import type { BackendSetup } from '../prefetch.js';
+import { createAria2Backend } from './aria2.js';
+import { createNativeBackend } from './native.js';
+import type { Backend } from './types.js';
+
+/** The single place that turns `--backend` into a Backend. aria2 is probed here, so a missing binary stops the run (exit 2) before any download. */
+export async function pickBackend(setup: BackendSetup): Promise<Backend> {
+  switch (setup.options.backend) {
+    case 'native':
+      return createNativeBackend({ dispatcher: setup.dispatcher });
+    case 'aria2':
+      return createAria2Backend({ aria2c: setup.options.aria2c, dispatcher: setup.dispatcher });
+  }
+}
