@@ -40,6 +40,8 @@ export interface PrefetchResult {
   readonly plan: Plan;
   readonly summary: Summary;
   readonly results: readonly TaskResult[];
+  /** The Composer settings used (the CLI compares the cache size with `cacheFilesMaxsize`). */
+  readonly config: ComposerConfig;
 }
 
 /** read → plan → check cache → download → verify → commit. Never touches process.* or stdout. */
@@ -75,7 +77,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
   if (options.dryRun) {
     const summary = summarise(options, plan, [], [], now() - started, deps.signal.aborted);
-    return { plan, summary, results: [] };
+    return { plan, summary, results: [], config };
   }
 
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
@@ -96,12 +98,12 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     }));
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
-    return { plan, summary, results };
+    return { plan, summary, results, config };
   }
 
   const results = await download(pending, options, config, deps);
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
-  return { plan, summary, results };
+  return { plan, summary, results, config };
 }
 
 async function download(pending: readonly DownloadTask[], options: PrefetchOptions, config: ComposerConfig, deps: PrefetchDeps): Promise<TaskResult[]> {

@@ -4,12 +4,19 @@ import { CommanderError } from 'commander';
 import { defaultEnvironment } from '../config/composer-config.js';
 import { PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
-import { formatPlan, formatSummary } from '../report/format.js';
-import { buildJsonReport } from '../report/json-report.js';
+import { createBarReporter } from '../report/bar-reporter.js';
+import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
+import { colorEnabled, createPaint } from '../report/color.js';
+import { formatOrigins, formatPlan, formatSummary, formatVerifySummary, verifyState } from '../report/format.js';
+import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
+import { createNdjsonReporter } from '../report/ndjson-reporter.js';
+import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
-import type { PrefetchEvent } from '../report/types.js';
+import type { PrefetchEvent, Reporter } from '../report/types.js';
+import { attachEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, toCliOptions } from './program.js';
+import { chooseProgress } from './reporters.js';
 
 function packageVersion(): string {
   try {
@@ -19,63 +26,125 @@ function packageVersion(): string {
   }
 }
 
-/** The only place that reads argv/env, prints, and decides the exit code. */
+/** The only place that reads argv/env, prints, and decides the exit code. Human output: stderr; JSON: stdout. */
 export async function main(argv: readonly string[]): Promise<number> {
   const version = packageVersion();
+  const env = process.env;
+  const paint = createPaint(colorEnabled(process.stderr.isTTY === true, env));
   const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
-  const program = buildProgram(process.env, version).exitOverride().configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => write(s),
-  });
+  const stdout = (chunk: string): void => void process.stdout.write(chunk);
+
+  const program = buildProgram(env, version);
+  attachEnvironment(program, env);
+  polishDefaults(program);
+  program
+    .addHelpText('after', environmentHelp())
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // Commander's "error: unknown option '--x' (Did you mean --y?)" plus where to look next.
+      outputError: (s, write) => write(`composer-prefetch: ${s.replace(/^error: /, '').trimEnd()}\n  Run \`composer-prefetch --help\` to see every option.\n`),
+    });
   try {
-    program.parse(argv, { from: 'user' });
+    program.parse(normaliseArgv(argv), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
-  const cli = toCliOptions(program, process.env, process.cwd());
+  const cli = toCliOptions(program, env, process.cwd());
+  const command: JsonCommand = cli.prefetch.verifyOnly ? 'verify' : cli.prefetch.dryRun ? 'dry-run' : 'prefetch';
+
+  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet, dryRun: cli.prefetch.dryRun, isTTY: process.stderr.isTTY === true, env });
+  const human: Reporter =
+    mode === 'bar'
+      ? createBarReporter({ stream: process.stderr, quiet: false, paint })
+      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint });
+  const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
+  const origins = createOriginStats();
+  const outcomes = new Map<string, PackageOutcome>();
+  const warnings: string[] = [];
+  const emit = (event: PrefetchEvent): void => {
+    if (event.type === 'done') outcomes.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
+    if (event.type === 'failed') {
+      const status = cli.prefetch.verifyOnly ? verifyState(event.error.message) : 'failed';
+      outcomes.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
+    }
+    if (event.type === 'warning') warnings.push(event.message);
+    origins.handle(event);
+    human.handle(event);
+    ndjson?.handle(event);
+  };
 
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
+    if (interrupts > 1) {
+      human.close(); // gives the cursor back
+      process.exit(EXIT.interrupted);
+    }
     stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed. Press Ctrl-C again to quit at once.`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const reporter = createPlainReporter({ write: stderr, quiet: cli.quiet || cli.prefetch.dryRun });
-  const statuses = new Map<string, 'downloaded' | 'cached' | 'failed'>();
-  const emit = (event: PrefetchEvent): void => {
-    if (event.type === 'done') statuses.set(event.task.cacheKey, event.result);
-    if (event.type === 'failed') statuses.set(event.task.cacheKey, 'failed');
-    reporter.handle(event);
-  };
-
   try {
-    const { plan, summary } = await prefetch(cli.prefetch, {
+    const { plan, summary, config } = await prefetch(cli.prefetch, {
       environment: defaultEnvironment(),
       readStdin: () => text(process.stdin),
       emit,
       signal: controller.signal,
     });
-    reporter.close();
-    if (cli.json) {
-      process.stdout.write(`${JSON.stringify(buildJsonReport(plan, cli.prefetch.dryRun ? undefined : summary, (key) => statuses.get(key) ?? 'planned'), null, 2)}\n`);
-    } else if (cli.prefetch.dryRun) {
-      process.stdout.write(`${formatPlan(plan)}\n`);
+    human.close();
+
+    // Composer's GC does not run on a read-only cache, and a dry run has nothing on disk to measure.
+    let cacheSize: CacheSizeCheck | undefined;
+    if (!cli.prefetch.dryRun && !config.cacheReadOnly && plan.tasks.length > 0) {
+      cacheSize = await checkCacheSize(plan, config.cacheFilesMaxsize);
+      if (cacheSize.overLimit) {
+        const warning = formatCacheSizeWarning(cacheSize);
+        warnings.push(warning);
+        stderr(paint.yellow(`warning: ${warning}`));
+      }
     }
-    if (!cli.prefetch.dryRun) stderr(formatSummary(summary));
+    const stats = origins.snapshot();
+
+    if (cli.jsonFormat === 'report') {
+      const report = buildJsonReport({
+        command,
+        version,
+        plan,
+        summary: cli.prefetch.dryRun ? undefined : summary,
+        outcomeOf: (key) => outcomes.get(key),
+        origins: stats,
+        cacheSize,
+        warnings,
+      });
+      stdout(`${JSON.stringify(report, null, 2)}\n`);
+    } else if (ndjson) {
+      ndjson.writeSummary({ command, summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
+    } else if (cli.prefetch.dryRun) {
+      stdout(`${formatPlan(plan)}\n`);
+    }
+
+    if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
+    else if (!cli.prefetch.dryRun) {
+      stderr(formatSummary(summary));
+      if (mode !== 'none' && stats.length > 0) stderr(formatOrigins(stats));
+    }
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
   } catch (thrown) {
-    reporter.close();
+    human.close();
     const error = toPrefetchError(thrown, 'E_INPUT');
-    if (!(thrown instanceof PrefetchError) && process.env['COMPOSER_PREFETCH_DEBUG']) console.error(thrown);
-    stderr(`composer-prefetch: ${error.message}`);
+    if (!(thrown instanceof PrefetchError) && env['COMPOSER_PREFETCH_DEBUG']) console.error(thrown);
+    stderr(paint.red(`composer-prefetch: ${error.message}`));
     if (error.hint !== undefined) stderr(`  ${error.hint}`);
+    // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
+    const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
+    if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);
+    else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
     return exitCodeFor(error.code);
   } finally {
     process.off('SIGINT', onSignal);

@@ -2,10 +2,26 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../backends/types.js';
 
+export type JsonFormat = 'report' | 'ndjson';
+export type ProgressMode = 'bar' | 'plain' | 'none';
+
 export interface CliOptions {
   readonly prefetch: PrefetchOptions;
   readonly json: boolean;
+  /** `--json` (one document at the end) or `--json=ndjson` (one event per line); undefined without `--json`. */
+  readonly jsonFormat: JsonFormat | undefined;
+  /** `--progress`; undefined means: choose from the terminal (cli/reporters.ts). */
+  readonly progress: ProgressMode | undefined;
   readonly quiet: boolean;
+}
+
+/** `--json` alone means the report; env values such as 1/true do too, 0/false turn it off. */
+function jsonFormat(value: string): JsonFormat | false {
+  const v = value.trim().toLowerCase();
+  if (v === 'ndjson' || v === 'jsonl') return 'ndjson';
+  if (v === '' || v === 'report' || v === 'json' || v === '1' || v === 'true' || v === 'yes') return 'report';
+  if (v === '0' || v === 'false' || v === 'no') return false;
+  throw new InvalidArgumentError('use --json for one report at the end, or --json=ndjson for one event per line.');
 }
 
 function positiveInt(name: string) {
@@ -46,6 +62,9 @@ Examples:
   $ composer-prefetch --no-dev -j 32           # production packages, 32 parallel downloads
   $ composer-prefetch 'apps/*/composer.lock'   # many projects, one de-duplicated plan
   $ composer-prefetch --dry-run --json > plan.json
+  $ composer-prefetch verify                   # after restoring a CI cache: exit 0 only if every dist is cached
+  $ composer-prefetch --json=ndjson --progress=none | jq -c 'select(.type=="failed")'
+  $ COMPOSER_PREFETCH_CONCURRENCY=32 COMPOSER_CACHE_DIR=/ci/cache composer-prefetch --quiet
   $ composer-prefetch --backend aria2 vendor/composer/installed.json
 `;
 
@@ -56,6 +75,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .name('composer-prefetch')
     .description("Download every dist archive of a composer.lock in parallel, verified, into Composer's own cache, so the next `composer install` downloads nothing.")
     .version(version, '-V, --version')
+    .usage('[options] [inputs...]\n       composer-prefetch verify [options] [inputs...]')
     .argument('[inputs...]', 'composer.lock, installed.json or package-list JSON files, glob patterns, or - for stdin (default: the project lock, honouring COMPOSER)')
     .option('--no-dev', 'leave out packages-dev (also env COMPOSER_NO_DEV=1)')
     .option('--cache-dir <dir>', "Composer's cache-dir: archives go to <dir>/files (default: as Composer resolves it)")
@@ -69,8 +89,9 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
     .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
     .option('--dry-run', 'print the plan (package, version, URL, cache path) and download nothing')
-    .option('--check', 'report archives missing or invalid in the cache; download nothing (exit 1 if any)')
-    .option('--json', 'print a machine-readable JSON report on stdout (human output goes to stderr)')
+    .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
+    .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
+    .addOption(new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']))
     .option('-q, --quiet', 'print only warnings, errors and the summary')
     .addHelpText('after', EXAMPLES);
 }
@@ -90,20 +111,26 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     aria2c?: string;
     dryRun?: boolean;
     check?: boolean;
-    json?: boolean;
+    json?: JsonFormat | false | true;
+    progress?: ProgressMode;
     quiet?: boolean;
   }>();
   const noDevEnv = env['COMPOSER_NO_DEV'];
   const noDev = !o.dev || (noDevEnv !== undefined && noDevEnv !== '' && noDevEnv !== '0');
+  // `composer-prefetch verify [inputs...]`: a word, not a subcommand, so the options stay shared (a file named verify: ./verify).
+  const verify = program.args[0] === 'verify';
+  const json = o.json === true ? 'report' : o.json === false || o.json === undefined ? undefined : o.json;
   return {
-    json: o.json === true,
+    json: json !== undefined,
+    jsonFormat: json,
+    progress: o.progress,
     quiet: o.quiet === true,
     prefetch: {
-      inputs: program.args,
+      inputs: verify ? program.args.slice(1) : program.args,
       cwd,
       noDev,
       dryRun: o.dryRun === true,
-      verifyOnly: o.check === true,
+      verifyOnly: o.check === true || verify,
       backend: o.backend,
       cacheDir: o.cacheDir,
       aria2c: o.aria2c,

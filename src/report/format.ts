@@ -1,5 +1,6 @@
 import { redactUrl } from '../net/request-policy.js';
 import type { Plan } from '../plan/types.js';
+import type { OriginStats } from './origin-stats.js';
 import type { Summary } from './types.js';
 
 export function formatBytes(bytes: number): string {
@@ -50,5 +51,44 @@ export function formatPlan(plan: Plan): string {
     for (const skip of plan.skipped) lines.push(`  ${skip.packageName} ${skip.version}: ${skip.reason}`);
   }
   for (const bad of plan.invalid) lines.push(`  ✗ ${bad.packageName ?? '(unnamed entry)'} in ${bad.origin}: ${bad.message}`);
+  return lines.join('\n');
+}
+
+/** One line per origin: what the network did, so a slow GitHub is told apart from a broken proxy. */
+export function formatOrigins(origins: readonly OriginStats[]): string {
+  if (origins.length === 0) return '';
+  const lines = ['Origins:'];
+  for (const o of origins) {
+    const causes = Object.entries(o.failuresByCause)
+      .filter(([, n]) => n > 0)
+      .map(([cause, n]) => `${n} ${cause}`)
+      .join(', ');
+    lines.push(
+      `  ${o.origin}: ${o.requests} requests, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
+        `${o.retries} retries, ${o.failures} failures${causes === '' ? '' : ` (${causes})`}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Whether a `verify` failure is a missing or an invalid archive (prefetch.ts words the message). */
+export function verifyState(message: string): 'missing' | 'invalid' {
+  return /invalid archive/.test(message) ? 'invalid' : 'missing';
+}
+
+/** `verify`: the cache-hit verdict and every archive `composer install` would have to download. */
+export function formatVerifySummary(summary: Summary): string {
+  const present = summary.cached;
+  const missing = summary.failures.filter((f) => verifyState(f.message) === 'missing');
+  const invalid = summary.failures.filter((f) => verifyState(f.message) === 'invalid');
+  const lines = [
+    summary.failed === 0
+      ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`
+      : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid.`,
+    `Cache: ${summary.cacheFilesDir}`,
+  ];
+  for (const f of missing) lines.push(`  missing  ${f.packageName} ${f.version}`);
+  for (const f of invalid) lines.push(`  invalid  ${f.packageName} ${f.version}`);
+  if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
   return lines.join('\n');
 }

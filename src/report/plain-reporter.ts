@@ -1,44 +1,86 @@
-import { formatBytes } from './format.js';
+import { noPaint, type Paint } from './color.js';
+import { formatBytes, formatDuration } from './format.js';
+import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
 export interface PlainReporterOptions {
   readonly write: (line: string) => void;
   /** Print only warnings and failures (the summary is printed by the CLI). */
   readonly quiet: boolean;
+  /** Gap between two progress lines; a 1000-package lock must not print 1000 lines. */
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+  /** Starts a repeating timer and returns its stop function (tests replace it). */
+  readonly every?: (ms: number, tick: () => void) => () => void;
+  readonly paint?: Paint;
 }
 
-/** Line-based output for CI logs and pipes: no control characters, one line per fact. */
+export const PLAIN_INTERVAL_MS = 10_000;
+
+function realEvery(ms: number, tick: () => void): () => void {
+  const timer = setInterval(tick, ms);
+  // A progress line is never a reason to keep the process alive.
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** One progress line: counts, bytes, speed, time left. */
+export function formatProgressLine(s: ProgressSnapshot): string {
+  const extra = [s.cached > 0 ? `${s.cached} cached` : '', s.failed > 0 ? `${s.failed} failed` : '', s.retries > 0 ? `${s.retries} retries` : '']
+    .filter((x) => x !== '')
+    .join(', ');
+  const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatDuration(s.etaMs)} left`;
+  return (
+    `progress: ${s.finished}/${s.total} archives${extra === '' ? '' : ` (${extra})`}, ` +
+    `${formatBytes(s.bytes)} at ${formatBytes(Math.round(s.bytesPerSecond))}/s, ${s.inFlight.length} in flight${eta}`
+  );
+}
+
+/**
+ * Line-based output for CI logs and pipes: no control characters, a progress line every
+ * `intervalMs` while work remains, and every retry, failure and warning as it happens.
+ */
 export function createPlainReporter(options: PlainReporterOptions): Reporter {
-  let total = 0;
-  let finished = 0;
+  const paint = options.paint ?? noPaint;
+  const state = createProgressState(options.now);
+  const every = options.every ?? realEvery;
+  let stop: (() => void) | undefined;
+  let lastLine = '';
+  const tick = (): void => {
+    const s = state.snapshot();
+    if (s.finished >= s.total) return;
+    const line = formatProgressLine(s);
+    // Repeating an identical line tells a reader nothing, except that we are alive: mark it so.
+    options.write(line === lastLine ? `${line} (waiting)` : line);
+    lastLine = line;
+  };
   return {
     handle(event: PrefetchEvent) {
+      state.handle(event);
       switch (event.type) {
         case 'planned':
-          total = event.plan.tasks.length;
-          if (!options.quiet) options.write(`Prefetching ${total} archives into ${event.plan.cacheFilesDir}`);
-          for (const bad of event.plan.invalid) options.write(`warning: skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`);
-          break;
-        case 'done':
-          finished++;
-          if (!options.quiet && event.result === 'downloaded') {
-            options.write(`[${finished}/${total}] ${event.task.packageName} ${event.task.version} (${formatBytes(event.bytes)})`);
-          }
+          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${event.plan.cacheFilesDir}`);
+          for (const bad of event.plan.invalid) options.write(paint.yellow(`warning: skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`));
+          if (!options.quiet && stop === undefined) stop = every(options.intervalMs ?? PLAIN_INTERVAL_MS, tick);
           break;
         case 'retried':
-          if (!options.quiet) options.write(`retry: ${event.task.packageName} in ${event.delayMs} ms: ${event.error.message}`);
+          if (!options.quiet) {
+            options.write(`retry: ${event.task.packageName} ${event.task.version} (attempt ${event.attempt}) in ${formatDuration(event.delayMs)}: ${event.error.message}`);
+          }
           break;
         case 'failed':
-          finished++;
-          options.write(`[${finished}/${total}] failed: ${event.task.packageName} ${event.task.version}: ${event.error.message}`);
+          options.write(paint.red(`failed: ${event.task.packageName} ${event.task.version}: ${event.error.message}`));
           break;
         case 'warning':
-          options.write(`warning: ${event.message}`);
+          options.write(paint.yellow(`warning: ${event.message}`));
           break;
         default:
           break;
       }
     },
-    close() {},
+    close() {
+      stop?.();
+      stop = undefined;
+    },
   };
 }

@@ -1,0 +1,108 @@
+import type { Command, Option } from 'commander';
+
+export const ENV_PREFIX = 'COMPOSER_PREFETCH_';
+
+/** `--cache-dir` → COMPOSER_PREFETCH_CACHE_DIR, `--no-dev` → COMPOSER_PREFETCH_NO_DEV. */
+export function envNameFor(option: Option): string | undefined {
+  const long = option.long;
+  if (long === undefined || long === '--help' || long === '--version') return undefined;
+  return ENV_PREFIX + long.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
+}
+
+/** CI-style truthiness: unset, '', 0, false, no and off mean "not set". */
+export function envFlag(value: string | undefined): boolean {
+  return value !== undefined && !/^(|0|false|no|off)$/i.test(value.trim());
+}
+
+/**
+ * Gives every option (also ones added later) a COMPOSER_PREFETCH_* variable. Commander applies
+ * them after the command line, so flags win, and validates them with the option's own parser.
+ * Commander reads `process.env` itself; a flag variable set to 0/false is left out so that it
+ * means off, not on (commander only checks that a boolean variable exists).
+ */
+export function attachEnvironment(program: Command, env: Readonly<Record<string, string | undefined>>): void {
+  for (const option of program.options) {
+    const name = envNameFor(option);
+    if (name === undefined || option.envVar !== undefined) continue;
+    const takesValue = option.required || option.optional;
+    if (!takesValue && env[name] !== undefined && !envFlag(env[name])) continue;
+    option.env(name);
+    // Commander wires its env listener in addOption(), which has already run: wire the same one here.
+    program.on(`optionEnv:${option.name()}`, (value: string | undefined) => applyEnvValue(program, option, value));
+  }
+}
+
+function applyEnvValue(program: Command, option: Option, raw: string | undefined): void {
+  const key = option.attributeName();
+  let value: unknown;
+  if (raw === undefined) value = option.negate ? false : (option.presetArg ?? true);
+  else if (option.parseArg) {
+    try {
+      value = option.parseArg(raw, program.getOptionValue(key));
+    } catch (error) {
+      const e = error as { code?: string; message?: string; exitCode?: number };
+      if (e.code !== 'commander.invalidArgument') throw error;
+      program.error(`${option.envVar}=${raw} is not valid for ${option.long ?? option.flags}: ${e.message ?? ''}`.trim(), { exitCode: 2, code: e.code });
+    }
+  } else value = raw;
+  program.setOptionValueWithSource(key, value, 'env');
+}
+
+/**
+ * Help shows defaults in the units the flags take: seconds for `<s>` options (stored as ms),
+ * sizes for `<size>` ones, instead of raw internal numbers.
+ */
+export function polishDefaults(program: Command): void {
+  for (const option of program.options) {
+    const value: unknown = option.defaultValue;
+    if (typeof value !== 'number' || option.defaultValueDescription !== undefined) continue;
+    if (/<s>/.test(option.flags)) option.defaultValueDescription = `${value / 1000}`;
+    else if (/<size>/.test(option.flags)) option.defaultValueDescription = formatSize(value);
+  }
+}
+
+function formatSize(bytes: number): string {
+  if (bytes === 0) return '0';
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/**
+ * `--json ndjson` (with a space) would otherwise read `ndjson` as an input file, and a bare
+ * `--json` before a lock path would swallow the path as its format: pin both forms down.
+ */
+export function normaliseArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (token === '--json') {
+      const next = argv[i + 1];
+      if (next !== undefined && /^(ndjson|jsonl|report)$/i.test(next)) {
+        out.push(`--json=${next}`);
+        i++;
+      } else out.push('--json=report');
+      continue;
+    }
+    out.push(token);
+  }
+  return out;
+}
+
+/** The "Environment" section of --help (each option's own variable is listed with it above). */
+export function environmentHelp(): string {
+  return `
+Environment:
+  COMPOSER_PREFETCH_<OPTION>  every option above, e.g. COMPOSER_PREFETCH_CONCURRENCY=32; flags win
+  COMPOSER                    composer.json name; COMPOSER=composer-dev.json reads composer-dev.lock
+  COMPOSER_HOME, COMPOSER_CACHE_DIR, COMPOSER_AUTH, COMPOSER_NO_DEV   read as Composer reads them
+  NO_COLOR                    no colour;  CI=true  plain progress lines instead of a bar
+
+Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input, 130 interrupted.
+`;
+}

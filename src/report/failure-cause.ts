@@ -1,0 +1,54 @@
+import { HttpStatusError, type PrefetchError } from '../errors.js';
+
+/**
+ * Why one request failed, in the few classes a mirror operator's dashboard shows. The set is part
+ * of the JSON schema: add to it only with a schema note in the README.
+ */
+export type FailureCause = 'timeout' | 'reset' | 'connect' | 'http4xx' | 'http5xx' | 'checksum' | 'corrupt' | 'other';
+
+export const FAILURE_CAUSES: readonly FailureCause[] = ['timeout', 'reset', 'connect', 'http4xx', 'http5xx', 'checksum', 'corrupt', 'other'];
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Classifies by error code, HTTP status and the underlying socket error; the message is the last resort (aria2 reports text). */
+export function failureCause(error: PrefetchError): FailureCause {
+  if (error.code === 'E_CHECKSUM') return 'checksum';
+  if (error.code === 'E_CORRUPT') return 'corrupt';
+  const status = error instanceof HttpStatusError ? error.status : statusOf(error);
+  if (status !== undefined) {
+    if (status >= 400 && status < 500) return 'http4xx';
+    if (status >= 500 && status < 600) return 'http5xx';
+  }
+  const code = causeCode(error);
+  if (code !== undefined) {
+    if (TIMEOUT_CODES.has(code)) return 'timeout';
+    if (RESET_CODES.has(code)) return 'reset';
+    if (CONNECT_CODES.has(code)) return 'connect';
+  }
+  const text = error.message.toLowerCase();
+  if (/time(d)? ?out|stalled|no response headers/.test(text)) return 'timeout';
+  if (/reset|truncated|body ended|closed|partial response/.test(text)) return 'reset';
+  if (/refused|dns|resolve|unreachable/.test(text)) return 'connect';
+  return 'other';
+}
+
+/** `status` on duck-typed HTTP errors (another backend's error class). */
+function statusOf(error: PrefetchError): number | undefined {
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number') return status;
+  const match = /\bHTTP (\d{3})\b/.exec(error.message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The first `code` down the `cause` chain (undici wraps socket errors). */
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = (error as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,144 @@
+import { toPrefetchError } from '../errors.js';
+import { FAILURE_CAUSES, failureCause, type FailureCause } from './failure-cause.js';
+import type { PrefetchEvent } from './types.js';
+
+/** What the network did, per origin (scheme://host:port of the URL asked for; redirects count with it). */
+export interface OriginStats {
+  readonly origin: string;
+  /** Requests started (every attempt, retries included). */
+  readonly requests: number;
+  /** Archives that came from this origin. */
+  readonly downloaded: number;
+  readonly bytes: number;
+  /** Wall time with at least one request to this origin in flight. */
+  readonly activeMs: number;
+  /** bytes / activeMs: what this origin delivered while we were using it. */
+  readonly bytesPerSecond: number;
+  /** Failed requests followed by another attempt (same URL or the next mirror). */
+  readonly retries: number;
+  /** Every failed request, the last one of a failed package included. */
+  readonly failures: number;
+  readonly failuresByCause: Readonly<Record<FailureCause, number>>;
+}
+
+export interface OriginStatsCollector {
+  handle(event: PrefetchEvent): void;
+  snapshot(): readonly OriginStats[];
+}
+
+interface Mutable {
+  requests: number;
+  downloaded: number;
+  bytes: number;
+  activeMs: number;
+  retries: number;
+  failures: number;
+  failuresByCause: Record<FailureCause, number>;
+  inFlight: number;
+  busySince: number;
+}
+
+/** The origin part of a (redacted) URL; the URL itself when it does not parse. */
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+/** Folds events into per-origin counters; `now` is injected so tests control the clock. */
+export function createOriginStats(now: () => number = Date.now): OriginStatsCollector {
+  const origins = new Map<string, Mutable>();
+  /** The request each task has in flight: a backend may move to the next mirror without an event. */
+  const open = new Map<string, string>();
+
+  const entry = (origin: string): Mutable => {
+    let e = origins.get(origin);
+    if (!e) {
+      const byCause = Object.fromEntries(FAILURE_CAUSES.map((c) => [c, 0])) as Record<FailureCause, number>;
+      e = { requests: 0, downloaded: 0, bytes: 0, activeMs: 0, retries: 0, failures: 0, failuresByCause: byCause, inFlight: 0, busySince: 0 };
+      origins.set(origin, e);
+    }
+    return e;
+  };
+  const begin = (key: string, origin: string): void => {
+    const e = entry(origin);
+    if (e.inFlight++ === 0) e.busySince = now();
+    e.requests++;
+    open.set(key, origin);
+  };
+  /** Ends the task's open request; returns its origin's counters. */
+  const end = (key: string): Mutable | undefined => {
+    const origin = open.get(key);
+    if (origin === undefined) return undefined;
+    open.delete(key);
+    const e = entry(origin);
+    if (--e.inFlight === 0) e.activeMs += now() - e.busySince;
+    return e;
+  };
+
+  return {
+    handle(event) {
+      switch (event.type) {
+        case 'started': {
+          // A request still open here ended without an event (a backend moving on silently): a failure of unknown cause.
+          const silent = end(event.task.cacheKey);
+          if (silent) {
+            silent.failures++;
+            silent.retries++;
+            silent.failuresByCause.other++;
+          }
+          begin(event.task.cacheKey, originOf(event.url));
+          break;
+        }
+        case 'retried': {
+          const e = end(event.task.cacheKey) ?? entry(originOf(event.url));
+          e.retries++;
+          e.failures++;
+          e.failuresByCause[failureCause(toPrefetchError(event.error))]++;
+          break;
+        }
+        case 'done': {
+          if (event.result !== 'downloaded') break;
+          const e = end(event.task.cacheKey) ?? (event.url === undefined ? undefined : entry(originOf(event.url)));
+          if (e) {
+            e.downloaded++;
+            e.bytes += event.bytes;
+          }
+          break;
+        }
+        case 'failed': {
+          // No open request: nothing went over the network (verify, or a package never started).
+          const e = end(event.task.cacheKey);
+          if (e && event.error.code !== 'E_ABORTED') {
+            e.failures++;
+            e.failuresByCause[failureCause(event.error)]++;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    },
+    snapshot() {
+      const t = now();
+      return [...origins.entries()]
+        .map(([origin, e]): OriginStats => {
+          const activeMs = e.activeMs + (e.inFlight > 0 ? t - e.busySince : 0);
+          return {
+            origin,
+            requests: e.requests,
+            downloaded: e.downloaded,
+            bytes: e.bytes,
+            activeMs,
+            bytesPerSecond: activeMs > 0 ? Math.round((e.bytes * 1000) / activeMs) : 0,
+            retries: e.retries,
+            failures: e.failures,
+            failuresByCause: { ...e.failuresByCause },
+          };
+        })
+        .sort((a, b) => b.bytes - a.bytes || b.requests - a.requests || a.origin.localeCompare(b.origin));
+    },
+  };
+}

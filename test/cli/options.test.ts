@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { attachEnvironment, envFlag, normaliseArgv } from '../../src/cli/env-options.js';
+import { buildProgram, toCliOptions } from '../../src/cli/program.js';
+import { chooseProgress } from '../../src/cli/reporters.js';
+
+function parse(argv: string[], env: Record<string, string> = {}) {
+  // Commander reads process.env for COMPOSER_PREFETCH_* (as the real CLI does): set them for this parse only.
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+    attachEnvironment(program, env);
+    program.parse(normaliseArgv(argv), { from: 'user' });
+    return toCliOptions(program, env, '/project');
+  } finally {
+    for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
+  }
+}
+
+describe('command line and environment', () => {
+  it('reads --json, --json=ndjson and --json ndjson without eating an input', () => {
+    assert.equal(parse(['--json', 'a.lock']).jsonFormat, 'report');
+    assert.deepEqual(parse(['--json', 'a.lock']).prefetch.inputs, ['a.lock']);
+    assert.equal(parse(['--json=ndjson']).jsonFormat, 'ndjson');
+    assert.equal(parse(['--json', 'ndjson', 'a.lock']).jsonFormat, 'ndjson');
+    assert.equal(parse([]).jsonFormat, undefined);
+  });
+
+  it('treats a leading verify word as the verify command, and --check as its alias', () => {
+    const v = parse(['verify', 'apps/*/composer.lock']);
+    assert.equal(v.prefetch.verifyOnly, true);
+    assert.deepEqual(v.prefetch.inputs, ['apps/*/composer.lock']);
+    assert.equal(parse(['--check']).prefetch.verifyOnly, true);
+    assert.equal(parse(['composer.lock']).prefetch.verifyOnly, false);
+  });
+
+  it('takes every option from COMPOSER_PREFETCH_* and lets flags win', () => {
+    const env = { COMPOSER_PREFETCH_CONCURRENCY: '7', COMPOSER_PREFETCH_PROGRESS: 'plain', COMPOSER_PREFETCH_JSON: 'ndjson', COMPOSER_PREFETCH_QUIET: '1', COMPOSER_PREFETCH_CACHE_DIR: '/c' };
+    const fromEnv = parse([], env);
+    assert.equal(fromEnv.prefetch.download.concurrency, 7);
+    assert.equal(fromEnv.progress, 'plain');
+    assert.equal(fromEnv.jsonFormat, 'ndjson');
+    assert.equal(fromEnv.quiet, true);
+    assert.equal(fromEnv.prefetch.cacheDir, '/c');
+    const flagsWin = parse(['-j', '3', '--progress=none', '--cache-dir', '/d'], env);
+    assert.equal(flagsWin.prefetch.download.concurrency, 3);
+    assert.equal(flagsWin.progress, 'none');
+    assert.equal(flagsWin.prefetch.cacheDir, '/d');
+    assert.equal(parse([], { COMPOSER_PREFETCH_QUIET: '0' }).quiet, false);
+    assert.equal(parse([], { COMPOSER_PREFETCH_NO_DEV: 'true' }).prefetch.noDev, true);
+  });
+
+  it('rejects a bad value from the environment with the variable named', () => {
+    assert.throws(() => parse([], { COMPOSER_PREFETCH_CONCURRENCY: 'lots' }), /COMPOSER_PREFETCH_CONCURRENCY=lots is not valid for --concurrency/);
+  });
+
+  it('envFlag reads CI-style booleans', () => {
+    for (const v of ['1', 'true', 'yes', 'on']) assert.equal(envFlag(v), true);
+    for (const v of [undefined, '', '0', 'false', 'no', 'off']) assert.equal(envFlag(v), false);
+  });
+
+  it('chooses a bar only on a terminal outside CI', () => {
+    const base = { requested: undefined, quiet: false, dryRun: false, isTTY: true, env: {} };
+    assert.equal(chooseProgress(base), 'bar');
+    assert.equal(chooseProgress({ ...base, isTTY: false }), 'plain');
+    assert.equal(chooseProgress({ ...base, env: { CI: 'true' } }), 'plain');
+    assert.equal(chooseProgress({ ...base, quiet: true }), 'none');
+    assert.equal(chooseProgress({ ...base, isTTY: false, requested: 'bar' }), 'bar');
+  });
+});

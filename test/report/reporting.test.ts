@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChecksumMismatchError, CorruptArchiveError, HttpStatusError, PrefetchError } from '../../src/errors.js';
+import type { DownloadTask, Plan } from '../../src/plan/types.js';
+import { suggestMaxsize } from '../../src/report/cache-size.js';
+import { failureCause } from '../../src/report/failure-cause.js';
+import { createNdjsonReporter } from '../../src/report/ndjson-reporter.js';
+import { createOriginStats } from '../../src/report/origin-stats.js';
+import { createPlainReporter } from '../../src/report/plain-reporter.js';
+import { formatOverall, formatTransfer } from '../../src/report/bar-reporter.js';
+import { createProgressState } from '../../src/report/progress-state.js';
+import { checkEvent } from './report-schema.js';
+
+function task(name: string, urls: [string, ...string[]] = [`https://example.org/${name}.zip`]): DownloadTask {
+  return {
+    packageName: name,
+    version: '1.0.0',
+    distType: 'zip',
+    urls,
+    cacheKey: `${name}/abc.zip`,
+    cachePath: `/cache/files/${name}/abc.zip`,
+    expectedSha1: undefined,
+    dev: false,
+    origins: ['composer.lock'],
+  };
+}
+
+function plan(tasks: DownloadTask[]): Plan {
+  return { cacheFilesDir: '/cache/files', tasks, skipped: [], invalid: [], warnings: [] };
+}
+
+const socketError = (code: string): PrefetchError => new PrefetchError('E_NETWORK', 'x: network error', { cause: Object.assign(new Error('boom'), { code }) });
+
+describe('failureCause', () => {
+  it('classifies by code, status and socket error', () => {
+    assert.equal(failureCause(socketError('UND_ERR_CONNECT_TIMEOUT')), 'timeout');
+    assert.equal(failureCause(socketError('UND_ERR_BODY_TIMEOUT')), 'timeout');
+    assert.equal(failureCause(socketError('ECONNRESET')), 'reset');
+    assert.equal(failureCause(socketError('ECONNREFUSED')), 'connect');
+    assert.equal(failureCause(new HttpStatusError({ status: 404, url: 'https://x/', retryable: false })), 'http4xx');
+    assert.equal(failureCause(new HttpStatusError({ status: 403, url: 'https://x/', retryable: false })), 'http4xx');
+    assert.equal(failureCause(new HttpStatusError({ status: 502, url: 'https://x/', retryable: true })), 'http5xx');
+    assert.equal(failureCause(new ChecksumMismatchError({ packageName: 'a/b', expected: '1', actual: '2' })), 'checksum');
+    assert.equal(failureCause(new CorruptArchiveError({ packageName: 'a/b', archiveType: 'zip', reason: 'no EOCD' })), 'corrupt');
+    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes')), 'reset');
+    assert.equal(failureCause(new PrefetchError('E_CACHE', 'disk full')), 'other');
+  });
+});
+
+describe('origin statistics', () => {
+  it('counts requests, bytes, retries and failures by cause per origin', () => {
+    let t = 0;
+    const stats = createOriginStats(() => t);
+    const a = task('acme/a', ['https://mirror.test/a.zip', 'https://github.test/a.zip']);
+    const b = task('acme/b', ['https://github.test/b.zip']);
+    stats.handle({ type: 'started', task: a, url: 'https://mirror.test/a.zip', attempt: 1 });
+    stats.handle({ type: 'started', task: b, url: 'https://github.test/b.zip', attempt: 1 });
+    t = 100;
+    stats.handle({ type: 'retried', task: a, url: 'https://mirror.test/a.zip', attempt: 1, delayMs: 0, error: new HttpStatusError({ status: 404, url: 'https://mirror.test/a.zip', retryable: false }) });
+    stats.handle({ type: 'started', task: a, url: 'https://github.test/a.zip', attempt: 2 });
+    t = 1100;
+    stats.handle({ type: 'done', task: a, result: 'downloaded', bytes: 1000, url: 'https://github.test/a.zip' });
+    stats.handle({ type: 'retried', task: b, url: 'https://github.test/b.zip', attempt: 1, delayMs: 10, error: socketError('ECONNRESET') });
+    stats.handle({ type: 'started', task: b, url: 'https://github.test/b.zip', attempt: 2 });
+    t = 2000;
+    stats.handle({ type: 'failed', task: b, error: new HttpStatusError({ status: 503, url: 'https://github.test/b.zip', retryable: true }) });
+    const [github, mirror] = stats.snapshot();
+    assert.equal(github?.origin, 'https://github.test');
+    assert.equal(github?.requests, 3);
+    assert.equal(github?.bytes, 1000);
+    assert.equal(github?.downloaded, 1);
+    assert.equal(github?.retries, 1);
+    assert.equal(github?.failures, 2);
+    assert.equal(github?.failuresByCause.reset, 1);
+    assert.equal(github?.failuresByCause.http5xx, 1);
+    assert.equal(github?.activeMs, 2000);
+    assert.equal(github?.bytesPerSecond, 500);
+    assert.equal(mirror?.origin, 'https://mirror.test');
+    assert.equal(mirror?.failuresByCause.http4xx, 1);
+    assert.equal(mirror?.requests, 1);
+  });
+
+  it('counts nothing for verify failures and interruptions', () => {
+    const stats = createOriginStats(() => 0);
+    const a = task('acme/a');
+    stats.handle({ type: 'failed', task: a, error: new PrefetchError('E_CACHE', 'missing') });
+    stats.handle({ type: 'started', task: a, url: a.urls[0], attempt: 1 });
+    stats.handle({ type: 'failed', task: a, error: new PrefetchError('E_ABORTED', 'interrupted') });
+    const [only] = stats.snapshot();
+    assert.equal(only?.requests, 1);
+    assert.equal(only?.failures, 0);
+  });
+});
+
+describe('plain reporter', () => {
+  const tasks = Array.from({ length: 500 }, (_, i) => task(`acme/p${i}`));
+
+  it('prints a bounded number of lines for a big lock, none with control characters', () => {
+    const lines: string[] = [];
+    let tick: () => void = () => undefined;
+    let t = 0;
+    const reporter = createPlainReporter({
+      write: (l) => lines.push(l),
+      quiet: false,
+      now: () => t,
+      every: (_ms, fn) => {
+        tick = fn;
+        return () => undefined;
+      },
+    });
+    reporter.handle({ type: 'planned', plan: plan(tasks) });
+    for (const [i, x] of tasks.entries()) {
+      t += 10;
+      reporter.handle({ type: 'started', task: x, url: x.urls[0], attempt: 1 });
+      reporter.handle({ type: 'progress', task: x, bytes: 500, total: 1000 });
+      reporter.handle({ type: 'done', task: x, result: 'downloaded', bytes: 1000, url: x.urls[0] });
+      if (i % 100 === 50) tick();
+    }
+    reporter.handle({ type: 'failed', task: tasks[0]!, error: new PrefetchError('E_HTTP', 'HTTP 404 from https://example.org/x') });
+    reporter.close();
+    assert.ok(lines.length <= 10, `${lines.length} lines`);
+    assert.match(lines[0]!, /^Prefetching 500 archives into \/cache\/files$/);
+    assert.ok(lines.some((l) => /^progress: \d+\/500 archives, .* at .*\/s/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('failed: acme/p0 1.0.0: HTTP 404')));
+    for (const l of lines) assert.doesNotMatch(l, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+  });
+
+  it('prints only failures and warnings when quiet', () => {
+    const lines: string[] = [];
+    const reporter = createPlainReporter({ write: (l) => lines.push(l), quiet: true, every: () => assert.fail('no timer when quiet') });
+    reporter.handle({ type: 'planned', plan: plan(tasks.slice(0, 2)) });
+    reporter.handle({ type: 'retried', task: tasks[0]!, url: 'https://example.org/x', attempt: 1, delayMs: 5, error: socketError('ECONNRESET') });
+    reporter.handle({ type: 'warning', message: 'plugin rewrites URLs' });
+    reporter.close();
+    assert.deepEqual(lines, ['warning: plugin rewrites URLs']);
+  });
+});
+
+describe('progress state and bar lines', () => {
+  it('tracks bytes in flight, largest transfers first, and an ETA from the pace', () => {
+    let t = 0;
+    const s = createProgressState(() => t);
+    const [a, b, c] = [task('acme/a'), task('acme/b'), task('acme/c')];
+    s.handle({ type: 'planned', plan: plan([a, b, c]) });
+    s.handle({ type: 'started', task: a, url: a.urls[0], attempt: 1 });
+    s.handle({ type: 'started', task: b, url: b.urls[0], attempt: 1 });
+    t = 1000;
+    s.handle({ type: 'progress', task: a, bytes: 100, total: 400 });
+    s.handle({ type: 'progress', task: b, bytes: 300, total: 9000 });
+    t = 2000;
+    s.handle({ type: 'done', task: a, result: 'downloaded', bytes: 400, url: a.urls[0] });
+    s.handle({ type: 'done', task: c, result: 'cached', bytes: 0, url: undefined });
+    const snap = s.snapshot();
+    assert.equal(snap.finished, 2);
+    assert.equal(snap.bytes, 700);
+    assert.equal(snap.inFlight[0]?.packageName, 'acme/b');
+    assert.equal(snap.etaMs, 2000);
+    assert.ok(snap.bytesPerSecond > 0);
+    assert.match(formatOverall(snap), /2\/3 archives \| 700 B \| .*\/s \| ETA 2\.0 s/);
+    assert.match(formatTransfer(snap.inFlight[0]), /acme\/b 1\.0\.0 {2}300 B \/ 8\.8 KiB 3%/);
+    assert.equal(formatTransfer(undefined), '');
+  });
+});
+
+describe('ndjson events', () => {
+  it('writes one parseable, schema-valid line per event, without credentials', () => {
+    const out: string[] = [];
+    const reporter = createNdjsonReporter({ write: (l) => out.push(l), now: () => 0 });
+    const secret = 'https://user:hunter2@private.test/a.zip?access_token=hunter2';
+    const a = task('acme/a', [secret]);
+    reporter.handle({ type: 'planned', plan: plan([a]) });
+    reporter.handle({ type: 'started', task: a, url: secret, attempt: 1 });
+    reporter.handle({ type: 'progress', task: a, bytes: 1, total: undefined });
+    reporter.handle({ type: 'retried', task: a, url: secret, attempt: 1, delayMs: 3, error: new PrefetchError('E_NETWORK', `reset while downloading ${secret}`) });
+    reporter.handle({ type: 'done', task: a, result: 'downloaded', bytes: 5, url: secret });
+    reporter.handle({ type: 'failed', task: a, error: new HttpStatusError({ status: 500, url: secret, retryable: true }) });
+    reporter.handle({ type: 'warning', message: `careful with ${secret}` });
+    assert.equal(out.length, 7);
+    for (const line of out) {
+      assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
+      const event: unknown = JSON.parse(line);
+      assert.deepEqual(checkEvent(event), []);
+      assert.doesNotMatch(line, /hunter2/);
+    }
+  });
+});
+
+describe('cache size suggestion', () => {
+  it('suggests a power of two in GiB with room to grow', () => {
+    assert.equal(suggestMaxsize(100 * 1024 ** 2), '1GiB');
+    assert.equal(suggestMaxsize(1.5 * 1024 ** 3), '4GiB');
+  });
+});
