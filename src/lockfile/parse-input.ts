@@ -94,6 +94,7 @@ function normalizePackage(entry: unknown, origin: string, isDev: (name: string) 
     dev: isDev(name),
     origin,
     modifiesDownloads,
+    ...(typeof entry['notification-url'] === 'string' ? { notificationUrl: entry['notification-url'] } : {}),
   };
 }
 

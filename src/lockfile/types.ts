@@ -32,6 +32,8 @@ export interface LockedPackage {
   readonly origin: string;
   /** `extra.plugin-modifies-downloads`: such a plugin may rewrite URLs or cache keys. */
   readonly modifiesDownloads: boolean;
+  /** `notification-url`: packagist.org's marks a public package (decides `--mirror` eligibility). */
+  readonly notificationUrl?: string | undefined;
 }
 
 export type InputKind = 'composer.lock' | 'installed.json (v1)' | 'installed.json (v2)' | 'resolved set';

@@ -33,12 +33,15 @@ export interface RequestPolicyOptions {
 export function createRequestPolicy(options: RequestPolicyOptions): RequestPolicy {
   return {
     headersFor(url) {
-      const headers = options.credentialsFor?.(url) ?? {};
-      // Credentials written into the URL apply to that URL's origin only (`HttpDownloader::addJob`).
-      if ((url.username !== '' || url.password !== '') && headers['authorization'] === undefined) {
+      // Decided from this URL alone, at every hop: a credential never follows a redirect elsewhere.
+      const headers = { ...(options.credentialsFor?.(url) ?? {}) };
+      // Credentials written into the URL beat auth.json for that request: `HttpDownloader::addJob`
+      // files them as the origin's IO auth, and `AuthHelper` then sends Basic user:pass.
+      if (url.username !== '' || url.password !== '') {
         const user = decodeURIComponent(url.username);
         const pass = decodeURIComponent(url.password);
-        return { ...headers, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+        delete headers['private-token'];
+        headers['authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
       }
       return headers;
     },
@@ -48,9 +51,10 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
       if (url.protocol === 'http:' && !options.secureHttp) return;
       const shown = redactUrl(url.href);
       if (url.protocol === 'http:') {
-        throw new PrefetchError('E_INSECURE', `Refusing plain-http URL ${shown}: Composer's secure-http is on`, {
+        // `Config::prohibitUrlByConfig`; the backend calls this for every redirect target too.
+        throw new PrefetchError('E_INSECURE', `Refusing plain-http URL ${shown} (the dist URL, a mirror, or a redirect target): Composer's secure-http is on`, {
           url: shown,
-          hint: 'Composer would refuse it too. Use https, or set "secure-http": false in the project\'s composer.json config if you trust this network.',
+          hint: 'Composer would refuse it too. Use https, or set "secure-http": false in the project\'s composer.json "config" if you trust this network.',
         });
       }
       throw new PrefetchError('E_INSECURE', `Unsupported URL scheme in ${shown}`, { url: shown });

@@ -2,6 +2,7 @@ import type { LockedPackage, ParsedInput } from '../lockfile/types.js';
 import { isPrefetchError } from '../errors.js';
 import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
 import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
+import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
 import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
 import { tryNormalizeVersion } from './version-parser.js';
 
@@ -14,6 +15,8 @@ export interface PlanOptions {
   readonly githubDomains: readonly string[];
   /** Effective `gitlab-domains` (defaults included). */
   readonly gitlabDomains: readonly string[];
+  /** `--mirror` templates: tried before the lock's URLs; the cache key is unaffected. */
+  readonly mirrors?: MirrorOptions;
 }
 
 /** `Config::$defaultConfig['github-domains']`. */
@@ -77,6 +80,7 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
         version: pkg.version,
         distType: dist.type,
         urls: [first, ...urls.slice(1)],
+        ...mirrorFields(pkg, urls, options.mirrors),
         cacheKey,
         cachePath,
         expectedSha1: dist.shasum,

@@ -9,6 +9,13 @@ export interface DownloadTask {
    * placeholders expanded. Only the first decides the cache key; the others are fallbacks.
    */
   readonly urls: readonly [string, ...string[]];
+  /**
+   * Download order when it differs from `urls`: `--mirror` URLs first, then `urls`. Never part of
+   * the cache key. Backends iterate `downloadOrder(task)` (plan/mirror-urls.ts).
+   */
+  readonly downloadUrls?: readonly string[];
+  /** The `--mirror` URLs among `downloadUrls`: bytes from them get the package-identity check. */
+  readonly mirrorUrls?: readonly string[];
   /** `<name>/<sha1(processed urls[0])>.<dist.type>`, sanitised as `Cache` does. */
   readonly cacheKey: string;
   /** Absolute path: `<cache-files-dir>/<cacheKey>`. */
