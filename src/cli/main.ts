@@ -54,7 +54,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const cli = toCliOptions(program, env, process.cwd());
   const command: JsonCommand = cli.prefetch.verifyOnly ? 'verify' : cli.prefetch.dryRun ? 'dry-run' : 'prefetch';
 
-  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet, dryRun: cli.prefetch.dryRun, isTTY: process.stderr.isTTY === true, env });
+  // verify has nothing to show while it runs; its summary lists every miss.
+  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: process.stderr.isTTY === true, env });
   const human: Reporter =
     mode === 'bar'
       ? createBarReporter({ stream: process.stderr, quiet: false, paint })
@@ -71,7 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (event.type === 'warning') warnings.push(event.message);
     origins.handle(event);
-    human.handle(event);
+    if (!(cli.prefetch.verifyOnly && event.type === 'failed')) human.handle(event);
     ndjson?.handle(event);
   };
 

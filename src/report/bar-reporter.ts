@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { noPaint, type Paint } from './color.js';
-import { formatBytes, formatDuration } from './format.js';
+import { failureText, formatBytes, formatDuration } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
@@ -85,7 +85,7 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
         case 'failed':
-          log(paint.red(`✗ ${event.task.packageName} ${event.task.version}: ${event.error.message}`));
+          log(paint.red(`✗ ${failureText(event.task.packageName, event.task.version, event.error.message)}`));
           break;
         case 'warning':
           log(paint.yellow(`warning: ${event.message}`));

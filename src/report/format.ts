@@ -31,7 +31,7 @@ export function formatSummary(summary: Summary): string {
     `Cache: ${summary.cacheFilesDir}`,
   ];
   for (const failure of summary.failures) {
-    lines.push(`  ✗ ${failure.packageName} ${failure.version}: ${failure.message}`);
+    lines.push(`  ✗ ${failureText(failure.packageName, failure.version, failure.message)}`);
     if (failure.hint !== undefined) lines.push(`    ${failure.hint}`);
   }
   return lines.join('\n');
@@ -64,8 +64,8 @@ export function formatOrigins(origins: readonly OriginStats[]): string {
       .map(([cause, n]) => `${n} ${cause}`)
       .join(', ');
     lines.push(
-      `  ${o.origin}: ${o.requests} requests, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
-        `${o.retries} retries, ${o.failures} failures${causes === '' ? '' : ` (${causes})`}`,
+      `  ${o.origin}: ${plural(o.requests, 'request')}, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
+        `${plural(o.retries, 'retry', 'retries')}, ${plural(o.failures, 'failure')}${causes === '' ? '' : ` (${causes})`}`,
     );
   }
   return lines.join('\n');
@@ -91,4 +91,18 @@ export function formatVerifySummary(summary: Summary): string {
   for (const f of invalid) lines.push(`  invalid  ${f.packageName} ${f.version}`);
   if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
   return lines.join('\n');
+}
+
+/** `name version: message`, without repeating the name when the message already starts with it. */
+export function failureText(packageName: string, version: string, message: string): string {
+  const rest = message.startsWith(`${packageName} ${version}: `)
+    ? message.slice(packageName.length + version.length + 3)
+    : message.startsWith(`${packageName}: `)
+      ? message.slice(packageName.length + 2)
+      : message;
+  return `${packageName} ${version}: ${rest}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

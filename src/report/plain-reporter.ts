@@ -1,5 +1,5 @@
 import { noPaint, type Paint } from './color.js';
-import { formatBytes, formatDuration } from './format.js';
+import { failureText, formatBytes, formatDuration } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
@@ -65,11 +65,11 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
           break;
         case 'retried':
           if (!options.quiet) {
-            options.write(`retry: ${event.task.packageName} ${event.task.version} (attempt ${event.attempt}) in ${formatDuration(event.delayMs)}: ${event.error.message}`);
+            options.write(`retry ${event.attempt}: ${failureText(event.task.packageName, event.task.version, event.error.message)} (next try in ${formatDuration(event.delayMs)})`);
           }
           break;
         case 'failed':
-          options.write(paint.red(`failed: ${event.task.packageName} ${event.task.version}: ${event.error.message}`));
+          options.write(paint.red(`failed: ${failureText(event.task.packageName, event.task.version, event.error.message)}`));
           break;
         case 'warning':
           options.write(paint.yellow(`warning: ${event.message}`));
