@@ -1,0 +1,105 @@
+// Shaped loopback dist server for `npm run bench`, run as its own process so its CPU never counts
+// against the client being measured. Usage: node bench/server.js '<json options>'
+//   { root, latencyMs, connBps, linkBps, range, contentLength }
+// Prints {"port": N} on stdout when listening. Shaping:
+//   - latency: every request waits latencyMs before its response headers (a round trip + server think time);
+//   - connBps: a token bucket per TCP connection (a per-flow cap, as CDNs and long fat pipes impose);
+//   - linkBps: one token bucket shared by all connections (the access link).
+// range=false: no Accept-Ranges, Range ignored. contentLength=false: chunked, no Content-Length.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+
+const o = { latencyMs: 0, connBps: 0, linkBps: 0, range: true, contentLength: true, ...JSON.parse(process.argv[2] ?? '{}') };
+const files = new Map();
+for (const name of readdirSync(o.root)) {
+  const body = readFileSync(path.join(o.root, name));
+  files.set(`/${name}`, { body, etag: `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"` });
+}
+
+const CHUNK = 16 * 1024;
+// Up to this much time of credit may be spent at once, so timer granularity (~1 ms) does not starve a fast bucket.
+const BURST_MS = 4;
+const link = { t: 0 };
+const sockets = new WeakMap();
+const stats = { requests: 0, bytes: 0 };
+
+const now = () => performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function send(res, conn, body) {
+  for (let off = 0; off < body.length; ) {
+    const n = Math.min(CHUNK, body.length - off);
+    for (;;) {
+      const t = now();
+      const ready = Math.max(o.connBps ? conn.t : 0, o.linkBps ? link.t : 0);
+      if (ready <= t + BURST_MS) break;
+      await sleep(ready - t - BURST_MS / 2);
+      if (res.destroyed) return;
+    }
+    const t = now();
+    if (o.connBps) conn.t = Math.max(t, conn.t) + (n * 1000) / o.connBps;
+    if (o.linkBps) link.t = Math.max(t, link.t) + (n * 1000) / o.linkBps;
+    if (res.destroyed) return;
+    stats.bytes += n;
+    if (!res.write(body.subarray(off, off + n))) {
+      await new Promise((r) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          r();
+        };
+        res.on('drain', done).on('close', done);
+      });
+    }
+    off += n;
+  }
+  res.end();
+}
+
+const server = createServer(async (req, res) => {
+  stats.requests++;
+  const socket = req.socket;
+  let conn = sockets.get(socket);
+  if (!conn) sockets.set(socket, (conn = { t: 0 }));
+  if (o.latencyMs) await sleep(o.latencyMs);
+  const file = files.get((req.url ?? '/').split('?')[0]);
+  if (!file) {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found');
+    return;
+  }
+  let body = file.body;
+  let status = 200;
+  const headers = { 'content-type': 'application/zip', etag: file.etag, 'last-modified': 'Tue, 02 Jan 2024 03:04:06 GMT' };
+  if (o.range) {
+    headers['accept-ranges'] = 'bytes';
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (m && (ifRange === undefined || ifRange === file.etag || ifRange === headers['last-modified'])) {
+      const start = Number(m[1]);
+      const end = m[2] ? Math.min(Number(m[2]) + 1, body.length) : body.length;
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` });
+        res.end();
+        return;
+      }
+      headers['content-range'] = `bytes ${start}-${end - 1}/${body.length}`;
+      body = body.subarray(start, end);
+      status = 206;
+    }
+  }
+  if (o.contentLength) headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') return void res.end();
+  await send(res, conn, body);
+});
+server.keepAliveTimeout = 30_000;
+server.headersTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
+});
+process.on('message', (m) => {
+  if (m === 'stats') process.send?.(stats);
+});
+process.on('SIGTERM', () => process.exit(0));
