@@ -1,18 +1,17 @@
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pLimit from 'p-limit';
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError, toPrefetchError } from '../errors.js';
 import { decideRetry, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
 import { OriginGate } from '../net/origin-gate.js';
 import { networkError } from '../net/network-error.js';
+import { Semaphore } from '../net/semaphore.js';
 import type { DownloadTask } from '../plan/types.js';
-import type { Backend, FetchContext, StagedFile, TaskResult } from './types.js';
+import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
@@ -20,6 +19,14 @@ const PROGRESS_INTERVAL_MS = 200;
 
 export interface NativeBackendOptions {
   readonly dispatcher: Dispatcher;
+  /**
+   * A new dispatcher with the same settings (proxy, TLS, timeouts), used for one retry attempt
+   * and destroyed after it, so a retry never lands on the keep-alive connection that just failed
+   * (codeload's sticky 400s, half-dead HTTP/2 sessions). Default: an undici Agent built from
+   * `ctx.options` timeouts.
+   */
+  readonly freshDispatcher?: (options: DownloadOptions) => Dispatcher;
+  /** Base policy; `retries` and `maxTimeMs` are taken from `ctx.options` (the CLI flags). */
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
@@ -35,21 +42,32 @@ interface Partial {
   total: number | undefined;
 }
 
-/** Downloads with undici: one keep-alive pool per origin, streaming to a temp file while hashing. */
+/**
+ * Downloads with undici: keep-alive pools per origin, streaming to a temp file while hashing.
+ *
+ * Scheduling: every request hop first takes its origin's adaptive gate, then a global slot;
+ * both are released before any retry sleep, so a package waiting out a Retry-After or a
+ * backoff holds nothing and a throttled origin cannot tie up the slots other origins need.
+ */
 export function createNativeBackend(options: NativeBackendOptions): Backend {
-  const policy = options.retryPolicy ?? defaultRetryPolicy;
   const random = options.random ?? Math.random;
   const userAgent = options.userAgent ?? 'composer-prefetch';
+  const freshDispatcher = options.freshDispatcher ?? defaultFreshDispatcher;
 
   return {
     name: 'native',
     async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const limit = pLimit(ctx.options.concurrency);
-      const gate = new OriginGate(ctx.options.perOrigin);
-      // `--retries` bounds every kind of retry, integrity ones included.
-      const retries = ctx.options.retries;
-      const effective = { ...policy, retries, integrityRetries: Math.min(policy.integrityRetries, retries) };
-      const deps = { ctx, gate, limit, policy: effective, random, userAgent, dispatcher: options.dispatcher };
+      const policy: RetryPolicy = { ...(options.retryPolicy ?? defaultRetryPolicy), retries: ctx.options.retries, maxTimeMs: ctx.options.retryMaxTimeMs };
+      const deps: Deps = {
+        ctx,
+        gate: new OriginGate(ctx.options.perOrigin),
+        slots: new Semaphore(ctx.options.concurrency),
+        policy,
+        random,
+        userAgent,
+        dispatcher: options.dispatcher,
+        freshDispatcher: () => freshDispatcher(ctx.options),
+      };
       return Promise.all(tasks.map((task) => runTask(task, deps)));
     },
     async close() {
@@ -58,55 +76,71 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
   };
 }
 
+function defaultFreshDispatcher(o: DownloadOptions): Dispatcher {
+  return new Agent({
+    connections: 1,
+    connect: { timeout: o.connectTimeoutMs },
+    headersTimeout: o.headersTimeoutMs,
+    bodyTimeout: o.stallTimeoutMs,
+  });
+}
+
 interface Deps {
   readonly ctx: FetchContext;
   readonly gate: OriginGate;
-  readonly limit: ReturnType<typeof pLimit>;
+  readonly slots: Semaphore;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
   readonly dispatcher: Dispatcher;
+  readonly freshDispatcher: () => Dispatcher;
 }
 
+/**
+ * One package: each URL in `task.urls` (preferred mirror first) gets its retries; the file
+ * always lands at `task.cachePath`, the key of `urls[0]`, whichever URL served it.
+ */
 async function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
   const { ctx } = deps;
+  const startedAt = Date.now();
   let attempts = 0;
   let lastError: PrefetchError | undefined;
-  for (const url of task.urls) {
+  for (const url of task.downloadUrls ?? task.urls) {
     let urlAttempts = 0;
     let integrityFailures = 0;
     let partial: Partial | undefined;
-    for (;;) {
-      if (ctx.signal.aborted) {
-        if (partial) await removeQuietly(partial.tempPath);
-        return { kind: 'failed', task, attempts, error: abortedError(task) };
-      }
-      attempts++;
-      urlAttempts++;
-      const shown = ctx.policy.redact(url);
-      try {
-        const staged = await deps.limit(() => {
-          ctx.emit({ type: 'started', task, url: shown, attempt: attempts });
-          return transfer(task, url, partial, deps, (p) => (partial = p));
-        });
-        partial = undefined;
-        await ctx.accept(task, staged);
-        ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
-        return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
-      } catch (thrown) {
-        const error = ctx.signal.aborted ? abortedError(task) : toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
-        lastError = error;
-        if (ctx.signal.aborted) continue;
-        if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-        const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures }, deps.policy, deps.random);
-        if (verdict.action === 'next-url') {
-          if (partial) await removeQuietly(partial.tempPath);
-          partial = undefined;
-          break;
+    const keep = (p: Partial | undefined): void => void (partial = p);
+    try {
+      for (;;) {
+        if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
+        attempts++;
+        urlAttempts++;
+        const shown = ctx.policy.redact(url);
+        try {
+          const staged = await transfer(task, url, attempts, partial, deps, keep);
+          partial = undefined; // `accept` owns the staged file now and removes it on failure.
+          await ctx.accept(task, staged);
+          ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
+          return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
+        } catch (thrown) {
+          if (ctx.signal.aborted) continue;
+          const error = toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
+          lastError = error;
+          if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
+          const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt }, deps.policy, deps.random);
+          if (verdict.action === 'next-url') {
+            // Moving on to the next mirror is a retry too: reporters count this URL's failure and its cause.
+            if (url !== task.urls[task.urls.length - 1]) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
+            break;
+          }
+          ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
+          // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
+          await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
         }
-        ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
-        await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
       }
+    } finally {
+      // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
+      if (partial !== undefined) await removeQuietly((partial as Partial).tempPath);
     }
   }
   const error = lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName });
@@ -122,79 +156,120 @@ function abortedError(task: DownloadTask): PrefetchError {
  * One attempt: follow redirects ourselves (so credentials are decided again for every hop,
  * as Composer's `CurlDownloader::handleRedirect` does), then stream the body to the temp file.
  */
-async function transfer(task: DownloadTask, url: string, resumeFrom: Partial | undefined, deps: Deps, keep: (p: Partial | undefined) => void): Promise<StagedFile> {
+async function transfer(
+  task: DownloadTask,
+  url: string,
+  attempt: number,
+  resumeFrom: Partial | undefined,
+  deps: Deps,
+  keep: (p: Partial | undefined) => void,
+): Promise<StagedFile> {
   const { ctx } = deps;
-  let current = new URL(url);
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    ctx.policy.assertAllowed(current);
-    const shown = ctx.policy.redact(current.href);
-    const headers: Record<string, string> = {
-      ...ctx.policy.headersFor(current),
-      'user-agent': deps.userAgent,
-      // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
-      // on disk but cost CPU, and a server that mislabels it would corrupt the archive.
-      'accept-encoding': 'identity',
-    };
-    if (resumeFrom && resumeFrom.validator !== undefined && resumeFrom.bytes > 0) {
-      headers['range'] = `bytes=${resumeFrom.bytes}-`;
-      headers['if-range'] = resumeFrom.validator;
-    }
-    const release = await deps.gate.acquire(current.host, ctx.signal);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await deps.dispatcher.request({
-        origin: current.origin,
-        path: `${current.pathname}${current.search}`,
-        method: 'GET',
-        headers,
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      release();
-      if (isResetLike(error)) deps.gate.congested(current.host);
-      throw networkError(error, task.packageName, shown);
-    }
-    try {
-      const { statusCode } = response;
-      const location = header(response.headers, 'location');
-      if (statusCode >= 300 && statusCode < 400 && location !== undefined) {
-        await response.body.dump();
-        current = new URL(location, current);
-        continue;
+  // Any attempt after a failure goes out on a fresh connection.
+  const fresh = attempt > 1;
+  const dispatcher = fresh ? deps.freshDispatcher() : deps.dispatcher;
+  try {
+    let current = new URL(url);
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      ctx.policy.assertAllowed(current);
+      const shown = ctx.policy.redact(current.href);
+      const headers: Record<string, string> = {
+        ...ctx.policy.headersFor(current),
+        'user-agent': deps.userAgent,
+        // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
+        // on disk but cost CPU, and a server that mislabels it would corrupt the archive.
+        'accept-encoding': 'identity',
+      };
+      if (resumeFrom && resumeFrom.validator !== undefined && resumeFrom.bytes > 0) {
+        headers['range'] = `bytes=${resumeFrom.bytes}-`;
+        headers['if-range'] = resumeFrom.validator;
       }
-      if (statusCode === 200 || statusCode === 206) {
-        // Large, rangeable and validated: split into parallel Range segments (backends/segmented.ts).
-        const split = resumeFrom ? undefined : decideSplit(statusCode, response.headers, ctx.options);
-        const host = current.host;
-        const staged = split
-          ? await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx, dispatcher: deps.dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host) })
-          : await receive(task, response, resumeFrom, shown, deps, keep);
-        deps.gate.succeeded(current.host);
-        return staged;
+      const release = await acquire(current.host, deps);
+      try {
+        if (hop === 0) ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await dispatcher.request({
+            origin: current.origin,
+            path: `${current.pathname}${current.search}`,
+            method: 'GET',
+            headers,
+            signal: ctx.signal,
+          });
+        } catch (error) {
+          if (isResetLike(error)) deps.gate.congested(current.host);
+          throw networkError(error, task.packageName, shown);
+        }
+        const { statusCode } = response;
+        const location = header(response.headers, 'location');
+        if (statusCode >= 300 && statusCode < 400 && location !== undefined) {
+          await response.body.dump().catch(() => undefined);
+          current = new URL(location, current);
+          continue; // `finally` gives the slot back: the next hop may be another origin.
+        }
+        if (statusCode === 200 || statusCode === 206) {
+          // Hook for big archives (src/backends/segmented.ts): a fresh 200 (no `resumeFrom`)
+          // whose `decideSplit(statusCode, response.headers, ctx.options)` says so is handed to
+          // `receiveSegmented` here instead of `receive`; the rest of this function stays as is.
+          const split = resumeFrom ? undefined : decideSplit(statusCode, response.headers, ctx.options);
+          const host = current.host;
+          try {
+            const staged = split
+              ? await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx, dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host) })
+              : await receive(task, response, resumeFrom, shown, deps, keep);
+            deps.gate.succeeded(current.host);
+            return staged;
+          } catch (error) {
+            if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(current.host);
+            throw error;
+          }
+        }
+        await response.body.dump().catch(() => undefined);
+        if (statusCode === 429 || statusCode === 503) deps.gate.congested(current.host);
+        if (statusCode === 416 && resumeFrom) {
+          // Our offset is no longer valid: start over on the next attempt.
+          await removeQuietly(resumeFrom.tempPath);
+          keep(undefined);
+        }
+        throw new HttpStatusError({
+          status: statusCode,
+          url: shown,
+          packageName: task.packageName,
+          retryable: isRetryableStatus(statusCode) || statusCode === 416,
+          retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
+          hint: statusHint(statusCode, current),
+        });
+      } finally {
+        release();
       }
-      await response.body.dump().catch(() => undefined);
-      if (statusCode === 429 || statusCode === 503) deps.gate.congested(current.host);
-      if (statusCode === 416 && resumeFrom) {
-        // Our offset is no longer valid: start over on the next attempt.
-        await removeQuietly(resumeFrom.tempPath);
-        keep(undefined);
-      }
-      throw new HttpStatusError({
-        status: statusCode,
-        url: shown,
-        packageName: task.packageName,
-        retryable: isRetryableStatus(statusCode) || statusCode === 416,
-        retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
-        hint: statusHint(statusCode, current),
-      });
-    } finally {
-      release();
     }
+    throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${ctx.policy.redact(url)}`, {
+      packageName: task.packageName,
+      url: ctx.policy.redact(url),
+    });
+  } finally {
+    // The body has been read to the end or abandoned by now; drop the one-off connection.
+    if (fresh) await dispatcher.destroy().catch(() => undefined);
   }
-  throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${ctx.policy.redact(url)}`, {
-    packageName: task.packageName,
-    url: ctx.policy.redact(url),
-  });
+}
+
+/**
+ * Origin gate first, then a global slot, never the other way round: a request waiting for a
+ * congested origin must not sit on a global slot that requests to other origins could use,
+ * and as no one waits for a gate while holding a slot, the two cannot deadlock.
+ */
+async function acquire(host: string, deps: Deps): Promise<() => void> {
+  const releaseGate = await deps.gate.acquire(host, deps.ctx.signal);
+  try {
+    const releaseSlot = await deps.slots.acquire(deps.ctx.signal);
+    return () => {
+      releaseSlot();
+      releaseGate();
+    };
+  } catch (error) {
+    releaseGate();
+    throw error;
+  }
 }
 
 async function receive(
@@ -206,62 +281,78 @@ async function receive(
   keep: (p: Partial | undefined) => void,
 ): Promise<StagedFile> {
   const { ctx } = deps;
+  // Start draining the body now, before any await: undici destroys the body stream when the
+  // socket dies, and destroy() drops whatever it had buffered. Bytes already moved into `tap`
+  // survive, because on error we *end* `tap` (keeping its buffer) and rethrow afterwards, so a
+  // reset mid-body still leaves everything received on disk as the offset to resume from.
+  let bodyError: unknown;
+  const tap = new PassThrough({ highWaterMark: 1 << 20 });
+  response.body.once('error', (error) => {
+    bodyError = error;
+    tap.end();
+  });
+  response.body.pipe(tap);
   const length = numberHeader(response.headers, 'content-length');
-  let partial: Partial;
-  let handle: FileHandle;
-  if (response.statusCode === 206 && resumeFrom && contentRangeStart(response.headers) === resumeFrom.bytes) {
-    partial = resumeFrom;
-    handle = await open(partial.tempPath, 'a');
-  } else {
-    if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
-    if (response.statusCode === 206) {
-      await response.body.dump().catch(() => undefined);
-      keep(undefined);
-      throw new PrefetchError('E_NETWORK', `${task.packageName}: unexpected partial response from ${shown}`, { packageName: task.packageName, url: shown, retryable: true });
-    }
-    await mkdir(path.dirname(task.cachePath), { recursive: true });
-    partial = { tempPath: tempPathFor(task.cachePath), hash: createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
-    handle = await open(partial.tempPath, 'w');
+  let opened: { partial: Partial; handle: FileHandle };
+  try {
+    opened = await openTarget(task, response, resumeFrom, shown, length, keep);
+  } catch (error) {
+    response.body.destroy();
+    tap.destroy();
+    throw error;
   }
+  const { partial, handle } = opened;
   keep(partial);
 
+  // A plain loop, not pipeline() into a Writable: when the socket dies, a Writable's buffered
+  // chunks are dropped on destroy while the hash may or may not have seen them. Here every
+  // chunk is on disk and hashed, or neither, so `partial.bytes` is a safe Range offset.
   let lastProgress = 0;
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    writev(chunks, callback) {
-      const buffers = chunks.map((c) => c.chunk as Buffer);
-      handle.writev(buffers).then(
-        () => {
-          for (const buffer of buffers) {
-            partial.hash.update(buffer);
-            partial.bytes += buffer.length;
-          }
-          const now = Date.now();
-          if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-            lastProgress = now;
-            ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.total });
-          }
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
+  let writeFailed = false;
   try {
-    await pipeline(response.body, sink);
+    for await (const chunk of tap as AsyncIterable<Buffer>) {
+      try {
+        const { bytesWritten } = await handle.write(chunk);
+        if (bytesWritten !== chunk.length) throw new Error(`short write (${bytesWritten} of ${chunk.length} bytes)`);
+      } catch (error) {
+        writeFailed = true;
+        throw error;
+      }
+      partial.hash.update(chunk);
+      partial.bytes += chunk.length;
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = now;
+        ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.total });
+      }
+    }
+    if (bodyError !== undefined) throw bodyError;
   } catch (error) {
+    response.body.destroy();
+    tap.destroy();
     await handle.close().catch(() => undefined);
-    // Without a validator a retry cannot safely continue: start over.
-    if (partial.validator === undefined) {
+    // Without a validator a retry cannot safely continue, and after a failed write the file
+    // may hold bytes the hash has not seen: start over in both cases.
+    if (partial.validator === undefined || writeFailed) {
       await removeQuietly(partial.tempPath);
       keep(undefined);
+    }
+    if (writeFailed) {
+      throw new PrefetchError('E_CACHE', `${task.packageName}: cannot write ${partial.tempPath}: ${error instanceof Error ? error.message : String(error)}`, {
+        packageName: task.packageName,
+        cause: error,
+        hint: 'Check free space and permissions in the Composer cache directory.',
+      });
     }
     throw networkError(error, task.packageName, shown);
   }
   await handle.close();
   if (partial.total !== undefined && partial.bytes !== partial.total) {
-    await removeQuietly(partial.tempPath);
-    keep(undefined);
+    // The server closed cleanly but early (or sent too much): resume if we can, else restart.
+    if (partial.bytes > partial.total || partial.validator === undefined) {
+      await removeQuietly(partial.tempPath);
+      keep(undefined);
+    }
     throw new PrefetchError('E_NETWORK', `${task.packageName}: body ended after ${partial.bytes} of ${partial.total} bytes from ${shown}`, {
       packageName: task.packageName,
       url: shown,
@@ -270,6 +361,44 @@ async function receive(
   }
   ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.bytes });
   return { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash.digest('hex'), url: shown };
+}
+
+/** The file this response's bytes go to: the partial it continues (a matching 206), or a new one. */
+async function openTarget(
+  task: DownloadTask,
+  response: Dispatcher.ResponseData,
+  resumeFrom: Partial | undefined,
+  shown: string,
+  length: number | undefined,
+  keep: (p: Partial | undefined) => void,
+): Promise<{ partial: Partial; handle: FileHandle }> {
+  if (response.statusCode === 206 && resumeFrom && (await canContinue(resumeFrom, response.headers))) {
+    return { partial: resumeFrom, handle: await open(resumeFrom.tempPath, 'a') };
+  }
+  // A 200 to our Range request (server ignores Range, or If-Range saw a new entity): the
+  // old bytes and their hash are worthless; start a new file with a new hash.
+  if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
+  keep(undefined);
+  if (response.statusCode === 206) {
+    throw new PrefetchError('E_NETWORK', `${task.packageName}: unexpected partial response from ${shown}`, { packageName: task.packageName, url: shown, retryable: true });
+  }
+  await mkdir(path.dirname(task.cachePath), { recursive: true });
+  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
+  const handle = await open(partial.tempPath, 'w');
+  keep(partial);
+  return { partial, handle };
+}
+
+/** A 206 continues our partial only if it starts at our offset, describes the same entity length, and the file on disk is exactly what we hashed. */
+async function canContinue(partial: Partial, headers: Dispatcher.ResponseData['headers']): Promise<boolean> {
+  const range = contentRange(headers);
+  if (range === undefined || range.start !== partial.bytes) return false;
+  if (partial.total !== undefined && range.total !== undefined && range.total !== partial.total) return false;
+  try {
+    return (await stat(partial.tempPath)).size === partial.bytes;
+  } catch {
+    return false;
+  }
 }
 
 function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
@@ -283,10 +412,11 @@ function numberHeader(headers: Dispatcher.ResponseData['headers'], name: string)
   return Number(value);
 }
 
-/** Full length of the entity from `Content-Range: bytes a-b/total` or Content-Length. */
-function contentRangeStart(headers: Dispatcher.ResponseData['headers']): number | undefined {
+/** `Content-Range: bytes a-b/total` (total may be `*`). */
+function contentRange(headers: Dispatcher.ResponseData['headers']): { start: number; total: number | undefined } | undefined {
   const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(headers, 'content-range') ?? '');
-  return match ? Number(match[1]) : undefined;
+  if (!match) return undefined;
+  return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
 }
 
 /** `If-Range` needs a strong ETag or a Last-Modified date (RFC 9110 §13.1.5). */
@@ -303,8 +433,8 @@ function isResetLike(error: unknown): boolean {
 
 function statusHint(status: number, url: URL): string | undefined {
   if (status === 401 || status === 403) {
-    return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH.`;
+    return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH, and check that the token has not expired.`;
   }
-  if (status === 404 || status === 410) return 'The archive is not at this URL: check the lock (`composer update <package>`) or the mirror.';
+  if (status === 404 || status === 410) return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
   return undefined;
 }

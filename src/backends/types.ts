@@ -12,6 +12,8 @@ export interface DownloadOptions {
   readonly perOrigin: number;
   /** Retries per URL after the first attempt. */
   readonly retries: number;
+  /** Time budget per package from its first attempt: no retry starts after it (`--retry-max-time`). */
+  readonly retryMaxTimeMs: number;
   readonly connectTimeoutMs: number;
   /** Time to the response headers. */
   readonly headersTimeoutMs: number;

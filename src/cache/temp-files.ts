@@ -1,20 +1,60 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /**
  * Our temp files live next to their target (same directory, so `rename` is atomic and never
- * crosses a filesystem) and are named `.<target basename>.<pid>-<12 hex>.cp-tmp`.
+ * crosses a filesystem) and are named `.<target basename>.<pid>-<12 hex>[.<8 hex owner>].cp-tmp`.
  * The leading dot and the suffix mean the name can never equal a Composer cache key
  * (`<40 hex>.<dist type>`), and globbing tools (fast-glob, Symfony Finder) skip dotfiles by default.
+ *
+ * The owner tag identifies the pid namespace the pid belongs to (hostname + boot id + pid
+ * namespace inode, Linux only): a later run with the same tag can ask the kernel whether that
+ * pid still lives, and remove the file at once when it does not (a run killed with SIGKILL).
+ * A different tag (another host, container or boot sharing the cache) proves nothing, so
+ * those files are left to the age-based rule.
  */
 const TEMP_SUFFIX = '.cp-tmp';
-const TEMP_NAME = /^\..+\.\d+-[0-9a-f]{12}\.cp-tmp$/;
+const TEMP_NAME = /^\..+\.(\d+)-[0-9a-f]{12}(?:\.([0-9a-f]{8}))?\.cp-tmp$/;
+
+let cachedOwnerTag: string | null | undefined;
+
+/** Tag of this process's pid namespace, or null where we cannot tell one namespace from another. */
+export function ownerTag(): string | null {
+  if (cachedOwnerTag !== undefined) return cachedOwnerTag;
+  try {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidNamespace = readlinkSync('/proc/self/ns/pid');
+    cachedOwnerTag = createHash('sha1').update(`${hostname()}\0${bootId}\0${pidNamespace}`).digest('hex').slice(0, 8);
+  } catch {
+    cachedOwnerTag = null;
+  }
+  return cachedOwnerTag;
+}
 
 /** A fresh, unique temp path in the same directory as `cachePath`. */
 export function tempPathFor(cachePath: string): string {
-  const name = `.${basename(cachePath)}.${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  const tag = ownerTag();
+  const name = `.${basename(cachePath)}.${process.pid}-${randomBytes(6).toString('hex')}${tag === null ? '' : `.${tag}`}${TEMP_SUFFIX}`;
   return join(dirname(cachePath), name);
+}
+
+/** True when `name` is a temp file of a process of this pid namespace that no longer exists. */
+export function isProvablyDead(name: string): boolean {
+  const match = TEMP_NAME.exec(name);
+  const tag = ownerTag();
+  if (!match || match[2] === undefined || tag === null || match[2] !== tag) return false;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false; // alive (or a reused pid: keep it, the age rule will catch it)
+  } catch (error) {
+    // EPERM: the pid exists but is not ours to signal: alive.
+    return isErrnoCode(error, 'ESRCH');
+  }
 }
 
 /** True for a file name `tempPathFor` could have produced (and for nothing Composer writes). */
@@ -25,6 +65,8 @@ export function isTempFileName(name: string): boolean {
 export interface CleanStaleTempFilesOptions {
   /** Only files whose mtime is at least this old are removed, so a concurrent run's live temp files survive. */
   readonly olderThanMs: number;
+  /** Also remove younger files whose owner is provably dead (`isProvablyDead`). Default: false. */
+  readonly removeDead?: boolean | undefined;
   /** Also descend into sub-directories (symlinks are never followed). Default: false. */
   readonly recursive?: boolean | undefined;
   /** Clock override for tests; defaults to `Date.now()`. */
@@ -33,8 +75,9 @@ export interface CleanStaleTempFilesOptions {
 
 /**
  * Removes our own stale temp files (leftovers of a run killed with SIGKILL) from `dir`.
- * Age is judged by mtime only, not by the pid in the name: pids are reused (pid 1 in every
- * container) and mean nothing across hosts sharing a cache. Returns how many files were removed.
+ * Age is judged by mtime; a bare pid proves nothing (pids are reused, pid 1 in every container,
+ * and mean nothing across hosts sharing a cache). Only with `removeDead` and a matching owner
+ * tag is a younger file removed, when its pid is gone. Returns how many files were removed.
  * A missing `dir` counts as nothing to clean.
  */
 export async function cleanStaleTempFiles(dir: string, options: CleanStaleTempFilesOptions): Promise<number> {
@@ -56,7 +99,7 @@ export async function cleanStaleTempFiles(dir: string, options: CleanStaleTempFi
     if (!entry.isFile() || !isTempFileName(entry.name)) continue;
     try {
       const stats = await lstat(path);
-      if (stats.mtimeMs > cutoff) continue;
+      if (stats.mtimeMs > cutoff && !(options.removeDead === true && isProvablyDead(entry.name))) continue;
       await rm(path, { force: true });
       removed += 1;
     } catch (error) {

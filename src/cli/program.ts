@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../backends/types.js';
+import { parseMirrorEnv } from '../plan/mirror-urls.js';
 
 export type JsonFormat = 'report' | 'ndjson';
 export type ProgressMode = 'bar' | 'plain' | 'none';
@@ -84,10 +85,15 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--retries <n>', 'retries per URL before trying the next mirror', nonNegativeInt('--retries'), d.retries)
     .option('--connect-timeout <s>', 'seconds to establish a connection', seconds('--connect-timeout'), d.connectTimeoutMs)
     .option('--stall-timeout <s>', 'seconds without a byte before a transfer counts as stalled', seconds('--stall-timeout'), d.stallTimeoutMs)
+    .option('--headers-timeout <s>', 'seconds from request to response headers (time to first byte)', seconds('--headers-timeout'), d.headersTimeoutMs)
+    .option('--retry-max-time <s>', 'per-package time budget: no retry starts after it', seconds('--retry-max-time'), d.retryMaxTimeMs)
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
     .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
+    // Repeatable; the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace.
+    .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, ...parseMirrorEnv(value)], [] as string[])
+    .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
     .option('--dry-run', 'print the plan (package, version, URL, cache path) and download nothing')
     .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
     .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
@@ -105,10 +111,14 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     retries: number;
     connectTimeout: number;
     stallTimeout: number;
+    headersTimeout: number;
+    retryMaxTime: number;
     splitSize: number;
     splitSegments: number;
     backend: BackendName;
     aria2c?: string;
+    mirror: string[];
+    mirrorPrivate?: boolean;
     dryRun?: boolean;
     check?: boolean;
     json?: JsonFormat | false | true;
@@ -134,7 +144,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
       backend: o.backend,
       cacheDir: o.cacheDir,
       aria2c: o.aria2c,
-      mirrors: [],
+      mirrors: o.mirror,
+      mirrorPrivate: o.mirrorPrivate === true,
       download: {
         ...defaultDownloadOptions,
         concurrency: o.concurrency,
@@ -144,6 +155,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
         stallTimeoutMs: o.stallTimeout,
         splitMinBytes: o.splitSize,
         splitSegments: o.splitSegments,
+        headersTimeoutMs: o.headersTimeout,
+        retryMaxTimeMs: o.retryMaxTime,
       },
     },
   };

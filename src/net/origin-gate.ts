@@ -20,12 +20,19 @@ export class OriginGate {
     while (state.active >= state.limit) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
-        const onAbort = (): void => resolve();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        state.waiters.push(() => {
+        const wake = (): void => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
-        });
+        };
+        // An aborted waiter leaves the queue; otherwise a later release would wake it instead
+        // of a live waiter, and that wake-up would be lost.
+        const onAbort = (): void => {
+          const index = state.waiters.indexOf(wake);
+          if (index >= 0) state.waiters.splice(index, 1);
+          resolve();
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        state.waiters.push(wake);
       });
     }
     signal?.throwIfAborted();

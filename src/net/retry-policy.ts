@@ -21,6 +21,11 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** Longest Retry-After we are willing to wait; longer ones move on to the next URL. */
   readonly maxRetryAfterMs: number;
+  /**
+   * Time budget per package, from its first attempt (curl's `--retry-max-time`): no retry
+   * starts after it. The first attempt on each further mirror URL still happens.
+   */
+  readonly maxTimeMs: number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -29,6 +34,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   baseDelayMs: 250,
   maxDelayMs: 8_000,
   maxRetryAfterMs: 60_000,
+  maxTimeMs: 10 * 60_000,
 };
 
 /** HTTP statuses worth asking again: timeouts, throttling, too-early and server errors. */
@@ -41,6 +47,8 @@ export interface AttemptHistory {
   readonly attempts: number;
   /** Of those, how many failed verification (sha1 / archive structure). */
   readonly integrityFailures: number;
+  /** Time since the package's first attempt started (for `maxTimeMs`); 0 when unknown. */
+  readonly elapsedMs?: number;
 }
 
 /** Pure: the verdict for one failure. `random` is injected so tests are deterministic. */
@@ -50,11 +58,16 @@ export function decideRetry(error: PrefetchError, history: AttemptHistory, polic
   if ((error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') && history.integrityFailures > policy.integrityRetries) {
     return { action: 'next-url' };
   }
+  let delayMs: number;
   if (error instanceof HttpStatusError && error.retryAfterMs !== undefined) {
     if (error.retryAfterMs > policy.maxRetryAfterMs) return { action: 'next-url' };
-    return { action: 'retry', delayMs: Math.max(error.retryAfterMs, 0) };
+    delayMs = Math.max(error.retryAfterMs, 0);
+  } else {
+    delayMs = backoffDelay(history.attempts, policy, random);
   }
-  return { action: 'retry', delayMs: backoffDelay(history.attempts, policy, random) };
+  // A retry that would start after the package's time budget is not worth waiting for.
+  if ((history.elapsedMs ?? 0) + delayMs > policy.maxTimeMs) return { action: 'next-url' };
+  return { action: 'retry', delayMs };
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))]. */

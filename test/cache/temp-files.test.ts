@@ -14,7 +14,7 @@ describe('tempPathFor', () => {
   it('is in the same directory as the target, named clearly as ours', () => {
     const temp = tempPathFor(target);
     assert.equal(dirname(temp), dirname(target));
-    assert.match(basename(temp), new RegExp(`^\\.${basename(target).replace('.', '\\.')}\\.${process.pid}-[0-9a-f]{12}\\.cp-tmp$`));
+    assert.match(basename(temp), new RegExp(`^\\.${basename(target).replace('.', '\\.')}\\.${process.pid}-[0-9a-f]{12}(\\.[0-9a-f]{8})?\\.cp-tmp$`));
     assert.ok(isTempFileName(basename(temp)));
   });
 

@@ -7,6 +7,8 @@ export interface Route {
   readonly headers?: Readonly<Record<string, string>>;
   /** Answer Range requests with 206 (default true). */
   readonly ranges?: boolean;
+  /** Send the body slowly: `bytes` per chunk, `ms` between chunks (a slow link, for kill tests). */
+  readonly throttle?: { readonly bytes: number; readonly ms: number };
 }
 
 /** A fault applied to the next N requests of a path, then the real route answers. */
@@ -25,6 +27,10 @@ export interface RequestRecord {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly status: number;
+  /** Client port of the connection: a new one means a new TCP connection. */
+  readonly remotePort: number | undefined;
+  /** The fault applied to this request, if any. */
+  readonly fault: Fault['kind'] | undefined;
 }
 
 /**
@@ -85,8 +91,22 @@ export class DistServer {
     this.requests.length = 0;
   }
 
-  #record(req: IncomingMessage, status: number): void {
-    this.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, status });
+  #record(req: IncomingMessage, status: number, fault?: Fault): void {
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0]!,
+      headers: req.headers,
+      status,
+      remotePort: req.socket.remotePort,
+      fault: fault?.kind,
+    });
+  }
+
+  /** Faults not yet used up, per path (0 everywhere once a retrying client got through). */
+  remainingFaults(): number {
+    let n = 0;
+    for (const list of this.#faults.values()) for (const f of list) n += f.remaining;
+    return n;
   }
 
   #nextFault(path: string): Fault | undefined {
@@ -106,13 +126,13 @@ export class DistServer {
     const route = this.routes.get(path);
     const fault = this.#nextFault(path);
     if (fault?.kind === 'status') {
-      this.#record(req, fault.status);
+      this.#record(req, fault.status, fault);
       res.writeHead(fault.status, { 'content-type': 'text/html', ...fault.headers });
       res.end(`<html><body>${fault.status}</body></html>`);
       return;
     }
     if (fault?.kind === 'redirect') {
-      this.#record(req, fault.status ?? 302);
+      this.#record(req, fault.status ?? 302, fault);
       res.writeHead(fault.status ?? 302, { location: fault.location });
       res.end();
       return;
@@ -153,7 +173,7 @@ export class DistServer {
       body.fill(0x41, Math.floor(body.length / 3), Math.floor(body.length / 3) + 64);
     }
     headers['content-length'] = String(body.length);
-    this.#record(req, status);
+    this.#record(req, status, fault);
     if (req.method === 'HEAD') {
       res.writeHead(status, headers);
       res.end();
@@ -172,6 +192,16 @@ export class DistServer {
       await new Promise((r) => setTimeout(r, fault.ms));
       if (res.destroyed) return;
       res.end(body.subarray(fault.afterBytes));
+      return;
+    }
+    if (route.throttle) {
+      const { bytes, ms } = route.throttle;
+      for (let at = 0; at < body.length; at += bytes) {
+        if (res.destroyed) return;
+        res.write(body.subarray(at, at + bytes));
+        await new Promise((r) => setTimeout(r, ms));
+      }
+      if (!res.destroyed) res.end();
       return;
     }
     res.end(body);
