@@ -187,6 +187,7 @@ async function transfer(
       const release = await acquire(current.host, deps);
       try {
         if (hop === 0) ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        const sentAt = Date.now();
         let response: Dispatcher.ResponseData;
         try {
           response = await dispatcher.request({
@@ -197,7 +198,7 @@ async function transfer(
             signal: ctx.signal,
           });
         } catch (error) {
-          if (isResetLike(error)) deps.gate.congested(current.host);
+          if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
           throw networkError(error, task.packageName, shown);
         }
         const { statusCode } = response;
@@ -220,12 +221,12 @@ async function transfer(
             deps.gate.succeeded(current.host);
             return staged;
           } catch (error) {
-            if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(current.host);
+            if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(current.host, sentAt);
             throw error;
           }
         }
         await response.body.dump().catch(() => undefined);
-        if (statusCode === 429 || statusCode === 503) deps.gate.congested(current.host);
+        if (statusCode === 429 || statusCode === 503) deps.gate.congested(current.host, sentAt);
         if (statusCode === 416 && resumeFrom) {
           // Our offset is no longer valid: start over on the next attempt.
           await removeQuietly(resumeFrom.tempPath);

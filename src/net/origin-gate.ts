@@ -8,7 +8,7 @@
 export class OriginGate {
   readonly #max: number;
   readonly #min: number;
-  readonly #origins = new Map<string, { limit: number; active: number; successes: number; waiters: (() => void)[] }>();
+  readonly #origins = new Map<string, { limit: number; active: number; successes: number; lastDecrease: number; waiters: (() => void)[] }>();
 
   constructor(max: number, min = 1) {
     this.#max = Math.max(1, max);
@@ -46,9 +46,16 @@ export class OriginGate {
     };
   }
 
-  /** The origin pushed back (429, 503, reset): halve its cap. */
-  congested(origin: string): void {
+  /**
+   * The origin pushed back (429, 503, reset): halve its cap. `requestStartedAt` (ms, Date.now())
+   * makes a burst count once, as TCP does per window: requests that were already in flight
+   * when the cap was last halved report the same congestion and are ignored. Without that,
+   * 20 simultaneous 429s would take a cap of 64 down to 1 in an instant.
+   */
+  congested(origin: string, requestStartedAt?: number): void {
     const state = this.#state(origin);
+    if (requestStartedAt !== undefined && requestStartedAt < state.lastDecrease) return;
+    state.lastDecrease = Date.now();
     state.limit = Math.max(this.#min, Math.floor(state.limit / 2));
     state.successes = 0;
   }
@@ -72,7 +79,7 @@ export class OriginGate {
   #state(origin: string) {
     let state = this.#origins.get(origin);
     if (!state) {
-      state = { limit: this.#max, active: 0, successes: 0, waiters: [] };
+      state = { limit: this.#max, active: 0, successes: 0, lastDecrease: Number.NEGATIVE_INFINITY, waiters: [] };
       this.#origins.set(origin, state);
     }
     return state;

@@ -267,3 +267,16 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     assert.deepEqual(await readdir(path.dirname(t.cachePath)), []);
   });
 });
+
+describe('OriginGate under a burst', () => {
+  it('a burst of 429s from requests already in flight halves the cap once', async () => {
+    const { OriginGate } = await import('../../src/net/origin-gate.js');
+    const gate = new OriginGate(64);
+    const sent = Date.now() - 10;
+    for (let i = 0; i < 20; i++) gate.congested('a', sent);
+    assert.equal(gate.limit('a'), 32);
+    await new Promise((r) => setTimeout(r, 5));
+    gate.congested('a', Date.now()); // a request sent after the decrease: new evidence
+    assert.equal(gate.limit('a'), 16);
+  });
+});
