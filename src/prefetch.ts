@@ -108,7 +108,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
 async function download(pending: readonly DownloadTask[], options: PrefetchOptions, config: ComposerConfig, deps: PrefetchDeps): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
-  await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS })));
+  await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
 
   const policy = createRequestPolicy({ secureHttp: config.secureHttp });
   const d = options.download;
