@@ -280,3 +280,26 @@ describe('OriginGate under a burst', () => {
     assert.equal(gate.limit('a'), 16);
   });
 });
+
+describe('dead temp files', () => {
+  it('a temp file of a dead pid in this pid namespace is removed at once; a live or foreign one is kept', async () => {
+    const { cleanStaleTempFiles, ownerTag, tempPathFor } = await import('../../src/cache/temp-files.js');
+    const { writeFile: write, readdir: list } = await import('node:fs/promises');
+    const { execa } = await import('execa');
+    const tag = ownerTag();
+    if (tag === null) return; // not Linux: only the age rule applies
+    const { dir, cleanup } = await tempDir('cp-dead-');
+    try {
+      const dead = (await execa(process.execPath, ['-e', 'console.log(process.pid)'])).stdout.trim();
+      const target = path.join(dir, `${'ab'.repeat(20)}.zip`);
+      const live = tempPathFor(target); // ours: alive
+      const deadName = path.basename(live).replace(`.${process.pid}-`, `.${dead}-`);
+      const foreign = deadName.replace(`.${tag}.`, '.00000000.');
+      for (const name of [path.basename(live), deadName, foreign]) await write(path.join(dir, name), 'x');
+      assert.equal(await cleanStaleTempFiles(dir, { olderThanMs: 60_000, removeDead: true }), 1);
+      assert.deepEqual((await list(dir)).sort(), [path.basename(live), foreign].sort());
+    } finally {
+      await cleanup();
+    }
+  });
+});
