@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { crc32, createGunzip } from 'node:zlib';
 import yauzl, { type ZipFile } from 'yauzl';
 
@@ -171,10 +171,19 @@ const YAUZL_OPTIONS = {
   validateEntrySizes: true,
 } as const;
 
+/**
+ * Archives up to this size are read into memory once and checked from the buffer: yauzl reads
+ * each central-directory record and local header with its own small read, which dominated the
+ * CPU profile of a prefetch of many small zips (bench/RESULTS.md). Larger ones stay streamed,
+ * so memory still does not grow with archive size.
+ */
+const IN_MEMORY_ZIP_BYTES = 2 * 1024 * 1024;
+
 async function validateZip(path: string): Promise<number> {
   let zip: ZipFile;
   try {
-    zip = await yauzl.openPromise(path, YAUZL_OPTIONS);
+    const { size } = await stat(path);
+    zip = size <= IN_MEMORY_ZIP_BYTES ? await yauzl.fromBufferPromise(await readFile(path), YAUZL_OPTIONS) : await yauzl.openPromise(path, YAUZL_OPTIONS);
   } catch (error) {
     throw asValidationError(error, 'zip');
   }
