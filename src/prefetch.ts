@@ -1,20 +1,26 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import pLimit from 'p-limit';
 import path from 'node:path';
+import { explainAuthFailure } from './auth/auth-failure.js';
+import { authHeaders, type AuthConfig } from './auth/auth-headers.js';
+import { loadAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
-import { cleanStaleTempFiles } from './cache/temp-files.js';
+import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
 import { PrefetchError, toPrefetchError } from './errors.js';
 import { readInputs } from './lockfile/read-inputs.js';
+import { caLocations, createDispatcher, loadCa } from './net/dispatcher.js';
 import { createRequestPolicy } from './net/request-policy.js';
+import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { planDownloads } from './plan/plan-downloads.js';
 import type { DownloadTask, Plan } from './plan/types.js';
 import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
+import { verifyPackageIdentity } from './verify/package-identity.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -34,6 +40,8 @@ export interface BackendSetup {
   readonly config: ComposerConfig;
   readonly policy: RequestPolicy;
   readonly dispatcher: Dispatcher;
+  /** A new dispatcher with the same proxy/TLS/timeouts (for a retry on a fresh connection). */
+  readonly freshDispatcher?: () => Dispatcher;
 }
 
 export interface PrefetchResult {
@@ -63,12 +71,25 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     throw new PrefetchError('E_CACHE', disabled, { hint: 'Prefetching would have no effect: Composer would not read the cache.' });
   }
 
-  const plan = planDownloads(inputs, {
-    cacheFilesDir: dirs.cacheFilesDir,
-    noDev: options.noDev,
+  // auth.json / COMPOSER_AUTH can add github/gitlab domains (2.5+), which changes cache keys.
+  const auth = await loadAuth({
+    cwd: options.cwd,
+    env: environment.env,
+    composerHome,
+    projectFile: config.projectFile,
+    projectConfig: config.project,
+    globalConfig: config.global,
     githubDomains: config.githubDomains,
     gitlabDomains: config.gitlabDomains,
   });
+  const plan = planDownloads(inputs, {
+    cacheFilesDir: dirs.cacheFilesDir,
+    noDev: options.noDev,
+    githubDomains: auth.githubDomains,
+    gitlabDomains: auth.gitlabDomains,
+    mirrors: { templates: options.mirrors.map(validateMirrorTemplate), includePrivate: options.mirrorPrivate === true },
+  });
+  for (const warning of auth.warnings) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
   if (config.cacheReadOnly) {
@@ -101,37 +122,54 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results, config };
   }
 
-  const results = await download(pending, options, config, deps);
+  const results = await download(pending, options, config, auth, deps);
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
 }
 
-async function download(pending: readonly DownloadTask[], options: PrefetchOptions, config: ComposerConfig, deps: PrefetchDeps): Promise<TaskResult[]> {
+async function download(pending: readonly DownloadTask[], options: PrefetchOptions, config: ComposerConfig, auth: AuthConfig, deps: PrefetchDeps): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
   await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
 
-  const policy = createRequestPolicy({ secureHttp: config.secureHttp });
+  const policy = createRequestPolicy({ secureHttp: config.secureHttp, credentialsFor: (url) => authHeaders(auth, url) });
   const d = options.download;
-  const dispatcher = new Agent({
-    connections: d.perOrigin,
-    connect: { timeout: d.connectTimeoutMs },
-    headersTimeout: d.headersTimeoutMs,
-    bodyTimeout: d.stallTimeoutMs,
-    keepAliveTimeout: 10_000,
-  });
+  // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath.
+  const ca = await loadCa(caLocations([config.global, config.project], options.cwd));
+  const env = deps.environment.env;
+  const dispatcher = createDispatcher({ ...d, ca }, env);
+  const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca }, env);
   const backend = deps.createBackend
-    ? await deps.createBackend({ options, config, policy, dispatcher })
-    : await pickBackend({ options, config, policy, dispatcher });
+    ? await deps.createBackend({ options, config, policy, dispatcher, freshDispatcher })
+    : await pickBackend({ options, config, policy, dispatcher, freshDispatcher });
+  // The URL each task's current attempt started from ('started' carries it, redacted), so the
+  // accept path knows whether the bytes came from a --mirror URL.
+  const startedFrom = new Map<DownloadTask, string>();
+  const emit = (event: PrefetchEvent): void => {
+    if (event.type === 'started') startedFrom.set(event.task, event.url);
+    deps.emit(event.type === 'failed' ? { ...event, error: explainAuthFailure(event.error, auth) } : event);
+  };
   const ctx: FetchContext = {
     signal: deps.signal,
     options: d,
     policy,
-    emit: deps.emit,
+    emit,
     // The one gate into Composer's cache, shared by every backend.
-    accept: async (task, staged) => void (await acceptIntoCache(task, staged)),
+    accept: async (task, staged) => {
+      const from = startedFrom.get(task) ?? staged.url;
+      if (task.expectedSha1 === undefined && task.mirrorUrls?.some((url) => policy.redact(url) === from)) {
+        try {
+          await verifyPackageIdentity(staged.path, task.packageName, from);
+        } catch (error) {
+          await removeQuietly(staged.path);
+          throw error;
+        }
+      }
+      await acceptIntoCache(task, staged);
+    },
   };
   try {
-    return await backend.fetchAll(pending, ctx);
+    const results = await backend.fetchAll(pending, ctx);
+    return results.map((r) => (r.kind === 'failed' ? { ...r, error: explainAuthFailure(r.error, auth) } : r));
   } finally {
     await backend.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);

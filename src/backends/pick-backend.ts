@@ -7,7 +7,8 @@ import type { Backend } from './types.js';
 export async function pickBackend(setup: BackendSetup): Promise<Backend> {
   switch (setup.options.backend) {
     case 'native':
-      return createNativeBackend({ dispatcher: setup.dispatcher });
+      // A retry's fresh connection must keep the proxy and CA settings (net/dispatcher.ts).
+      return createNativeBackend({ dispatcher: setup.dispatcher, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
     case 'aria2':
       return createAria2Backend({ aria2c: setup.options.aria2c, dispatcher: setup.dispatcher });
   }

@@ -7,6 +7,7 @@ export const defaultDownloadOptions: DownloadOptions = {
   concurrency: 64,
   perOrigin: 64,
   retries: 4,
+  retryMaxTimeMs: 10 * 60_000,
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
   stallTimeoutMs: 30_000,
@@ -28,5 +29,7 @@ export interface PrefetchOptions {
   readonly cacheDir: string | undefined;
   readonly aria2c: string | undefined;
   readonly mirrors: readonly string[];
+  /** `--mirror-private`: also send non-packagist.org packages to the mirrors. */
+  readonly mirrorPrivate?: boolean;
   readonly download: DownloadOptions;
 }
