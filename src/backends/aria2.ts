@@ -72,7 +72,7 @@ export async function probeAria2(bin: string): Promise<string> {
  * such tasks stay on the native backend, which decides headers again at every hop.
  */
 export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): boolean {
-  return task.urls.some((raw) => {
+  return (task.downloadUrls ?? task.urls).some((raw) => {
     let url: URL;
     try {
       url = new URL(raw);
@@ -160,7 +160,7 @@ async function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promi
   const startedAt = Date.now();
   let attempts = 0;
   let lastError: PrefetchError | undefined;
-  for (const url of task.urls) {
+  for (const url of task.downloadUrls ?? task.urls) {
     let urlAttempts = 0;
     let integrityFailures = 0;
     for (;;) {
