@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { crc32, createGunzip } from 'node:zlib';
 import yauzl, { type ZipFile } from 'yauzl';
 
@@ -171,19 +172,68 @@ const YAUZL_OPTIONS = {
   validateEntrySizes: true,
 } as const;
 
+/** Bytes of the archive held in memory at once while its zip structure is checked. */
+const ZIP_BLOCK_BYTES = 256 * 1024;
+
 /**
- * Archives up to this size are read into memory once and checked from the buffer: yauzl reads
- * each central-directory record and local header with its own small read, which dominated the
- * CPU profile of a prefetch of many small zips (bench/RESULTS.md). Larger ones stay streamed,
- * so memory still does not grow with archive size.
+ * Serves yauzl's small reads (a central-directory record, a local header: tens of bytes each)
+ * from one block read ahead of them. yauzl issues one `fs.read` per record, which dominated the
+ * CPU profile of a prefetch (bench/RESULTS.md); records are read in ascending order, so one
+ * block serves many of them. Memory stays one block, whatever the archive size.
  */
-const IN_MEMORY_ZIP_BYTES = 2 * 1024 * 1024;
+class BlockReader extends yauzl.RandomAccessReader {
+  readonly #handle: FileHandle;
+  readonly #size: number;
+  /**
+   * Two blocks, most recently used first: the walk alternates between the central directory
+   * (at the end) and each entry's local header (spread through the file).
+   */
+  #blocks: { start: number; data: Buffer }[] = [];
+
+  constructor(handle: FileHandle, size: number) {
+    super();
+    this.#handle = handle;
+    this.#size = size;
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return createReadStream('', { fd: this.#handle.fd, start, end: end - 1, autoClose: false });
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+    const done = callback as (err: Error | null, bytesRead?: number) => void;
+    this.#read(buffer, offset, length, position).then((bytesRead) => done(null, bytesRead), (error: Error) => done(error));
+  }
+
+  async #read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    if (length > ZIP_BLOCK_BYTES) return (await this.#handle.read(buffer, offset, length, position)).bytesRead;
+    let block = this.#blocks.find((b) => position >= b.start && position + length <= b.start + b.data.length);
+    if (block === undefined) {
+      const data = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
+      const { bytesRead } = await this.#handle.read(data, 0, data.length, position);
+      block = { start: position, data: data.subarray(0, bytesRead) };
+    }
+    this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
+    const from = position - block.start;
+    return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    this.#handle.close().then(() => callback(null), (error: Error) => callback(error));
+  }
+}
 
 async function validateZip(path: string): Promise<number> {
   let zip: ZipFile;
   try {
-    const { size } = await stat(path);
-    zip = size <= IN_MEMORY_ZIP_BYTES ? await yauzl.fromBufferPromise(await readFile(path), YAUZL_OPTIONS) : await yauzl.openPromise(path, YAUZL_OPTIONS);
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      zip = await yauzl.fromRandomAccessReaderPromise(new BlockReader(handle, size), size, YAUZL_OPTIONS);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   } catch (error) {
     throw asValidationError(error, 'zip');
   }
