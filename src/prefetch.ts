@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import pLimit from 'p-limit';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
 import { authHeaders, type AuthConfig } from './auth/auth-headers.js';
@@ -57,6 +58,9 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   const now = deps.now ?? Date.now;
   const started = now();
   const { environment } = deps;
+  // Every in-flight request and backoff sleep listens on this one signal; hundreds at once are
+  // expected here, not a leak, so Node's 10-listener warning would only be noise on stderr.
+  setMaxListeners(0, deps.signal);
 
   const inputs = await readInputs(options.inputs, {
     cwd: options.cwd,

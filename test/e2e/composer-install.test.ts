@@ -33,6 +33,7 @@ describe('end to end with real Composer', () => {
     const run = await runCli([], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, `prefetch failed:\n${run.stderr}`);
     assert.match(run.stderr, /31 downloaded/);
+    assert.doesNotMatch(run.stderr, /\(node:\d+\)/, 'no Node runtime warnings (e.g. MaxListenersExceededWarning) on stderr');
     assert.match(run.stderr, /1 skipped/);
     assert.equal(b.server.hits((p) => p.startsWith('/mirror/')), 1, 'the preferred mirror is fetched first');
     assert.equal(b.server.hits((p) => p === '/dists/acme-epsilon-1.0.0.zip'), 0);
