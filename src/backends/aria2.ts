@@ -7,14 +7,15 @@ import { execa } from 'execa';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import { removeQuietly } from '../cache/temp-files.js';
-import { PrefetchError, toPrefetchError } from '../errors.js';
-import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import { PrefetchError } from '../errors.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import { aria2ConfFile, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
 import { createNativeBackend } from './native.js';
 import type { Backend, DownloadOptions, FetchContext, RequestPolicy, StagedFile, TaskResult } from './types.js';
+import { abortedError, fetchTask } from './fetch-loop.js';
 
 const POLL_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 10_000;
@@ -154,47 +155,19 @@ interface TaskDeps {
   readonly session: Aria2Session;
 }
 
-/** The native backend's loop, with aria2 doing the transfer: URLs in order, shared retry verdicts. */
-async function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<TaskResult> {
+/** The shared loop, with aria2 doing the transfer. */
+function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<TaskResult> {
   const { ctx } = deps;
-  const startedAt = Date.now();
-  let attempts = 0;
-  let lastError: PrefetchError | undefined;
-  for (const url of task.downloadUrls ?? task.urls) {
-    let urlAttempts = 0;
-    let integrityFailures = 0;
-    for (;;) {
-      if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
-      attempts++;
-      urlAttempts++;
-      const shown = ctx.policy.redact(url);
-      try {
-        // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
-        ctx.policy.assertAllowed(new URL(url));
-        const attempt = attempts;
-        const staged = await deps.limit(() => {
-          ctx.emit({ type: 'started', task, url: shown, attempt });
-          return transfer(task, url, `p${index}-a${attempt}.part`, deps);
-        });
-        await ctx.accept(task, staged);
-        ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
-        return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
-      } catch (thrown) {
-        const error = ctx.signal.aborted ? abortedError(task) : toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
-        lastError = error;
-        if (ctx.signal.aborted) continue;
-        if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-        const history = { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt };
-        const verdict = decideRetry(error, history, deps.policy, deps.random);
-        if (verdict.action === 'next-url') break;
-        ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
-        await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
-      }
-    }
-  }
-  const error = lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName });
-  ctx.emit({ type: 'failed', task, error });
-  return { kind: 'failed', task, attempts, error };
+  return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
+    attempt(url, attempt) {
+      // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
+      ctx.policy.assertAllowed(new URL(url));
+      return deps.limit(() => {
+        ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        return transfer(task, url, `p${index}-a${attempt}.part`, deps);
+      });
+    },
+  });
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
@@ -226,9 +199,6 @@ async function transfer(task: DownloadTask, url: string, out: string, deps: Task
   throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown });
 }
 
-function abortedError(task: DownloadTask): PrefetchError {
-  return new PrefetchError('E_ABORTED', `${task.packageName}: interrupted`, { packageName: task.packageName });
-}
 
 type Outcome =
   | { readonly kind: 'complete' }

@@ -2,17 +2,17 @@ import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
-import { HttpStatusError, PrefetchError, toPrefetchError } from '../errors.js';
-import { decideRetry, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
+import { HttpStatusError, PrefetchError } from '../errors.js';
+import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
 import { OriginGate } from '../net/origin-gate.js';
 import { networkError } from '../net/network-error.js';
 import { Semaphore } from '../net/semaphore.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
+import { fetchTask } from './fetch-loop.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
 const PROGRESS_INTERVAL_MS = 200;
@@ -96,60 +96,22 @@ interface Deps {
   readonly freshDispatcher: () => Dispatcher;
 }
 
-/**
- * One package: each URL in `task.urls` (preferred mirror first) gets its retries; the file
- * always lands at `task.cachePath`, the key of `urls[0]`, whichever URL served it.
- */
-async function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
-  const { ctx } = deps;
-  const startedAt = Date.now();
-  let attempts = 0;
-  let lastError: PrefetchError | undefined;
-  for (const url of task.downloadUrls ?? task.urls) {
-    let urlAttempts = 0;
-    let integrityFailures = 0;
-    let partial: Partial | undefined;
-    const keep = (p: Partial | undefined): void => void (partial = p);
-    try {
-      for (;;) {
-        if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
-        attempts++;
-        urlAttempts++;
-        const shown = ctx.policy.redact(url);
-        try {
-          const staged = await transfer(task, url, attempts, partial, deps, keep);
-          partial = undefined; // `accept` owns the staged file now and removes it on failure.
-          await ctx.accept(task, staged);
-          ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
-          return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
-        } catch (thrown) {
-          if (ctx.signal.aborted) continue;
-          const error = toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
-          lastError = error;
-          if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-          const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt }, deps.policy, deps.random);
-          if (verdict.action === 'next-url') {
-            // Moving on to the next mirror is a retry too: reporters count this URL's failure and its cause.
-            if (url !== task.urls[task.urls.length - 1]) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
-            break;
-          }
-          ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
-          // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
-          await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
-        }
-      }
-    } finally {
+/** One package through the shared loop; a broken transfer's temp file is kept for a `Range` resume. */
+function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
+  let partial: Partial | undefined;
+  const keep = (p: Partial | undefined): void => void (partial = p);
+  return fetchTask(task, deps.ctx, { policy: deps.policy, random: deps.random }, {
+    async attempt(url, attempt) {
+      const staged = await transfer(task, url, attempt, partial, deps, keep);
+      partial = undefined; // `accept` owns the staged file now and removes it on failure.
+      return staged;
+    },
+    async leave() {
       // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
-      if (partial !== undefined) await removeQuietly((partial as Partial).tempPath);
-    }
-  }
-  const error = lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName });
-  ctx.emit({ type: 'failed', task, error });
-  return { kind: 'failed', task, attempts, error };
-}
-
-function abortedError(task: DownloadTask): PrefetchError {
-  return new PrefetchError('E_ABORTED', `${task.packageName}: interrupted`, { packageName: task.packageName });
+      if (partial !== undefined) await removeQuietly(partial.tempPath);
+      partial = undefined;
+    },
+  });
 }
 
 /**
