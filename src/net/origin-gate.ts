@@ -1,3 +1,5 @@
+import { Semaphore } from './semaphore.js';
+
 /**
  * Caps requests in flight per origin and adapts the cap: an origin that throttles (429/503)
  * or resets connections gets fewer parallel requests for a while (multiplicative decrease),
@@ -8,42 +10,15 @@
 export class OriginGate {
   readonly #max: number;
   readonly #min: number;
-  readonly #origins = new Map<string, { limit: number; active: number; successes: number; lastDecrease: number; waiters: (() => void)[] }>();
+  readonly #origins = new Map<string, { slots: Semaphore; successes: number; lastDecrease: number }>();
 
   constructor(max: number, min = 1) {
     this.#max = Math.max(1, max);
     this.#min = Math.max(1, Math.min(min, this.#max));
   }
 
-  async acquire(origin: string, signal?: AbortSignal): Promise<() => void> {
-    const state = this.#state(origin);
-    while (state.active >= state.limit) {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        // An aborted waiter leaves the queue; otherwise a later release would wake it instead
-        // of a live waiter, and that wake-up would be lost.
-        const onAbort = (): void => {
-          const index = state.waiters.indexOf(wake);
-          if (index >= 0) state.waiters.splice(index, 1);
-          resolve();
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        state.waiters.push(wake);
-      });
-    }
-    signal?.throwIfAborted();
-    state.active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      state.active--;
-      state.waiters.shift()?.();
-    };
+  acquire(origin: string, signal?: AbortSignal): Promise<() => void> {
+    return this.#state(origin).slots.acquire(signal);
   }
 
   /**
@@ -56,30 +31,29 @@ export class OriginGate {
     const state = this.#state(origin);
     if (requestStartedAt !== undefined && requestStartedAt < state.lastDecrease) return;
     state.lastDecrease = Date.now();
-    state.limit = Math.max(this.#min, Math.floor(state.limit / 2));
+    state.slots.limit = Math.max(this.#min, Math.floor(state.slots.limit / 2));
     state.successes = 0;
   }
 
   /** A clean transfer: after `limit` of them in a row, allow one more connection. */
   succeeded(origin: string): void {
     const state = this.#state(origin);
-    if (state.limit >= this.#max) return;
+    if (state.slots.limit >= this.#max) return;
     state.successes++;
-    if (state.successes >= state.limit) {
-      state.limit++;
+    if (state.successes >= state.slots.limit) {
+      state.slots.limit += 1;
       state.successes = 0;
-      state.waiters.shift()?.();
     }
   }
 
   limit(origin: string): number {
-    return this.#state(origin).limit;
+    return this.#state(origin).slots.limit;
   }
 
   #state(origin: string) {
     let state = this.#origins.get(origin);
     if (!state) {
-      state = { limit: this.#max, active: 0, successes: 0, lastDecrease: Number.NEGATIVE_INFINITY, waiters: [] };
+      state = { slots: new Semaphore(this.#max), successes: 0, lastDecrease: Number.NEGATIVE_INFINITY };
       this.#origins.set(origin, state);
     }
     return state;
