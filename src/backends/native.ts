@@ -198,7 +198,7 @@ async function transfer(
           status: statusCode,
           url: shown,
           packageName: task.packageName,
-          retryable: isRetryableStatus(statusCode) || statusCode === 416,
+          retryable: isRetryableStatus(statusCode, current.hostname) || statusCode === 416,
           retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
           hint: statusHint(statusCode, current),
         });

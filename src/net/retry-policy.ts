@@ -37,8 +37,13 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxTimeMs: 10 * 60_000,
 };
 
-/** HTTP statuses worth asking again: timeouts, throttling, too-early and server errors. */
-export function isRetryableStatus(status: number): boolean {
+/**
+ * HTTP statuses worth asking again: timeouts, throttling, too-early and server errors. GitHub's
+ * codeload also answers a sticky 400 under load that clears on a fresh connection; Composer
+ * retries it too (`CurlDownloader`, composer/composer#12962), so the host is part of the question.
+ */
+export function isRetryableStatus(status: number, host?: string): boolean {
+  if (status === 400 && host === 'codeload.github.com') return true;
   return status === 408 || status === 425 || status === 429 || (status >= 500 && status <= 599);
 }
 

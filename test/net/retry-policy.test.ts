@@ -10,6 +10,8 @@ describe('retry policy', () => {
   it('retries throttling, timeouts and server errors, never 401/403/404/410', () => {
     for (const s of [408, 425, 429, 500, 502, 503, 504]) assert.equal(isRetryableStatus(s), true, String(s));
     for (const s of [400, 401, 403, 404, 410]) assert.equal(isRetryableStatus(s), false, String(s));
+    assert.equal(isRetryableStatus(400, 'codeload.github.com'), true, "codeload's sticky 400");
+    assert.equal(isRetryableStatus(400, 'api.github.com'), false);
     for (const s of [401, 403, 404, 410]) assert.deepEqual(decideRetry(http(s), { attempts: 1, integrityFailures: 0 }, policy, () => 0.5), { action: 'next-url' });
   });
 
