@@ -67,11 +67,13 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
   if (dist.shasum !== undefined && !/^[0-9a-f]{40}$/.test(dist.shasum)) {
     return invalid(pkg, `dist.shasum ${JSON.stringify(dist.shasum)} is not 40 lowercase hex digits; Composer would reject every download of it`);
   }
-  const urls = getDistUrls(pkg);
+  // Composer downloads the *processed* URL too, not only hashes it (`FileDownloader::download`
+  // hands `$url['processed']` to `addCopy`): a GitHub URL is pinned to the locked reference.
+  const urls = getDistUrls(pkg).map((url) => processDistUrl(url, pkg, options));
   const first = urls[0];
   if (first === undefined) return invalid(pkg, 'dist has no url');
   try {
-    const cacheKey = cacheKeyFor(pkg.name, processDistUrl(first, pkg, options), dist.type);
+    const cacheKey = cacheKeyFor(pkg.name, first, dist.type);
     const cachePath = cachePathFor(options.cacheFilesDir, cacheKey);
     return {
       kind: 'task',
