@@ -22,14 +22,14 @@ describe('end to end with real Composer, --backend aria2 (real aria2c)', () => {
     const run = await runCli(['--backend', 'aria2'], { cwd: b.project, env: b.env });
     const prefetchMs = Date.now() - started;
     assert.equal(run.exitCode, 0, `prefetch failed:\n${run.stderr}`);
-    assert.match(run.stderr, /31 downloaded/);
+    assert.match(run.stderr, /32 downloaded/);
     assert.match(run.stderr, /1 skipped/);
     const dists = b.server.requests.filter((r) => b.distPaths.has(r.path));
-    assert.equal(dists.length, 31, 'one request per archive');
+    assert.equal(dists.length, 32, 'one request per archive');
     assert.ok(dists.every((r) => /aria2/.test(String(r.headers['user-agent']))), 'aria2 fetched every archive');
     assert.equal(b.server.hits((p) => p.startsWith('/mirror/')), 1, 'the preferred mirror is fetched first');
     assert.deepEqual(leftovers(await listTree(path.join(b.root, 'cache'))), [], 'no staging dir, .aria2 or temp file left');
-    console.log(`# aria2 prefetch of 31 archives: ${prefetchMs} ms (CLI wall time incl. startup)`);
+    console.log(`# aria2 prefetch of 32 archives: ${prefetchMs} ms (CLI wall time incl. startup)`);
 
     b.server.resetLog();
     const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], { cwd: b.project, env: b.env });
@@ -45,7 +45,7 @@ describe('end to end with real Composer, --backend aria2 (real aria2c)', () => {
     b.server.resetLog();
     const run = await runCli(['--backend', 'aria2', '--aria2c', '/nonexistent/aria2c'], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stderr, /0 downloaded .* 31 already cached/);
+    assert.match(run.stderr, /0 downloaded .* 32 already cached/);
     assert.equal(b.server.hits(), 0);
   });
 });

@@ -32,11 +32,13 @@ describe('end to end with real Composer', () => {
     b.server.resetLog();
     const run = await runCli([], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, `prefetch failed:\n${run.stderr}`);
-    assert.match(run.stderr, /31 downloaded/);
+    assert.match(run.stderr, /32 downloaded/);
     assert.doesNotMatch(run.stderr, /\(node:\d+\)/, 'no Node runtime warnings (e.g. MaxListenersExceededWarning) on stderr');
     assert.match(run.stderr, /1 skipped/);
     assert.equal(b.server.hits((p) => p.startsWith('/mirror/')), 1, 'the preferred mirror is fetched first');
     assert.equal(b.server.hits((p) => p === '/dists/acme-epsilon-1.0.0.zip'), 0);
+    assert.equal(b.server.hits((p) => p.startsWith('/api/v3/repos/acme/pinned/zipball/') && !p.endsWith('/v1.0.0')), 1, 'the pinned URL is fetched');
+    assert.equal(b.server.hits((p) => p.endsWith('/zipball/v1.0.0')), 0, 'the URL as written is not');
 
     b.server.resetLog();
     const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], { cwd: b.project, env: b.env });
@@ -46,6 +48,8 @@ describe('end to end with real Composer', () => {
     for (const name of b.expectedVendor) {
       assert.ok(existsSync(path.join(b.project, 'vendor', name, 'composer.json')), `vendor/${name} installed`);
     }
+    const pinned = JSON.parse(await readFile(path.join(b.project, 'vendor', 'acme', 'pinned', 'composer.json'), 'utf8')) as { name: string };
+    assert.equal(pinned.name, 'acme/pinned', 'the tree of dist.reference was installed');
     assert.match(install.stdout + install.stderr, /Loading acme\/lib01 \(1\.1\.0\) from cache/);
   });
 
@@ -53,7 +57,7 @@ describe('end to end with real Composer', () => {
     b.server.resetLog();
     const run = await runCli([], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stderr, /0 downloaded .* 31 already cached/);
+    assert.match(run.stderr, /0 downloaded .* 32 already cached/);
     assert.equal(b.server.hits(), 0);
   });
 

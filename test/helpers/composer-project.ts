@@ -69,6 +69,20 @@ export async function buildProject(): Promise<Built> {
     require[name] = 'v1.0.0';
     expectedVendor.push(name);
   }
+  // A github-domains host (127.0.0.1 here): Composer pins the URL to dist.reference before it
+  // hashes *and* before it downloads (`Url::updateDistReference`); the unpinned URL serves
+  // another package, so fetching the URL as written would install the wrong tree.
+  {
+    const name = 'acme/pinned';
+    const pinned = `/api/v3/repos/acme/pinned/zipball/${ref(name)}`;
+    server.add(pinned, composerPackageZip(name, '1.0.0'));
+    server.add('/api/v3/repos/acme/pinned/zipball/v1.0.0', composerPackageZip('acme/wrong-tree', '1.0.0'));
+    distPaths.add(pinned);
+    distPaths.add('/api/v3/repos/acme/pinned/zipball/v1.0.0');
+    packages[name] = { '1.0.0': { name, version: '1.0.0', dist: { type: 'zip', url: `${o}/api/v3/repos/acme/pinned/zipball/v1.0.0`, reference: ref(name), shasum: '' } } };
+    require[name] = '1.0.0';
+    expectedVendor.push(name);
+  }
   // tar dist whose bytes are gzip-compressed: stored as .tar, validated from the bytes.
   {
     const name = 'acme/gamma';
@@ -126,7 +140,7 @@ export async function buildProject(): Promise<Built> {
         require,
         'require-dev': requireDev,
         repositories: [{ type: 'composer', url: o }, { type: 'composer', url: `${o}/m` }, { 'packagist.org': false }],
-        config: { 'secure-http': false },
+        config: { 'secure-http': false, 'github-domains': ['127.0.0.1'] },
       },
       null,
       2,
