@@ -16,6 +16,7 @@ import { Aria2Rpc } from './aria2-rpc.js';
 import { createNativeBackend } from './native.js';
 import type { Backend, DownloadOptions, FetchContext, RequestPolicy, StagedFile, TaskResult } from './types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
+import { transportHeadersFor } from '../auth/transport-headers.js';
 
 const POLL_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 10_000;
@@ -69,7 +70,7 @@ export async function probeAria2(bin: string): Promise<string> {
 
 /**
  * True when any URL of the task would be sent with a header (credentials from auth.json, URL
- * userinfo). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
+ * userinfo, the lock's transport-options headers). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
  * such tasks stay on the native backend, which decides headers again at every hop.
  */
 export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): boolean {
@@ -80,7 +81,7 @@ export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): b
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys(policy.headersFor(url)).length > 0;
+    return url.username !== '' || url.password !== '' || Object.keys({ ...policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
   });
 }
 

@@ -13,6 +13,7 @@ import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
+import { transportHeadersFor } from '../auth/transport-headers.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
 const PROGRESS_INTERVAL_MS = 200;
@@ -136,6 +137,7 @@ async function transfer(
       ctx.policy.assertAllowed(current);
       const shown = ctx.policy.redact(current.href);
       const headers: Record<string, string> = {
+        ...transportHeadersFor(task, current),
         ...ctx.policy.headersFor(current),
         'user-agent': deps.userAgent,
         // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing

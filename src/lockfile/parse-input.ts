@@ -95,7 +95,16 @@ function normalizePackage(entry: unknown, origin: string, isDev: (name: string) 
     origin,
     modifiesDownloads,
     ...(typeof entry['notification-url'] === 'string' ? { notificationUrl: entry['notification-url'] } : {}),
+    ...transportHeaders(entry['transport-options']),
   };
+}
+
+/** `transport-options.http.header` as Composer accepts it: one line or a list of lines. */
+function transportHeaders(options: unknown): { transportHeaders?: readonly string[] } {
+  if (!isRecord(options) || !isRecord(options['http'])) return {};
+  const header = options['http']['header'];
+  const lines = (typeof header === 'string' ? [header] : Array.isArray(header) ? header : []).filter((h): h is string => typeof h === 'string' && h.includes(':'));
+  return lines.length > 0 ? { transportHeaders: lines } : {};
 }
 
 function normalizeDist(raw: unknown): LockedDist | string {

@@ -34,6 +34,12 @@ export interface LockedPackage {
   readonly modifiesDownloads: boolean;
   /** `notification-url`: packagist.org's marks a public package (decides `--mirror` eligibility). */
   readonly notificationUrl?: string | undefined;
+  /**
+   * `transport-options.http.header`: raw `Name: value` lines the package's repository asks for
+   * (`ComposerRepository::configurePackageTransportOptions`); Composer sends them with its dist
+   * download (`addCopy(…, $package->getTransportOptions())`). They may carry a token.
+   */
+  readonly transportHeaders?: readonly string[] | undefined;
 }
 
 export type InputKind = 'composer.lock' | 'installed.json (v1)' | 'installed.json (v2)' | 'resolved set';

@@ -83,6 +83,7 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
         distType: dist.type,
         urls: [first, ...urls.slice(1)],
         ...mirrorFields(pkg, urls, options.mirrors),
+        ...(pkg.transportHeaders === undefined ? {} : { transportHeaders: pkg.transportHeaders }),
         cacheKey,
         cachePath,
         expectedSha1: dist.shasum,

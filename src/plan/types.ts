@@ -16,6 +16,8 @@ export interface DownloadTask {
   readonly downloadUrls?: readonly string[];
   /** The `--mirror` URLs among `downloadUrls`: bytes from them get the package-identity check. */
   readonly mirrorUrls?: readonly string[];
+  /** The lock's `transport-options.http.header` lines; sent only to the origin of the URL being tried. */
+  readonly transportHeaders?: readonly string[];
   /** `<name>/<sha1(processed urls[0])>.<dist.type>`, sanitised as `Cache` does. */
   readonly cacheKey: string;
   /** Absolute path: `<cache-files-dir>/<cacheKey>`. */
