@@ -113,14 +113,16 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   const pending = states.filter((s) => s.state !== 'valid').map((s) => s.task);
 
   if (options.verifyOnly) {
-    const results: TaskResult[] = pending.map((task) => ({
-      kind: 'failed',
-      task,
-      attempts: 0,
-      error: new PrefetchError('E_CACHE', `${task.packageName} ${task.version}: ${states.find((s) => s.task === task)?.state === 'invalid' ? 'invalid archive' : 'missing'} at ${task.cachePath}`, {
-        packageName: task.packageName,
-      }),
-    }));
+    const results: TaskResult[] = states
+      .filter((s) => s.state !== 'valid')
+      .map(({ task, state }) => ({
+        kind: 'failed',
+        task,
+        attempts: 0,
+        error: new PrefetchError('E_CACHE', `${task.packageName} ${task.version}: ${state === 'invalid' ? 'invalid archive' : 'missing'} at ${task.cachePath}`, {
+          packageName: task.packageName,
+        }),
+      }));
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
     return { plan, summary, results, config };
@@ -145,24 +147,16 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
   const backend = deps.createBackend
     ? await deps.createBackend({ options, config, policy, dispatcher, freshDispatcher })
     : await pickBackend({ options, config, policy, dispatcher, freshDispatcher });
-  // The URL each task's current attempt started from ('started' carries it, redacted), so the
-  // accept path knows whether the bytes came from a --mirror URL.
-  const startedFrom = new Map<DownloadTask, string>();
-  const emit = (event: PrefetchEvent): void => {
-    if (event.type === 'started') startedFrom.set(event.task, event.url);
-    deps.emit(event.type === 'failed' ? { ...event, error: explainAuthFailure(event.error, auth) } : event);
-  };
   const ctx: FetchContext = {
     signal: deps.signal,
     options: d,
     policy,
-    emit,
+    emit: (event) => deps.emit(event.type === 'failed' ? { ...event, error: explainAuthFailure(event.error, auth) } : event),
     // The one gate into Composer's cache, shared by every backend.
-    accept: async (task, staged) => {
-      const from = startedFrom.get(task) ?? staged.url;
-      if (task.expectedSha1 === undefined && task.mirrorUrls?.some((url) => policy.redact(url) === from)) {
+    accept: async (task, staged, from) => {
+      if (task.expectedSha1 === undefined && task.mirrorUrls?.includes(from)) {
         try {
-          await verifyPackageIdentity(staged.path, task.packageName, from);
+          await verifyPackageIdentity(staged.path, task.packageName, policy.redact(from));
         } catch (error) {
           await removeQuietly(staged.path);
           throw error;

@@ -40,7 +40,7 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
         const shown = ctx.policy.redact(url);
         try {
           const staged = await transfer.attempt(url, attempts);
-          await ctx.accept(task, staged);
+          await ctx.accept(task, staged, url);
           ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
           return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
         } catch (thrown) {

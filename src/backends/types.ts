@@ -53,9 +53,10 @@ export interface FetchContext {
   /**
    * Verifies a staged file (sha1 when known, archive structure always) and renames it into
    * the cache. Throws a retryable `ChecksumMismatchError`/`CorruptArchiveError` on bad bytes;
-   * the staged file is removed either way.
+   * the staged file is removed either way. `from` is the download URL the attempt started at
+   * (before redirects): bytes from a `--mirror` URL get the package-identity check.
    */
-  readonly accept: (task: DownloadTask, staged: StagedFile) => Promise<void>;
+  readonly accept: (task: DownloadTask, staged: StagedFile, from: string) => Promise<void>;
 }
 
 export type TaskResult =
