@@ -7,7 +7,7 @@ import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError } from '../errors.js';
 import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
 import { OriginGate } from '../net/origin-gate.js';
-import { networkError } from '../net/network-error.js';
+import { networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
 import { Semaphore } from '../net/semaphore.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
@@ -400,6 +400,7 @@ function statusHint(status: number, url: URL): string | undefined {
   if (status === 401 || status === 403) {
     return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH, and check that the token has not expired.`;
   }
+  if (status === 407) return PROXY_AUTH_HINT;
   if (status === 404 || status === 410) return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
   return undefined;
 }

@@ -1,15 +1,32 @@
 import { PrefetchError } from '../errors.js';
 
+/** What to do about a proxy's 407, for both the CONNECT tunnel and plain-http proxying. */
+export const PROXY_AUTH_HINT =
+  'The proxy wants credentials: put them in the proxy URL, e.g. https_proxy=http://user:password@proxy.example:3128 (http_proxy for http:// URLs), as Composer reads them.';
+
 /** Maps undici/socket failures to a retryable E_NETWORK error with a short, stable cause name. */
 export function networkError(error: unknown, packageName: string, url: string): PrefetchError {
   if (error instanceof PrefetchError) return error;
   const code = (error as { code?: string } | undefined)?.code;
   const name = (error as { name?: string } | undefined)?.name;
+  const detail = error instanceof Error ? error.message : String(error);
+  // undici reports a proxy that refuses the CONNECT tunnel as an *abort* ("Proxy response (407)
+  // !== 200 when HTTP Tunneling"); it is a proxy answer, not our Ctrl-C.
+  const proxyStatus = /Proxy response \((\d{3})\)/.exec(detail)?.[1];
+  if (proxyStatus !== undefined) {
+    const status = Number(proxyStatus);
+    return new PrefetchError('E_NETWORK', `${packageName}: the proxy answered HTTP ${status} to the tunnel for ${url}`, {
+      packageName,
+      url,
+      cause: error,
+      retryable: status !== 407 && status !== 403,
+      hint: status === 407 ? PROXY_AUTH_HINT : 'Check the proxy set in https_proxy/HTTPS_PROXY, or list the host in no_proxy.',
+    });
+  }
   if (name === 'AbortError' || code === 'ABORT_ERR') {
     return new PrefetchError('E_ABORTED', `${packageName}: interrupted`, { packageName, url, cause: error });
   }
   const cause = networkCause(code);
-  const detail = error instanceof Error ? error.message : String(error);
   return new PrefetchError('E_NETWORK', `${packageName}: ${cause} while downloading ${url} (${detail})`, {
     packageName,
     url,
