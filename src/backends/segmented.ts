@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
@@ -95,6 +96,8 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
   const tempPath = tempPathFor(task.cachePath);
   const handle = await open(tempPath, 'w');
   const abort = new AbortController();
+  // One listener per segment request and retry sleep, by design (see prefetch.ts).
+  setMaxListeners(0, abort.signal);
   const onOuterAbort = (): void => abort.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
 

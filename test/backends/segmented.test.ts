@@ -105,6 +105,21 @@ describe('segmented downloads', () => {
     assert.deepEqual(leftovers, []);
   });
 
+  it('many segments raise no MaxListenersExceededWarning (one abort listener per segment is by design)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const url = server.add('/many.zip', ZIP);
+      const { result } = await fetchOne(url, { ...options, splitSegments: 24 });
+      assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  });
+
   it('retries a segment that is reset mid-way, alone, and still lands the right bytes', async () => {
     server.resetLog();
     const url = server.add('/reset.zip', ZIP);
