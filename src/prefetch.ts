@@ -15,7 +15,7 @@ import { resolveComposerHome, type Environment } from './config/composer-home.js
 import type { PrefetchOptions } from './config/options.js';
 import { PrefetchError, toPrefetchError } from './errors.js';
 import { readInputs } from './lockfile/read-inputs.js';
-import { caLocations, createDispatcher, loadCa } from './net/dispatcher.js';
+import { caLocations, createDispatcher, loadCa, resolveProxySettings, type ProxySettings } from './net/dispatcher.js';
 import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { planDownloads } from './plan/plan-downloads.js';
@@ -43,6 +43,8 @@ export interface BackendSetup {
   readonly dispatcher: Dispatcher;
   /** A new dispatcher with the same proxy/TLS/timeouts (for a retry on a fresh connection). */
   readonly freshDispatcher?: () => Dispatcher;
+  /** The proxies and CA certificates behind `dispatcher`, for a backend that is not undici (aria2). */
+  readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
 
 export interface PrefetchResult {
@@ -144,9 +146,8 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
   const env = deps.environment.env;
   const dispatcher = createDispatcher({ ...d, ca }, env);
   const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca }, env);
-  const backend = deps.createBackend
-    ? await deps.createBackend({ options, config, policy, dispatcher, freshDispatcher })
-    : await pickBackend({ options, config, policy, dispatcher, freshDispatcher });
+  const setup: BackendSetup = { options, config, policy, dispatcher, freshDispatcher, network: { proxies: resolveProxySettings(env), ca } };
+  const backend = deps.createBackend ? await deps.createBackend(setup) : await pickBackend(setup);
   const ctx: FetchContext = {
     signal: deps.signal,
     options: d,

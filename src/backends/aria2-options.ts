@@ -1,3 +1,4 @@
+import type { ProxySettings } from '../net/dispatcher.js';
 import type { DownloadOptions } from './types.js';
 
 /** aria2c older than this lacks pieces we rely on (`--rpc-secret` tokens, `system.multicall` with tokens, `--stop-with-process`). */
@@ -58,10 +59,56 @@ export function aria2ProcessArgs(s: Aria2ProcessSettings): string[] {
   ];
 }
 
-/** The config file content: one `key=value` a line, as aria2 reads `--conf-path`. */
-export function aria2ConfFile(secret: string): string {
+/** Proxies (Composer's rules, resolved by net/dispatcher.ts) and the CA bundle aria2 must use. */
+export interface Aria2Network {
+  readonly proxies: ProxySettings;
+  /** A PEM file with Composer's cafile/capath certificates, when configured. */
+  readonly caFile: string | undefined;
+}
+
+/**
+ * The config file content: one `key=value` a line, as aria2 reads `--conf-path`. It holds what
+ * must not be on argv: the RPC secret and proxy credentials (the file is 0600 and deleted once
+ * aria2 has read it). Proxies are given explicitly, and aria2 is started without the proxy
+ * environment, so it follows Composer's rules (no https → http fallback, no `all_proxy`), not its own.
+ */
+export function aria2ConfFile(secret: string, network?: Aria2Network): string {
   if (!/^[0-9a-f]+$/.test(secret)) throw new Error('the RPC secret must be hex');
-  return `rpc-secret=${secret}\n`;
+  const lines = [`rpc-secret=${secret}`];
+  if (network !== undefined) {
+    const bypassAll = network.proxies.noProxy.some((rule) => rule.host === '*');
+    for (const [scheme, endpoint] of [['http', network.proxies.http], ['https', network.proxies.https]] as const) {
+      if (endpoint === undefined || bypassAll) continue;
+      lines.push(`${scheme}-proxy=${endpoint.uri}`);
+      const credentials = proxyCredentials(endpoint.authorization);
+      if (credentials !== undefined) lines.push(`${scheme}-proxy-user=${credentials.user}`, `${scheme}-proxy-passwd=${credentials.password}`);
+    }
+    // aria2 matches hosts, domain suffixes and CIDR blocks, not ports: a port-specific rule
+    // bypasses the proxy for every port of that host.
+    const noProxy = network.proxies.noProxy.map((rule) => (rule.prefix === undefined ? rule.host : `${rule.host}/${rule.prefix}`));
+    if (noProxy.length > 0 && !bypassAll) lines.push(`no-proxy=${noProxy.join(',')}`);
+    if (network.caFile !== undefined) lines.push(`ca-certificate=${network.caFile}`);
+  }
+  for (const line of lines) if (/[\r\n]/.test(line)) throw new Error('an aria2 option value contains a line break');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `Basic base64(user:password)` back into its parts, for aria2's separate user/passwd options. */
+function proxyCredentials(authorization: string | undefined): { user: string; password: string } | undefined {
+  if (authorization === undefined || !authorization.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? { user: decoded, password: '' } : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** The environment for aria2c: ours, minus every proxy variable (the conf file says which proxy). */
+export function aria2Environment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || /^(https?|ftp|all|no|cgi_http)_proxy$/i.test(key)) continue;
+    out[key] = value;
+  }
+  return out;
 }
 
 export interface Aria2DownloadSettings {

@@ -10,12 +10,13 @@ import { removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
-import { aria2ConfFile, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
+import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
 import { createNativeBackend } from './native.js';
 import type { Backend, DownloadOptions, FetchContext, RequestPolicy, StagedFile, TaskResult } from './types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
+import type { ProxySettings } from '../net/dispatcher.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
 
 const POLL_INTERVAL_MS = 100;
@@ -45,6 +46,8 @@ export interface Aria2BackendOptions {
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
+  /** Proxies and CA certificates, as the native backend uses them (net/dispatcher.ts). */
+  readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
 
 /** Runs `aria2c --version`; E_BACKEND (exit 2) with an install hint when it is missing or older than 1.19. */
@@ -111,7 +114,7 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
       const viaAria2 = tasks.filter((t) => !viaNative.includes(t));
       let session: Aria2Session | undefined;
       if (viaAria2.length > 0) {
-        session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(viaAria2[0]!), download: ctx.options, signal: ctx.signal });
+        session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(viaAria2[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
         sessions.add(session);
       }
       try {
@@ -264,7 +267,13 @@ class Aria2Session {
     process.once('exit', this.#onExit);
   }
 
-  static async start(o: { bin: string; cacheFilesDir: string; download: DownloadOptions; signal: AbortSignal }): Promise<Aria2Session> {
+  static async start(o: {
+    bin: string;
+    cacheFilesDir: string;
+    download: DownloadOptions;
+    signal: AbortSignal;
+    network: Aria2BackendOptions['network'];
+  }): Promise<Aria2Session> {
     await mkdir(o.cacheFilesDir, { recursive: true });
     await removeStaleStaging(o.cacheFilesDir);
     // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
@@ -274,11 +283,24 @@ class Aria2Session {
     try {
       const secret = randomBytes(24).toString('hex');
       const confPath = path.join(stagingDir, 'rpc.conf');
-      await writeFile(confPath, aria2ConfFile(secret), { mode: 0o600, flag: 'wx' });
+      let caFile: string | undefined;
+      if (o.network?.ca !== undefined) {
+        // aria2 takes one CA bundle file; capath's certificates are joined into it.
+        caFile = path.join(stagingDir, 'ca.pem');
+        await writeFile(caFile, o.network.ca.join('\n'), { mode: 0o600, flag: 'wx' });
+      }
+      const network = o.network === undefined ? undefined : { proxies: o.network.proxies, caFile };
+      await writeFile(confPath, aria2ConfFile(secret, network), { mode: 0o600, flag: 'wx' });
       let lastOutput = '';
       for (let attempt = 0; attempt < 3; attempt++) {
         const port = await freePort();
-        const child = execa(o.bin, aria2ProcessArgs({ confPath, port, download: o.download, parentPid: process.pid }), { ...SPAWN_OPTIONS, cwd: stagingDir });
+        const child = execa(o.bin, aria2ProcessArgs({ confPath, port, download: o.download, parentPid: process.pid }), {
+          ...SPAWN_OPTIONS,
+          cwd: stagingDir,
+          // Proxies come from the conf file, decided by Composer's rules; aria2 must not add its own.
+          env: aria2Environment(process.env),
+          extendEnv: false,
+        });
         const subprocess: Aria2Process = {
           kill: (signal) => child.kill(signal),
           stdout: child.stdout,

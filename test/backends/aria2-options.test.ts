@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { carriesCredentials } from '../../src/backends/aria2.js';
 import { aria2FailureToError } from '../../src/backends/aria2-errors.js';
-import { aria2ConfFile, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, parseAria2Version } from '../../src/backends/aria2-options.js';
+import { aria2ConfFile, aria2DownloadOptions, aria2Environment, aria2ProcessArgs, isSupportedAria2Version, parseAria2Version } from '../../src/backends/aria2-options.js';
 import type { DownloadOptions } from '../../src/backends/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { HttpStatusError } from '../../src/errors.js';
+import { resolveProxySettings } from '../../src/net/dispatcher.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
 import type { DownloadTask } from '../../src/plan/types.js';
 
@@ -57,6 +58,31 @@ describe('aria2 option mapping', () => {
     assert.ok(!args.some((a) => /secret|header|passwd|user=/i.test(a)), args.join(' '));
     assert.equal(aria2ConfFile('abc123'), 'rpc-secret=abc123\n');
     assert.throws(() => aria2ConfFile('a\nb=c'));
+  });
+
+  it("puts Composer's proxies, no_proxy and CA into the conf file, and keeps aria2 from its own proxy variables", () => {
+    const proxies = resolveProxySettings({
+      http_proxy: 'http://u:p%40ss@proxy.local:3128',
+      HTTPS_PROXY: 'http://secure.local:8080',
+      no_proxy: 'internal.example,10.0.0.0/8,repo.example:8443',
+    });
+    assert.equal(
+      aria2ConfFile('ab', { proxies, caFile: '/s/ca.pem' }),
+      [
+        'rpc-secret=ab',
+        'http-proxy=http://proxy.local:3128',
+        'http-proxy-user=u',
+        'http-proxy-passwd=p@ss',
+        'https-proxy=http://secure.local:8080',
+        'no-proxy=internal.example,10.0.0.0/8,repo.example',
+        'ca-certificate=/s/ca.pem',
+        '',
+      ].join('\n'),
+    );
+    // Composer ≥ 2.7.3 has no https → http fallback: http_proxy alone leaves https direct.
+    assert.doesNotMatch(aria2ConfFile('ab', { proxies: resolveProxySettings({ http_proxy: 'http://p:1' }), caFile: undefined }), /https-proxy/);
+    assert.equal(aria2ConfFile('ab', { proxies: resolveProxySettings({ http_proxy: 'http://p:1', no_proxy: '*' }), caFile: undefined }), 'rpc-secret=ab\n');
+    assert.deepEqual(aria2Environment({ PATH: '/bin', http_proxy: 'x', HTTPS_PROXY: 'y', all_proxy: 'z', NO_PROXY: 'n', CGI_HTTP_PROXY: 'c', HOME: '/h' }), { PATH: '/bin', HOME: '/h' });
   });
 
   it('parses and checks versions (>= 1.19)', () => {

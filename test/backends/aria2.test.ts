@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { composerPackageTarGz, composerPackageZip } from '../helpers/archives.js';
 import { assertAria2cInstalled, childrenNamed, cmdlineOf, isAlive, leftovers, listTree, sha1, waitFor, writeLockProject } from '../helpers/aria2.js';
 import { DistServer } from '../helpers/dist-server.js';
+import { ForwardProxy } from '../helpers/forward-proxy.js';
 import { binPath, isolatedEnv, runCli, tempDir } from '../helpers/run.js';
 
 interface JsonReport {
@@ -192,6 +193,45 @@ describe('--backend aria2 (real aria2c)', () => {
     } finally {
       server.intercept = undefined;
       await other.stop();
+      await cleanup();
+    }
+  });
+
+  it('goes through the proxy Composer would use, with its credentials kept off argv and environment', async () => {
+    const { dir, cleanup } = await tempDir('cp-aria2-');
+    const proxyAuth = `Basic ${Buffer.from('pxuser:px-s3cret').toString('base64')}`;
+    const proxy = await new ForwardProxy(proxyAuth).start();
+    try {
+      const slow = composerPackageZip('acme/proxied-slow', '1.0.0');
+      const fast = composerPackageZip('acme/proxied', '1.0.0');
+      server.add('/px/slow.zip', slow);
+      server.fault('/px/slow.zip', { kind: 'stall-body', afterBytes: 10, ms: 1500 });
+      server.add('/px/fast.zip', fast);
+      const project = path.join(dir, 'p');
+      await writeLockProject(project, [
+        { name: 'acme/proxied-slow', url: `${server.origin}/px/slow.zip`, shasum: sha1(slow) },
+        { name: 'acme/proxied', url: `${server.origin}/px/fast.zip` },
+      ]);
+      server.resetLog();
+      const env = isolatedEnv(dir, {
+        http_proxy: proxy.url.replace('http://', 'http://pxuser:px-s3cret@'),
+        // aria2 would take all_proxy for https and ignore Composer's rules; it must not see it.
+        all_proxy: 'http://127.0.0.1:9',
+      });
+      const cli = execa(process.execPath, [binPath, '--backend', 'aria2'], { cwd: project, env, extendEnv: false, reject: false });
+      const aria2Pid = await waitFor(() => rpcAria2(cli.pid!), 'aria2c to start');
+      await waitFor(() => (server.requests.some((r) => r.path === '/px/slow.zip') ? true : undefined), 'aria2 to request through the proxy');
+      assert.doesNotMatch(cmdlineOf(aria2Pid).join(' '), /px-s3cret|pxuser|proxy/i);
+      const environ = await readFile(`/proc/${aria2Pid}/environ`, 'utf8');
+      assert.doesNotMatch(environ, /px-s3cret|_proxy=/i);
+      const r = await cli;
+      assert.equal(r.exitCode, 0, String(r.stderr));
+      const viaProxy = proxy.log.filter((e) => e.target.startsWith(`${server.origin}/px/`));
+      assert.equal(viaProxy.length, 2, JSON.stringify(proxy.log));
+      assert.ok(viaProxy.every((e) => e.proxyAuthorization === proxyAuth && e.status === 200));
+      assert.ok(server.requests.filter((q) => q.path.startsWith('/px/')).every(isAria2), 'aria2 did the transfers');
+    } finally {
+      await proxy.stop();
       await cleanup();
     }
   });
