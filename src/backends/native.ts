@@ -1,7 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError } from '../errors.js';
@@ -13,6 +12,7 @@ import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
+import { BodyBatches, batchBytes } from './body-batches.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
@@ -246,24 +246,18 @@ async function receive(
   keep: (p: Partial | undefined) => void,
 ): Promise<StagedFile> {
   const { ctx } = deps;
-  // Start draining the body now, before any await: undici destroys the body stream when the
-  // socket dies, and destroy() drops whatever it had buffered. Bytes already moved into `tap`
-  // survive, because on error we *end* `tap` (keeping its buffer) and rethrow afterwards, so a
-  // reset mid-body still leaves everything received on disk as the offset to resume from.
-  let bodyError: unknown;
-  const tap = new PassThrough({ highWaterMark: 1 << 20 });
-  response.body.once('error', (error) => {
-    bodyError = error;
-    tap.end();
-  });
-  response.body.pipe(tap);
+  // Start taking the body now, before any await: undici destroys the body stream when the
+  // socket dies, and destroy() drops whatever it had buffered. Chunks already queued by
+  // `batches` survive and come out before the error, so a reset mid-body still leaves
+  // everything received on disk as the offset to resume from.
+  const batches = new BodyBatches(response.body);
   const length = numberHeader(response.headers, 'content-length');
   let opened: { partial: Partial; handle: FileHandle };
   try {
     opened = await openTarget(task, response, resumeFrom, shown, length, keep);
   } catch (error) {
+    batches.dispose();
     response.body.destroy();
-    tap.destroy();
     throw error;
   }
   const { partial, handle } = opened;
@@ -271,30 +265,31 @@ async function receive(
 
   // A plain loop, not pipeline() into a Writable: when the socket dies, a Writable's buffered
   // chunks are dropped on destroy while the hash may or may not have seen them. Here every
-  // chunk is on disk and hashed, or neither, so `partial.bytes` is a safe Range offset.
+  // batch is on disk and hashed, or neither, so `partial.bytes` is a safe Range offset.
   let lastProgress = 0;
   let writeFailed = false;
   try {
-    for await (const chunk of tap as AsyncIterable<Buffer>) {
+    for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
+      const size = batchBytes(batch);
       try {
-        const { bytesWritten } = await handle.write(chunk);
-        if (bytesWritten !== chunk.length) throw new Error(`short write (${bytesWritten} of ${chunk.length} bytes)`);
+        // One writev per batch (libuv completes partial writes itself).
+        const { bytesWritten } = await handle.writev(batch);
+        if (bytesWritten !== size) throw new Error(`short write (${bytesWritten} of ${size} bytes)`);
       } catch (error) {
         writeFailed = true;
         throw error;
       }
-      partial.hash.update(chunk);
-      partial.bytes += chunk.length;
+      for (const chunk of batch) partial.hash.update(chunk);
+      partial.bytes += size;
       const now = Date.now();
       if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
         lastProgress = now;
         ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.total });
       }
     }
-    if (bodyError !== undefined) throw bodyError;
   } catch (error) {
+    batches.dispose();
     response.body.destroy();
-    tap.destroy();
     await handle.close().catch(() => undefined);
     // Without a validator a retry cannot safely continue, and after a failed write the file
     // may hold bytes the hash has not seen: start over in both cases.
@@ -311,6 +306,7 @@ async function receive(
     }
     throw networkError(error, task.packageName, shown);
   }
+  batches.dispose();
   await handle.close();
   if (partial.total !== undefined && partial.bytes !== partial.total) {
     // The server closed cleanly but early (or sent too much): resume if we can, else restart.

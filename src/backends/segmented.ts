@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import { networkError } from '../net/network-error.js';
 import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { DownloadOptions, FetchContext, StagedFile } from './types.js';
+import { BodyBatches } from './body-batches.js';
 
 /**
  * Segmented (aria2 `-x/-s/-k` style) downloads for the native backend.
@@ -94,7 +94,8 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
   const { task, decision, ctx } = t;
   await mkdir(path.dirname(task.cachePath), { recursive: true });
   const tempPath = tempPathFor(task.cachePath);
-  const handle = await open(tempPath, 'w');
+  // Read as well as write: InOrderHash reads back bytes that arrived ahead of the hash frontier.
+  const handle = await open(tempPath, 'w+');
   const abort = new AbortController();
   // One listener per segment request and retry sleep, by design (see prefetch.ts).
   setMaxListeners(0, abort.signal);
@@ -113,11 +114,12 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     }
   };
 
+  const hasher = new InOrderHash(segments, handle);
   try {
     // A sparse file of the final size: positional writes never extend it out of order.
     await handle.truncate(decision.total);
     const runs = segments.map((segment) =>
-      runSegment(segment, segment.index === 0 ? t.first : undefined, t, handle, abort.signal, progress).catch((error: unknown) => {
+      runSegment(segment, segment.index === 0 ? t.first : undefined, t, handle, abort.signal, progress, hasher).catch((error: unknown) => {
         // First failure wins; the others see the abort and stop.
         if (!abort.signal.aborted) abort.abort(error);
         throw error;
@@ -130,11 +132,12 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     }
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw networkError(failed.reason, task.packageName, t.shown);
+    const sha1 = await hasher.digest(decision.total);
     await handle.close();
-    const sha1 = await sha1OfFile(tempPath);
     ctx.emit({ type: 'progress', task, bytes: decision.total, total: decision.total });
     return { path: tempPath, bytes: decision.total, sha1, url: t.shown };
   } catch (error) {
+    await hasher.settle();
     await handle.close().catch(() => undefined);
     await removeQuietly(tempPath);
     // Any stream we did not finish must not keep its socket busy.
@@ -162,6 +165,7 @@ async function runSegment(
   handle: FileHandle,
   signal: AbortSignal,
   progress: (n: number) => void,
+  hasher: InOrderHash,
 ): Promise<void> {
   let attempts = 0;
   const startedAt = Date.now();
@@ -171,7 +175,7 @@ async function runSegment(
     attempts++;
     try {
       if (response === undefined) response = await requestRange(segment, t, signal);
-      await writeBody(segment, response, handle, signal, progress);
+      await writeBody(segment, response, handle, signal, progress, hasher);
       if (segment.pos < segment.end) {
         throw new PrefetchError('E_NETWORK', `${t.task.packageName}: segment ${segment.index} ended at ${segment.pos} of ${segment.end} bytes from ${t.shown}`, {
           packageName: t.task.packageName,
@@ -221,30 +225,55 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
 }
 
 /** Writes the body at the segment's offsets and stops at the segment's end (the first response runs to the end of the file otherwise). */
-async function writeBody(segment: Segment, response: Dispatcher.ResponseData, handle: FileHandle, signal: AbortSignal, progress: (n: number) => void): Promise<void> {
+async function writeBody(segment: Segment, response: Dispatcher.ResponseData, handle: FileHandle, signal: AbortSignal, progress: (n: number) => void, hasher: InOrderHash): Promise<void> {
   const body = response.body;
+  // Batches: one positional writev for everything that arrived during the previous write.
+  const batches = new BodyBatches(body);
   const onAbort = (): void => void body.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
       const room = segment.end - segment.pos;
-      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      // Positional write: segments finish in any order, the file is right regardless.
-      let written = 0;
-      while (written < piece.length) {
-        const { bytesWritten } = await handle.write(piece, written, piece.length - written, segment.pos + written);
-        written += bytesWritten;
+      const pieces: Buffer[] = [];
+      let size = 0;
+      let overran = false;
+      for (const chunk of batch) {
+        if (size + chunk.length > room) {
+          if (room > size) pieces.push(chunk.subarray(0, room - size));
+          size = room;
+          overran = true;
+          break;
+        }
+        pieces.push(chunk);
+        size += chunk.length;
       }
-      segment.pos += piece.length;
-      progress(piece.length);
+      // Positional write: segments finish in any order, the file is right regardless.
+      await writeAt(handle, pieces, size, segment.pos);
+      const at = segment.pos;
+      segment.pos += size;
+      hasher.written(at, pieces, size);
+      progress(size);
       if (segment.pos >= segment.end) {
         // Only the first (un-ranged) response can overrun; closing it is cheaper than draining megabytes.
-        if (chunk.length > room || !body.readableEnded) body.destroy();
+        if (overran || !body.readableEnded) body.destroy();
         return;
       }
     }
   } finally {
+    batches.dispose();
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** All of `pieces` (`size` bytes) at `position`. */
+async function writeAt(handle: FileHandle, pieces: Buffer[], size: number, position: number): Promise<void> {
+  const { bytesWritten } = await handle.writev(pieces, position);
+  if (bytesWritten >= size) return;
+  // libuv completes partial writes itself; this only runs if it ever stops short.
+  const rest = Buffer.concat(pieces, size).subarray(bytesWritten);
+  for (let written = 0; written < rest.length; ) {
+    const r = await handle.write(rest, written, rest.length - written, position + bytesWritten + written);
+    written += r.bytesWritten;
   }
 }
 
@@ -255,10 +284,94 @@ class EntityChangedError extends PrefetchError {
   }
 }
 
-async function sha1OfFile(file: string): Promise<string> {
-  const hash = createHash('sha1');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/** Read-back buffer of `InOrderHash`, per archive being split. */
+const READ_BACK_BYTES = 256 * 1024;
+
+/**
+ * The sha1 of the file in byte order while segments arrive in any order, computed during the
+ * download instead of by re-reading the finished file. The segment at the frontier (the first
+ * byte not hashed yet) is hashed from memory as each batch of it lands on disk; bytes other
+ * segments wrote ahead of the frontier are read back from the file (page cache) as soon as the
+ * frontier reaches them. Every byte is hashed once, in order, and only after its write has
+ * completed, so the digest is of the bytes on disk (resume and verification rely on that).
+ */
+class InOrderHash {
+  readonly #hash = createHash('sha1');
+  readonly #segments: readonly Segment[];
+  readonly #handle: FileHandle;
+  #hashed = 0;
+  #pumping: Promise<void> | undefined;
+  #failure: unknown;
+  #buffer: Buffer | undefined;
+
+  constructor(segments: readonly Segment[], handle: FileHandle) {
+    this.#segments = segments;
+    this.#handle = handle;
+  }
+
+  /** `pieces` (`size` bytes) are on disk at `position`; call right after the segment's `pos` moved past them. */
+  written(position: number, pieces: readonly Buffer[], size: number): void {
+    if (position === this.#hashed && this.#pumping === undefined) {
+      for (const piece of pieces) this.#hash.update(piece);
+      this.#hashed += size;
+    }
+    this.#kick();
+  }
+
+  /** Waits for the read-back to catch up with the finished file and returns the hex digest. */
+  async digest(total: number): Promise<string> {
+    for (;;) {
+      await this.settle();
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#hashed >= total) break;
+      const before = this.#hashed;
+      this.#kick();
+      if (this.#pumping === undefined && this.#hashed === before) throw new Error(`internal: hashed ${before} of ${total} bytes`);
+    }
+    return this.#hash.digest('hex');
+  }
+
+  /** Lets a read-back in flight finish (before the handle is closed); never throws. */
+  async settle(): Promise<void> {
+    while (this.#pumping !== undefined) await this.#pumping;
+  }
+
+  /** Starts reading back bytes that sit on disk at the frontier, if any and not already doing so. */
+  #kick(): void {
+    if (this.#pumping !== undefined || this.#failure !== undefined) return;
+    const segment = this.#frontier();
+    if (segment === undefined || segment.pos <= this.#hashed) return;
+    this.#pumping = this.#pump().then(
+      () => {
+        this.#pumping = undefined;
+        // A batch that landed while this read-back was finishing was left to it: look again.
+        this.#kick();
+      },
+      (error: unknown) => {
+        this.#failure = error;
+        this.#pumping = undefined;
+      },
+    );
+  }
+
+  async #pump(): Promise<void> {
+    for (;;) {
+      const segment = this.#frontier();
+      if (segment === undefined || segment.pos <= this.#hashed) return;
+      const buffer = (this.#buffer ??= Buffer.allocUnsafe(READ_BACK_BYTES));
+      const want = Math.min(segment.pos - this.#hashed, buffer.length);
+      const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#hashed);
+      if (bytesRead === 0) throw new Error(`unexpected end of file at ${this.#hashed}`);
+      this.#hash.update(buffer.subarray(0, bytesRead));
+      this.#hashed += bytesRead;
+    }
+  }
+
+  /** The segment holding the first unhashed byte. */
+  #frontier(): Segment | undefined {
+    for (const segment of this.#segments) if (segment.end > this.#hashed) return segment;
+    return undefined;
+  }
 }
 
 function headerOf(headers: Headers, name: string): string | undefined {
