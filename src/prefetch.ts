@@ -94,6 +94,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     githubDomains: auth.githubDomains,
     gitlabDomains: auth.gitlabDomains,
     mirrors: { templates: options.mirrors.map(validateMirrorTemplate), includePrivate: options.mirrorPrivate === true },
+    preferredInstall: config.preferredInstall,
   });
   for (const warning of auth.warnings) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });

@@ -5,6 +5,8 @@ import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
 import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
 import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
 import { tryNormalizeVersion } from './version-parser.js';
+import type { PreferredInstall } from '../config/composer-config.js';
+import { installsFromSource } from './install-source.js';
 
 export interface PlanOptions {
   /** Absolute `cache-files-dir`. */
@@ -17,6 +19,8 @@ export interface PlanOptions {
   readonly gitlabDomains: readonly string[];
   /** `--mirror` templates: tried before the lock's URLs; the cache key is unaffected. */
   readonly mirrors?: MirrorOptions;
+  /** Effective `preferred-install`: packages Composer would clone from source are named in a warning. */
+  readonly preferredInstall?: PreferredInstall;
 }
 
 /** `Config::$defaultConfig['github-domains']`. */
@@ -107,6 +111,7 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
   const skipped: SkippedPackage[] = [];
   const invalidPackages: InvalidPackage[] = [];
   const warnings: string[] = [];
+  const fromSource: string[] = [];
 
   for (const input of inputs) {
     for (const problem of input.problems) {
@@ -124,6 +129,9 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
       else if (decision.kind === 'invalid') invalidPackages.push(decision.invalid);
       else {
         const task = decision.task;
+        if (options.preferredInstall !== undefined && installsFromSource(pkg, options.preferredInstall) && !fromSource.includes(task.packageName)) {
+          fromSource.push(task.packageName);
+        }
         const existing = tasks.get(task.cachePath);
         if (existing === undefined) {
           tasks.set(task.cachePath, task);
@@ -144,5 +152,11 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
     }
   }
 
+  if (fromSource.length > 0) {
+    const shown = fromSource.slice(0, 5).join(', ') + (fromSource.length > 5 ? `, … (${fromSource.length - 5} more)` : '');
+    warnings.push(
+      `${fromSource.length} package${fromSource.length === 1 ? '' : 's'} will be cloned from source by \`composer install\` (preferred-install: ${JSON.stringify(options.preferredInstall)}), so their prefetched archives are not used: ${shown}. Run \`composer install --prefer-dist\`, or set "preferred-install": "dist".`,
+    );
+  }
   return { cacheFilesDir: options.cacheFilesDir, tasks: [...tasks.values()], skipped, invalid: invalidPackages, warnings };
 }
