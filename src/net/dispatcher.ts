@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { Agent, Dispatcher, ProxyAgent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, DispatcherBase, ProxyAgent } from './undici-lean.js';
 import { PrefetchError } from '../errors.js';
 import { redactUrl } from './request-policy.js';
 
@@ -156,7 +157,7 @@ export function proxyFor(url: URL, settings: ProxySettings): ProxyEndpoint | und
 }
 
 /** Routes each request by its origin to a direct Agent or to the scheme's ProxyAgent. */
-class ProxyRouter extends Dispatcher {
+class ProxyRouter extends DispatcherBase {
   readonly #direct: Agent;
   readonly #proxies = new Map<string, ProxyAgent>();
   readonly #settings: ProxySettings;
