@@ -8,6 +8,7 @@ import { loadAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
+import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
 import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
@@ -168,7 +169,9 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
     },
   };
   try {
-    const results = await backend.fetchAll(pending, ctx);
+    // Big archives first (sizes of older versions already in the cache), so they are split early.
+    const ordered = orderLargestFirst(pending, await sizeHints(pending), Math.max(d.splitMinBytes, 1024 * 1024));
+    const results = await backend.fetchAll(ordered, ctx);
     return results.map((r) => (r.kind === 'failed' ? { ...r, error: explainAuthFailure(r.error, auth) } : r));
   } finally {
     await backend.close().catch(() => undefined);
