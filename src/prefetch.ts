@@ -3,8 +3,8 @@ import pLimit from 'p-limit';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
-import { authHeaders, type AuthConfig } from './auth/auth-headers.js';
-import { loadAuth } from './auth/load-auth.js';
+import { authHeaders } from './auth/auth-headers.js';
+import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
@@ -15,11 +15,12 @@ import { loadComposerConfig, type ComposerConfig } from './config/composer-confi
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
 import { PrefetchError, toPrefetchError } from './errors.js';
+import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
 import { caLocations, createDispatcher, loadCa, resolveProxySettings, type ProxySettings } from './net/dispatcher.js';
-import { createRequestPolicy } from './net/request-policy.js';
+import { createRequestPolicy, redactUrl } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
-import { planDownloads } from './plan/plan-downloads.js';
+import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import type { DownloadTask, Plan } from './plan/types.js';
 import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
 import { verifyPackageIdentity } from './verify/package-identity.js';
@@ -70,37 +71,30 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     composerEnv: environment.env['COMPOSER'],
     readStdin: deps.readStdin,
   });
-  const composerHome = resolveComposerHome(environment);
-  const config = await loadComposerConfig({ cwd: options.cwd, env: environment.env, composerHome });
-  const dirs = resolveCacheDirs(environment, { project: config.project, global: config.global }, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
-  const disabled = cacheDisabledReason(dirs.cacheFilesDir, config);
-  if (disabled !== undefined) {
-    throw new PrefetchError('E_CACHE', disabled, { hint: 'Prefetching would have no effect: Composer would not read the cache.' });
-  }
+  // Each input is judged by its own project's Composer config and auth.json, as `composer install`
+  // in that project would; with one project (the usual case) this is simply the working directory.
+  const groups = groupByProject(inputs, options.cwd, environment.env['COMPOSER']);
+  const projects = await Promise.all(groups.map((group) => loadProject(group, options, environment)));
+  const plans = projects.map((project) =>
+    planDownloads(project.group.inputs, {
+      cacheFilesDir: project.cacheFilesDir,
+      noDev: options.noDev,
+      githubDomains: project.auth.githubDomains,
+      gitlabDomains: project.auth.gitlabDomains,
+      mirrors: { templates: options.mirrors.map(validateMirrorTemplate), includePrivate: options.mirrorPrivate === true },
+      preferredInstall: project.config.preferredInstall,
+    }),
+  );
+  const plan = mergePlans(plans);
+  // A task is downloaded with the settings of the first project that planned it.
+  const owners = new Map<string, Project>();
+  plans.forEach((p, i) => p.tasks.forEach((t) => owners.has(t.cachePath) || owners.set(t.cachePath, projects[i]!)));
+  const config = projects[0]!.config;
 
-  // auth.json / COMPOSER_AUTH can add github/gitlab domains (2.5+), which changes cache keys.
-  const auth = await loadAuth({
-    cwd: options.cwd,
-    env: environment.env,
-    composerHome,
-    projectFile: config.projectFile,
-    projectConfig: config.project,
-    globalConfig: config.global,
-    githubDomains: config.githubDomains,
-    gitlabDomains: config.gitlabDomains,
-  });
-  const plan = planDownloads(inputs, {
-    cacheFilesDir: dirs.cacheFilesDir,
-    noDev: options.noDev,
-    githubDomains: auth.githubDomains,
-    gitlabDomains: auth.gitlabDomains,
-    mirrors: { templates: options.mirrors.map(validateMirrorTemplate), includePrivate: options.mirrorPrivate === true },
-    preferredInstall: config.preferredInstall,
-  });
-  for (const warning of auth.warnings) deps.emit({ type: 'warning', message: warning });
+  for (const warning of new Set(projects.flatMap((p) => p.auth.warnings))) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
-  if (config.cacheReadOnly) {
+  if (projects.some((p) => p.config.cacheReadOnly)) {
     deps.emit({ type: 'warning', message: 'Composer\'s cache is read-only (cache-read-only / COMPOSER_CACHE_READ_ONLY): prefetched archives are still read by `composer install`, which will not add or remove any itself.' });
   }
 
@@ -132,19 +126,39 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results, config };
   }
 
-  const results = await download(pending, options, config, auth, deps);
+  const results = await download(pending, options, projects, owners, deps);
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
 }
 
-async function download(pending: readonly DownloadTask[], options: PrefetchOptions, config: ComposerConfig, auth: AuthConfig, deps: PrefetchDeps): Promise<TaskResult[]> {
+async function download(
+  pending: readonly DownloadTask[],
+  options: PrefetchOptions,
+  projects: readonly Project[],
+  owners: ReadonlyMap<string, Project>,
+  deps: PrefetchDeps,
+): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
   await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
 
-  const policy = createRequestPolicy({ secureHttp: config.secureHttp, credentialsFor: (url) => authHeaders(auth, url) });
+  const [first] = projects;
+  if (first === undefined) return [];
+  const projectOf = (task: DownloadTask | undefined): Project => (task === undefined ? undefined : owners.get(task.cachePath)) ?? first;
+  const policy: RequestPolicy = {
+    headersFor: (url, task) => projectOf(task).policy.headersFor(url),
+    redact: redactUrl,
+    assertAllowed: (url, task) => projectOf(task).policy.assertAllowed(url),
+  };
+  const explain = (error: PrefetchError, task: DownloadTask): PrefetchError => explainAuthFailure(error, projectOf(task).auth);
   const d = options.download;
-  // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath.
-  const ca = await loadCa(caLocations([config.global, config.project], options.cwd));
+  // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath. One
+  // connection pool serves every project: the first project's CA settings apply to all.
+  const config = first.config;
+  const ca = await loadCa(caLocations([config.global, config.project], first.group.dir));
+  const caSettings = (p: Project): string => JSON.stringify(caLocations([p.config.global, p.config.project], p.group.dir));
+  if (projects.some((p) => caSettings(p) !== caSettings(first))) {
+    deps.emit({ type: 'warning', message: `The projects set different cafile/capath; ${first.group.dir}'s are used for every download.` });
+  }
   const env = deps.environment.env;
   const dispatcher = createDispatcher({ ...d, ca }, env);
   const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca }, env);
@@ -154,7 +168,7 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
     signal: deps.signal,
     options: d,
     policy,
-    emit: (event) => deps.emit(event.type === 'failed' ? { ...event, error: explainAuthFailure(event.error, auth) } : event),
+    emit: (event) => deps.emit(event.type === 'failed' ? { ...event, error: explain(event.error, event.task) } : event),
     // The one gate into Composer's cache, shared by every backend.
     accept: async (task, staged, from) => {
       if (task.expectedSha1 === undefined && task.mirrorUrls?.includes(from)) {
@@ -172,11 +186,46 @@ async function download(pending: readonly DownloadTask[], options: PrefetchOptio
     // Big archives first (sizes of older versions already in the cache), so they are split early.
     const ordered = orderLargestFirst(pending, await sizeHints(pending), Math.max(d.splitMinBytes, 1024 * 1024));
     const results = await backend.fetchAll(ordered, ctx);
-    return results.map((r) => (r.kind === 'failed' ? { ...r, error: explainAuthFailure(r.error, auth) } : r));
+    return results.map((r) => (r.kind === 'failed' ? { ...r, error: explain(r.error, r.task) } : r));
   } finally {
     await backend.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
   }
+}
+
+/** One Composer project's settings: where its cache is, its config, its credentials. */
+interface Project {
+  readonly group: ProjectGroup;
+  readonly config: ComposerConfig;
+  readonly auth: LoadedAuth;
+  readonly cacheFilesDir: string;
+  readonly policy: RequestPolicy;
+}
+
+async function loadProject(group: ProjectGroup, options: PrefetchOptions, environment: Environment): Promise<Project> {
+  // Composer runs in the project: relative paths in its config resolve there, and COMPOSER names its composer.json.
+  const env = { ...environment.env, COMPOSER: group.composerFile };
+  const here: Environment = { ...environment, env, cwd: group.dir };
+  const composerHome = resolveComposerHome(here);
+  const config = await loadComposerConfig({ cwd: group.dir, env, composerHome });
+  const dirs = resolveCacheDirs(here, { project: config.project, global: config.global }, options.cacheDir === undefined ? {} : { cacheDir: path.resolve(options.cwd, options.cacheDir) });
+  const disabled = cacheDisabledReason(dirs.cacheFilesDir, config);
+  if (disabled !== undefined) {
+    throw new PrefetchError('E_CACHE', disabled, { hint: 'Prefetching would have no effect: Composer would not read the cache.' });
+  }
+  // auth.json / COMPOSER_AUTH can add github/gitlab domains (2.5+), which changes cache keys.
+  const auth = await loadAuth({
+    cwd: group.dir,
+    env,
+    composerHome,
+    projectFile: config.projectFile,
+    projectConfig: config.project,
+    globalConfig: config.global,
+    githubDomains: config.githubDomains,
+    gitlabDomains: config.gitlabDomains,
+  });
+  const policy = createRequestPolicy({ secureHttp: config.secureHttp, credentialsFor: (url) => authHeaders(auth, url) });
+  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, policy };
 }
 
 function summarise(

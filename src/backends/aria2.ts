@@ -84,7 +84,7 @@ export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): b
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys({ ...policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
+    return url.username !== '' || url.password !== '' || Object.keys({ ...policy.headersFor(url, task), ...transportHeadersFor(task, url) }).length > 0;
   });
 }
 
@@ -165,7 +165,7 @@ function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<Tas
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
     attempt(url, attempt) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
-      ctx.policy.assertAllowed(new URL(url));
+      ctx.policy.assertAllowed(new URL(url), task);
       return deps.limit(() => {
         ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
         return transfer(task, url, `p${index}-a${attempt}.part`, deps);

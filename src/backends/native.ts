@@ -135,11 +135,11 @@ async function transfer(
   try {
     let current = new URL(url);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      ctx.policy.assertAllowed(current);
+      ctx.policy.assertAllowed(current, task);
       const shown = ctx.policy.redact(current.href);
       const headers: Record<string, string> = {
         ...transportHeadersFor(task, current),
-        ...ctx.policy.headersFor(current),
+        ...ctx.policy.headersFor(current, task),
         'user-agent': deps.userAgent,
         // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
         // on disk but cost CPU, and a server that mislabels it would corrupt the archive.

@@ -35,14 +35,18 @@ export interface StagedFile {
   readonly url: string;
 }
 
-/** Per-request credentials and redaction, decided per URL (and again at every redirect hop). */
+/**
+ * Per-request credentials and redaction, decided per URL (and again at every redirect hop). The
+ * task, when given, picks its own project's settings (auth.json, secure-http) when several
+ * projects' locks are prefetched at once.
+ */
 export interface RequestPolicy {
   /** Headers for a request to this URL; never reused for another origin. */
-  headersFor(url: URL): Record<string, string>;
+  headersFor(url: URL, task?: DownloadTask): Record<string, string>;
   /** The URL as it may be shown to a person: no userinfo, no token query parameters. */
   redact(url: string): string;
   /** Throws `E_INSECURE` for a URL Composer would refuse (`Config::prohibitUrlByConfig`), checked at every hop. */
-  assertAllowed(url: URL): void;
+  assertAllowed(url: URL, task?: DownloadTask): void;
 }
 
 export interface FetchContext {

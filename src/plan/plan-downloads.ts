@@ -102,6 +102,51 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
 }
 
 /**
+ * Adds a task to `tasks`, de-duplicated by cache path: the first one wins for URLs, `origins` are
+ * merged and the task is non-dev if any occurrence is. Different shasums for one archive warn.
+ */
+export function addTask(tasks: Map<string, DownloadTask>, task: DownloadTask, warnings: string[]): void {
+  const existing = tasks.get(task.cachePath);
+  if (existing === undefined) {
+    tasks.set(task.cachePath, task);
+    return;
+  }
+  tasks.set(task.cachePath, {
+    ...existing,
+    dev: existing.dev && task.dev,
+    expectedSha1: existing.expectedSha1 ?? task.expectedSha1,
+    origins: [...existing.origins, ...task.origins.filter((o) => !existing.origins.includes(o))],
+  });
+  if (existing.expectedSha1 !== undefined && task.expectedSha1 !== undefined && existing.expectedSha1 !== task.expectedSha1) {
+    warnings.push(
+      `${task.packageName}: ${existing.origins.join(', ')} and ${task.origins.join(', ')} record different shasums for the same archive (${existing.expectedSha1} vs ${task.expectedSha1}); using the first`,
+    );
+  }
+}
+
+/** Several projects' plans as one: tasks de-duplicated by cache path across them (`addTask`). Pure. */
+export function mergePlans(plans: readonly Plan[]): Plan {
+  const [first] = plans;
+  if (first === undefined) throw new Error('mergePlans needs at least one plan');
+  if (plans.length === 1) return first;
+  const tasks = new Map<string, DownloadTask>();
+  const warnings: string[] = [];
+  for (const plan of plans) {
+    for (const task of plan.tasks) addTask(tasks, task, warnings);
+    for (const warning of plan.warnings) if (!warnings.includes(warning)) warnings.push(warning);
+  }
+  const dirs = [...new Set(plans.map((p) => p.cacheFilesDir))];
+  if (dirs.length > 1) warnings.push(`The projects use different Composer caches; each archive goes to its own project's: ${dirs.join(', ')}`);
+  return {
+    cacheFilesDir: first.cacheFilesDir,
+    tasks: [...tasks.values()],
+    skipped: plans.flatMap((p) => p.skipped),
+    invalid: plans.flatMap((p) => p.invalid),
+    warnings,
+  };
+}
+
+/**
  * Decides, for every package of every input, whether and where its dist archive goes into the
  * cache (composer-cache.md §0, §8). Pure. Tasks are de-duplicated by cache path across inputs: the
  * first one wins for URLs, `origins` are merged and the task is non-dev if any occurrence is.
@@ -132,22 +177,7 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
         if (options.preferredInstall !== undefined && installsFromSource(pkg, options.preferredInstall) && !fromSource.includes(task.packageName)) {
           fromSource.push(task.packageName);
         }
-        const existing = tasks.get(task.cachePath);
-        if (existing === undefined) {
-          tasks.set(task.cachePath, task);
-        } else {
-          tasks.set(task.cachePath, {
-            ...existing,
-            dev: existing.dev && task.dev,
-            expectedSha1: existing.expectedSha1 ?? task.expectedSha1,
-            origins: existing.origins.includes(pkg.origin) ? existing.origins : [...existing.origins, pkg.origin],
-          });
-          if (existing.expectedSha1 !== undefined && task.expectedSha1 !== undefined && existing.expectedSha1 !== task.expectedSha1) {
-            warnings.push(
-              `${task.packageName}: ${existing.origins.join(', ')} and ${pkg.origin} record different shasums for the same archive (${existing.expectedSha1} vs ${task.expectedSha1}); using the first`,
-            );
-          }
-        }
+        addTask(tasks, task, warnings);
       }
     }
   }

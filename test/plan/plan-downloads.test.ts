@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { LockedPackage, ParsedInput } from '../../src/lockfile/types.js';
-import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS, defaultDistDomains, planDownloads, type PlanOptions } from '../../src/plan/plan-downloads.js';
+import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS, defaultDistDomains, mergePlans, planDownloads, type PlanOptions } from '../../src/plan/plan-downloads.js';
 import { resolveCacheDirs } from '../../src/config/cache-dir.js';
 import { FIXTURE_FILES, HANDMADE_LOCK, loadFixture, toLockedPackage } from '../helpers/lock-fixtures.js';
 
@@ -258,5 +258,20 @@ describe('invalid entries and warnings', () => {
     assert.deepEqual(DEFAULT_GITHUB_DOMAINS, ['github.com']);
     assert.deepEqual(DEFAULT_GITLAB_DOMAINS, ['gitlab.com']);
     assert.deepEqual(defaultDistDomains(), { githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
+  });
+});
+
+describe('mergePlans (several projects)', () => {
+  it('de-duplicates archives across projects and keeps every skip, invalid entry and warning', () => {
+    const a = planDownloads([loadFixture('symfony-demo.composer.lock')], OPTIONS);
+    const other = loadFixture('symfony-demo.composer.lock');
+    const b = planDownloads([{ ...other, origin: 'other/composer.lock', packages: other.packages.map((p) => ({ ...p, origin: 'other/composer.lock' })) }], OPTIONS);
+    const merged = mergePlans([a, b]);
+    assert.equal(merged.tasks.length, a.tasks.length);
+    assert.ok(merged.tasks.every((t) => t.origins.length === 2));
+    assert.equal(merged.skipped.length, a.skipped.length + b.skipped.length);
+    assert.equal(mergePlans([a]), a);
+    const elsewhere = mergePlans([a, { ...b, cacheFilesDir: '/other/files' }]);
+    assert.match(elsewhere.warnings.at(-1) ?? '', /different Composer caches/);
   });
 });
