@@ -174,9 +174,8 @@ async function transfer(
           continue; // `finally` gives the slot back: the next hop may be another origin.
         }
         if (statusCode === 200 || statusCode === 206) {
-          // Hook for big archives (src/backends/segmented.ts): a fresh 200 (no `resumeFrom`)
-          // whose `decideSplit(statusCode, response.headers, ctx.options)` says so is handed to
-          // `receiveSegmented` here instead of `receive`; the rest of this function stays as is.
+          // A big, rangeable fresh 200 is split into parallel segments (segmented.ts); a resumed
+          // transfer, or anything `decideSplit` refuses, streams on as one response.
           const split = resumeFrom ? undefined : decideSplit(statusCode, response.headers, ctx.options);
           const host = current.host;
           try {
