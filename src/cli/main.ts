@@ -59,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const human: Reporter =
     mode === 'bar'
       ? createBarReporter({ stream: process.stderr, quiet: false, paint })
-      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint });
+      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined });
   const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
   const origins = createOriginStats();
   const outcomes = new Map<string, PackageOutcome>();

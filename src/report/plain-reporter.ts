@@ -13,6 +13,8 @@ export interface PlainReporterOptions {
   /** Starts a repeating timer and returns its stop function (tests replace it). */
   readonly every?: (ms: number, tick: () => void) => () => void;
   readonly paint?: Paint;
+  /** `github`: failures and warnings as GitHub Actions workflow commands, so they show as annotations. */
+  readonly annotations?: 'github' | undefined;
 }
 
 export const PLAIN_INTERVAL_MS = 10_000;
@@ -36,12 +38,18 @@ export function formatProgressLine(s: ProgressSnapshot): string {
   );
 }
 
+/** GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first. */
+export function escapeWorkflowData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
 /**
  * Line-based output for CI logs and pipes: no control characters, a progress line every
  * `intervalMs` while work remains, and every retry, failure and warning as it happens.
  */
 export function createPlainReporter(options: PlainReporterOptions): Reporter {
   const paint = options.paint ?? noPaint;
+  const github = options.annotations === 'github';
   const state = createProgressState(options.now);
   const every = options.every ?? realEvery;
   let stop: (() => void) | undefined;
@@ -60,7 +68,10 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       switch (event.type) {
         case 'planned':
           if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${event.plan.cacheFilesDir}`);
-          for (const bad of event.plan.invalid) options.write(paint.yellow(`warning: skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`));
+          for (const bad of event.plan.invalid) {
+            const text = `skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`;
+            options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${text}`));
+          }
           if (!options.quiet && stop === undefined) stop = every(options.intervalMs ?? PLAIN_INTERVAL_MS, tick);
           break;
         case 'retried':
@@ -68,11 +79,13 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
             options.write(`retry ${event.attempt}: ${failureText(event.task.packageName, event.task.version, event.error.message)} (next try in ${formatDuration(event.delayMs)})`);
           }
           break;
-        case 'failed':
-          options.write(paint.red(`failed: ${failureText(event.task.packageName, event.task.version, event.error.message)}`));
+        case 'failed': {
+          const text = failureText(event.task.packageName, event.task.version, event.error.message);
+          options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${text}`));
           break;
+        }
         case 'warning':
-          options.write(paint.yellow(`warning: ${event.message}`));
+          options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(event.message)}` : paint.yellow(`warning: ${event.message}`));
           break;
         default:
           break;

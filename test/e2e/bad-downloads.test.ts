@@ -85,4 +85,12 @@ describe('bad bytes and bad entries never reach the cache; the rest still lands'
     // Each bad URL was tried again before giving up (retries: 1).
     assert.equal(server.hits((p) => p === '/html.zip'), 2);
   });
+
+  it('in GitHub Actions each failure is also an error annotation', async () => {
+    const run = await runCli(['--retries', '0'], { cwd: project, env: { ...env, GITHUB_ACTIONS: 'true', CI: 'true' } });
+    assert.equal(run.exitCode, 1, run.stderr);
+    const annotations = run.stderr.split('\n').filter((l) => l.startsWith('::error title=composer-prefetch::'));
+    assert.deepEqual(annotations.map((l) => /::(acme\/[a-z]+)/.exec(l)?.[1]).sort(), ['acme/html', 'acme/truncated', 'acme/wrongsum']);
+    assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('::warning title=composer-prefetch::skipping')).length, 3, 'the invalid entries');
+  });
 });

@@ -137,9 +137,18 @@ export class DistServer {
       res.end();
       return;
     }
-    if (fault?.kind === 'stall-headers') await new Promise((r) => setTimeout(r, fault.ms));
+    // A stalled request is logged when it arrives: its late answer (often to a client that gave up
+    // long ago) must not show up in a log that a test has reset in the meantime.
+    let logged = false;
+    const record = (status: number, f?: Fault): void => void (logged || this.#record(req, status, f));
+    if (fault?.kind === 'stall-headers') {
+      this.#record(req, 0, fault);
+      logged = true;
+      await new Promise((r) => setTimeout(r, fault.ms));
+      if (res.destroyed || req.socket.destroyed) return;
+    }
     if (!route) {
-      this.#record(req, 404);
+      record(404);
       res.writeHead(404, { 'content-type': 'text/html' });
       res.end('<html><body>Not Found</body></html>');
       return;
@@ -157,7 +166,7 @@ export class DistServer {
     if (range && route.ranges !== false && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === headers['etag'])) {
       const start = Number(range[1]);
       if (start >= body.length) {
-        this.#record(req, 416);
+        record(416);
         res.writeHead(416, { 'content-range': `bytes */${body.length}` });
         res.end();
         return;
@@ -173,7 +182,7 @@ export class DistServer {
       body.fill(0x41, Math.floor(body.length / 3), Math.floor(body.length / 3) + 64);
     }
     headers['content-length'] = String(body.length);
-    this.#record(req, status, fault);
+    record(status, fault);
     if (req.method === 'HEAD') {
       res.writeHead(status, headers);
       res.end();

@@ -136,6 +136,21 @@ describe('plain reporter', () => {
   });
 });
 
+describe('GitHub Actions annotations', () => {
+  it('turns failures and warnings into workflow commands, escaped to one line', () => {
+    const lines: string[] = [];
+    const reporter = createPlainReporter({ write: (l) => lines.push(l), quiet: true, annotations: 'github', every: () => () => undefined });
+    const t = task('acme/a');
+    reporter.handle({ type: 'planned', plan: plan([t]) });
+    reporter.handle({ type: 'failed', task: t, error: new PrefetchError('E_HTTP', 'HTTP 404 from https://e.org/a.zip\n100% gone') });
+    reporter.handle({ type: 'warning', message: 'cache over 300MiB' });
+    reporter.close();
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^::error title=composer-prefetch::acme\/a 1\.0\.0: .*HTTP 404 from https:\/\/e\.org\/a\.zip%0A100%25 gone$/);
+    assert.equal(lines[1], '::warning title=composer-prefetch::cache over 300MiB');
+  });
+});
+
 describe('progress state and bar lines', () => {
   it('tracks bytes in flight, largest transfers first, and an ETA from the pace', () => {
     let t = 0;
