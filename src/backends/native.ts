@@ -37,7 +37,8 @@ export interface NativeBackendOptions {
 /** A partly written temp file that a retry may continue with `Range` instead of starting over. */
 interface Partial {
   readonly tempPath: string;
-  readonly hash: Hash;
+  /** sha1 of the bytes on disk so far; only when the lock has a shasum to check it against. */
+  readonly hash: Hash | undefined;
   bytes: number;
   /** Strong ETag or Last-Modified of the first response, for `If-Range`. */
   validator: string | undefined;
@@ -45,7 +46,8 @@ interface Partial {
 }
 
 /**
- * Downloads with undici: keep-alive pools per origin, streaming to a temp file while hashing.
+ * Downloads with undici: keep-alive pools per origin, streaming to a temp file (hashing it on the
+ * way when the lock has a shasum).
  *
  * Scheduling: every request hop first takes its origin's adaptive gate, then a global slot;
  * both are released before any retry sleep, so a package waiting out a Retry-After or a
@@ -279,7 +281,7 @@ async function receive(
         writeFailed = true;
         throw error;
       }
-      for (const chunk of batch) partial.hash.update(chunk);
+      if (partial.hash) for (const chunk of batch) partial.hash.update(chunk);
       partial.bytes += size;
       const now = Date.now();
       if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
@@ -321,7 +323,7 @@ async function receive(
     });
   }
   ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.bytes });
-  return { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash.digest('hex'), url: shown };
+  return { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown };
 }
 
 /** The file this response's bytes go to: the partial it continues (a matching 206), or a new one. */
@@ -344,7 +346,7 @@ async function openTarget(
     throw new PrefetchError('E_NETWORK', `${task.packageName}: unexpected partial response from ${shown}`, { packageName: task.packageName, url: shown, retryable: true });
   }
   await mkdir(path.dirname(task.cachePath), { recursive: true });
-  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
+  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
   const handle = await open(partial.tempPath, 'w');
   keep(partial);
   return { partial, handle };

@@ -114,7 +114,8 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     }
   };
 
-  const hasher = new InOrderHash(segments, handle);
+  // Only worth hashing when the lock has a shasum to compare with (see verify-download.ts).
+  const hasher = task.expectedSha1 === undefined ? undefined : new InOrderHash(segments, handle);
   try {
     // A sparse file of the final size: positional writes never extend it out of order.
     await handle.truncate(decision.total);
@@ -132,12 +133,12 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     }
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw networkError(failed.reason, task.packageName, t.shown);
-    const sha1 = await hasher.digest(decision.total);
+    const sha1 = await hasher?.digest(decision.total);
     await handle.close();
     ctx.emit({ type: 'progress', task, bytes: decision.total, total: decision.total });
     return { path: tempPath, bytes: decision.total, sha1, url: t.shown };
   } catch (error) {
-    await hasher.settle();
+    await hasher?.settle();
     await handle.close().catch(() => undefined);
     await removeQuietly(tempPath);
     // Any stream we did not finish must not keep its socket busy.
@@ -165,7 +166,7 @@ async function runSegment(
   handle: FileHandle,
   signal: AbortSignal,
   progress: (n: number) => void,
-  hasher: InOrderHash,
+  hasher: InOrderHash | undefined,
 ): Promise<void> {
   let attempts = 0;
   const startedAt = Date.now();
@@ -225,7 +226,7 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
 }
 
 /** Writes the body at the segment's offsets and stops at the segment's end (the first response runs to the end of the file otherwise). */
-async function writeBody(segment: Segment, response: Dispatcher.ResponseData, handle: FileHandle, signal: AbortSignal, progress: (n: number) => void, hasher: InOrderHash): Promise<void> {
+async function writeBody(segment: Segment, response: Dispatcher.ResponseData, handle: FileHandle, signal: AbortSignal, progress: (n: number) => void, hasher: InOrderHash | undefined): Promise<void> {
   const body = response.body;
   // Batches: one positional writev for everything that arrived during the previous write.
   const batches = new BodyBatches(body);
@@ -251,7 +252,7 @@ async function writeBody(segment: Segment, response: Dispatcher.ResponseData, ha
       await writeAt(handle, pieces, size, segment.pos);
       const at = segment.pos;
       segment.pos += size;
-      hasher.written(at, pieces, size);
+      hasher?.written(at, pieces, size);
       progress(size);
       if (segment.pos >= segment.end) {
         // Only the first (un-ranged) response can overrun; closing it is cheaper than draining megabytes.

@@ -49,9 +49,10 @@ describe('verifyDownload', () => {
     assert.deepEqual(result, { sha1: ZIP_SHA1, archive: { format: 'zip', entries: 4 } });
   });
 
-  it('computes the sha1 when the lock has no shasum, and still validates the archive', async () => {
+  it('does not hash when the lock has no shasum (nothing to compare), and still validates the archive', async () => {
     const result = await verifyDownload(taskFor({ expectedSha1: undefined }), await stage(ZIP));
-    assert.equal(result.sha1, ZIP_SHA1);
+    assert.deepEqual(result, { sha1: undefined, archive: { format: 'zip', entries: 4 } });
+    await assert.rejects(verifyDownload(taskFor({ expectedSha1: undefined }), await stage(ZIP.subarray(0, ZIP.length - 10))), { code: 'E_CORRUPT' });
   });
 
   it('uses the sha1 the backend computed while streaming', async () => {
