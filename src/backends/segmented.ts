@@ -79,8 +79,32 @@ export interface SegmentedTransfer {
 interface Segment {
   readonly index: number;
   readonly start: number;
-  readonly end: number;
+  /** Moves down once, when a probed stream hands its tail to new segments (`planTail`). */
+  end: number;
   pos: number;
+}
+
+/** Below this much time left, a split cannot pay back the extra requests' round trips. */
+const SPLIT_WORTH_MS = 1000;
+
+/**
+ * Pure: whether a stream that has run alone for `elapsedMs` should hand its tail to parallel
+ * segments, and how. Yes when, at its pace so far, the rest would take over `SPLIT_WORTH_MS`
+ * (or nothing arrived yet). The head keeps its share `[pos, cut)`; the others cover `[cut, total)`.
+ */
+export function planTail(head: Pick<Segment, 'pos'>, total: number, wanted: number, elapsedMs: number): { cut: number; segments: Segment[] } | undefined {
+  const remaining = total - head.pos;
+  const count = Math.min(wanted, Math.floor(remaining / MIN_SEGMENT_BYTES));
+  if (count < 2) return undefined;
+  const bytesPerMs = head.pos / Math.max(elapsedMs, 1);
+  if (bytesPerMs > 0 && remaining / bytesPerMs <= SPLIT_WORTH_MS) return undefined;
+  const size = Math.ceil(remaining / count);
+  const segments: Segment[] = [];
+  for (let index = 1; index < count; index++) {
+    const start = head.pos + index * size;
+    segments.push({ index, start, end: index === count - 1 ? total : start + size, pos: start });
+  }
+  return { cut: head.pos + size, segments };
 }
 
 /**
@@ -102,7 +126,10 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
   const onOuterAbort = (): void => abort.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
 
-  const segments = planSegments(decision.total, decision.segments);
+  // Probing: the first response streams alone at first (one segment for the whole file) and is
+  // split later only if it turns out slow; without a probe, split at once.
+  const probeMs = ctx.options.splitProbeMs;
+  const segments: Segment[] = probeMs > 0 ? [{ index: 0, start: 0, end: decision.total, pos: 0 }] : planSegments(decision.total, decision.segments);
   let received = 0;
   let lastProgress = 0;
   const progress = (n: number): void => {
@@ -114,19 +141,44 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     }
   };
 
+  let probe: NodeJS.Timeout | undefined;
   // Only worth hashing when the lock has a shasum to compare with (see verify-download.ts).
   const hasher = task.expectedSha1 === undefined ? undefined : new InOrderHash(segments, handle);
   try {
     // A sparse file of the final size: positional writes never extend it out of order.
     await handle.truncate(decision.total);
-    const runs = segments.map((segment) =>
-      runSegment(segment, segment.index === 0 ? t.first : undefined, t, handle, abort.signal, progress, hasher).catch((error: unknown) => {
-        // First failure wins; the others see the abort and stop.
-        if (!abort.signal.aborted) abort.abort(error);
-        throw error;
-      }),
-    );
-    const settled = await Promise.allSettled(runs);
+    const runs: Promise<void>[] = [];
+    const start = (segment: Segment): void => {
+      runs.push(
+        runSegment(segment, segment.index === 0 ? t.first : undefined, t, handle, abort.signal, progress, hasher).catch((error: unknown) => {
+          // First failure wins; the others see the abort and stop.
+          if (!abort.signal.aborted) abort.abort(error);
+          throw error;
+        }),
+      );
+    };
+    segments.forEach(start);
+    if (probeMs > 0) {
+      const head = segments[0]!;
+      const startedAt = Date.now();
+      probe = setInterval(() => {
+        const tail = abort.signal.aborted ? undefined : planTail(head, decision.total, decision.segments, Date.now() - startedAt);
+        if (tail === undefined) return;
+        clearInterval(probe);
+        head.end = tail.cut;
+        for (const segment of tail.segments) {
+          segments.push(segment);
+          start(segment);
+        }
+      }, probeMs);
+    }
+    // Segments a probe adds while we wait are waited for too.
+    let settled: PromiseSettledResult<void>[] = [];
+    for (let seen = -1; seen !== runs.length; ) {
+      seen = runs.length;
+      settled = await Promise.allSettled(runs);
+    }
+    clearInterval(probe);
     if (abort.signal.aborted) {
       const reason: unknown = ctx.signal.aborted ? ctx.signal.reason : abort.signal.reason;
       throw networkError(reason, task.packageName, t.shown);
@@ -145,6 +197,7 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     await t.first.body.dump().catch(() => undefined);
     throw error;
   } finally {
+    clearInterval(probe);
     ctx.signal.removeEventListener('abort', onOuterAbort);
   }
 }

@@ -23,6 +23,12 @@ export interface DownloadOptions {
   readonly splitMinBytes: number;
   /** Parallel segments for one split archive. */
   readonly splitSegments: number;
+  /**
+   * How long a big archive streams alone before it is judged (ms): it is split only if, at its
+   * pace so far, the rest would take over a second. A near, fast origin then never pays for extra
+   * requests and buffers; a slow one is split after this short look. 0 splits at once.
+   */
+  readonly splitProbeMs: number;
 }
 
 /** A downloaded file waiting for verification, on the same filesystem as the cache. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createNativeBackend } from '../../src/backends/native.js';
-import { decideSplit, planSegments } from '../../src/backends/segmented.js';
+import { decideSplit, planSegments, planTail } from '../../src/backends/segmented.js';
 import type { DownloadOptions, FetchContext } from '../../src/backends/types.js';
 import { acceptIntoCache } from '../../src/cache/commit.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
@@ -23,7 +23,8 @@ const ZIP = makeZip([
   { name: 'pkg/b.bin', content: randomBytes(1024 * 1024 + 12345) },
 ]);
 const ZIP_SHA1 = createHash('sha1').update(ZIP).digest('hex');
-const options: DownloadOptions = { ...defaultDownloadOptions, splitMinBytes: 1024 * 1024, splitSegments: 4, retries: 3 };
+// splitProbeMs 0: split at the first response's headers (the mechanics); the probe has its own tests below.
+const options: DownloadOptions = { ...defaultDownloadOptions, splitMinBytes: 1024 * 1024, splitSegments: 4, splitProbeMs: 0, retries: 3 };
 
 describe('segmented downloads', () => {
   let server: DistServer;
@@ -92,6 +93,42 @@ describe('segmented downloads', () => {
     assert.equal(decideSplit(206, ok, options), undefined);
     assert.equal(decideSplit(200, ok, { ...options, splitMinBytes: 0 }), undefined);
     assert.equal(decideSplit(200, ok, { ...options, splitSegments: 1 }), undefined);
+  });
+
+  it('plans a tail split only when the stream alone would still take over a second', () => {
+    const MiB = 1024 * 1024;
+    // 1 MiB in 250 ms of 20 MiB: 4.75 s left at that pace → split the rest into 4.
+    const tail = planTail({ pos: MiB }, 20 * MiB, 4, 250);
+    assert.ok(tail);
+    assert.equal(tail.cut, MiB + Math.ceil((19 * MiB) / 4));
+    assert.deepEqual(tail.segments.map((x) => x.index), [1, 2, 3]);
+    assert.equal(tail.segments[0]!.start, tail.cut);
+    assert.equal(tail.segments.at(-1)!.end, 20 * MiB);
+    for (let i = 1; i < tail.segments.length; i++) assert.equal(tail.segments[i]!.start, tail.segments[i - 1]!.end);
+    assert.equal(planTail({ pos: 18 * MiB }, 20 * MiB, 4, 250), undefined, 'nearly done: 28 ms left');
+    assert.equal(planTail({ pos: 10 * MiB }, 20 * MiB, 4, 250), undefined, 'fast: 250 ms left');
+    assert.ok(planTail({ pos: 0 }, 20 * MiB, 4, 250), 'nothing arrived yet: slow');
+    assert.equal(planTail({ pos: 0 }, 700 * 1024, 4, 250), undefined, 'too small for two segments');
+  });
+
+  it('probing: a fast origin streams the big archive in one request', async () => {
+    server.resetLog();
+    const url = server.add('/probe-fast.zip', ZIP);
+    const { result, cachePath } = await fetchOne(url, { ...options, splitProbeMs: 250 });
+    assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+    assert.ok((await readFile(cachePath)).equals(ZIP));
+    assert.equal(rangeRequests('/probe-fast.zip').length, 0);
+  });
+
+  it('probing: a slow stream hands its tail to segments and the file is still byte-identical', async () => {
+    server.resetLog();
+    // 32 KiB every 20 ms per connection (~1.6 MB/s): after 250 ms more than a second is left.
+    const url = server.add('/probe-slow.zip', ZIP, { throttle: { bytes: 32 * 1024, ms: 20 } });
+    const { result, cachePath, leftovers } = await fetchOne(url, { ...options, splitProbeMs: 250 });
+    assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+    assert.ok((await readFile(cachePath)).equals(ZIP));
+    assert.equal(rangeRequests('/probe-slow.zip').length, 3, 'the tail went to three more connections');
+    assert.deepEqual(leftovers, []);
   });
 
   it('fetches the remainder in Range segments and commits a byte-identical, sha1-verified file', async () => {
