@@ -7,7 +7,8 @@ import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError } from '../errors.js';
 import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
 import { OriginGate } from '../net/origin-gate.js';
-import { networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
+import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
+import { contentRange, header, numberHeader, strongValidator } from '../net/response-headers.js';
 import { Semaphore } from '../net/semaphore.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
@@ -346,7 +347,7 @@ async function openTarget(
     throw new PrefetchError('E_NETWORK', `${task.packageName}: unexpected partial response from ${shown}`, { packageName: task.packageName, url: shown, retryable: true });
   }
   await mkdir(path.dirname(task.cachePath), { recursive: true });
-  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
+  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: strongValidator(response.headers), total: length };
   const handle = await open(partial.tempPath, 'w');
   keep(partial);
   return { partial, handle };
@@ -362,36 +363,6 @@ async function canContinue(partial: Partial, headers: Dispatcher.ResponseData['h
   } catch {
     return false;
   }
-}
-
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function numberHeader(headers: Dispatcher.ResponseData['headers'], name: string): number | undefined {
-  const value = header(headers, name);
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
-}
-
-/** `Content-Range: bytes a-b/total` (total may be `*`). */
-function contentRange(headers: Dispatcher.ResponseData['headers']): { start: number; total: number | undefined } | undefined {
-  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(headers, 'content-range') ?? '');
-  if (!match) return undefined;
-  return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
-}
-
-/** `If-Range` needs a strong ETag or a Last-Modified date (RFC 9110 §13.1.5). */
-function validatorOf(headers: Dispatcher.ResponseData['headers']): string | undefined {
-  const etag = header(headers, 'etag');
-  if (etag !== undefined && !etag.startsWith('W/')) return etag;
-  return header(headers, 'last-modified');
-}
-
-function isResetLike(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
-  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED';
 }
 
 function statusHint(status: number, url: URL): string | undefined {

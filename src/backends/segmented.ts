@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, toPrefetchError } from '../errors.js';
-import { networkError } from '../net/network-error.js';
+import { isResetLike, networkError } from '../net/network-error.js';
+import { contentRange, header, numberHeader, strongValidator } from '../net/response-headers.js';
 import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { DownloadOptions, FetchContext, StagedFile } from './types.js';
@@ -43,12 +44,11 @@ type Headers = Dispatcher.ResponseData['headers'];
  */
 export function decideSplit(statusCode: number, headers: Headers, options: Pick<DownloadOptions, 'splitMinBytes' | 'splitSegments'>): SplitDecision | undefined {
   if (statusCode !== 200 || options.splitMinBytes <= 0 || options.splitSegments < 2) return undefined;
-  const lengthHeader = headerOf(headers, 'content-length');
-  if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader)) return undefined;
-  const total = Number(lengthHeader);
+  const total = numberHeader(headers, 'content-length');
+  if (total === undefined) return undefined;
   if (total < options.splitMinBytes) return undefined;
-  if (!/\bbytes\b/i.test(headerOf(headers, 'accept-ranges') ?? '')) return undefined;
-  const encoding = headerOf(headers, 'content-encoding');
+  if (!/\bbytes\b/i.test(header(headers, 'accept-ranges') ?? '')) return undefined;
+  const encoding = header(headers, 'content-encoding');
   if (encoding !== undefined && encoding !== 'identity') return undefined;
   const validator = strongValidator(headers);
   if (validator === undefined) return undefined;
@@ -428,24 +428,3 @@ class InOrderHash {
   }
 }
 
-function headerOf(headers: Headers, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function contentRange(headers: Headers): { start: number; total: number } | undefined {
-  const match = /^bytes (\d+)-\d+\/(\d+)$/.exec(headerOf(headers, 'content-range') ?? '');
-  return match ? { start: Number(match[1]), total: Number(match[2]) } : undefined;
-}
-
-/** `If-Range` needs a strong ETag or a Last-Modified date (RFC 9110 §13.1.5). */
-function strongValidator(headers: Headers): string | undefined {
-  const etag = headerOf(headers, 'etag');
-  if (etag !== undefined && !etag.startsWith('W/')) return etag;
-  return headerOf(headers, 'last-modified');
-}
-
-function isResetLike(error: unknown): boolean {
-  const code = (error as { code?: string; cause?: { code?: string } } | undefined)?.code ?? (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET';
-}

@@ -58,3 +58,10 @@ export function networkCause(code: string | undefined): string {
       return 'network error';
   }
 }
+
+/** A connection the origin dropped or refused (on the error or its cause): a sign to slow down there. */
+export function isResetLike(error: unknown): boolean {
+  const e = error as { code?: string; cause?: { code?: string } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED';
+}
