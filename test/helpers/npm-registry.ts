@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { makeTarGz, type ArchiveEntry } from './archives.js';
+
+/** One package version as the registry serves it: its package.json and its tarball. */
+interface PublishedVersion {
+  readonly manifest: Record<string, unknown>;
+  readonly tarball: Buffer;
+  /** Where the registry serves the tarball: `/<name>/-/<basename>-<version>.tgz`. */
+  readonly tarballPath: string;
+}
+
+interface LockEntry {
+  readonly version?: string;
+  readonly dev?: boolean;
+  readonly link?: boolean;
+}
+
+/**
+ * A loopback npm registry holding the project's production dependencies exactly as `npm ci`
+ * installed them (package-lock.json names them, node_modules holds their files). Packuments
+ * and tarballs are built from those folders, so `npm install` / `npx` of the packed package
+ * works with an empty npm cache and without the public registry.
+ */
+export class LoopbackNpmRegistry {
+  readonly #packages = new Map<string, Map<string, PublishedVersion>>();
+  readonly #tarballs = new Map<string, Buffer>();
+  readonly #sockets = new Set<Socket>();
+  /** Request paths in arrival order (decoded), to prove the registry was the one asked. */
+  readonly requests: string[] = [];
+  #server: Server | undefined;
+
+  get url(): string {
+    const address = this.#server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('registry not started');
+    return `http://127.0.0.1:${address.port}/`;
+  }
+
+  /** Names of the packages it serves. */
+  get names(): string[] {
+    return [...this.#packages.keys()].sort();
+  }
+
+  /** Publish every non-dev package of `<root>/package-lock.json` from `<root>/node_modules`. */
+  async publishProductionDependencies(root: string): Promise<void> {
+    const lock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as { packages?: Record<string, LockEntry> };
+    for (const [location, entry] of Object.entries(lock.packages ?? {})) {
+      if (location === '' || entry.dev === true || entry.link === true) continue;
+      await this.publishFolder(path.join(root, location));
+    }
+  }
+
+  /** Publish one installed package folder (its nested node_modules left out, as npm packs it). */
+  async publishFolder(folder: string): Promise<void> {
+    const manifest = JSON.parse(await readFile(path.join(folder, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const name = String(manifest['name']);
+    const version = String(manifest['version']);
+    const entries: ArchiveEntry[] = [];
+    for (const file of await listFiles(folder)) {
+      entries.push({ name: `package/${file}`, content: await readFile(path.join(folder, file)) });
+    }
+    const tarball = makeTarGz(entries);
+    const tarballPath = `/${name}/-/${name.split('/').pop()}-${version}.tgz`;
+    this.#tarballs.set(tarballPath, tarball);
+    const versions = this.#packages.get(name) ?? new Map<string, PublishedVersion>();
+    versions.set(version, { manifest, tarball, tarballPath });
+    this.#packages.set(name, versions);
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      const requestPath = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+      this.requests.push(requestPath);
+      const tarball = this.#tarballs.get(requestPath);
+      if (tarball) return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': tarball.length }).end(tarball);
+      const packument = this.#packument(requestPath.slice(1));
+      if (!packument) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
+      const body = Buffer.from(JSON.stringify(packument));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+    });
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+
+  #packument(name: string): Record<string, unknown> | undefined {
+    const versions = this.#packages.get(name);
+    if (!versions) return undefined;
+    const documents: Record<string, unknown> = {};
+    let latest = '';
+    for (const [version, { manifest, tarball, tarballPath }] of versions) {
+      documents[version] = {
+        ...manifest,
+        dist: {
+          tarball: `${this.url}${tarballPath.slice(1)}`,
+          integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
+          shasum: createHash('sha1').update(tarball).digest('hex'),
+        },
+      };
+      if (latest === '' || compareVersions(version, latest) > 0) latest = version;
+    }
+    return { name, 'dist-tags': { latest }, versions: documents };
+  }
+}
+
+/** Files below `folder`, relative, sorted; nested node_modules and symlinks are not part of a package. */
+async function listFiles(folder: string, prefix = ''): Promise<string[]> {
+  const files: string[] = [];
+  const entries = await readdir(path.join(folder, prefix), { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules') continue;
+      files.push(...(await listFiles(folder, relative)));
+    } else if (entry.isFile()) {
+      files.push(relative);
+    }
+  }
+  return files;
+}
+
+/** Release versions only (what package-lock.json holds here): numeric x.y.z comparison. */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).map(Number);
+  const pb = b.split(/[.+-]/).map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
