@@ -84,3 +84,39 @@ describe('npm pack → npx', () => {
     assert.deepEqual(await readdir(work), [path.basename(tarball)], 'npx leaves the directory alone');
   });
 });
+
+/**
+ * What `npm pack` of the repository itself would publish, as npm reports it (`--dry-run --json`,
+ * scripts off: prepack would rebuild). It reads package.json `files`, so this guards the real
+ * selection, not a staged copy.
+ */
+describe('npm pack --dry-run', () => {
+  // Packed 136 kB / unpacked 440 kB at 0.1.0: the bound leaves room to grow, but catches a
+  // stray folder (tests, maps, bench fixtures, node_modules) getting in.
+  const maxPackedBytes = 256 * 1024;
+  const maxUnpackedBytes = 1024 * 1024;
+  let info: { size: number; unpackedSize: number; files: { path: string }[] };
+
+  before(async () => {
+    assert.ok(existsSync(path.join(repoRoot, 'dist', 'cli', 'main.js')), 'dist/ is built (npm run pretest)');
+    const packed = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env: { npm_config_update_notifier: 'false' } });
+    const [first] = JSON.parse(packed.stdout) as (typeof info)[];
+    assert.ok(first);
+    info = first;
+  });
+
+  it('holds bin/, dist/ without maps, README.md, LICENSE, CHANGELOG.md, package.json and nothing else', () => {
+    const files = info.files.map((f) => f.path).sort();
+    const topLevel = [...new Set(files.map((f) => f.split('/')[0]))].sort();
+    assert.deepEqual(topLevel, ['CHANGELOG.md', 'LICENSE', 'README.md', 'bin', 'dist', 'package.json']);
+    for (const file of files) assert.doesNotMatch(file, /\.map$|\.tsbuildinfo$|(^|\/)test\//, file);
+    assert.deepEqual(files.filter((f) => f.startsWith('bin/')), ['bin/composer-prefetch.js']);
+    assert.ok(files.includes('dist/cli/main.js'));
+    assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), 'the library entry point of package.json exports');
+  });
+
+  it(`stays under ${maxPackedBytes / 1024} KiB packed and ${maxUnpackedBytes / 1024} KiB unpacked`, () => {
+    assert.ok(info.size < maxPackedBytes, `packed ${info.size} bytes`);
+    assert.ok(info.unpackedSize < maxUnpackedBytes, `unpacked ${info.unpackedSize} bytes`);
+  });
+});
