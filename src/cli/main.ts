@@ -8,6 +8,7 @@ import { createBarReporter } from '../report/bar-reporter.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
 import { formatOrigins, formatPlan, formatSummary, formatVerifySummary, verifyState } from '../report/format.js';
+import { appendGithubSummary } from '../report/github-summary.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
@@ -110,6 +111,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     const stats = origins.snapshot();
+    // GitHub Actions job summary (GITHUB_STEP_SUMMARY set); a no-op elsewhere.
+    const jobSummaryProblem = cli.prefetch.dryRun ? undefined : await appendGithubSummary(env, { command: cli.prefetch.verifyOnly ? 'verify' : 'prefetch', summary, origins: stats });
+    if (jobSummaryProblem !== undefined) {
+      warnings.push(jobSummaryProblem);
+      stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
+    }
 
     if (cli.jsonFormat === 'report') {
       const report = buildJsonReport({

@@ -1,0 +1,96 @@
+import { appendFile } from 'node:fs/promises';
+import { redactUrl } from '../net/request-policy.js';
+import { failureText, formatBytes, formatDuration, verifyState } from './format.js';
+import type { OriginStats } from './origin-stats.js';
+import { redactText } from './redact.js';
+import type { Summary } from './types.js';
+
+export interface GithubSummaryInput {
+  readonly command: 'prefetch' | 'verify';
+  readonly summary: Summary;
+  readonly origins: readonly OriginStats[];
+}
+
+/**
+ * Text from a lock, a server or an error message, made inert in GitHub-flavoured Markdown: control
+ * characters shown as `\xHH` (a newline could start a heading or a table row), HTML special
+ * characters as entities, and Markdown punctuation backslash-escaped (no emphasis, links, images,
+ * table cells, @mentions or code spans can be opened by a package name or a message).
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(/[\\`*_{}[\]()#!|~@^$]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+/**
+ * The job summary a person opens the run page to see: counts, bytes, time and throughput, one row
+ * per host, and each failure with what to do next. Messages and URLs are redacted, then escaped.
+ */
+export function formatGithubSummary(input: GithubSummaryInput): string {
+  const { summary, origins } = input;
+  const lines: string[] = [];
+  const seconds = Math.max(summary.durationMs, 1) / 1000;
+  const throughput = summary.bytes > 0 ? `${formatBytes(summary.bytes / seconds)}/s` : '–';
+  if (input.command === 'verify') {
+    const missing = summary.failures.filter((f) => verifyState(f.message) === 'missing').length;
+    const invalid = summary.failures.length - missing;
+    lines.push(
+      summary.failed === 0
+        ? `### ✅ composer-prefetch verify: all ${summary.cached} archives are in Composer's cache`
+        : `### ❌ composer-prefetch verify: ${missing} missing, ${invalid} invalid of ${summary.planned} archives`,
+    );
+  } else {
+    const verdict = summary.interrupted ? '⚠️' : summary.failed > 0 || summary.invalid > 0 ? '❌' : '✅';
+    const tail = summary.interrupted ? ' (interrupted)' : '';
+    lines.push(`### ${verdict} composer-prefetch: ${summary.downloaded} downloaded, ${summary.cached} cached, ${summary.failed} failed${tail}`);
+  }
+  lines.push(
+    '',
+    '| Downloaded | Cached | Skipped | Failed | Invalid entries | Bytes | Time | Throughput |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${summary.downloaded} | ${summary.cached} | ${summary.skipped} | ${summary.failed} | ${summary.invalid} | ${formatBytes(summary.bytes)} | ${formatDuration(summary.durationMs)} | ${throughput} |`,
+    '',
+    `Backend: ${escapeMarkdown(summary.backend)} · Cache: ${escapeMarkdown(summary.cacheFilesDir)}`,
+  );
+  if (origins.length > 0) {
+    lines.push('', '| Host | Requests | Archives | Bytes | Throughput | Retries | Failures |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const o of origins) {
+      const causes = Object.entries(o.failuresByCause)
+        .filter(([, n]) => n > 0)
+        .map(([cause, n]) => `${n} ${cause}`)
+        .join(', ');
+      const failures = causes === '' ? `${o.failures}` : `${o.failures} (${causes})`;
+      lines.push(
+        `| ${escapeMarkdown(redactUrl(o.origin).replace(/\/$/, ''))} | ${o.requests} | ${o.downloaded} | ${formatBytes(o.bytes)} | ${formatBytes(o.bytesPerSecond)}/s | ${o.retries} | ${failures} |`,
+      );
+    }
+  }
+  if (summary.failures.length > 0) {
+    lines.push('', input.command === 'verify' ? '#### Not in the cache' : '#### Failures', '');
+    for (const f of summary.failures) {
+      const text = redactText(failureText(f.packageName, f.version, f.message));
+      lines.push(`- ${escapeMarkdown(text)}`);
+      if (f.hint !== undefined) lines.push(`  <br>${escapeMarkdown(redactText(f.hint))}`);
+    }
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+/**
+ * Appends the summary to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`. Does nothing
+ * outside Actions; an unwritable file is the caller's warning, never the run's failure.
+ */
+export async function appendGithubSummary(env: NodeJS.ProcessEnv, input: GithubSummaryInput): Promise<string | undefined> {
+  const file = env['GITHUB_STEP_SUMMARY'];
+  if (file === undefined || file === '') return undefined;
+  try {
+    await appendFile(file, formatGithubSummary(input));
+    return undefined;
+  } catch (error) {
+    return `could not write the GitHub job summary to ${file}: ${(error as Error).message}`;
+  }
+}
