@@ -17,6 +17,7 @@ import type { PrefetchEvent, Reporter } from '../report/types.js';
 import { attachEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, toCliOptions } from './program.js';
+import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
 
 function packageVersion(): string {
@@ -48,6 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   try {
     program.parse(normaliseArgv(argv), { from: 'user' });
+    await applyProjectDefaults(program, { cwd: process.cwd(), env }); // composer.json extra.composer-prefetch, below env and flags
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
