@@ -8,8 +8,8 @@ import { LoopbackNpmRegistry } from '../helpers/npm-registry.js';
 import { binPath, repoRoot, tempDir } from '../helpers/run.js';
 
 /**
- * The published package: stage exactly what `npm pack` would see (package.json, README, bin/ and
- * the build under test as dist/), pack it without scripts (prepack would rebuild into the shared
+ * The published package: stage exactly what `npm pack` would see (package.json, README, LICENSE,
+ * CHANGELOG, bin/ and the build under test as dist/), pack it without scripts (prepack would rebuild into the shared
  * dist/), then run it through npx from an empty directory. npx resolves the runtime dependencies
  * against a loopback registry built from the installed production dependencies, with a private,
  * empty npm cache: the test needs neither the public registry nor a warm cache.
@@ -68,6 +68,8 @@ describe('npm pack → npx', () => {
         npm_config_registry: registry.url,
         // The developer's ~/.npmrc (other registries, auth, offline settings) stays out of it.
         npm_config_userconfig: path.join(root, 'no-npmrc'),
+        npm_config_offline: 'false',
+        npm_config_prefer_offline: 'false',
         npm_config_update_notifier: 'false',
         npm_config_fund: 'false',
         npm_config_audit: 'false',
