@@ -13,24 +13,10 @@ import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
 import type { DownloadTask } from '../../src/plan/types.js';
 import type { PrefetchEvent } from '../../src/report/types.js';
-import { makeZip } from '../helpers/archives.js';
-import { HostileServer, sendRange } from '../helpers/hostile-server.js';
+import { HostileServer, sameSizePair, sendRange } from '../helpers/hostile-server.js';
 import { tempDir } from '../helpers/run.js';
 
 const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
-
-/** Two different zips of exactly the same size and layout (stored entries): "v1" and "v2" of one package. */
-export function sameSizePair(kib: number): [Buffer, Buffer] {
-  const version = (seed: number): Buffer => {
-    const filler = Buffer.alloc(kib * 1024);
-    for (let i = 0; i < filler.length; i++) filler[i] = (i * 31 + seed * 17) & 0xff;
-    return makeZip([{ name: 'composer.json', content: JSON.stringify({ name: 'acme/pkg', v: seed }) }, { name: 'data.bin', content: filler }]);
-  };
-  const pair: [Buffer, Buffer] = [version(1), version(2)];
-  assert.equal(pair[0].length, pair[1].length);
-  assert.ok(!pair[0].equals(pair[1]));
-  return pair;
-}
 
 describe('native backend: consistent ranges and bounded transfers', () => {
   let server: HostileServer;

@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { makeZip } from './archives.js';
 
 export interface Hit {
   readonly path: string;
@@ -126,3 +127,16 @@ export function sendRange(req: IncomingMessage, res: ServerResponse, body: Buffe
   });
   res.end(body.subarray(range.start, range.end));
 }
+
+/** Two different zips of exactly the same size and layout (stored entries): "v1" and "v2" of one package. */
+export function sameSizePair(kib: number): [Buffer, Buffer] {
+  const version = (seed: number): Buffer => {
+    const filler = Buffer.alloc(kib * 1024);
+    for (let i = 0; i < filler.length; i++) filler[i] = (i * 31 + seed * 17) & 0xff;
+    return makeZip([{ name: 'composer.json', content: JSON.stringify({ name: 'acme/pkg', v: seed }) }, { name: 'data.bin', content: filler }]);
+  };
+  const pair: [Buffer, Buffer] = [version(1), version(2)];
+  if (pair[0].length !== pair[1].length || pair[0].equals(pair[1])) throw new Error('sameSizePair: not two same-size archives');
+  return pair;
+}
+
