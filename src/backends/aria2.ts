@@ -167,12 +167,13 @@ function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<Tas
   const { ctx } = deps;
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
-    attempt(url, attempt, signal) {
+    attempt(url, attempt, scope) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
       ctx.policy.assertAllowed(new URL(url), task);
       return deps.limit(() => {
+        scope.started();
         ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
-        return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal, whole });
+        return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
       });
     },
     rejected() {

@@ -5,14 +5,25 @@ import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { FetchContext, StagedFile, TaskResult } from './types.js';
 
+/** What `fetchTask` gives each attempt. */
+export interface AttemptScope {
+  /**
+   * The package's signal: Ctrl-C or its `--retry-max-time` deadline. The attempt must end when
+   * it fires; its reason (a PrefetchError for the deadline) says why.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Called by the backend when the attempt really starts (it holds its slot, with `started`):
+   * the deadline runs from the package's first start, so time spent queued behind other
+   * packages in a big lock never counts against it.
+   */
+  readonly started: () => void;
+}
+
 /** How a backend moves the bytes of one URL; everything around it is `fetchTask`'s. */
 export interface UrlTransfer {
-  /**
-   * One attempt at `url` (the run's `attempt`-th for this package); emits `started` itself.
-   * `signal` is the package's: Ctrl-C or its `--retry-max-time` deadline; the attempt must end
-   * when it fires (its reason, a PrefetchError for the deadline, says why).
-   */
-  attempt(url: string, attempt: number, signal: AbortSignal): Promise<StagedFile>;
+  /** One attempt at `url` (the run's `attempt`-th for this package); emits `started` and calls `scope.started` itself. */
+  attempt(url: string, attempt: number, scope: AttemptScope): Promise<StagedFile>;
   /** Leaving `url` (done, next URL, out of retries, interrupted): drop what attempts kept for it. */
   leave?(url: string): Promise<void>;
   /**
@@ -35,21 +46,27 @@ export interface RetrySettings {
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
 export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const startedAt = Date.now();
   const urls = task.downloadUrls ?? task.urls;
   let attempts = 0;
   let lastError: PrefetchError | undefined;
   let shownNow: string | undefined;
   // `--retry-max-time` as a deadline for the whole package, attempt in flight included: a server
   // that keeps a transfer alive (a byte now and then) must not hold the run for as long as it likes.
+  // It runs from the first attempt's real start (curl's --retry-max-time also counts from the first request).
   const deadline = new AbortController();
   const budgetMs = retry.policy.maxTimeMs;
-  const timer =
-    budgetMs > 0 && Number.isFinite(budgetMs)
-      ? setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs)
-      : undefined;
+  let startedAt: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   setMaxListeners(0, signal);
+  const scope: AttemptScope = {
+    signal,
+    started: () => {
+      if (startedAt !== undefined) return;
+      startedAt = Date.now();
+      if (budgetMs > 0 && Number.isFinite(budgetMs)) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
+    },
+  };
   const fail = (error: PrefetchError): TaskResult => {
     ctx.emit({ type: 'failed', task, error });
     return { kind: 'failed', task, attempts, error };
@@ -68,7 +85,7 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
           shownNow = shown;
           let staged: StagedFile | undefined;
           try {
-            staged = await transfer.attempt(url, attempts, signal);
+            staged = await transfer.attempt(url, attempts, scope);
             await ctx.accept(task, staged, url);
             ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
             return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
@@ -79,7 +96,7 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
             lastError = error;
             if (staged !== undefined) transfer.rejected?.(url, error);
             if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt }, retry.policy, retry.random);
+            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : Date.now() - startedAt }, retry.policy, retry.random);
             if (verdict.action === 'next-url') {
               // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
               if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });

@@ -117,13 +117,13 @@ function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
   let lastAssembled = false;
   const keep = (p: Partial | undefined): void => void (partial = p);
   return fetchTask(task, deps.ctx, { policy: deps.policy, random: deps.random }, {
-    async attempt(url, attempt, signal) {
+    async attempt(url, attempt, scope) {
       if (whole && partial !== undefined) {
         await removeQuietly(partial.tempPath);
         partial = undefined;
       }
       try {
-        const { staged, assembled } = await transfer(task, url, attempt, { resumeFrom: partial, whole, signal }, deps, keep);
+        const { staged, assembled } = await transfer(task, url, attempt, { resumeFrom: partial, whole, signal: scope.signal, started: scope.started }, deps, keep);
         lastAssembled = assembled;
         partial = undefined; // `accept` owns the staged file now and removes it on failure.
         return staged;
@@ -151,7 +151,7 @@ async function transfer(
   task: DownloadTask,
   url: string,
   attempt: number,
-  how: { readonly resumeFrom: Partial | undefined; readonly whole: boolean; readonly signal: AbortSignal },
+  how: { readonly resumeFrom: Partial | undefined; readonly whole: boolean; readonly signal: AbortSignal; readonly started: () => void },
   deps: Deps,
   keep: (p: Partial | undefined) => void,
 ): Promise<{ staged: StagedFile; assembled: boolean }> {
@@ -181,7 +181,10 @@ async function transfer(
       }
       const release = await acquire(current.host, deps, signal);
       try {
-        if (hop === 0) ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        if (hop === 0) {
+          how.started();
+          ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        }
         const sentAt = Date.now();
         let response: Dispatcher.ResponseData;
         try {
