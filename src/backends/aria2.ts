@@ -7,8 +7,8 @@ import { execa } from 'execa';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import { removeQuietly } from '../cache/temp-files.js';
-import { PrefetchError, TransferLimitError } from '../errors.js';
-import { formatBytes } from '../net/transfer-bounds.js';
+import { PrefetchError } from '../errors.js';
+import { maxSizeError } from './transfer-watch.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
@@ -207,15 +207,7 @@ async function transfer(task: DownloadTask, url: string, out: string, deps: Task
   await removeQuietly(file);
   if (outcome.kind === 'aborted') throw abortedError(task);
   if (outcome.kind === 'too-large') {
-    const limit = ctx.options.maxSizeBytes;
-    const what = outcome.declared ? `declares ${formatBytes(outcome.bytes)}` : `sent more than ${formatBytes(limit)} and was stopped`;
-    throw new TransferLimitError({
-      packageName: task.packageName,
-      url: shown,
-      limit: { kind: 'max-size', option: '--max-size', limitBytes: limit, bytes: outcome.bytes, declared: outcome.declared },
-      message: `${task.packageName}: the archive at ${shown} ${what}, above the ${formatBytes(limit)} limit (--max-size)`,
-      hint: 'Raise --max-size (e.g. --max-size 4G) if the package really is that large; otherwise the server is sending something that is not the archive.',
-    });
+    throw maxSizeError({ packageName: task.packageName, url: shown, limitBytes: ctx.options.maxSizeBytes, bytes: outcome.bytes, declared: outcome.declared });
   }
   if (outcome.kind === 'backend-failed') throw outcome.error;
   if (outcome.kind === 'complete') {

@@ -120,7 +120,8 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
 /** The package's `--retry-max-time` ran out; says where it was and what went wrong before. */
 function deadlineError(task: DownloadTask, budgetMs: number, shown: string | undefined, last: PrefetchError | undefined): TransferLimitError {
   const where = shown === undefined ? '' : `; the transfer from ${shown} was stopped`;
-  const before = last === undefined ? '' : ` (earlier: ${last.message})`;
+  const lastProblem = last === undefined ? undefined : last.message.startsWith(`${task.packageName}: `) ? last.message.slice(task.packageName.length + 2) : last.message;
+  const before = lastProblem === undefined ? '' : ` (before that: ${lastProblem})`;
   return new TransferLimitError({
     packageName: task.packageName,
     url: shown,

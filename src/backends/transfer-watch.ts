@@ -92,14 +92,18 @@ export class TransferWatch {
   }
 
   #tooLarge(bytes: number, declared: boolean): TransferLimitError {
-    const limit = this.#options.maxSizeBytes;
-    const what = declared ? `declares ${formatBytes(bytes)}` : `sent more than ${formatBytes(limit)} and was stopped`;
-    return new TransferLimitError({
-      packageName: this.#packageName,
-      url: this.#url,
-      limit: { kind: 'max-size', option: '--max-size', limitBytes: limit, bytes, declared },
-      message: `${this.#packageName}: the archive at ${this.#url} ${what}, above the ${formatBytes(limit)} limit (--max-size)`,
-      hint: 'Raise --max-size (e.g. --max-size 4G) if the package really is that large; otherwise the server is sending something that is not the archive.',
-    });
+    return maxSizeError({ packageName: this.#packageName, url: this.#url, limitBytes: this.#options.maxSizeBytes, bytes, declared });
   }
+}
+
+/** `--max-size` refused a declared length (`declared`) or stopped a body that grew past it; shared by both backends. */
+export function maxSizeError(o: { packageName: string; url: string; limitBytes: number; bytes: number; declared: boolean }): TransferLimitError {
+  const what = o.declared ? `declares ${formatBytes(o.bytes)}, above the ${formatBytes(o.limitBytes)} limit (--max-size); nothing was downloaded` : `grew past the ${formatBytes(o.limitBytes)} limit (--max-size) and was stopped; the partial file was removed`;
+  return new TransferLimitError({
+    packageName: o.packageName,
+    url: o.url,
+    limit: { kind: 'max-size', option: '--max-size', limitBytes: o.limitBytes, bytes: o.bytes, declared: o.declared },
+    message: `${o.packageName}: the archive at ${o.url} ${what}`,
+    hint: 'Raise --max-size (e.g. --max-size 4G) if the package really is that large; otherwise the server is sending something that is not the archive.',
+  });
 }
