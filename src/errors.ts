@@ -119,7 +119,7 @@ export class RangeMismatchError extends PrefetchError {
       packageName: options.packageName,
       url: options.url,
       retryable: true,
-      hint: 'The server (or a cache in front of it) serves ranges of another version of the file. If this persists, report it to the host, or pass --split-size 0.',
+      hint: 'The server (or a CDN or cache in front of it) answers byte ranges from another version of the file; nothing spliced reaches the cache. If this persists, report it to the host.',
     });
     this.name = 'RangeMismatchError';
     this.problem = options.problem;
