@@ -128,22 +128,27 @@ describe('native backend: consistent ranges and bounded transfers', () => {
   describe('split downloads', () => {
     const split: Partial<DownloadOptions> = { splitMinBytes: 1024 * 1024, splitSegments: 4, splitProbeMs: 0 };
 
-    it('segments answered under a changed validator restart the archive whole, in one response', async () => {
-      const [v1, v2] = sameSizePair(3 * 1024);
-      const p = '/split-changed.zip';
-      const url = server.route(p, (req, res) => (req.headers.range === undefined ? sendRange(req, res, v1, { etag: '"v1"' }) : sendRange(req, res, v2, { etag: '"v2"' })));
-      const t = task(url, undefined);
-      const result = await fetch(t, split);
-      assert.equal(result.kind, 'downloaded', JSON.stringify(result));
-      assert.ok((await readFile(t.cachePath)).equals(v1));
-      const hits = server.hitsOf(p);
-      const restart = hits.findLastIndex((h) => h.range === undefined);
-      assert.ok(restart > 0, 'fetched again without Range');
-      assert.equal(hits.slice(restart).length, 1, 'the restart is one response: no segments after it');
-      assert.ok(hits.filter((h) => h.range !== undefined).every((h) => h.ifRange === '"v1"'));
-      assert.ok(retriedErrors().some((e) => e instanceof RangeMismatchError && e.problem === 'validator-changed'));
-      await assertNoTempFile(t);
-    });
+    for (const [label, rangeHeaders, problem] of [
+      ['a changed validator', { etag: '"v2"' }, 'validator-changed'],
+      ['no validator', {}, 'validator-missing'],
+    ] as const) {
+      it(`segments answered under ${label} restart the archive whole, in one response`, async () => {
+        const [v1, v2] = sameSizePair(3 * 1024);
+        const p = `/split-${problem}.zip`;
+        const url = server.route(p, (req, res) => (req.headers.range === undefined ? sendRange(req, res, v1, { etag: '"v1"' }) : sendRange(req, res, v2, rangeHeaders)));
+        const t = task(url, undefined);
+        const result = await fetch(t, split);
+        assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+        assert.ok((await readFile(t.cachePath)).equals(v1));
+        const hits = server.hitsOf(p);
+        const restart = hits.findLastIndex((h) => h.range === undefined);
+        assert.ok(restart > 0, 'fetched again without Range');
+        assert.equal(hits.slice(restart).length, 1, 'the restart is one response: no segments after it');
+        assert.ok(hits.filter((h) => h.range !== undefined).every((h) => h.ifRange === '"v1"'));
+        assert.ok(retriedErrors().some((e) => e instanceof RangeMismatchError && e.problem === problem));
+        await assertNoTempFile(t);
+      });
+    }
 
     it('segments spliced from another archive under the same ETag: the sha1 fails and the whole refetch succeeds', async () => {
       const [v1, v2] = sameSizePair(3 * 1024);
