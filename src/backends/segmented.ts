@@ -252,7 +252,7 @@ async function runSegment(
       // Retrying this segment alone cannot help: the whole archive must start over (caller's loop).
       if (thrown instanceof RangeMismatchError) throw thrown;
       // A bound of the whole attempt (--max-size, low speed) is not this segment's to retry.
-      if (thrown instanceof PrefetchError && (thrown.code === 'E_LIMIT' || signal.aborted)) throw thrown;
+      if (thrown instanceof PrefetchError && thrown.code === 'E_LIMIT') throw thrown;
       const error = toPrefetchError(networkError(thrown, t.task.packageName, t.shown));
       if (isResetLike(thrown)) t.onCongested?.();
       const verdict = decideRetry(error, { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } as AttemptHistory, t.retryPolicy, t.random);
