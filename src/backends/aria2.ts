@@ -375,9 +375,9 @@ class Aria2Session {
   }
 
   /**
-   * Asks aria2 to drop one download; the waiter is settled with `outcome` when a poll sees it
-   * `removed` (so aria2 no longer writes the file we are about to delete), or at once if the
-   * RPC call fails because aria2 already finished it (the poll reports that result then).
+   * Asks aria2 to drop one download; the waiter is settled with `outcome` once a poll sees it
+   * ended (`removed`, or `complete`/`error` when aria2 got there first), so aria2 no longer
+   * writes the file we are about to delete.
    */
   #stopDownload(gid: string, outcome: Outcome): void {
     const waiter = this.#waiters.get(gid);
