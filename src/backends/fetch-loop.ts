@@ -5,6 +5,9 @@ import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { FetchContext, StagedFile, TaskResult } from './types.js';
 
+/** The longest delay setTimeout takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What `fetchTask` gives each attempt. */
 export interface AttemptScope {
   /**
@@ -64,7 +67,8 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
     started: () => {
       if (startedAt !== undefined) return;
       startedAt = Date.now();
-      if (budgetMs > 0 && Number.isFinite(budgetMs)) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
+      // Past setTimeout's ceiling (~24.8 days) Node would fire at once: such a budget means "none".
+      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
     },
   };
   const fail = (error: PrefetchError): TaskResult => {

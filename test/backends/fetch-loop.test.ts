@@ -50,6 +50,17 @@ describe('fetchTask: the per-package deadline', () => {
     assert.equal(result.kind, 'downloaded');
   });
 
+  it('a budget beyond what a timer can hold means no deadline (not an instant one)', async () => {
+    const result = await fetchTask(task, context(), retry(40 * 24 * 3600 * 1000), {
+      attempt: async (_url, _n, scope) => {
+        scope.started();
+        await sleep(20);
+        return staged;
+      },
+    });
+    assert.equal(result.kind, 'downloaded');
+  });
+
   it('tells the transfer when accept rejected what it staged, and only then', async () => {
     const rejected: string[] = [];
     let calls = 0;
