@@ -54,7 +54,7 @@ describe('fetchTask: the per-package deadline', () => {
     const result = await fetchTask(task, context(), retry(40 * 24 * 3600 * 1000), {
       attempt: async (_url, _n, scope) => {
         scope.started();
-        await sleep(20);
+        await Promise.race([sleep(50), untilAborted(scope)]);
         return staged;
       },
     });
