@@ -213,6 +213,27 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       await assertNoTempFile(t);
     });
 
+    it('a split download is judged as a whole: all segments trickling → stalled, temp file removed', async () => {
+      const [v1] = sameSizePair(3 * 1024);
+      const p = '/split-trickle.zip';
+      const url = server.route(p, (req, res) => {
+        const headers = { 'accept-ranges': 'bytes', etag: '"t"' };
+        const start = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+        const from = start ? Number(start[1]) : 0;
+        const to = start ? Number(start[2]) + 1 : v1.length;
+        res.writeHead(start ? 206 : 200, { ...headers, 'content-length': String(to - from), ...(start ? { 'content-range': `bytes ${from}-${to - 1}/${v1.length}` } : {}) });
+        let at = from;
+        server.every(res, 20, () => (res.write(v1.subarray(at, at + 8)), (at += 8) < to));
+      });
+      const t = task(url, undefined);
+      const result = await fetch(t, { splitMinBytes: 1024 * 1024, splitSegments: 4, splitProbeMs: 0, lowSpeedLimit: 4096, stallTimeoutMs: 300, retries: 0 });
+      assert.equal(result.kind, 'failed');
+      if (result.kind !== 'failed') return;
+      assert.ok(result.error instanceof TransferLimitError && result.error.limit.kind === 'low-speed', String(result.error));
+      assert.ok(server.hitsOf(p).some((h) => h.range !== undefined), 'it was split');
+      await assertNoTempFile(t);
+    });
+
     it('--retry-max-time ends the attempt in flight', async () => {
       const p = '/deadline.zip';
       const t = task(slowloris(p, 100_000, 20), undefined);
