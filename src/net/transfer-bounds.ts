@@ -50,7 +50,9 @@ export type PartialVerdict =
  * Whether a 206 continues the entity we hold `[.., start)` of. Servers that ignore If-Range (or
  * caches that mix versions) answer a Range from another representation; curl and Composer glue
  * such bytes on unseen. We compare the 206's own validator with the one our If-Range carried:
- * changed or missing means other bytes, even when offset and length fit.
+ * changed or missing means other bytes, even when offset and length fit. Missing is no excuse: a
+ * 206 must carry the ETag a 200 would have (RFC 9110 §15.3.7), so a server that drops it costs
+ * us only a whole refetch.
  */
 export function checkPartialResponse(
   expect: { readonly validator: Validator; readonly start: number; readonly total: number | undefined },
