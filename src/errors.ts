@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_INSECURE' // http:// URL refused by secure-http
   | 'E_BACKEND' // backend unavailable or crashed (aria2c missing, too old)
   | 'E_CACHE' // cache dir disabled, not writable, or a commit failed
+  | 'E_LIMIT' // a bound ended the download: --max-size, --retry-max-time
   | 'E_ABORTED'; // interrupted (SIGINT/SIGTERM)
 
 export interface PrefetchErrorOptions {
@@ -99,6 +100,56 @@ export class CorruptArchiveError extends PrefetchError {
     });
     this.name = 'CorruptArchiveError';
     this.reason = options.reason;
+  }
+}
+
+/**
+ * A `206 Partial Content` that does not belong to the bytes we already have: another entity
+ * (its strong validator differs, or it has none while the first response had one), another
+ * offset or another length. The bytes are discarded and the archive is fetched again whole.
+ */
+export class RangeMismatchError extends PrefetchError {
+  readonly problem: 'validator-changed' | 'validator-missing' | 'offset' | 'length' | 'unexpected';
+  /** The validator our `If-Range` carried (ETag or Last-Modified), when there was one. */
+  readonly expected: string | undefined;
+  /** What the 206 carried instead. */
+  readonly received: string | undefined;
+  constructor(options: { packageName: string; url: string; problem: RangeMismatchError['problem']; expected?: string | undefined; received?: string | undefined; detail: string }) {
+    super('E_NETWORK', `${options.packageName}: ${options.url} answered a byte range ${options.detail}; the partial bytes were discarded and the archive is fetched again whole`, {
+      packageName: options.packageName,
+      url: options.url,
+      retryable: true,
+      hint: 'The server (or a CDN or cache in front of it) answers byte ranges from another version of the file; nothing spliced reaches the cache. If this persists, report it to the host.',
+    });
+    this.name = 'RangeMismatchError';
+    this.problem = options.problem;
+    this.expected = options.expected;
+    this.received = options.received;
+  }
+}
+
+/** Which bound ended a transfer; `option` is the flag that sets it. */
+export type TransferLimit =
+  | { readonly kind: 'max-size'; readonly option: '--max-size'; readonly limitBytes: number; readonly bytes: number; readonly declared: boolean }
+  | { readonly kind: 'low-speed'; readonly option: '--low-speed-limit'; readonly limitBytesPerSecond: number; readonly windowMs: number; readonly bytesPerSecond: number }
+  | { readonly kind: 'deadline'; readonly option: '--retry-max-time'; readonly limitMs: number };
+
+/**
+ * A transfer ended by one of our bounds. A low speed is a stall (retryable, `E_NETWORK`, as
+ * curl's `--speed-limit` ends a transfer with "operation too slow"); an archive above
+ * `--max-size` and a spent `--retry-max-time` are final for the package (`E_LIMIT`).
+ */
+export class TransferLimitError extends PrefetchError {
+  readonly limit: TransferLimit;
+  constructor(options: { packageName: string; url: string | undefined; limit: TransferLimit; message: string; hint?: string | undefined }) {
+    super(options.limit.kind === 'low-speed' ? 'E_NETWORK' : 'E_LIMIT', options.message, {
+      packageName: options.packageName,
+      url: options.url,
+      retryable: options.limit.kind === 'low-speed',
+      hint: options.hint,
+    });
+    this.name = 'TransferLimitError';
+    this.limit = options.limit;
   }
 }
 

@@ -120,6 +120,12 @@ export interface Aria2DownloadSettings {
   readonly expectedSha1: string | undefined;
   readonly download: DownloadOptions;
   readonly userAgent: string;
+  /**
+   * One connection, one response: after a file aria2 may have assembled from several ranges
+   * failed verification. aria2 neither sends If-Range nor compares the validators of its
+   * segments' responses, so only an unsplit download is sure to be one representation.
+   */
+  readonly whole?: boolean;
 }
 
 const seconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
@@ -130,8 +136,9 @@ const seconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000))
  * - `max-tries=1`: we retry ourselves with the shared retry policy, so both backends emit the
  *   same `retried` events, honour Retry-After and never retry a 404/401.
  * - `timeout` is aria2's socket-read timeout: no byte for that long = stalled, as `stallTimeoutMs`.
- *   `lowest-speed-limit=0` on purpose: a speed floor would kill slow but live links the native
- *   backend keeps.
+ * - `lowest-speed-limit` is `--low-speed-limit`: aria2 closes a connection at or under that
+ *   speed (error 5, retried by us), judged after its own fixed 10 s start-up grace, not over our
+ *   stall window; the per-package deadline and `--max-size` are enforced over RPC (aria2.ts).
  * - `file-allocation=none`: preallocation writes a full-size zero-filled file first; such a file
  *   must never be a candidate for the cache.
  * - `remote-time=false`: the committed file gets a fresh mtime (Composer's TTL GC reads it).
@@ -146,9 +153,9 @@ export function aria2DownloadOptions(s: Aria2DownloadSettings): Record<string, s
     'retry-wait': '0',
     'connect-timeout': seconds(d.connectTimeoutMs),
     timeout: seconds(Math.max(d.stallTimeoutMs, d.headersTimeoutMs)),
-    'lowest-speed-limit': '0',
-    'max-connection-per-server': String(Math.min(Math.max(1, d.perOrigin), ARIA2_MAX_CONNECTIONS_PER_SERVER)),
-    split: d.splitMinBytes > 0 ? String(Math.max(1, d.splitSegments)) : '1',
+    'lowest-speed-limit': String(Math.max(0, Math.floor(d.lowSpeedLimit))),
+    'max-connection-per-server': s.whole === true ? '1' : String(Math.min(Math.max(1, d.perOrigin), ARIA2_MAX_CONNECTIONS_PER_SERVER)),
+    split: d.splitMinBytes > 0 && s.whole !== true ? String(Math.max(1, d.splitSegments)) : '1',
     // aria2 splits a download only when it is at least 2 × min-split-size.
     'min-split-size': String(Math.min(MIN_SPLIT_CEILING, Math.max(MIN_SPLIT_FLOOR, Math.ceil(d.splitMinBytes / 2)))),
     'remote-time': 'false',

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import { removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
+import { maxSizeError } from './transfer-watch.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
@@ -119,13 +120,12 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
       }
       try {
         const native = createNativeBackend({ dispatcher: options.dispatcher, retryPolicy: basePolicy, random });
-        // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` (when the tree has it) the whole package.
-        const budget = (ctx.options as Partial<Record<'retryMaxTimeMs', number>>).retryMaxTimeMs;
+        // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` the whole package.
         const policy: RetryPolicy = {
           ...basePolicy,
           retries: ctx.options.retries,
           integrityRetries: Math.min(basePolicy.integrityRetries, ctx.options.retries),
-          ...(budget === undefined ? {} : { maxTimeMs: budget }),
+          maxTimeMs: ctx.options.retryMaxTimeMs,
         };
         const limit = pLimit(ctx.options.concurrency);
         const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session: session! };
@@ -159,29 +159,39 @@ interface TaskDeps {
   readonly session: Aria2Session;
 }
 
-/** The shared loop, with aria2 doing the transfer. */
+/**
+ * The shared loop, with aria2 doing the transfer. After a failed verification the next attempt
+ * goes out unsplit (`whole`): aria2 may have assembled the file from ranges we cannot check.
+ */
 function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<TaskResult> {
   const { ctx } = deps;
+  let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
-    attempt(url, attempt) {
+    attempt(url, attempt, scope) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
       ctx.policy.assertAllowed(new URL(url), task);
       return deps.limit(() => {
+        scope.started();
         ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
-        return transfer(task, url, `p${index}-a${attempt}.part`, deps);
+        return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
       });
+    },
+    rejected() {
+      whole = true;
     },
   });
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
-async function transfer(task: DownloadTask, url: string, out: string, deps: TaskDeps): Promise<StagedFile> {
+async function transfer(task: DownloadTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean }): Promise<StagedFile> {
   const { ctx, session } = deps;
   const shown = ctx.policy.redact(url);
   const file = path.join(session.stagingDir, out);
   const outcome = await session.download(url, {
-    options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent }),
+    options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
     onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
+    signal: how.signal,
+    maxSizeBytes: ctx.options.maxSizeBytes,
   });
   // aria2 keeps a `.aria2` control file next to unfinished or failed downloads ([repro] in peers.md).
   await removeQuietly(`${file}.aria2`);
@@ -196,6 +206,9 @@ async function transfer(task: DownloadTask, url: string, out: string, deps: Task
   }
   await removeQuietly(file);
   if (outcome.kind === 'aborted') throw abortedError(task);
+  if (outcome.kind === 'too-large') {
+    throw maxSizeError({ packageName: task.packageName, url: shown, limitBytes: ctx.options.maxSizeBytes, bytes: outcome.bytes, declared: outcome.declared });
+  }
   if (outcome.kind === 'backend-failed') throw outcome.error;
   if (outcome.kind === 'complete') {
     throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, { packageName: task.packageName, url: shown });
@@ -208,12 +221,17 @@ type Outcome =
   | { readonly kind: 'complete' }
   | { readonly kind: 'error'; readonly errorCode: string | undefined; readonly errorMessage: string | undefined }
   | { readonly kind: 'aborted' }
+  /** Stopped by us over RPC: its totalLength or completedLength went over `--max-size`. */
+  | { readonly kind: 'too-large'; readonly bytes: number; readonly declared: boolean }
   | { readonly kind: 'backend-failed'; readonly error: PrefetchError };
 
 interface Waiter {
   readonly resolve: (outcome: Outcome) => void;
   readonly onProgress: (bytes: number, total: number | undefined) => void;
   lastBytes: number;
+  readonly maxSizeBytes: number;
+  /** Set when we asked aria2 to remove the download; reported once aria2 says `removed`. */
+  stopped: Outcome | undefined;
 }
 
 interface TellStatus {
@@ -328,9 +346,13 @@ class Aria2Session {
     }
   }
 
-  /** Queues one URL; resolves when aria2 finished, failed or we were interrupted. */
-  async download(url: string, o: { options: Record<string, string>; onProgress: Waiter['onProgress'] }): Promise<Outcome> {
-    if (this.#signal.aborted) return { kind: 'aborted' };
+  /**
+   * Queues one URL; resolves when aria2 finished, failed or we were interrupted. `signal` (the
+   * package's deadline) and `maxSizeBytes` stop this one download over RPC (`aria2.forceRemove`):
+   * aria2 has no size limit of its own, and its `--timeout` is per read, not per download.
+   */
+  async download(url: string, o: { options: Record<string, string>; onProgress: Waiter['onProgress']; signal?: AbortSignal; maxSizeBytes?: number }): Promise<Outcome> {
+    if (this.#signal.aborted || o.signal?.aborted) return { kind: 'aborted' };
     if (this.#exited) return { kind: 'backend-failed', error: this.#diedError() };
     let gid: string;
     try {
@@ -339,10 +361,29 @@ class Aria2Session {
       if (this.#signal.aborted) return { kind: 'aborted' };
       return { kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 refused a download: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) };
     }
-    return new Promise<Outcome>((resolve) => {
-      this.#waiters.set(gid, { resolve, onProgress: o.onProgress, lastBytes: -1 });
-      this.#schedule();
-    });
+    const onAbort = (): void => this.#stopDownload(gid, { kind: 'aborted' });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await new Promise<Outcome>((resolve) => {
+        this.#waiters.set(gid, { resolve, onProgress: o.onProgress, lastBytes: -1, maxSizeBytes: o.maxSizeBytes ?? 0, stopped: undefined });
+        this.#schedule();
+        if (o.signal?.aborted) onAbort();
+      });
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Asks aria2 to drop one download; the waiter is settled with `outcome` once a poll sees it
+   * ended (`removed`, or `complete`/`error` when aria2 got there first), so aria2 no longer
+   * writes the file we are about to delete.
+   */
+  #stopDownload(gid: string, outcome: Outcome): void {
+    const waiter = this.#waiters.get(gid);
+    if (waiter === undefined || waiter.stopped !== undefined) return;
+    waiter.stopped = outcome;
+    void this.#rpc.call('aria2.forceRemove', gid).catch(() => undefined);
   }
 
   /** Kills aria2c and removes the staging dir; safe to call more than once. */
@@ -429,9 +470,17 @@ class Aria2Session {
     }
     const bytes = Number(status.completedLength ?? '0');
     const total = Number(status.totalLength ?? '0');
+    const ended = status.status === 'removed' || status.status === 'complete' || status.status === 'error';
+    // Stopped by us: whatever aria2 made of it in the meantime, the file is not wanted.
+    if (waiter.stopped !== undefined) return ended ? this.#finish(gid, waiter.stopped) : undefined;
+    if (status.status === 'removed') return this.#finish(gid, { kind: 'aborted' });
     if (status.status === 'complete') return this.#finish(gid, { kind: 'complete' });
     if (status.status === 'error') return this.#finish(gid, { kind: 'error', errorCode: status.errorCode, errorMessage: status.errorMessage });
-    if (status.status === 'removed') return this.#finish(gid, { kind: 'aborted' });
+    // A declared length over --max-size, or an endless body growing past it (checked every poll,
+    // so aria2 may write up to one poll interval's worth beyond the limit before it stops).
+    if (waiter.maxSizeBytes > 0 && (total > waiter.maxSizeBytes || bytes > waiter.maxSizeBytes)) {
+      return this.#stopDownload(gid, { kind: 'too-large', bytes: Math.max(total, bytes), declared: total > waiter.maxSizeBytes });
+    }
     if (bytes !== waiter.lastBytes && bytes > 0) {
       waiter.lastBytes = bytes;
       waiter.onProgress(bytes, total > 0 ? total : undefined);

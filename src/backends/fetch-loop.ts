@@ -1,15 +1,39 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PrefetchError, toPrefetchError } from '../errors.js';
+import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
 import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { FetchContext, StagedFile, TaskResult } from './types.js';
 
+/** The longest delay setTimeout takes (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What `fetchTask` gives each attempt. */
+export interface AttemptScope {
+  /**
+   * The package's signal: Ctrl-C or its `--retry-max-time` deadline. The attempt must end when
+   * it fires; its reason (a PrefetchError for the deadline) says why.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Called by the backend when the attempt really starts (it holds its slot, with `started`):
+   * the deadline runs from the package's first start, so time spent queued behind other
+   * packages in a big lock never counts against it.
+   */
+  readonly started: () => void;
+}
+
 /** How a backend moves the bytes of one URL; everything around it is `fetchTask`'s. */
 export interface UrlTransfer {
-  /** One attempt at `url` (the run's `attempt`-th for this package); emits `started` itself. */
-  attempt(url: string, attempt: number): Promise<StagedFile>;
+  /** One attempt at `url` (the run's `attempt`-th for this package); emits `started` and calls `scope.started` itself. */
+  attempt(url: string, attempt: number, scope: AttemptScope): Promise<StagedFile>;
   /** Leaving `url` (done, next URL, out of retries, interrupted): drop what attempts kept for it. */
   leave?(url: string): Promise<void>;
+  /**
+   * `ctx.accept` refused the file the last attempt staged (sha1, archive checks, whichever).
+   * A backend that assembled it from several responses fetches it whole next time.
+   */
+  rejected?(url: string, error: PrefetchError): void;
 }
 
 export interface RetrySettings {
@@ -25,47 +49,90 @@ export interface RetrySettings {
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
 export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const startedAt = Date.now();
   const urls = task.downloadUrls ?? task.urls;
   let attempts = 0;
   let lastError: PrefetchError | undefined;
-  for (const [index, url] of urls.entries()) {
-    let urlAttempts = 0;
-    let integrityFailures = 0;
-    try {
-      for (;;) {
-        if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
-        attempts++;
-        urlAttempts++;
-        const shown = ctx.policy.redact(url);
-        try {
-          const staged = await transfer.attempt(url, attempts);
-          await ctx.accept(task, staged, url);
-          ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
-          return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
-        } catch (thrown) {
-          if (ctx.signal.aborted) continue;
-          const error = toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
-          lastError = error;
-          if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-          const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: Date.now() - startedAt }, retry.policy, retry.random);
-          if (verdict.action === 'next-url') {
-            // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
-            if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
-            break;
+  let shownNow: string | undefined;
+  // `--retry-max-time` as a deadline for the whole package, attempt in flight included: a server
+  // that keeps a transfer alive (a byte now and then) must not hold the run for as long as it likes.
+  // It runs from the first attempt's real start (curl's --retry-max-time also counts from the first request).
+  const deadline = new AbortController();
+  const budgetMs = retry.policy.maxTimeMs;
+  let startedAt: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  setMaxListeners(0, signal);
+  const scope: AttemptScope = {
+    signal,
+    started: () => {
+      if (startedAt !== undefined) return;
+      startedAt = Date.now();
+      // Past setTimeout's ceiling (~24.8 days) Node would fire at once: such a budget means "none".
+      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
+    },
+  };
+  const fail = (error: PrefetchError): TaskResult => {
+    ctx.emit({ type: 'failed', task, error });
+    return { kind: 'failed', task, attempts, error };
+  };
+  try {
+    for (const [index, url] of urls.entries()) {
+      let urlAttempts = 0;
+      let integrityFailures = 0;
+      try {
+        for (;;) {
+          if (ctx.signal.aborted) return { kind: 'failed', task, attempts, error: abortedError(task) };
+          if (deadline.signal.aborted) return fail(deadline.signal.reason as PrefetchError);
+          attempts++;
+          urlAttempts++;
+          const shown = ctx.policy.redact(url);
+          shownNow = shown;
+          let staged: StagedFile | undefined;
+          try {
+            staged = await transfer.attempt(url, attempts, scope);
+            await ctx.accept(task, staged, url);
+            ctx.emit({ type: 'done', task, result: 'downloaded', bytes: staged.bytes, url: shown });
+            return { kind: 'downloaded', task, url: shown, bytes: staged.bytes, attempts };
+          } catch (thrown) {
+            if (ctx.signal.aborted) continue;
+            if (deadline.signal.aborted) return fail(deadline.signal.reason as PrefetchError);
+            const error = toPrefetchError(thrown, 'E_NETWORK', { packageName: task.packageName, url: shown });
+            lastError = error;
+            if (staged !== undefined) transfer.rejected?.(url, error);
+            if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
+            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : Date.now() - startedAt }, retry.policy, retry.random);
+            if (verdict.action === 'next-url') {
+              // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
+              if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
+              break;
+            }
+            ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
+            // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
+            await sleep(verdict.delayMs, undefined, { signal }).catch(() => undefined);
           }
-          ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
-          // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
-          await sleep(verdict.delayMs, undefined, { signal: ctx.signal }).catch(() => undefined);
         }
+      } finally {
+        await transfer.leave?.(url);
       }
-    } finally {
-      await transfer.leave?.(url);
     }
+    return fail(lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName }));
+  } finally {
+    clearTimeout(timer);
   }
-  const error = lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName });
-  ctx.emit({ type: 'failed', task, error });
-  return { kind: 'failed', task, attempts, error };
+}
+
+/** The package's `--retry-max-time` ran out; says where it was and what went wrong before. */
+function deadlineError(task: DownloadTask, budgetMs: number, shown: string | undefined, last: PrefetchError | undefined): TransferLimitError {
+  const where = shown === undefined ? '' : `; the transfer from ${shown} was stopped`;
+  const lastProblem = last === undefined ? undefined : last.message.startsWith(`${task.packageName}: `) ? last.message.slice(task.packageName.length + 2) : last.message;
+  const before = lastProblem === undefined ? '' : ` (before that: ${lastProblem})`;
+  return new TransferLimitError({
+    packageName: task.packageName,
+    url: shown,
+    limit: { kind: 'deadline', option: '--retry-max-time', limitMs: budgetMs },
+    message: `${task.packageName}: not downloaded within ${budgetMs / 1000} s, the per-package limit (--retry-max-time)${where}${before}`,
+    hint: 'The server is too slow or keeps failing. Raise --retry-max-time if the archive is large and the link slow.',
+  });
 }
 
 export function abortedError(task: DownloadTask): PrefetchError {

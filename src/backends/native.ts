@@ -4,11 +4,12 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent } from '../net/undici-lean.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
-import { HttpStatusError, PrefetchError } from '../errors.js';
+import { HttpStatusError, PrefetchError, RangeMismatchError } from '../errors.js';
 import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
 import { OriginGate } from '../net/origin-gate.js';
 import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
-import { contentRange, header, numberHeader, strongValidator } from '../net/response-headers.js';
+import { contentRange, header, numberHeader } from '../net/response-headers.js';
+import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
@@ -16,6 +17,7 @@ import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
+import { TransferWatch } from './transfer-watch.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
 const PROGRESS_INTERVAL_MS = 200;
@@ -41,8 +43,8 @@ interface Partial {
   /** sha1 of the bytes on disk so far; only when the lock has a shasum to check it against. */
   readonly hash: Hash | undefined;
   bytes: number;
-  /** Strong ETag or Last-Modified of the first response, for `If-Range`. */
-  validator: string | undefined;
+  /** Strong ETag or Last-Modified of the first response, for `If-Range`; a 206 must carry the same. */
+  validator: Validator | undefined;
   total: number | undefined;
 }
 
@@ -101,15 +103,37 @@ interface Deps {
   readonly freshDispatcher: () => Dispatcher;
 }
 
-/** One package through the shared loop; a broken transfer's temp file is kept for a `Range` resume. */
+/**
+ * One package through the shared loop; a broken transfer's temp file is kept for a `Range` resume.
+ *
+ * Once a range came from another entity, or a file assembled from several responses (split or
+ * resumed) failed verification, the package is fetched whole: one response, no split, no resume.
+ * A server may answer ranges from another representation under one ETag; only a single response
+ * is guaranteed to be one representation.
+ */
 function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
   let partial: Partial | undefined;
+  let whole = false;
+  let lastAssembled = false;
   const keep = (p: Partial | undefined): void => void (partial = p);
   return fetchTask(task, deps.ctx, { policy: deps.policy, random: deps.random }, {
-    async attempt(url, attempt) {
-      const staged = await transfer(task, url, attempt, partial, deps, keep);
-      partial = undefined; // `accept` owns the staged file now and removes it on failure.
-      return staged;
+    async attempt(url, attempt, scope) {
+      if (whole && partial !== undefined) {
+        await removeQuietly(partial.tempPath);
+        partial = undefined;
+      }
+      try {
+        const { staged, assembled } = await transfer(task, url, attempt, { resumeFrom: partial, whole, signal: scope.signal, started: scope.started }, deps, keep);
+        lastAssembled = assembled;
+        partial = undefined; // `accept` owns the staged file now and removes it on failure.
+        return staged;
+      } catch (error) {
+        if (error instanceof RangeMismatchError) whole = true;
+        throw error;
+      }
+    },
+    rejected() {
+      if (lastAssembled) whole = true;
     },
     async leave() {
       // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
@@ -127,14 +151,17 @@ async function transfer(
   task: DownloadTask,
   url: string,
   attempt: number,
-  resumeFrom: Partial | undefined,
+  how: { readonly resumeFrom: Partial | undefined; readonly whole: boolean; readonly signal: AbortSignal; readonly started: () => void },
   deps: Deps,
   keep: (p: Partial | undefined) => void,
-): Promise<StagedFile> {
+): Promise<{ staged: StagedFile; assembled: boolean }> {
   const { ctx } = deps;
+  const { resumeFrom, whole } = how;
   // Any attempt after a failure goes out on a fresh connection.
   const fresh = attempt > 1;
   const dispatcher = fresh ? deps.freshDispatcher() : deps.dispatcher;
+  const watch = new TransferWatch({ parent: how.signal, options: ctx.options, packageName: task.packageName, url: ctx.policy.redact(url) });
+  const signal = watch.signal;
   try {
     let current = new URL(url);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -150,11 +177,14 @@ async function transfer(
       };
       if (resumeFrom && resumeFrom.validator !== undefined && resumeFrom.bytes > 0) {
         headers['range'] = `bytes=${resumeFrom.bytes}-`;
-        headers['if-range'] = resumeFrom.validator;
+        headers['if-range'] = resumeFrom.validator.value;
       }
-      const release = await acquire(current.host, deps);
+      const release = await acquire(current.host, deps, signal);
       try {
-        if (hop === 0) ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        if (hop === 0) {
+          how.started();
+          ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        }
         const sentAt = Date.now();
         let response: Dispatcher.ResponseData;
         try {
@@ -163,11 +193,11 @@ async function transfer(
             path: `${current.pathname}${current.search}`,
             method: 'GET',
             headers,
-            signal: ctx.signal,
+            signal,
           });
         } catch (error) {
           if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
-          throw networkError(error, task.packageName, shown);
+          throw networkError(watch.explain(error), task.packageName, shown);
         }
         const { statusCode } = response;
         const location = header(response.headers, 'location');
@@ -178,15 +208,24 @@ async function transfer(
         }
         if (statusCode === 200 || statusCode === 206) {
           // A big, rangeable fresh 200 is split into parallel segments (segmented.ts); a resumed
-          // transfer, or anything `decideSplit` refuses, streams on as one response.
-          const split = resumeFrom ? undefined : decideSplit(statusCode, response.headers, ctx.options);
+          // transfer, a whole-only refetch, or anything `decideSplit` refuses, streams on as one response.
+          const split = resumeFrom || whole ? undefined : decideSplit(statusCode, response.headers, ctx.options);
           const host = current.host;
           try {
+            // An archive above --max-size is refused on its declared length, before any byte is written.
+            try {
+              watch.declared(statusCode === 206 ? contentRange(response.headers)?.total : numberHeader(response.headers, 'content-length'));
+            } catch (error) {
+              response.body.destroy();
+              if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
+              keep(undefined);
+              throw error;
+            }
             const staged = split
-              ? await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx, dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host) })
-              : await receive(task, response, resumeFrom, shown, deps, keep);
+              ? { file: await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx: { ...ctx, signal }, dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host), watch }), resumed: false }
+              : await receive(task, response, { resumeFrom, resumable: !whole }, shown, deps, keep, watch);
             deps.gate.succeeded(current.host);
-            return staged;
+            return { staged: staged.file, assembled: split !== undefined || staged.resumed };
           } catch (error) {
             if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(current.host, sentAt);
             throw error;
@@ -216,6 +255,7 @@ async function transfer(
       url: ctx.policy.redact(url),
     });
   } finally {
+    watch.dispose();
     // The body has been read to the end or abandoned by now; drop the one-off connection.
     if (fresh) await dispatcher.destroy().catch(() => undefined);
   }
@@ -226,10 +266,10 @@ async function transfer(
  * congested origin must not sit on a global slot that requests to other origins could use,
  * and as no one waits for a gate while holding a slot, the two cannot deadlock.
  */
-async function acquire(host: string, deps: Deps): Promise<() => void> {
-  const releaseGate = await deps.gate.acquire(host, deps.ctx.signal);
+async function acquire(host: string, deps: Deps, signal: AbortSignal): Promise<() => void> {
+  const releaseGate = await deps.gate.acquire(host, signal);
   try {
-    const releaseSlot = await deps.slots.acquire(deps.ctx.signal);
+    const releaseSlot = await deps.slots.acquire(signal);
     return () => {
       releaseSlot();
       releaseGate();
@@ -243,12 +283,14 @@ async function acquire(host: string, deps: Deps): Promise<() => void> {
 async function receive(
   task: DownloadTask,
   response: Dispatcher.ResponseData,
-  resumeFrom: Partial | undefined,
+  how: { readonly resumeFrom: Partial | undefined; readonly resumable: boolean },
   shown: string,
   deps: Deps,
   keep: (p: Partial | undefined) => void,
-): Promise<StagedFile> {
+  watch: TransferWatch,
+): Promise<{ file: StagedFile; resumed: boolean }> {
   const { ctx } = deps;
+  const { resumeFrom } = how;
   // Start taking the body now, before any await: undici destroys the body stream when the
   // socket dies, and destroy() drops whatever it had buffered. Chunks already queued by
   // `batches` survive and come out before the error, so a reset mid-body still leaves
@@ -264,7 +306,9 @@ async function receive(
     throw error;
   }
   const { partial, handle } = opened;
+  const resumed = partial === resumeFrom;
   keep(partial);
+  watch.bodyStarted(partial.bytes);
 
   // A plain loop, not pipeline() into a Writable: when the socket dies, a Writable's buffered
   // chunks are dropped on destroy while the hash may or may not have seen them. Here every
@@ -284,6 +328,8 @@ async function receive(
       }
       if (partial.hash) for (const chunk of batch) partial.hash.update(chunk);
       partial.bytes += size;
+      // Past --max-size (an endless body): throws, and the temp file goes below.
+      watch.received(size);
       const now = Date.now();
       if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
         lastProgress = now;
@@ -294,9 +340,11 @@ async function receive(
     batches.dispose();
     response.body.destroy();
     await handle.close().catch(() => undefined);
-    // Without a validator a retry cannot safely continue, and after a failed write the file
-    // may hold bytes the hash has not seen: start over in both cases.
-    if (partial.validator === undefined || writeFailed) {
+    const reason = watch.explain(error);
+    // Without a validator a retry cannot safely continue, after a failed write the file may hold
+    // bytes the hash has not seen, a whole-only refetch must not resume, and bytes past
+    // --max-size are worth nothing: start over in all these cases.
+    if (partial.validator === undefined || writeFailed || !how.resumable || isFinal(reason)) {
       await removeQuietly(partial.tempPath);
       keep(undefined);
     }
@@ -307,13 +355,13 @@ async function receive(
         hint: 'Check free space and permissions in the Composer cache directory.',
       });
     }
-    throw networkError(error, task.packageName, shown);
+    throw networkError(reason, task.packageName, shown);
   }
   batches.dispose();
   await handle.close();
   if (partial.total !== undefined && partial.bytes !== partial.total) {
     // The server closed cleanly but early (or sent too much): resume if we can, else restart.
-    if (partial.bytes > partial.total || partial.validator === undefined) {
+    if (partial.bytes > partial.total || partial.validator === undefined || !how.resumable) {
       await removeQuietly(partial.tempPath);
       keep(undefined);
     }
@@ -324,7 +372,12 @@ async function receive(
     });
   }
   ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.bytes });
-  return { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown };
+  return { file: { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown }, resumed };
+}
+
+/** A limit that no retry of this transfer can get under (the partial is worthless then). */
+function isFinal(reason: unknown): boolean {
+  return reason instanceof PrefetchError && reason.code === 'E_LIMIT';
 }
 
 /** The file this response's bytes go to: the partial it continues (a matching 206), or a new one. */
@@ -336,33 +389,42 @@ async function openTarget(
   length: number | undefined,
   keep: (p: Partial | undefined) => void,
 ): Promise<{ partial: Partial; handle: FileHandle }> {
-  if (response.statusCode === 206 && resumeFrom && (await canContinue(resumeFrom, response.headers))) {
+  const mismatch = response.statusCode === 206 ? await continuationProblem(resumeFrom, response.headers) : undefined;
+  if (response.statusCode === 206 && resumeFrom && mismatch === undefined) {
     return { partial: resumeFrom, handle: await open(resumeFrom.tempPath, 'a') };
   }
-  // A 200 to our Range request (server ignores Range, or If-Range saw a new entity): the
-  // old bytes and their hash are worthless; start a new file with a new hash.
+  // A 200 to our Range request (server ignores Range, or If-Range saw a new entity), or a 206 of
+  // other bytes: the old bytes and their hash are worthless; start a new file with a new hash.
   if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
   keep(undefined);
   if (response.statusCode === 206) {
-    throw new PrefetchError('E_NETWORK', `${task.packageName}: unexpected partial response from ${shown}`, { packageName: task.packageName, url: shown, retryable: true });
+    throw new RangeMismatchError({ packageName: task.packageName, url: shown, problem: 'unexpected', detail: 'we did not ask for', ...mismatch });
   }
   await mkdir(path.dirname(task.cachePath), { recursive: true });
-  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: strongValidator(response.headers), total: length };
+  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
   const handle = await open(partial.tempPath, 'w');
   keep(partial);
   return { partial, handle };
 }
 
-/** A 206 continues our partial only if it starts at our offset, describes the same entity length, and the file on disk is exactly what we hashed. */
-async function canContinue(partial: Partial, headers: Dispatcher.ResponseData['headers']): Promise<boolean> {
-  const range = contentRange(headers);
-  if (range === undefined || range.start !== partial.bytes) return false;
-  if (partial.total !== undefined && range.total !== undefined && range.total !== partial.total) return false;
+/**
+ * Why a 206 cannot continue our partial, or undefined when it can: it must carry the validator
+ * our If-Range sent (strong ETag or Last-Modified; changed or missing = another entity), start at
+ * our offset, describe the same entity length, and the file on disk must be exactly what we hashed.
+ */
+async function continuationProblem(
+  partial: Partial | undefined,
+  headers: Dispatcher.ResponseData['headers'],
+): Promise<{ problem: RangeMismatchError['problem']; expected?: string | undefined; received?: string | undefined; detail: string } | undefined> {
+  if (partial === undefined || partial.validator === undefined) return { problem: 'unexpected', detail: 'we did not ask for' };
+  const verdict = checkPartialResponse({ validator: partial.validator, start: partial.bytes, total: partial.total }, headers);
+  if (!verdict.ok) return { problem: verdict.problem, expected: verdict.expected, received: verdict.received, detail: verdict.detail };
   try {
-    return (await stat(partial.tempPath)).size === partial.bytes;
+    if ((await stat(partial.tempPath)).size === partial.bytes) return undefined;
   } catch {
-    return false;
+    // Gone: start over.
   }
+  return { problem: 'unexpected', detail: 'while our partial file on disk was not as we left it' };
 }
 
 function statusHint(status: number, url: URL): string | undefined {

@@ -5,13 +5,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
-import { PrefetchError, toPrefetchError } from '../errors.js';
+import { PrefetchError, RangeMismatchError, toPrefetchError } from '../errors.js';
 import { isResetLike, networkError } from '../net/network-error.js';
-import { contentRange, header, numberHeader, strongValidator } from '../net/response-headers.js';
+import { contentRange, header, numberHeader } from '../net/response-headers.js';
+import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadTask } from '../plan/types.js';
 import type { DownloadOptions, FetchContext, StagedFile } from './types.js';
 import { BodyBatches } from './body-batches.js';
+import type { TransferWatch } from './transfer-watch.js';
 
 /**
  * Segmented (aria2 `-x/-s/-k` style) downloads for the native backend.
@@ -31,7 +33,8 @@ const PROGRESS_INTERVAL_MS = 200;
 
 export interface SplitDecision {
   readonly total: number;
-  readonly validator: string;
+  /** Sent as every segment's If-Range; every segment's 206 must carry it too. */
+  readonly validator: Validator;
   readonly segments: number;
 }
 
@@ -50,7 +53,7 @@ export function decideSplit(statusCode: number, headers: Headers, options: Pick<
   if (!/\bbytes\b/i.test(header(headers, 'accept-ranges') ?? '')) return undefined;
   const encoding = header(headers, 'content-encoding');
   if (encoding !== undefined && encoding !== 'identity') return undefined;
-  const validator = strongValidator(headers);
+  const validator = validatorOf(headers);
   if (validator === undefined) return undefined;
   const segments = Math.max(1, Math.min(options.splitSegments, Math.floor(total / MIN_SEGMENT_BYTES)));
   if (segments < 2) return undefined;
@@ -73,6 +76,8 @@ export interface SegmentedTransfer {
   readonly headers: Readonly<Record<string, string>>;
   /** Told about throttling/resets and clean segments, so the origin's adaptive cap sees them. */
   readonly onCongested?: () => void;
+  /** The attempt's bounds (low speed over all segments together, `--max-size`); its signal is `ctx.signal`. */
+  readonly watch?: TransferWatch;
 }
 
 /** Byte range [start, end) of one segment; `pos` is how far it got. */
@@ -132,8 +137,10 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
   const segments: Segment[] = probeMs > 0 ? [{ index: 0, start: 0, end: decision.total, pos: 0 }] : planSegments(decision.total, decision.segments);
   let received = 0;
   let lastProgress = 0;
+  t.watch?.bodyStarted(0);
   const progress = (n: number): void => {
     received += n;
+    t.watch?.received(n);
     const now = Date.now();
     if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = now;
@@ -243,7 +250,9 @@ async function runSegment(
       response = undefined;
       if (signal.aborted) throw signal.reason;
       // Retrying this segment alone cannot help: the whole archive must start over (caller's loop).
-      if (thrown instanceof EntityChangedError) throw thrown;
+      if (thrown instanceof RangeMismatchError) throw thrown;
+      // A bound of the whole attempt (--max-size, low speed) is not this segment's to retry.
+      if (thrown instanceof PrefetchError && thrown.code === 'E_LIMIT') throw thrown;
       const error = toPrefetchError(networkError(thrown, t.task.packageName, t.shown));
       if (isResetLike(thrown)) t.onCongested?.();
       const verdict = decideRetry(error, { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } as AttemptHistory, t.retryPolicy, t.random);
@@ -259,16 +268,21 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
     origin: t.url.origin,
     path: `${t.url.pathname}${t.url.search}`,
     method: 'GET',
-    headers: { ...t.headers, range: `bytes=${segment.pos}-${segment.end - 1}`, 'if-range': t.decision.validator },
+    headers: { ...t.headers, range: `bytes=${segment.pos}-${segment.end - 1}`, 'if-range': t.decision.validator.value },
     signal,
   });
-  const start = contentRange(response.headers);
-  if (response.statusCode === 206 && start !== undefined && start.start === segment.pos && start.total === t.decision.total) return response;
+  const verdict = response.statusCode === 206 ? checkPartialResponse({ validator: t.decision.validator, start: segment.pos, total: t.decision.total }, response.headers) : undefined;
+  if (verdict?.ok === true && contentRange(response.headers)?.total === t.decision.total) return response;
   await response.body.dump().catch(() => undefined);
+  if (verdict !== undefined && !verdict.ok && verdict.problem !== 'offset' && verdict.problem !== 'unexpected') {
+    // Bytes of another entity (a changed or missing validator, another length) under our
+    // If-Range: the server ignored it. The other segments' bytes may not match these.
+    throw new RangeMismatchError({ packageName: t.task.packageName, url: t.shown, ...verdict });
+  }
   if (response.statusCode === 200) {
     // If-Range did not match: the entity changed between requests. Our other segments hold
     // bytes of the old one, so the only safe move is to start the archive over.
-    throw new EntityChangedError(t.task.packageName, t.shown);
+    throw new RangeMismatchError({ packageName: t.task.packageName, url: t.shown, problem: 'validator-changed', detail: 'with the whole file instead (its If-Range no longer matched: the file changed)' });
   }
   if (response.statusCode === 429 || response.statusCode === 503) t.onCongested?.();
   throw new PrefetchError('E_HTTP', `${t.task.packageName}: HTTP ${response.statusCode} for a byte range of ${t.shown}`, {
@@ -331,12 +345,6 @@ async function writeAt(handle: FileHandle, pieces: Buffer[], size: number, posit
   }
 }
 
-/** Retryable for the archive, never for one segment. */
-class EntityChangedError extends PrefetchError {
-  constructor(packageName: string, url: string) {
-    super('E_NETWORK', `${packageName}: ${url} changed during a segmented download`, { packageName, url, retryable: true });
-  }
-}
 
 /** Read-back buffer of `InOrderHash`, per archive being split. */
 const READ_BACK_BYTES = 256 * 1024;

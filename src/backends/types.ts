@@ -12,13 +12,23 @@ export interface DownloadOptions {
   readonly perOrigin: number;
   /** Retries per URL after the first attempt. */
   readonly retries: number;
-  /** Time budget per package from its first attempt: no retry starts after it (`--retry-max-time`). */
+  /**
+   * Deadline per package from its first attempt (`--retry-max-time`): no retry starts after it,
+   * and the attempt in flight is ended when it passes.
+   */
   readonly retryMaxTimeMs: number;
   readonly connectTimeoutMs: number;
   /** Time to the response headers. */
   readonly headersTimeoutMs: number;
-  /** Longest gap between two body chunks before the transfer counts as stalled. */
+  /** Longest gap between two body chunks before the transfer counts as stalled; also the low-speed window. */
   readonly stallTimeoutMs: number;
+  /**
+   * Bytes/s an attempt must average over the last `stallTimeoutMs` once it has run that long, or
+   * it counts as stalled (curl's `--speed-limit` over `--speed-time`). 0 disables.
+   */
+  readonly lowSpeedLimit: number;
+  /** Largest archive accepted, declared or received (`--max-size`); 0 means no limit. */
+  readonly maxSizeBytes: number;
   /** Split archives at least this large into parallel Range segments (0 disables). */
   readonly splitMinBytes: number;
   /** Parallel segments for one split archive. */

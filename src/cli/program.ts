@@ -86,7 +86,9 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--connect-timeout <s>', 'seconds to establish a connection', seconds('--connect-timeout'), d.connectTimeoutMs)
     .option('--stall-timeout <s>', 'seconds without a byte before a transfer counts as stalled', seconds('--stall-timeout'), d.stallTimeoutMs)
     .option('--headers-timeout <s>', 'seconds from request to response headers (time to first byte)', seconds('--headers-timeout'), d.headersTimeoutMs)
-    .option('--retry-max-time <s>', 'per-package time budget: no retry starts after it', seconds('--retry-max-time'), d.retryMaxTimeMs)
+    .option('--retry-max-time <s>', 'per-package deadline: no retry starts after it, and the transfer in flight is stopped', seconds('--retry-max-time'), d.retryMaxTimeMs)
+    .option('--low-speed-limit <size>', 'bytes per second a transfer must average over --stall-timeout, or it counts as stalled (e.g. 1K; 0 = no floor)', byteSize('--low-speed-limit'), d.lowSpeedLimit)
+    .option('--max-size <size>', 'largest archive accepted, declared or received (e.g. 1G; 0 = no limit)', byteSize('--max-size'), d.maxSizeBytes)
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
@@ -113,6 +115,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     stallTimeout: number;
     headersTimeout: number;
     retryMaxTime: number;
+    lowSpeedLimit: number;
+    maxSize: number;
     splitSize: number;
     splitSegments: number;
     backend: BackendName;
@@ -157,6 +161,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
         splitSegments: o.splitSegments,
         headersTimeoutMs: o.headersTimeout,
         retryMaxTimeMs: o.retryMaxTime,
+        lowSpeedLimit: o.lowSpeedLimit,
+        maxSizeBytes: o.maxSize,
       },
     },
   };

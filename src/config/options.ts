@@ -11,6 +11,12 @@ export const defaultDownloadOptions: DownloadOptions = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 30_000,
   stallTimeoutMs: 30_000,
+  // 1 KiB/s over the 30 s stall window: far below any working link (a dial-up modem does 5 KiB/s),
+  // far above a server that trickles a byte every few seconds to hold the connection.
+  lowSpeedLimit: 1024,
+  // Packagist's largest dists are tens of MiB; 1 GiB leaves room for monorepo archives and
+  // stops an endless body long before it fills a CI disk.
+  maxSizeBytes: 1024 ** 3,
   // far-big sweep: 1 MiB / 16 segments 5.9 s vs 4 MiB / 4 segments 11.7 s vs no split 42.7 s.
   splitMinBytes: 1024 * 1024,
   splitSegments: 16,

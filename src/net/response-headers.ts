@@ -21,10 +21,3 @@ export function contentRange(headers: Headers): { start: number; total: number |
   if (!match) return undefined;
   return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
 }
-
-/** What `If-Range` may carry: a strong ETag or a Last-Modified date (RFC 9110 §13.1.5). */
-export function strongValidator(headers: Headers): string | undefined {
-  const etag = header(headers, 'etag');
-  if (etag !== undefined && !etag.startsWith('W/')) return etag;
-  return header(headers, 'last-modified');
-}

@@ -23,7 +23,7 @@ export interface RetryPolicy {
   readonly maxRetryAfterMs: number;
   /**
    * Time budget per package, from its first attempt (curl's `--retry-max-time`): no retry
-   * starts after it. The first attempt on each further mirror URL still happens.
+   * starts after it. `fetchTask` also enforces it as a deadline that ends the attempt in flight.
    */
   readonly maxTimeMs: number;
 }

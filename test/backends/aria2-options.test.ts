@@ -47,6 +47,15 @@ describe('aria2 option mapping', () => {
     assert.equal(aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: 'nothex', download: d, userAgent: 'ua' })['checksum'], undefined);
   });
 
+  it('maps --low-speed-limit to lowest-speed-limit, and a whole refetch to one connection, unsplit', () => {
+    assert.equal(aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 2048 }, userAgent: 'ua' })['lowest-speed-limit'], '2048');
+    assert.equal(aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 0 }, userAgent: 'ua' })['lowest-speed-limit'], '0');
+    const whole = aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: sha, download: d, userAgent: 'ua', whole: true });
+    assert.equal(whole['split'], '1');
+    assert.equal(whole['max-connection-per-server'], '1');
+    assert.equal(whole['checksum'], `sha-1=${sha}`);
+  });
+
   it('builds argv without any secret, with -j from --concurrency and a conf path', () => {
     const args = aria2ProcessArgs({ confPath: '/s/rpc.conf', port: 6801, download: d, parentPid: 42 });
     assert.ok(args.includes('--max-concurrent-downloads=7'));
