@@ -50,11 +50,11 @@ export class JsonInputError extends PrefetchError {
   readonly file: string;
   readonly line: number | undefined;
   readonly column: number | undefined;
-  constructor(options: { file: string; line?: number | undefined; column?: number | undefined; detail: string; cause?: unknown }) {
+  constructor(options: { file: string; line?: number | undefined; column?: number | undefined; detail: string; cause?: unknown; hint?: string | undefined }) {
     const where = options.line === undefined ? '' : `:${options.line}:${options.column ?? 1}`;
     super('E_JSON', `${options.file}${where}: invalid JSON: ${options.detail}`, {
       cause: options.cause,
-      hint: 'Fix the file, or regenerate it with `composer update --lock`.',
+      hint: options.hint ?? 'Fix the file, or regenerate it with `composer update --lock`.',
     });
     this.name = 'JsonInputError';
     this.file = options.file;

@@ -37,3 +37,61 @@ export function lineColumn(text: string, offset: number): { line: number; column
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * `parseJson` for text that may hold credentials (auth.json, composer.json, config.json,
+ * COMPOSER_AUTH): the error names the position only. V8's "Unexpected token" messages quote the
+ * text around the error (`…, "<text>" is not valid JSON`), so only its structural messages
+ * ("Expected ':' after property name") are kept; without a position the error is found by
+ * probing prefixes: the longest prefix that fails only for being incomplete ends where it is.
+ */
+export function parseSecretJson(text: string, label: string): unknown {
+  const body = stripBom(text);
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    const failure = secretSafeFailure(error);
+    let offset = failure.offset;
+    if (offset === undefined) {
+      let lo = 0;
+      let hi = body.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (isIncomplete(body.slice(0, mid))) lo = mid;
+        else hi = mid - 1;
+      }
+      offset = lo;
+    }
+    const { line, column } = lineColumn(body, offset);
+    throw new JsonInputError({
+      file: label,
+      line,
+      column,
+      detail: failure.detail ?? (offset >= body.length ? 'unexpected end of input' : 'unexpected character'),
+      // No `cause`: the original error may quote the text.
+      hint: 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).',
+    });
+  }
+}
+
+/** V8's message reduced to what never quotes the input: a structural phrase and a position. */
+function secretSafeFailure(error: unknown): { detail: string | undefined; offset: number | undefined } {
+  const message = error instanceof Error ? error.message : '';
+  if (/end of JSON input/i.test(message)) return { detail: 'unexpected end of input', offset: undefined };
+  const match = /^(.{1,80}?) in JSON at position (\d+)/.exec(message);
+  if (!match || /unexpected token|"/i.test(match[1]!)) return { detail: undefined, offset: match ? Number(match[2]) : undefined };
+  return { detail: match[1]!.charAt(0).toLowerCase() + match[1]!.slice(1), offset: Number(match[2]) };
+}
+
+/** Whether `prefix` fails only because it stops early (a longer text could still be valid JSON). */
+function isIncomplete(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return true;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : '';
+    if (/end of JSON input/i.test(message)) return true;
+    const position = /at position (\d+)/.exec(message);
+    return position !== null && Number(position[1]) >= prefix.length;
+  }
+}
