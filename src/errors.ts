@@ -109,6 +109,11 @@ export function isPrefetchError(error: unknown): error is PrefetchError {
 /** Wraps anything thrown into a PrefetchError, keeping the original as `cause`. */
 export function toPrefetchError(error: unknown, fallback: ErrorCode = 'E_NETWORK', context: PrefetchErrorOptions = {}): PrefetchError {
   if (error instanceof PrefetchError) return error;
+  // Node's "Invalid URL" names nothing; `context.url` is already redacted.
+  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_INVALID_URL') {
+    const where = context.url === undefined ? '' : ` (downloading ${context.url})`;
+    return new PrefetchError(fallback, `invalid URL${where}`, { ...context, cause: error, retryable: false });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new PrefetchError(fallback, message, { ...context, cause: error });
 }

@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { noPaint, type Paint } from './color.js';
 import { failureText, formatBytes, formatDuration } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
+import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
 export interface BarReporterOptions {
@@ -36,7 +37,7 @@ export function formatTransfer(t: Transfer | undefined, paint: Paint = noPaint):
   if (t === undefined) return '';
   const size = t.total === undefined ? formatBytes(t.bytes) : `${formatBytes(t.bytes)} / ${formatBytes(t.total)}`;
   const percent = t.total === undefined || t.total === 0 ? '' : ` ${Math.floor((t.bytes / t.total) * 100)}%`;
-  return paint.dim(`  ↓ ${t.packageName} ${t.version}  ${size}${percent}`);
+  return paint.dim(`  ↓ ${d(t.packageName)} ${d(t.version)}  ${size}${percent}`);
 }
 
 /**
@@ -81,14 +82,14 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          for (const bad of event.plan.invalid) log(paint.yellow(`warning: skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`));
+          for (const bad of event.plan.invalid) log(paint.yellow(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`));
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
         case 'failed':
-          log(paint.red(`✗ ${failureText(event.task.packageName, event.task.version, event.error.message)}`));
+          log(paint.red(`✗ ${d(failureText(event.task.packageName, event.task.version, event.error.message))}`));
           break;
         case 'warning':
-          log(paint.yellow(`warning: ${event.message}`));
+          log(paint.yellow(`warning: ${d(event.message)}`));
           break;
         default:
           break;

@@ -1,6 +1,6 @@
-import { redactUrl } from '../net/request-policy.js';
 import type { Plan } from '../plan/types.js';
 import type { OriginStats } from './origin-stats.js';
+import { displayText as d, displayUrl } from './terminal-text.js';
 import type { Summary } from './types.js';
 
 export function formatBytes(bytes: number): string {
@@ -28,29 +28,29 @@ export function formatSummary(summary: Summary): string {
       `${summary.cached} already cached, ${summary.skipped} skipped, ${summary.failed} failed` +
       (summary.invalid > 0 ? `, ${summary.invalid} invalid entries` : '') +
       ` in ${formatDuration(summary.durationMs)}`,
-    `Cache: ${summary.cacheFilesDir}`,
+    `Cache: ${d(summary.cacheFilesDir)}`,
   ];
   for (const failure of summary.failures) {
-    lines.push(`  ✗ ${failureText(failure.packageName, failure.version, failure.message)}`);
-    if (failure.hint !== undefined) lines.push(`    ${failure.hint}`);
+    lines.push(`  ✗ ${d(failureText(failure.packageName, failure.version, failure.message))}`);
+    if (failure.hint !== undefined) lines.push(`    ${d(failure.hint)}`);
   }
   return lines.join('\n');
 }
 
 /** `--dry-run`: one block per archive, then what is skipped and why. */
 export function formatPlan(plan: Plan): string {
-  const lines = [`Cache: ${plan.cacheFilesDir}`, `${plan.tasks.length} archives to prefetch:`];
+  const lines = [`Cache: ${d(plan.cacheFilesDir)}`, `${plan.tasks.length} archives to prefetch:`];
   for (const task of plan.tasks) {
-    lines.push(`  ${task.packageName} ${task.version}${task.dev ? ' (dev)' : ''}`);
-    lines.push(`    url:   ${redactUrl(task.urls[0])}`);
-    for (const url of task.urls.slice(1)) lines.push(`    also:  ${redactUrl(url)}`);
-    lines.push(`    cache: ${task.cachePath}`);
+    lines.push(`  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`);
+    lines.push(`    url:   ${displayUrl(task.urls[0])}`);
+    for (const url of task.urls.slice(1)) lines.push(`    also:  ${displayUrl(url)}`);
+    lines.push(`    cache: ${d(task.cachePath)}`);
   }
   if (plan.skipped.length > 0) {
     lines.push(`${plan.skipped.length} skipped:`);
-    for (const skip of plan.skipped) lines.push(`  ${skip.packageName} ${skip.version}: ${skip.reason}`);
+    for (const skip of plan.skipped) lines.push(`  ${d(skip.packageName)} ${d(skip.version)}: ${skip.reason}`);
   }
-  for (const bad of plan.invalid) lines.push(`  ✗ ${bad.packageName ?? '(unnamed entry)'} in ${bad.origin}: ${bad.message}`);
+  for (const bad of plan.invalid) lines.push(`  ✗ ${d(bad.packageName ?? '(unnamed entry)')} in ${d(bad.origin)}: ${d(bad.message)}`);
   return lines.join('\n');
 }
 
@@ -64,7 +64,7 @@ export function formatOrigins(origins: readonly OriginStats[]): string {
       .map(([cause, n]) => `${n} ${cause}`)
       .join(', ');
     lines.push(
-      `  ${o.origin}: ${plural(o.requests, 'request')}, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
+      `  ${d(o.origin)}: ${plural(o.requests, 'request')}, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
         `${plural(o.retries, 'retry', 'retries')}, ${plural(o.failures, 'failure')}${causes === '' ? '' : ` (${causes})`}`,
     );
   }
@@ -85,10 +85,10 @@ export function formatVerifySummary(summary: Summary): string {
     summary.failed === 0
       ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`
       : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid.`,
-    `Cache: ${summary.cacheFilesDir}`,
+    `Cache: ${d(summary.cacheFilesDir)}`,
   ];
-  for (const f of missing) lines.push(`  missing  ${f.packageName} ${f.version}`);
-  for (const f of invalid) lines.push(`  invalid  ${f.packageName} ${f.version}`);
+  for (const f of missing) lines.push(`  missing  ${d(f.packageName)} ${d(f.version)}`);
+  for (const f of invalid) lines.push(`  invalid  ${d(f.packageName)} ${d(f.version)}`);
   if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
   return lines.join('\n');
 }

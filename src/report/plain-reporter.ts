@@ -1,6 +1,7 @@
 import { noPaint, type Paint } from './color.js';
 import { failureText, formatBytes, formatDuration } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
+import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
 export interface PlainReporterOptions {
@@ -38,9 +39,13 @@ export function formatProgressLine(s: ProgressSnapshot): string {
   );
 }
 
-/** GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first. */
+/**
+ * GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first (a line
+ * break becomes `%0A`, which GitHub shows inside the annotation). Other control characters are
+ * made visible, as in every human line.
+ */
 export function escapeWorkflowData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return d(text, { keepLineBreaks: true }).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 /**
@@ -67,25 +72,25 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${event.plan.cacheFilesDir}`);
+          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${d(event.plan.cacheFilesDir)}`);
           for (const bad of event.plan.invalid) {
             const text = `skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`;
-            options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${text}`));
+            options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${d(text)}`));
           }
           if (!options.quiet && stop === undefined) stop = every(options.intervalMs ?? PLAIN_INTERVAL_MS, tick);
           break;
         case 'retried':
           if (!options.quiet) {
-            options.write(`retry ${event.attempt}: ${failureText(event.task.packageName, event.task.version, event.error.message)} (next try in ${formatDuration(event.delayMs)})`);
+            options.write(`retry ${event.attempt}: ${d(failureText(event.task.packageName, event.task.version, event.error.message))} (next try in ${formatDuration(event.delayMs)})`);
           }
           break;
         case 'failed': {
           const text = failureText(event.task.packageName, event.task.version, event.error.message);
-          options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${text}`));
+          options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${d(text)}`));
           break;
         }
         case 'warning':
-          options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(event.message)}` : paint.yellow(`warning: ${event.message}`));
+          options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(event.message)}` : paint.yellow(`warning: ${d(event.message)}`));
           break;
         default:
           break;
