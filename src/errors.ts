@@ -68,7 +68,13 @@ export class HttpStatusError extends PrefetchError {
   /** Seconds to wait, from a Retry-After header, when the server sent one. */
   readonly retryAfterMs: number | undefined;
   constructor(options: { status: number; url: string; packageName?: string | undefined; retryable: boolean; retryAfterMs?: number | undefined; hint?: string | undefined }) {
-    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}`, options);
+    const wait = options.retryAfterMs === undefined ? '' : ` (Retry-After: ${describeWait(options.retryAfterMs)})`;
+    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}${wait}`, {
+      ...options,
+      hint:
+        options.hint ??
+        (options.retryAfterMs === undefined ? undefined : `The server asked to wait ${describeWait(options.retryAfterMs)} before the next request: run again after that, or fetch from a --mirror.`),
+    });
     this.name = 'HttpStatusError';
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
@@ -100,6 +106,14 @@ export class CorruptArchiveError extends PrefetchError {
     this.name = 'CorruptArchiveError';
     this.reason = options.reason;
   }
+}
+
+/** A wait as a person reads it: `45 s`, `12 min`, `~28 h`. */
+export function describeWait(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
+  return `~${Math.round(s / 3600)} h`;
 }
 
 export function isPrefetchError(error: unknown): error is PrefetchError {

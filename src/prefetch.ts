@@ -22,6 +22,7 @@ import { createRequestPolicy, redactUrl } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import type { DownloadTask, Plan } from './plan/types.js';
+import { failureCause, failureReason } from './report/failure-cause.js';
 import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
 import { verifyPackageIdentity } from './verify/package-identity.js';
 
@@ -184,7 +185,9 @@ async function download(
   };
   try {
     // Big archives first (sizes of older versions already in the cache), so they are split early.
-    const ordered = orderLargestFirst(pending, await sizeHints(pending), Math.max(d.splitMinBytes, 1024 * 1024));
+    const hints = await sizeHints(pending);
+    deps.emit({ type: 'sized', sizes: new Map([...hints].map(([task, bytes]) => [task.cacheKey, bytes])) });
+    const ordered = orderLargestFirst(pending, hints, Math.max(d.splitMinBytes, 1024 * 1024));
     const results = await backend.fetchAll(ordered, ctx);
     return results.map((r) => (r.kind === 'failed' ? { ...r, error: explain(r.error, r.task) } : r));
   } finally {
@@ -239,12 +242,18 @@ function summarise(
   const failures: FailedPackage[] = [];
   let downloaded = 0;
   let bytes = 0;
+  let unfinished = 0;
   for (const result of results) {
     if (result.kind === 'downloaded') {
       downloaded++;
       bytes += result.bytes;
     } else {
       const error = toPrefetchError(result.error);
+      // Not a failure of the package: the user stopped the run, and a rerun fetches it.
+      if (error.code === 'E_ABORTED') {
+        unfinished++;
+        continue;
+      }
       failures.push({
         packageName: result.task.packageName,
         version: result.task.version,
@@ -252,6 +261,8 @@ function summarise(
         code: error.code,
         message: error.message,
         hint: error.hint,
+        cause: failureCause(error),
+        reason: failureReason(error),
       });
     }
   }
@@ -264,6 +275,8 @@ function summarise(
     skipped: plan.skipped.length,
     invalid: plan.invalid.length,
     failed: failures.length,
+    // Tasks a backend dropped from its queue on interrupt may have no result at all.
+    unfinished: interrupted ? Math.max(unfinished, plan.tasks.length - cached.length - downloaded - failures.length) : unfinished,
     bytes,
     durationMs,
     failures,

@@ -1,5 +1,6 @@
 import { noPaint, type Paint } from './color.js';
-import { failureText, formatBytes, formatDuration } from './format.js';
+import { createFailureThrottle } from './failure-lines.js';
+import { failureText, formatBytes, formatDuration, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from './types.js';
@@ -16,6 +17,8 @@ export interface PlainReporterOptions {
   readonly paint?: Paint;
   /** `github`: failures and warnings as GitHub Actions workflow commands, so they show as annotations. */
   readonly annotations?: 'github' | undefined;
+  /** Every retry and every failure as it happens (`-v`); otherwise retries are counted, and repeated failures wait for the summary. */
+  readonly verbose?: boolean | undefined;
 }
 
 export const PLAIN_INTERVAL_MS = 10_000;
@@ -32,7 +35,7 @@ export function formatProgressLine(s: ProgressSnapshot): string {
   const extra = [s.cached > 0 ? `${s.cached} cached` : '', s.failed > 0 ? `${s.failed} failed` : '', s.retries > 0 ? `${s.retries} retries` : '']
     .filter((x) => x !== '')
     .join(', ');
-  const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatDuration(s.etaMs)} left`;
+  const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatEta(s.etaMs)} left`;
   return (
     `progress: ${s.finished}/${s.total} archives${extra === '' ? '' : ` (${extra})`}, ` +
     `${formatBytes(s.bytes)} at ${formatBytes(Math.round(s.bytesPerSecond))}/s, ${s.inFlight.length} in flight${eta}`
@@ -57,6 +60,8 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
   const github = options.annotations === 'github';
   const state = createProgressState(options.now);
   const every = options.every ?? realEvery;
+  const verbose = options.verbose === true;
+  const live = createFailureThrottle(verbose);
   let stop: (() => void) | undefined;
   let lastLine = '';
   const tick = (): void => {
@@ -80,11 +85,19 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
           if (!options.quiet && stop === undefined) stop = every(options.intervalMs ?? PLAIN_INTERVAL_MS, tick);
           break;
         case 'retried':
-          if (!options.quiet) {
+          if (verbose && !options.quiet) {
             options.write(`retry ${event.attempt}: ${d(failureText(event.task.packageName, event.task.version, event.error.message))} (next try in ${formatDuration(event.delayMs)})`);
           }
           break;
         case 'failed': {
+          // An interrupt is not a failure of the package; the summary says how many were left.
+          if (event.error.code === 'E_ABORTED') break;
+          const shown = live(event.error);
+          if (shown.kind === 'silent') break;
+          if (shown.kind === 'note') {
+            options.write(github ? `::notice title=composer-prefetch::${escapeWorkflowData(shown.text)}` : `(${shown.text})`);
+            break;
+          }
           const text = failureText(event.task.packageName, event.task.version, event.error.message);
           options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${d(text)}`));
           break;
