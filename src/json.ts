@@ -2,19 +2,11 @@ import { JsonInputError } from './errors.js';
 
 /**
  * JSON.parse that reports the file and the line/column of a syntax error, so a user can jump
- * straight to it. V8 names a character offset in most messages ("… at position 17"); the end
- * of the text stands in when it does not ("Unexpected end of JSON input").
+ * straight to it, and never quotes the text: V8's "Unexpected token" messages show the text around
+ * the error, and a lock's dist URLs can carry credentials too.
  */
 export function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(stripBom(text));
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    const match = /at position (\d+)/.exec(detail);
-    const offset = match ? Number(match[1]) : /end of JSON input/i.test(detail) ? text.length : undefined;
-    const { line, column } = offset === undefined ? { line: undefined, column: undefined } : lineColumn(text, offset);
-    throw new JsonInputError({ file, line, column, detail: detail.replace(/\s*\(line \d+ column \d+\)$/, ''), cause: error });
-  }
+  return parseWithPosition(text, file, undefined);
 }
 
 function stripBom(text: string): string {
@@ -39,13 +31,19 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * `parseJson` for text that may hold credentials (auth.json, composer.json, config.json,
- * COMPOSER_AUTH): the error names the position only. V8's "Unexpected token" messages quote the
- * text around the error (`…, "<text>" is not valid JSON`), so only its structural messages
- * ("Expected ':' after property name") are kept; without a position the error is found by
- * probing prefixes: the longest prefix that fails only for being incomplete ends where it is.
+ * `parseJson` for files that hold credentials by design (auth.json, composer.json, config.json,
+ * COMPOSER_AUTH): same position-only error, with a hint that fits them (not "regenerate the lock").
  */
 export function parseSecretJson(text: string, label: string): unknown {
+  return parseWithPosition(text, label, 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).');
+}
+
+/**
+ * Parses, or throws a `JsonInputError` with the position and a structural phrase only ("expected
+ * ':' after property name"). Without a position in V8's message, the error is found by probing
+ * prefixes: the longest prefix that fails only for being incomplete ends where it is.
+ */
+function parseWithPosition(text: string, label: string, hint: string | undefined): unknown {
   const body = stripBom(text);
   try {
     return JSON.parse(body);
@@ -68,8 +66,8 @@ export function parseSecretJson(text: string, label: string): unknown {
       line,
       column,
       detail: failure.detail ?? (offset >= body.length ? 'unexpected end of input' : 'unexpected character'),
-      // No `cause`: the original error may quote the text.
-      hint: 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).',
+      // No `cause`: the original error quotes the text.
+      hint,
     });
   }
 }
