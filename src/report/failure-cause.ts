@@ -86,9 +86,20 @@ export function failureReason(error: PrefetchError): string {
     case 'connect':
       return 'cannot connect';
     default:
-      return error.code;
+      return REASON_BY_ERROR_CODE[error.code] ?? error.code;
   }
 }
+
+/** Words for failures no socket code or status explains. */
+const REASON_BY_ERROR_CODE: Readonly<Partial<Record<PrefetchError['code'], string>>> = {
+  E_NETWORK: 'network error',
+  E_AUTH: 'credentials refused',
+  E_INSECURE: 'URL refused by secure-http',
+  E_CACHE: 'cannot write to the cache',
+  E_BACKEND: 'download backend failed',
+  E_PACKAGE: 'invalid package entry',
+  E_HTTP: 'HTTP error',
+};
 
 /** What to check when many packages failed the same way at one host; undefined when the hint says it. */
 export function failureGuidance(cause: FailureCause): string | undefined {

@@ -81,6 +81,9 @@ function formatGroup(group: FailureGroup): string[] {
   const where = group.host === '' ? '' : ` at ${d(group.host)}`;
   const lines = [`  ✗ ${group.failures.length} packages failed: ${d(group.reason)}${where}${guidance === undefined ? '' : ` — ${guidance}`}`];
   lines.push(`    ${d(listNames(group.failures.map((f) => f.packageName)))}`);
+  // Words like "cannot write to the cache" leave the detail out: show the first one.
+  const [first] = group.failures;
+  if (first !== undefined && group.cause === 'other') lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
   if (hints.size === 1 && hint !== undefined) lines.push(`    ${d(hint)}`);
   return lines;
 }
