@@ -8,6 +8,7 @@ import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
+import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
 import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
@@ -140,7 +141,9 @@ async function download(
   deps: PrefetchDeps,
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
-  await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
+  const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
+  // Never through a link that leaves the cache: files there are not ours to delete.
+  await Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
 
   const [first] = projects;
   if (first === undefined) return [];

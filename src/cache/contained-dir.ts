@@ -56,6 +56,15 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
   return real;
 }
 
+/** Whether `dir` exists and resolves inside `root` (read-only; false when either is missing). */
+export async function resolvesInside(dir: string, root: string): Promise<boolean> {
+  try {
+    return isInside(await realpath(dir), await realpath(root));
+  } catch {
+    return false;
+  }
+}
+
 function outside(dir: string, real: string, root: string): PrefetchError {
   return new PrefetchError('E_CACHE', `refusing to write through ${dir}: it leads to ${real}, outside the cache ${root}`, {
     hint: 'A symlink inside the cache points elsewhere; remove it (Composer would follow it too), or set --cache-dir / COMPOSER_CACHE_DIR to the real location.',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cacheRootOf, ensureContainedDir } from '../../src/cache/contained-dir.js';
@@ -82,10 +82,14 @@ for (const backend of ['native', 'aria2'] as const) {
       await mkdir(files, { recursive: true });
       await mkdir(outside);
       await symlink(outside, path.join(files, 'evil'));
+      // A stale file with our temp-name pattern out there is not ours to clean either.
+      const stale = '.x.zip.1-0123456789ab.cp-tmp';
+      await writeFile(path.join(outside, stale), 'not ours');
+      await utimes(path.join(outside, stale), new Date(0), new Date(0));
 
       const run = await runCli(['--backend', backend, '--progress', 'plain', '--retries', '0', '--json'], { cwd: project, env });
       assert.equal(run.exitCode, 1, run.stderr);
-      assert.deepEqual(await readdir(outside), [], 'nothing written through the link');
+      assert.deepEqual(await readdir(outside), [stale], 'nothing written or removed through the link');
       assert.equal((await readdir(path.join(files, 'good', 'beta'))).filter((n) => n.endsWith('.zip')).length, 1, 'the other package landed');
       const report = JSON.parse(run.stdout) as { packages: { name: string; status: string; error: { code: string; message: string } | null }[] };
       const evil = report.packages.find((p) => p.name === 'evil/alpha');
