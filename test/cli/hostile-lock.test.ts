@@ -110,3 +110,35 @@ describe('a hostile lock: secrets stay hidden and the terminal stays ours', () =
     assert.match(run.stderr, /mirror\.example/);
   });
 });
+
+describe('a malformed file that holds credentials', () => {
+  let root = '';
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ dir: root, cleanup } = await tempDir('cp-badcfg-'));
+  });
+  after(() => cleanup());
+
+  const cases = [
+    { label: 'project composer.json', file: 'project/composer.json', text: '{"config": {"http-basic": {"h": {"username": "u", "password":SECRET_CJ}}}}' },
+    { label: '$COMPOSER_HOME/config.json', file: 'home/.composer/config.json', text: '{"config": {"bearer": {"h": "SECRET_CFG"}} "x": 1}' },
+    { label: '$COMPOSER_HOME/auth.json', file: 'home/.composer/auth.json', text: '{"bearer": {"h": "SECRET_AUTH"}}}' },
+  ];
+  for (const c of cases) {
+    it(`${c.label}: position only, on stderr and in --json, and no lock-file hint`, async () => {
+      const dir = path.join(root, c.label.replace(/\W+/g, '-'));
+      await mkdir(path.join(dir, 'project'), { recursive: true });
+      await writeFile(path.join(dir, 'project', 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages: [], 'packages-dev': [] }));
+      await mkdir(path.dirname(path.join(dir, c.file)), { recursive: true });
+      await writeFile(path.join(dir, c.file), c.text);
+      const env = isolatedEnv(dir);
+      const run = await runCli(['--json'], { cwd: path.join(dir, 'project'), env });
+      assert.equal(run.exitCode, 2, run.stderr);
+      assert.doesNotMatch(run.stderr + run.stdout, SECRET);
+      assert.match(run.stderr, /\.json:1:\d+: invalid JSON: /);
+      assert.doesNotMatch(run.stderr + run.stdout, /composer update --lock/);
+      const report = JSON.parse(run.stdout) as { ok: boolean; error: { code: string } };
+      assert.equal(report.error.code, 'E_JSON');
+    });
+  }
+});
