@@ -30,30 +30,38 @@ function errnoCode(error: unknown): string | undefined {
  * @throws PrefetchError E_CACHE naming the directory and where it leads.
  */
 export async function ensureContainedDir(cachePath: string, root: string): Promise<string> {
-  await mkdir(root, { recursive: true });
-  const realRoot = await realpath(root);
-  const relative = path.relative(root, path.dirname(cachePath));
-  if (relative.startsWith('..') || path.isAbsolute(relative)) throw outside(path.dirname(cachePath), path.dirname(cachePath), root);
+  const target = path.dirname(cachePath);
+  const relative = path.relative(root, target);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) throw outside(target, target, root);
   let current = root;
-  let real = realRoot;
-  for (const segment of relative === '' ? [] : relative.split(path.sep)) {
-    current = path.join(current, segment);
-    try {
-      const stats = await lstat(current);
-      if (!stats.isDirectory() && !stats.isSymbolicLink()) {
+  try {
+    await mkdir(root, { recursive: true });
+    const realRoot = await realpath(root);
+    let real = realRoot;
+    for (const segment of relative === '' ? [] : relative.split(path.sep)) {
+      current = path.join(current, segment);
+      const stats = await lstat(current).catch((error: unknown) => {
+        if (errnoCode(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stats === undefined) {
+        // Not recursive: each level is created, then checked, by us.
+        await mkdir(current).catch((error: unknown) => {
+          if (errnoCode(error) !== 'EEXIST') throw error;
+        });
+      } else if (!stats.isDirectory() && !stats.isSymbolicLink()) {
         throw new PrefetchError('E_CACHE', `cannot write into ${current}: it is not a directory`, { hint: 'Something other than Composer wrote into its cache; remove that file.' });
       }
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-      // Not recursive: each level is created, then checked, by us.
-      await mkdir(current).catch((e: unknown) => {
-        if (errnoCode(e) !== 'EEXIST') throw e;
-      });
+      real = await realpath(current);
+      if (!isInside(real, realRoot)) throw outside(current, real, root);
     }
-    real = await realpath(current);
-    if (!isInside(real, realRoot)) throw outside(current, real, root);
+    return real;
+  } catch (error) {
+    if (error instanceof PrefetchError) throw error;
+    // A link to nowhere, a file in the way, no permission: a cache problem, named by its path.
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new PrefetchError('E_CACHE', `cannot prepare ${current} in the cache: ${detail}`, { cause: error });
   }
-  return real;
 }
 
 /** Whether `dir` exists and resolves inside `root` (read-only; false when either is missing). */

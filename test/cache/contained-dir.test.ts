@@ -45,6 +45,18 @@ describe('ensureContainedDir: nothing is written through a link that leaves the 
     assert.deepEqual(await readdir(outside), []);
   });
 
+  it('a link to nowhere is a cache error naming it, never followed', async () => {
+    const root = path.join(dir, 'dangling', 'files');
+    await mkdir(root, { recursive: true });
+    await symlink(path.join(dir, 'dangling', 'missing'), path.join(root, 'acme'));
+    await assert.rejects(ensureContainedDir(path.join(root, 'acme', 'alpha', 'x.zip'), root), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'E_CACHE');
+      assert.match(error.message, /cannot prepare .*files\/acme in the cache: ENOENT/);
+      return true;
+    });
+    assert.deepEqual(await readdir(path.join(dir, 'dangling')), ['files']);
+  });
+
   it('commitToCache with the root refuses the rename and removes the staged file', async () => {
     const root = path.join(dir, 'bad', 'files');
     const staged = path.join(root, '.staged.cp-tmp');
