@@ -4,8 +4,6 @@ import { PrefetchError } from '../errors.js';
 import { isRecord, parseSecretJson } from '../json.js';
 import type { AuthConfig, AuthKey, Credential } from './auth-headers.js';
 
-export { parseSecretJson } from '../json.js';
-
 /**
  * Reads credentials the way current Composer (≥ 2.7.8) does and turns them into one credential per
  * origin. Sources, lowest precedence first (`Factory::createConfig` + `Factory::createComposer`),
