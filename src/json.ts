@@ -9,6 +9,14 @@ export function parseJson(text: string, file: string): unknown {
   return parseWithPosition(text, file, undefined);
 }
 
+/**
+ * `parseJson` for files that hold credentials by design (auth.json, composer.json, config.json,
+ * COMPOSER_AUTH): same position-only error, with a hint that fits them (not "regenerate the lock").
+ */
+export function parseSecretJson(text: string, label: string): unknown {
+  return parseWithPosition(text, label, 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).');
+}
+
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
@@ -28,14 +36,6 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * `parseJson` for files that hold credentials by design (auth.json, composer.json, config.json,
- * COMPOSER_AUTH): same position-only error, with a hint that fits them (not "regenerate the lock").
- */
-export function parseSecretJson(text: string, label: string): unknown {
-  return parseWithPosition(text, label, 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).');
 }
 
 /**
