@@ -77,14 +77,14 @@ export function listNames(names: readonly string[], shown = GROUP_NAMES): string
 function formatGroup(group: FailureGroup): string[] {
   const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause);
   const hints = new Set(group.failures.map((f) => f.hint));
-  const [hint] = hints;
   const where = group.host === '' ? '' : ` at ${d(group.host)}`;
   const lines = [`  ✗ ${group.failures.length} packages failed: ${d(group.reason)}${where}${guidance === undefined ? '' : ` — ${guidance}`}`];
   lines.push(`    ${d(listNames(group.failures.map((f) => f.packageName)))}`);
-  // Words like "cannot write to the cache" leave the detail out: show the first one.
+  // Generic words ("cannot write to the cache") or differing advice: the first failure in full says more.
   const [first] = group.failures;
-  if (first !== undefined && group.cause === 'other') lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
-  if (hints.size === 1 && hint !== undefined) lines.push(`    ${d(hint)}`);
+  if (first !== undefined && (group.cause === 'other' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
+  const hint = first?.hint;
+  if (hint !== undefined) lines.push(`    ${d(hint)}`);
   return lines;
 }
 
