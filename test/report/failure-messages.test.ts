@@ -70,6 +70,20 @@ describe('a server that is down: few lines, one grouped failure', () => {
     assert.equal(listNames(['x', 'y']), 'x, y');
   });
 
+  it('a group in generic words shows its first failure in full, and the advice', () => {
+    const cacheFailure = (t: DownloadTask): FailedPackage => {
+      const error = new PrefetchError('E_CACHE', `refusing to write through /c/files/${t.packageName}: it leads to /elsewhere`, { hint: 'remove the link' });
+      return { packageName: t.packageName, version: t.version, url: undefined, code: error.code, message: error.message, hint: error.hint, cause: 'other', reason: failureReason(error) };
+    };
+    const lines = formatSummary(summary(tasks.slice(0, 3).map(cacheFailure))).split('\n');
+    assert.deepEqual(lines.slice(2), [
+      '  ✗ 3 packages failed: cannot write to the cache',
+      '    acme/p0, acme/p1, acme/p2',
+      '    e.g. acme/p0 1.0.0: refusing to write through /c/files/acme/p0: it leads to /elsewhere',
+      '    remove the link',
+    ]);
+  });
+
   it('the bar reporter logs a few, then one note', () => {
     const chunks: string[] = [];
     const stream = { write: (c: string) => chunks.push(c), isTTY: false } as unknown as NodeJS.WriteStream;
