@@ -14,7 +14,7 @@ export function parseJson(text: string, file: string): unknown {
  * COMPOSER_AUTH): same position-only error, with a hint that fits them (not "regenerate the lock").
  */
 export function parseSecretJson(text: string, label: string): unknown {
-  return parseWithPosition(text, label, 'Fix the JSON at that position (the file may hold credentials, so its content is not shown).');
+  return parseWithPosition(text, label, 'Fix the JSON at that position (it may hold credentials, so its content is not shown).');
 }
 
 function stripBom(text: string): string {
