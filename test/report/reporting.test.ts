@@ -80,14 +80,16 @@ describe('origin statistics', () => {
     assert.equal(mirror?.requests, 1);
   });
 
-  it('counts nothing for verify failures and interruptions', () => {
+  it('counts nothing for verify failures, interruptions and cache refusals', () => {
     const stats = createOriginStats(() => 0);
     const a = task('acme/a');
     stats.handle({ type: 'failed', task: a, error: new PrefetchError('E_CACHE', 'missing') });
     stats.handle({ type: 'started', task: a, url: a.urls[0], attempt: 1 });
     stats.handle({ type: 'failed', task: a, error: new PrefetchError('E_ABORTED', 'interrupted') });
+    stats.handle({ type: 'started', task: a, url: a.urls[0], attempt: 2 });
+    stats.handle({ type: 'failed', task: a, error: new PrefetchError('E_CACHE', 'refusing to write through a link') });
     const [only] = stats.snapshot();
-    assert.equal(only?.requests, 1);
+    assert.equal(only?.requests, 2);
     assert.equal(only?.failures, 0);
   });
 });
