@@ -51,11 +51,11 @@ export class JsonInputError extends PrefetchError {
   readonly file: string;
   readonly line: number | undefined;
   readonly column: number | undefined;
-  constructor(options: { file: string; line?: number | undefined; column?: number | undefined; detail: string; cause?: unknown }) {
+  constructor(options: { file: string; line?: number | undefined; column?: number | undefined; detail: string; cause?: unknown; hint?: string | undefined }) {
     const where = options.line === undefined ? '' : `:${options.line}:${options.column ?? 1}`;
     super('E_JSON', `${options.file}${where}: invalid JSON: ${options.detail}`, {
       cause: options.cause,
-      hint: 'Fix the file, or regenerate it with `composer update --lock`.',
+      hint: options.hint ?? 'Fix the file, or regenerate it with `composer update --lock`.',
     });
     this.name = 'JsonInputError';
     this.file = options.file;
@@ -69,7 +69,13 @@ export class HttpStatusError extends PrefetchError {
   /** Seconds to wait, from a Retry-After header, when the server sent one. */
   readonly retryAfterMs: number | undefined;
   constructor(options: { status: number; url: string; packageName?: string | undefined; retryable: boolean; retryAfterMs?: number | undefined; hint?: string | undefined }) {
-    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}`, options);
+    const wait = options.retryAfterMs === undefined ? '' : ` (Retry-After: ${describeWait(options.retryAfterMs)})`;
+    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}${wait}`, {
+      ...options,
+      hint:
+        options.hint ??
+        (options.retryAfterMs === undefined ? undefined : `The server asked to wait ${describeWait(options.retryAfterMs)} before the next request: run again after that, or fetch from a --mirror.`),
+    });
     this.name = 'HttpStatusError';
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
@@ -153,6 +159,14 @@ export class TransferLimitError extends PrefetchError {
   }
 }
 
+/** A wait as a person reads it: `45 s`, `12 min`, `~28 h`. */
+export function describeWait(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
+  return `~${Math.round(s / 3600)} h`;
+}
+
 export function isPrefetchError(error: unknown): error is PrefetchError {
   return error instanceof PrefetchError;
 }
@@ -160,6 +174,11 @@ export function isPrefetchError(error: unknown): error is PrefetchError {
 /** Wraps anything thrown into a PrefetchError, keeping the original as `cause`. */
 export function toPrefetchError(error: unknown, fallback: ErrorCode = 'E_NETWORK', context: PrefetchErrorOptions = {}): PrefetchError {
   if (error instanceof PrefetchError) return error;
+  // Node's "Invalid URL" names nothing; `context.url` is already redacted.
+  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_INVALID_URL') {
+    const where = context.url === undefined ? '' : ` (downloading ${context.url})`;
+    return new PrefetchError(fallback, `invalid URL${where}`, { ...context, cause: error, retryable: false });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new PrefetchError(fallback, message, { ...context, cause: error });
 }

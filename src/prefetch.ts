@@ -8,6 +8,7 @@ import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
+import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
 import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
@@ -22,6 +23,7 @@ import { createRequestPolicy, redactUrl } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import type { DownloadTask, Plan } from './plan/types.js';
+import { failureCause, failureReason } from './report/failure-cause.js';
 import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
 import { verifyPackageIdentity } from './verify/package-identity.js';
 
@@ -139,7 +141,9 @@ async function download(
   deps: PrefetchDeps,
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
-  await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
+  const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
+  // Never through a link that leaves the cache: files there are not ours to delete.
+  await Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
 
   const [first] = projects;
   if (first === undefined) return [];
@@ -184,7 +188,9 @@ async function download(
   };
   try {
     // Big archives first (sizes of older versions already in the cache), so they are split early.
-    const ordered = orderLargestFirst(pending, await sizeHints(pending), Math.max(d.splitMinBytes, 1024 * 1024));
+    const hints = await sizeHints(pending);
+    deps.emit({ type: 'sized', sizes: new Map([...hints].map(([task, bytes]) => [task.cacheKey, bytes])) });
+    const ordered = orderLargestFirst(pending, hints, Math.max(d.splitMinBytes, 1024 * 1024));
     const results = await backend.fetchAll(ordered, ctx);
     return results.map((r) => (r.kind === 'failed' ? { ...r, error: explain(r.error, r.task) } : r));
   } finally {
@@ -239,12 +245,18 @@ function summarise(
   const failures: FailedPackage[] = [];
   let downloaded = 0;
   let bytes = 0;
+  let unfinished = 0;
   for (const result of results) {
     if (result.kind === 'downloaded') {
       downloaded++;
       bytes += result.bytes;
     } else {
       const error = toPrefetchError(result.error);
+      // Not a failure of the package: the user stopped the run, and a rerun fetches it.
+      if (error.code === 'E_ABORTED') {
+        unfinished++;
+        continue;
+      }
       failures.push({
         packageName: result.task.packageName,
         version: result.task.version,
@@ -252,6 +264,8 @@ function summarise(
         code: error.code,
         message: error.message,
         hint: error.hint,
+        cause: failureCause(error),
+        reason: failureReason(error),
       });
     }
   }
@@ -264,6 +278,8 @@ function summarise(
     skipped: plan.skipped.length,
     invalid: plan.invalid.length,
     failed: failures.length,
+    // Tasks a backend dropped from its queue on interrupt may have no result at all.
+    unfinished: interrupted ? Math.max(unfinished, plan.tasks.length - cached.length - downloaded - failures.length) : unfinished,
     bytes,
     durationMs,
     failures,

@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { JsonInputError, PrefetchError } from '../errors.js';
-import { isRecord } from '../json.js';
+import { PrefetchError } from '../errors.js';
+import { isRecord, parseSecretJson } from '../json.js';
 import type { AuthConfig, AuthKey, Credential } from './auth-headers.js';
 
 /**
@@ -54,48 +54,6 @@ export interface AuthSource {
 }
 
 const AUTH_KEYS: readonly AuthKey[] = ['bitbucket-oauth', 'github-oauth', 'gitlab-oauth', 'gitlab-token', 'http-basic', 'bearer', 'custom-headers'];
-
-/**
- * Parses JSON that may hold secrets. Unlike `parseJson`, the message never quotes the text (V8's
- * "…, "<text>" is not valid JSON" would print a token), and the position is found by probing
- * prefixes: the longest prefix that fails only with "end of input" ends where the error is.
- */
-export function parseSecretJson(text: string, label: string): unknown {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    const incompleteOnly = (prefix: string): boolean => {
-      try {
-        JSON.parse(prefix);
-        return true;
-      } catch (e) {
-        return /end of JSON input/i.test((e as Error).message);
-      }
-    };
-    let lo = 0;
-    let hi = body.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (incompleteOnly(body.slice(0, mid))) lo = mid;
-      else hi = mid - 1;
-    }
-    const offset = lo;
-    let line = 1;
-    let lineStart = 0;
-    for (let i = 0; i < offset; i++) {
-      if (body.charCodeAt(i) === 10) {
-        line++;
-        lineStart = i + 1;
-      }
-    }
-    const detail = offset >= body.length ? 'unexpected end of input' : 'syntax error';
-    const err = new JsonInputError({ file: label, line, column: offset - lineStart + 1, detail, cause: undefined });
-    void error; // the original message quotes the text, so it is dropped on purpose
-    Object.defineProperty(err, 'hint', { value: 'Fix the JSON (the file holds credentials, so its content is not shown).' });
-    throw err;
-  }
-}
 
 async function readAuthFile(file: string): Promise<AuthSource | undefined> {
   let text: string;

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent } from '../net/undici-lean.js';
+import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError, RangeMismatchError } from '../errors.js';
 import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
@@ -400,7 +401,7 @@ async function openTarget(
   if (response.statusCode === 206) {
     throw new RangeMismatchError({ packageName: task.packageName, url: shown, problem: 'unexpected', detail: 'we did not ask for', ...mismatch });
   }
-  await mkdir(path.dirname(task.cachePath), { recursive: true });
+  await ensureContainedDir(task.cachePath, cacheRootOf(task));
   const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
   const handle = await open(partial.tempPath, 'w');
   keep(partial);

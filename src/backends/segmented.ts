@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError, toPrefetchError } from '../errors.js';
 import { isResetLike, networkError } from '../net/network-error.js';
@@ -121,7 +122,7 @@ export function planTail(head: Pick<Segment, 'pos'>, total: number, wanted: numb
  */
 export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile> {
   const { task, decision, ctx } = t;
-  await mkdir(path.dirname(task.cachePath), { recursive: true });
+  await ensureContainedDir(task.cachePath, cacheRootOf(task));
   const tempPath = tempPathFor(task.cachePath);
   // Read as well as write: InOrderHash reads back bytes that arrived ahead of the hash frontier.
   const handle = await open(tempPath, 'w+');

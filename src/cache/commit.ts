@@ -6,6 +6,7 @@ import type { DownloadTask } from '../plan/types.js';
 import { ArchiveValidationError, validateArchive } from '../verify/archive.js';
 import { sha1File } from '../verify/sha1.js';
 import { verifyDownload, type VerifiedDownload } from '../verify/verify-download.js';
+import { cacheRootOf, ensureContainedDir } from './contained-dir.js';
 import { removeQuietly } from './temp-files.js';
 
 /**
@@ -18,11 +19,15 @@ import { removeQuietly } from './temp-files.js';
  * mtime that Composer's TTL GC would delete (§5). Directories get the default mode (0777 minus
  * umask), so the user running Composer can write there too.
  *
+ * With `root` (the cache-files-dir), the target directory must resolve inside it (`ensureContainedDir`).
+ *
  * @throws PrefetchError E_CACHE naming the path; the staged file is removed in that case.
  */
-export async function commitToCache(stagedPath: string, cachePath: string): Promise<void> {
+export async function commitToCache(stagedPath: string, cachePath: string, root?: string): Promise<void> {
   try {
-    await mkdir(dirname(cachePath), { recursive: true });
+    // With the cache root known, the directory must resolve inside it (a planted symlink must not redirect the rename).
+    if (root === undefined) await mkdir(dirname(cachePath), { recursive: true });
+    else await ensureContainedDir(cachePath, root);
     const now = new Date();
     await utimes(stagedPath, now, now);
     // fsync before rename: otherwise a crash can leave the new name pointing at unwritten blocks.
@@ -35,6 +40,7 @@ export async function commitToCache(stagedPath: string, cachePath: string): Prom
     await rename(stagedPath, cachePath);
   } catch (error) {
     await removeQuietly(stagedPath);
+    if (error instanceof PrefetchError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
     throw new PrefetchError('E_CACHE', `cannot write ${cachePath}: ${detail}`, {
       cause: error,
@@ -55,7 +61,7 @@ export async function acceptIntoCache(task: DownloadTask, staged: StagedFile): P
     await removeQuietly(staged.path);
     throw error;
   }
-  await commitToCache(staged.path, task.cachePath);
+  await commitToCache(staged.path, task.cachePath, cacheRootOf(task));
   return verified;
 }
 

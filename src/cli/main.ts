@@ -13,6 +13,7 @@ import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, type Js
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
+import { displayText } from '../report/terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../report/types.js';
 import { attachEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -149,8 +150,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     human.close();
     const error = toPrefetchError(thrown, 'E_INPUT');
     if (!(thrown instanceof PrefetchError) && env['COMPOSER_PREFETCH_DEBUG']) console.error(thrown);
-    stderr(paint.red(`composer-prefetch: ${error.message}`));
-    if (error.hint !== undefined) stderr(`  ${error.hint}`);
+    stderr(paint.red(`composer-prefetch: ${displayText(error.message)}`));
+    if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
     // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
     const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
     if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
-import { isRecord, parseJson } from '../json.js';
+import { isRecord, parseSecretJson } from '../json.js';
 import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS } from '../plan/plan-downloads.js';
 import { phpTrim } from '../plan/version-parser.js';
 import type { ComposerConfigSection } from './cache-dir.js';
@@ -81,7 +81,8 @@ async function readConfigSection(file: string, warnings: string[]): Promise<{ fo
     if (code === 'ENOENT' || code === 'ENOTDIR') return { found: false, section: undefined };
     throw new PrefetchError('E_INPUT', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
-  const data = parseJson(text, file);
+  // composer.json and config.json may hold credentials (`config.http-basic`, …): never quote them.
+  const data = parseSecretJson(text, file);
   if (!isRecord(data)) throw new PrefetchError('E_INPUT', `${file}: expected a JSON object at the top level`);
   const section = data['config'];
   if (section === undefined) return { found: true, section: undefined };

@@ -67,11 +67,24 @@ function isLock(json: Record<string, unknown>): boolean {
 
 type EntryResult = LockedPackage | Omit<PackageProblem, 'index'>;
 
+/**
+ * `ArrayLoader::load`: a scalar version is cast to a string (`1.5` → "1.5", as PHP's `(string)`);
+ * a missing one stays "" (planning says so), an array or object is refused.
+ */
+function lockedVersion(value: unknown): string | { problem: string } {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '';
+  if (value === undefined || value === null) return '';
+  return { problem: `"version" is ${Array.isArray(value) ? 'an array' : 'an object'} where a string such as "1.5.0" belongs` };
+}
+
 function normalizePackage(entry: unknown, origin: string, isDev: (name: string) => boolean): EntryResult {
   if (!isRecord(entry)) return { origin, packageName: undefined, message: 'package entry is not an object' };
   const name = entry['name'];
   if (typeof name !== 'string' || name === '') return { origin, packageName: undefined, message: 'package entry has no "name"' };
-  const version = typeof entry['version'] === 'string' ? entry['version'] : '';
+  const version = lockedVersion(entry['version']);
+  if (typeof version !== 'string') return { origin, packageName: name, message: version.problem };
   const versionNormalized = typeof entry['version_normalized'] === 'string' ? entry['version_normalized'] : undefined;
   const type = typeof entry['type'] === 'string' && entry['type'] !== '' ? entry['type'] : 'library';
   const extra = entry['extra'];

@@ -1,4 +1,5 @@
 import { PrefetchError } from '../errors.js';
+import { redactUrl } from '../net/request-policy.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { expandMirrorUrl } from './dist-urls.js';
 import type { DownloadTask } from './types.js';
@@ -67,7 +68,7 @@ export function validateMirrorTemplate(template: string): string {
   try {
     url = new URL(template);
   } catch {
-    throw new PrefetchError('E_USAGE', `--mirror ${JSON.stringify(template)} is not a URL`, {
+    throw new PrefetchError('E_USAGE', `--mirror ${JSON.stringify(redactUrl(template))} is not a URL`, {
       hint: 'Use Composer\'s dist mirror form, e.g. https://mirrors.example.com/dists/%package%/%reference%.%type%',
     });
   }

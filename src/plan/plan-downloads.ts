@@ -3,6 +3,7 @@ import { isPrefetchError } from '../errors.js';
 import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
 import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
 import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
+import { redactUrl } from '../net/request-policy.js';
 import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
 import { tryNormalizeVersion } from './version-parser.js';
 import type { PreferredInstall } from '../config/composer-config.js';
@@ -64,7 +65,7 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
   if (dist.type.toLowerCase() === 'path') return skip(pkg, 'path-dist');
   if (pkg.versionNormalized === undefined && tryNormalizeVersion(pkg.version) === undefined) {
     // `ArrayLoader::createObject` throws "Invalid version string" for the whole lock.
-    return invalid(pkg, `Composer cannot parse version ${JSON.stringify(pkg.version)} (VersionParser::normalize)`);
+    return invalid(pkg, pkg.version === '' ? 'package entry has no "version" (Composer: "has no version defined")' : `Composer cannot parse version ${JSON.stringify(pkg.version)} (VersionParser::normalize)`);
   }
   // `FileDownloader::download` compares `dist.shasum` with the lowercase hex of `sha1_file`
   // case-sensitively; anything else never matches, and Composer's own check would fail too.
@@ -76,6 +77,8 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
   const urls = getDistUrls(pkg).map((url) => processDistUrl(url, pkg, options));
   const first = urls[0];
   if (first === undefined) return invalid(pkg, 'dist has no url');
+  // No request could be made (curl fails on it too); said here, with the URL, not as a network error later.
+  if (!URL.canParse(first)) return invalid(pkg, `dist.url ${redactUrl(first)} is not a valid URL`);
   try {
     const cacheKey = cacheKeyFor(pkg.name, first, dist.type);
     const cachePath = cachePathFor(options.cacheFilesDir, cacheKey);

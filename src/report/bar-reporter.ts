@@ -1,7 +1,9 @@
 import cliProgress from 'cli-progress';
 import { noPaint, type Paint } from './color.js';
-import { failureText, formatBytes, formatDuration } from './format.js';
+import { createFailureThrottle } from './failure-lines.js';
+import { failureText, formatBytes, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
+import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
 export interface BarReporterOptions {
@@ -14,6 +16,8 @@ export interface BarReporterOptions {
   readonly transferLines?: number;
   /** Redraws per second; more only costs CPU and flickers over slow SSH links. */
   readonly fps?: number;
+  /** Every failure as it happens (`-v`); otherwise repeated failures wait for the summary. */
+  readonly verbose?: boolean | undefined;
 }
 
 const BAR_WIDTH = 24;
@@ -27,7 +31,7 @@ function drawBar(fraction: number): string {
 export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint): string {
   const fraction = s.total === 0 ? 1 : s.finished / s.total;
   const failed = s.failed > 0 ? paint.red(` ${s.failed} failed`) : '';
-  const eta = s.etaMs === undefined ? '--' : formatDuration(s.etaMs);
+  const eta = s.etaMs === undefined ? '--' : formatEta(s.etaMs);
   return `${drawBar(fraction)} ${s.finished}/${s.total} archives${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
 }
 
@@ -36,7 +40,7 @@ export function formatTransfer(t: Transfer | undefined, paint: Paint = noPaint):
   if (t === undefined) return '';
   const size = t.total === undefined ? formatBytes(t.bytes) : `${formatBytes(t.bytes)} / ${formatBytes(t.total)}`;
   const percent = t.total === undefined || t.total === 0 ? '' : ` ${Math.floor((t.bytes / t.total) * 100)}%`;
-  return paint.dim(`  ↓ ${t.packageName} ${t.version}  ${size}${percent}`);
+  return paint.dim(`  ↓ ${d(t.packageName)} ${d(t.version)}  ${size}${percent}`);
 }
 
 /**
@@ -48,6 +52,7 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
   const paint = options.paint ?? noPaint;
   const state = createProgressState();
   const slots = options.transferLines ?? 3;
+  const live = createFailureThrottle(options.verbose === true);
   let multibar: cliProgress.MultiBar | undefined;
   let lines: cliProgress.SingleBar[] = [];
 
@@ -81,14 +86,19 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          for (const bad of event.plan.invalid) log(paint.yellow(`warning: skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`));
+          for (const bad of event.plan.invalid) log(paint.yellow(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`));
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
-        case 'failed':
-          log(paint.red(`✗ ${failureText(event.task.packageName, event.task.version, event.error.message)}`));
+        case 'failed': {
+          // An interrupt is not a failure of the package; the summary says how many were left.
+          if (event.error.code === 'E_ABORTED') break;
+          const shown = live(event.error);
+          if (shown.kind === 'note') log(paint.dim(`(${shown.text})`));
+          else if (shown.kind === 'line') log(paint.red(`✗ ${d(failureText(event.task.packageName, event.task.version, event.error.message))}`));
           break;
+        }
         case 'warning':
-          log(paint.yellow(`warning: ${event.message}`));
+          log(paint.yellow(`warning: ${d(event.message)}`));
           break;
         default:
           break;

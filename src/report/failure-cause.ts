@@ -1,4 +1,4 @@
-import { HttpStatusError, type PrefetchError } from '../errors.js';
+import { describeWait, HttpStatusError, type PrefetchError } from '../errors.js';
 
 /**
  * Why one request failed, in the few classes a mirror operator's dashboard shows. The set is part
@@ -51,4 +51,68 @@ function causeCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+const REASON_BY_CODE: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ECONNABORTED: 'connection aborted',
+};
+
+/**
+ * Why a package failed, in words that are the same for every package hit by the same problem
+ * (no package name, no URL), so failures can be grouped: `connection refused`, `HTTP 404`, …
+ */
+export function failureReason(error: PrefetchError): string {
+  const status = error instanceof HttpStatusError ? error.status : statusOf(error);
+  if (status !== undefined) {
+    const wait = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+    return wait === undefined ? `HTTP ${status}` : `HTTP ${status} (Retry-After: ${describeWait(wait)})`;
+  }
+  if (error.code === 'E_CHECKSUM') return 'sha1 mismatch';
+  if (error.code === 'E_CORRUPT') return 'not a valid archive';
+  const code = causeCode(error);
+  if (code !== undefined && REASON_BY_CODE[code] !== undefined) return REASON_BY_CODE[code];
+  switch (failureCause(error)) {
+    case 'timeout':
+      return 'timed out';
+    case 'reset':
+      return 'connection cut';
+    case 'connect':
+      return 'cannot connect';
+    default:
+      return REASON_BY_ERROR_CODE[error.code] ?? error.code;
+  }
+}
+
+/** Words for failures no socket code or status explains. */
+const REASON_BY_ERROR_CODE: Readonly<Partial<Record<PrefetchError['code'], string>>> = {
+  E_NETWORK: 'network error',
+  E_AUTH: 'credentials refused',
+  E_INSECURE: 'URL refused by secure-http',
+  E_CACHE: 'cannot write to the cache',
+  E_BACKEND: 'download backend failed',
+  E_PACKAGE: 'invalid package entry',
+  E_HTTP: 'HTTP error',
+};
+
+/** What to check when many packages failed the same way at one host; undefined when the hint says it. */
+export function failureGuidance(cause: FailureCause): string | undefined {
+  switch (cause) {
+    case 'connect':
+      return 'is the host reachable? a proxy needed (HTTPS_PROXY)?';
+    case 'timeout':
+      return 'the host is slow or unreachable: check the network or proxy, or try again later';
+    case 'reset':
+      return 'connections were cut: check a proxy or firewall, or try again later';
+    case 'http5xx':
+      return 'the server is failing: try again later';
+    default:
+      return undefined;
+  }
 }

@@ -1,7 +1,8 @@
-import { redactUrl } from '../net/request-policy.js';
 import type { Plan } from '../plan/types.js';
-import type { OriginStats } from './origin-stats.js';
-import type { Summary } from './types.js';
+import { failureGuidance, type FailureCause } from './failure-cause.js';
+import { originOf, type OriginStats } from './origin-stats.js';
+import { displayText as d, displayUrl } from './terminal-text.js';
+import type { FailedPackage, Summary } from './types.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -19,38 +20,115 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** Time left as a person reads it, in whole seconds: `8 s`, `2 min 5 s`, `1 h 20 min`. */
+export function formatEta(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Failures that share a reason and an origin, shown as one entry. */
+export interface FailureGroup {
+  readonly reason: string;
+  readonly cause: FailureCause | undefined;
+  /** `host:port` of the URL asked for, or the URL itself when it does not parse. */
+  readonly host: string;
+  readonly failures: readonly FailedPackage[];
+}
+
+/** Names shown in a group before "and N more". */
+const GROUP_NAMES = 5;
+
+/** The host a (redacted) failure URL points at; the text itself when it does not parse. */
+export function failureHost(url: string | undefined): string {
+  if (url === undefined) return '';
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Failures in first-seen order, those sharing a reason (`failureReason`) and an origin folded into
+ * one group; a failure alone in its group stays as it is.
+ */
+export function groupFailures(failures: readonly FailedPackage[]): (FailedPackage | FailureGroup)[] {
+  const groups = new Map<string, FailedPackage[]>();
+  for (const f of failures) {
+    const key = f.reason === undefined ? `\u0000${groups.size}` : `${f.reason}\u0000${originOf(f.url ?? '')}`;
+    const list = groups.get(key);
+    if (list) list.push(f);
+    else groups.set(key, [f]);
+  }
+  return [...groups.values()].map((list) =>
+    list.length === 1 ? list[0]! : { reason: list[0]!.reason!, cause: list[0]!.cause, host: failureHost(list[0]!.url), failures: list },
+  );
+}
+
+/** `acme/a, acme/b, … and 148 more`. */
+export function listNames(names: readonly string[], shown = GROUP_NAMES): string {
+  const head = names.slice(0, shown).join(', ');
+  return names.length > shown ? `${head} and ${names.length - shown} more` : head;
+}
+
+/** Lines for one group: what failed where, what to check, which packages. */
+function formatGroup(group: FailureGroup): string[] {
+  const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause);
+  const hints = new Set(group.failures.map((f) => f.hint));
+  const where = group.host === '' ? '' : ` at ${d(group.host)}`;
+  const lines = [`  ✗ ${group.failures.length} packages failed: ${d(group.reason)}${where}${guidance === undefined ? '' : ` — ${guidance}`}`];
+  lines.push(`    ${d(listNames(group.failures.map((f) => f.packageName)))}`);
+  // Generic words ("cannot write to the cache") or differing advice: the first failure in full says more.
+  const [first] = group.failures;
+  if (first !== undefined && (group.cause === 'other' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
+  const hint = first?.hint;
+  if (hint !== undefined) lines.push(`    ${d(hint)}`);
+  return lines;
+}
+
 /** The closing lines every human-facing reporter prints. */
 export function formatSummary(summary: Summary): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const rate = summary.bytes > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
+  const { unfinished } = summary;
   const lines = [
     `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${formatBytes(summary.bytes)}${rate}), ` +
       `${summary.cached} already cached, ${summary.skipped} skipped, ${summary.failed} failed` +
+      (unfinished > 0 ? `, ${unfinished} not fetched` : '') +
       (summary.invalid > 0 ? `, ${summary.invalid} invalid entries` : '') +
       ` in ${formatDuration(summary.durationMs)}`,
-    `Cache: ${summary.cacheFilesDir}`,
+    `Cache: ${d(summary.cacheFilesDir)}`,
   ];
-  for (const failure of summary.failures) {
-    lines.push(`  ✗ ${failureText(failure.packageName, failure.version, failure.message)}`);
-    if (failure.hint !== undefined) lines.push(`    ${failure.hint}`);
+  for (const entry of groupFailures(summary.failures)) {
+    if ('failures' in entry) {
+      lines.push(...formatGroup(entry));
+      continue;
+    }
+    lines.push(`  ✗ ${d(failureText(entry.packageName, entry.version, entry.message))}`);
+    if (entry.hint !== undefined) lines.push(`    ${d(entry.hint)}`);
+  }
+  if (unfinished > 0) {
+    lines.push(`  ${plural(unfinished, 'package was', 'packages were')} not fetched because the run was interrupted: run again to fetch ${unfinished === 1 ? 'it' : 'them'} (archives already fetched stay in the cache).`);
   }
   return lines.join('\n');
 }
 
 /** `--dry-run`: one block per archive, then what is skipped and why. */
 export function formatPlan(plan: Plan): string {
-  const lines = [`Cache: ${plan.cacheFilesDir}`, `${plan.tasks.length} archives to prefetch:`];
+  const lines = [`Cache: ${d(plan.cacheFilesDir)}`, `${plan.tasks.length} archives to prefetch:`];
   for (const task of plan.tasks) {
-    lines.push(`  ${task.packageName} ${task.version}${task.dev ? ' (dev)' : ''}`);
-    lines.push(`    url:   ${redactUrl(task.urls[0])}`);
-    for (const url of task.urls.slice(1)) lines.push(`    also:  ${redactUrl(url)}`);
-    lines.push(`    cache: ${task.cachePath}`);
+    lines.push(`  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`);
+    lines.push(`    url:   ${displayUrl(task.urls[0])}`);
+    for (const url of task.urls.slice(1)) lines.push(`    also:  ${displayUrl(url)}`);
+    lines.push(`    cache: ${d(task.cachePath)}`);
   }
   if (plan.skipped.length > 0) {
     lines.push(`${plan.skipped.length} skipped:`);
-    for (const skip of plan.skipped) lines.push(`  ${skip.packageName} ${skip.version}: ${skip.reason}`);
+    for (const skip of plan.skipped) lines.push(`  ${d(skip.packageName)} ${d(skip.version)}: ${skip.reason}`);
   }
-  for (const bad of plan.invalid) lines.push(`  ✗ ${bad.packageName ?? '(unnamed entry)'} in ${bad.origin}: ${bad.message}`);
+  for (const bad of plan.invalid) lines.push(`  ✗ ${d(bad.packageName ?? '(unnamed entry)')} in ${d(bad.origin)}: ${d(bad.message)}`);
   return lines.join('\n');
 }
 
@@ -64,7 +142,7 @@ export function formatOrigins(origins: readonly OriginStats[]): string {
       .map(([cause, n]) => `${n} ${cause}`)
       .join(', ');
     lines.push(
-      `  ${o.origin}: ${plural(o.requests, 'request')}, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
+      `  ${d(o.origin)}: ${plural(o.requests, 'request')}, ${formatBytes(o.bytes)} at ${formatBytes(o.bytesPerSecond)}/s, ` +
         `${plural(o.retries, 'retry', 'retries')}, ${plural(o.failures, 'failure')}${causes === '' ? '' : ` (${causes})`}`,
     );
   }
@@ -85,10 +163,10 @@ export function formatVerifySummary(summary: Summary): string {
     summary.failed === 0
       ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`
       : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid.`,
-    `Cache: ${summary.cacheFilesDir}`,
+    `Cache: ${d(summary.cacheFilesDir)}`,
   ];
-  for (const f of missing) lines.push(`  missing  ${f.packageName} ${f.version}`);
-  for (const f of invalid) lines.push(`  invalid  ${f.packageName} ${f.version}`);
+  for (const f of missing) lines.push(`  missing  ${d(f.packageName)} ${d(f.version)}`);
+  for (const f of invalid) lines.push(`  invalid  ${d(f.packageName)} ${d(f.version)}`);
   if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
   return lines.join('\n');
 }

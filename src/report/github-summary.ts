@@ -45,7 +45,7 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
     );
   } else {
     const verdict = summary.interrupted ? '⚠️' : summary.failed > 0 || summary.invalid > 0 ? '❌' : '✅';
-    const tail = summary.interrupted ? ' (interrupted)' : '';
+    const tail = summary.interrupted ? ` (interrupted: ${summary.unfinished} not fetched, a rerun fetches them)` : '';
     lines.push(`### ${verdict} composer-prefetch: ${summary.downloaded} downloaded, ${summary.cached} cached, ${summary.failed} failed${tail}`);
   }
   lines.push(

@@ -110,8 +110,9 @@ export function createOriginStats(now: () => number = Date.now): OriginStatsColl
         }
         case 'failed': {
           // No open request: nothing went over the network (verify, or a package never started).
+          // An interrupt or a cache that refused the file is not the origin's failure either.
           const e = end(event.task.cacheKey);
-          if (e && event.error.code !== 'E_ABORTED') {
+          if (e && event.error.code !== 'E_ABORTED' && event.error.code !== 'E_CACHE') {
             e.failures++;
             e.failuresByCause[failureCause(event.error)]++;
           }

@@ -1,6 +1,8 @@
 import { noPaint, type Paint } from './color.js';
-import { failureText, formatBytes, formatDuration } from './format.js';
+import { createFailureThrottle } from './failure-lines.js';
+import { failureText, formatBytes, formatDuration, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
+import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from './types.js';
 
 export interface PlainReporterOptions {
@@ -15,6 +17,8 @@ export interface PlainReporterOptions {
   readonly paint?: Paint;
   /** `github`: failures and warnings as GitHub Actions workflow commands, so they show as annotations. */
   readonly annotations?: 'github' | undefined;
+  /** Every retry and every failure as it happens (`-v`); otherwise retries are counted, and repeated failures wait for the summary. */
+  readonly verbose?: boolean | undefined;
 }
 
 export const PLAIN_INTERVAL_MS = 10_000;
@@ -31,16 +35,20 @@ export function formatProgressLine(s: ProgressSnapshot): string {
   const extra = [s.cached > 0 ? `${s.cached} cached` : '', s.failed > 0 ? `${s.failed} failed` : '', s.retries > 0 ? `${s.retries} retries` : '']
     .filter((x) => x !== '')
     .join(', ');
-  const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatDuration(s.etaMs)} left`;
+  const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatEta(s.etaMs)} left`;
   return (
     `progress: ${s.finished}/${s.total} archives${extra === '' ? '' : ` (${extra})`}, ` +
     `${formatBytes(s.bytes)} at ${formatBytes(Math.round(s.bytesPerSecond))}/s, ${s.inFlight.length} in flight${eta}`
   );
 }
 
-/** GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first. */
+/**
+ * GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first (a line
+ * break becomes `%0A`, which GitHub shows inside the annotation). Other control characters are
+ * made visible, as in every human line.
+ */
 export function escapeWorkflowData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return d(text, { keepLineBreaks: true }).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 /**
@@ -52,6 +60,8 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
   const github = options.annotations === 'github';
   const state = createProgressState(options.now);
   const every = options.every ?? realEvery;
+  const verbose = options.verbose === true;
+  const live = createFailureThrottle(verbose);
   let stop: (() => void) | undefined;
   let lastLine = '';
   const tick = (): void => {
@@ -67,25 +77,34 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${event.plan.cacheFilesDir}`);
+          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${d(event.plan.cacheFilesDir)}`);
           for (const bad of event.plan.invalid) {
             const text = `skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`;
-            options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${text}`));
+            options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${d(text)}`));
           }
           if (!options.quiet && stop === undefined) stop = every(options.intervalMs ?? PLAIN_INTERVAL_MS, tick);
           break;
         case 'retried':
-          if (!options.quiet) {
-            options.write(`retry ${event.attempt}: ${failureText(event.task.packageName, event.task.version, event.error.message)} (next try in ${formatDuration(event.delayMs)})`);
+          // Network retries are routine (counted in the progress line); wrong bytes from a server are not.
+          if (!options.quiet && (verbose || event.error.code === 'E_CHECKSUM' || event.error.code === 'E_CORRUPT')) {
+            options.write(`retry ${event.attempt}: ${d(failureText(event.task.packageName, event.task.version, event.error.message))} (next try in ${formatDuration(event.delayMs)})`);
           }
           break;
         case 'failed': {
+          // An interrupt is not a failure of the package; the summary says how many were left.
+          if (event.error.code === 'E_ABORTED') break;
+          const shown = live(event.error);
+          if (shown.kind === 'silent') break;
+          if (shown.kind === 'note') {
+            options.write(github ? `::notice title=composer-prefetch::${escapeWorkflowData(shown.text)}` : `(${shown.text})`);
+            break;
+          }
           const text = failureText(event.task.packageName, event.task.version, event.error.message);
-          options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${text}`));
+          options.write(github ? `::error title=composer-prefetch::${escapeWorkflowData(text)}` : paint.red(`failed: ${d(text)}`));
           break;
         }
         case 'warning':
-          options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(event.message)}` : paint.yellow(`warning: ${event.message}`));
+          options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(event.message)}` : paint.yellow(`warning: ${d(event.message)}`));
           break;
         default:
           break;

@@ -15,12 +15,17 @@ export interface ProgressSnapshot {
   readonly downloaded: number;
   readonly cached: number;
   readonly failed: number;
+  /** Left undone by an interrupt: neither finished nor failed. */
+  readonly unfinished: number;
   readonly retries: number;
   /** Bytes received so far, transfers in flight included. */
   readonly bytes: number;
   /** Over the last few seconds. */
   readonly bytesPerSecond: number;
-  /** From the pace of finished downloads; undefined until there is a pace to go by. */
+  /**
+   * Bytes still to come over the current speed. Sizes come from Content-Length, then the cache's
+   * size hints, then the mean of the known sizes; undefined until a size and a speed are known.
+   */
   readonly etaMs: number | undefined;
   /** Largest first. */
   readonly inFlight: readonly Transfer[];
@@ -39,11 +44,18 @@ export function createProgressState(now: () => number = Date.now): ProgressState
   let downloaded = 0;
   let cached = 0;
   let failed = 0;
+  let unfinished = 0;
   let retries = 0;
   let completedBytes = 0;
   let firstStart: number | undefined;
   const inFlight = new Map<string, Transfer>();
   const samples: { t: number; bytes: number }[] = [];
+  /** Cache keys not yet finished, and the size each is expected to have when one is known. */
+  const open = new Map<string, number | undefined>();
+  const hints = new Map<string, number>();
+  /** Sizes of finished downloads, for the mean that stands in for unknown sizes. */
+  let knownBytes = 0;
+  let knownCount = 0;
 
   const currentBytes = (): number => {
     let sum = completedBytes;
@@ -55,12 +67,40 @@ export function createProgressState(now: () => number = Date.now): ProgressState
     samples.push({ t, bytes: currentBytes() });
     while (samples.length > 2 && samples[0]!.t < t - SPEED_WINDOW_MS) samples.shift();
   };
+  const finish = (key: string): void => {
+    open.delete(key);
+    inFlight.delete(key);
+  };
+
+  /** Bytes still to receive, or undefined while no size at all is known. */
+  const remainingBytes = (): number | undefined => {
+    let known = 0;
+    let unknown = 0;
+    let sizes = knownBytes;
+    let count = knownCount;
+    for (const [key, expected] of open) {
+      const size = expected ?? hints.get(key);
+      if (size === undefined) unknown++;
+      else {
+        sizes += size;
+        count++;
+        known += Math.max(0, size - (inFlight.get(key)?.bytes ?? 0));
+      }
+    }
+    if (unknown === 0) return known;
+    if (count === 0) return undefined;
+    return known + unknown * (sizes / count);
+  };
 
   return {
     handle(event) {
       switch (event.type) {
         case 'planned':
           total = event.plan.tasks.length;
+          for (const task of event.plan.tasks) open.set(task.cacheKey, undefined);
+          break;
+        case 'sized':
+          for (const [key, bytes] of event.sizes) hints.set(key, bytes);
           break;
         case 'started':
           firstStart ??= now();
@@ -70,6 +110,7 @@ export function createProgressState(now: () => number = Date.now): ProgressState
         case 'progress': {
           const { task } = event;
           inFlight.set(task.cacheKey, { packageName: task.packageName, version: task.version, bytes: event.bytes, total: event.total });
+          if (event.total !== undefined && open.has(task.cacheKey)) open.set(task.cacheKey, event.total);
           sample();
           break;
         }
@@ -78,17 +119,20 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           inFlight.delete(event.task.cacheKey);
           break;
         case 'done':
-          inFlight.delete(event.task.cacheKey);
+          finish(event.task.cacheKey);
           if (event.result === 'cached') cached++;
           else {
             downloaded++;
             completedBytes += event.bytes;
+            knownBytes += event.bytes;
+            knownCount++;
           }
           sample();
           break;
         case 'failed':
-          inFlight.delete(event.task.cacheKey);
-          failed++;
+          finish(event.task.cacheKey);
+          if (event.error.code === 'E_ABORTED') unfinished++;
+          else failed++;
           break;
         default:
           break;
@@ -99,21 +143,23 @@ export function createProgressState(now: () => number = Date.now): ProgressState
       const bytes = currentBytes();
       const oldest = samples.find((s) => s.t >= t - SPEED_WINDOW_MS) ?? samples[0];
       const span = oldest ? t - oldest.t : 0;
-      const bytesPerSecond = oldest && span > 0 ? Math.max(0, ((bytes - oldest.bytes) * 1000) / span) : 0;
+      const windowRate = oldest && span > 0 ? Math.max(0, ((bytes - oldest.bytes) * 1000) / span) : 0;
+      // A stall empties the window: fall back to the run's average rather than show no ETA at all.
+      const elapsed = firstStart === undefined ? 0 : t - firstStart;
+      const rate = windowRate > 0 ? windowRate : elapsed > 0 ? (bytes * 1000) / elapsed : 0;
       const finished = downloaded + cached + failed;
-      // Cached archives finish at once; only the ones that needed the network set the pace.
-      const paced = downloaded + failed;
-      const remaining = total - finished;
-      const etaMs = firstStart !== undefined && paced > 0 && remaining > 0 ? ((t - firstStart) / paced) * remaining : remaining === 0 ? 0 : undefined;
+      const remaining = remainingBytes();
+      const etaMs = total - finished - unfinished <= 0 ? 0 : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
       return {
         total,
         finished,
         downloaded,
         cached,
         failed,
+        unfinished,
         retries,
         bytes,
-        bytesPerSecond,
+        bytesPerSecond: windowRate,
         etaMs,
         inFlight: [...inFlight.values()].sort((a, b) => (b.total ?? b.bytes) - (a.total ?? a.bytes)),
       };

@@ -1,5 +1,6 @@
 import type { BackendName } from '../backends/types.js';
 import type { PrefetchError } from '../errors.js';
+import type { FailureCause } from './failure-cause.js';
 import type { DownloadTask, Plan } from '../plan/types.js';
 
 export interface FailedPackage {
@@ -9,6 +10,9 @@ export interface FailedPackage {
   readonly code: string;
   readonly message: string;
   readonly hint: string | undefined;
+  /** The failure class (`failureCause`) and its words (`failureReason`): failures sharing both and an origin are shown as one group. */
+  readonly cause?: FailureCause;
+  readonly reason?: string;
 }
 
 export interface Summary {
@@ -19,7 +23,10 @@ export interface Summary {
   readonly cached: number;
   readonly skipped: number;
   readonly invalid: number;
+  /** Packages that failed; those left unfinished by an interrupt are counted in `unfinished` instead. */
   readonly failed: number;
+  /** Packages an interrupt (Ctrl-C, SIGTERM) left undone: not failures, a rerun fetches them. */
+  readonly unfinished: number;
   /** Bytes downloaded in this run. */
   readonly bytes: number;
   readonly durationMs: number;
@@ -32,6 +39,8 @@ export type PrefetchEvent =
   | { readonly type: 'planned'; readonly plan: Plan }
   | { readonly type: 'started'; readonly task: DownloadTask; readonly url: string; readonly attempt: number }
   | { readonly type: 'progress'; readonly task: DownloadTask; readonly bytes: number; readonly total: number | undefined }
+  /** Expected archive sizes by cache key, before any download (`sizeHints`: older versions in the cache); for the ETA. */
+  | { readonly type: 'sized'; readonly sizes: ReadonlyMap<string, number> }
   | { readonly type: 'retried'; readonly task: DownloadTask; readonly url: string; readonly attempt: number; readonly delayMs: number; readonly error: PrefetchError }
   | { readonly type: 'done'; readonly task: DownloadTask; readonly result: 'downloaded' | 'cached'; readonly bytes: number; readonly url: string | undefined }
   | { readonly type: 'failed'; readonly task: DownloadTask; readonly error: PrefetchError }

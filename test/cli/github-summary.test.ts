@@ -29,7 +29,7 @@ describe('GitHub job summary: escaping', () => {
       command: 'prefetch',
       summary: {
         backend: 'native', cacheFilesDir: '/c/files', planned: 1, downloaded: 0, cached: 0, skipped: 0, invalid: 0, failed: 1,
-        bytes: 0, durationMs: 1500, interrupted: false,
+        bytes: 0, durationMs: 1500, interrupted: false, unfinished: 0,
         failures: [{ packageName: 'acme/x', version: '1.0.0', url: 'https://u:secret@h.example/x.zip', code: 'E_HTTP',
           message: 'acme/x 1.0.0: HTTP 500 from https://u:secret@h.example/x.zip\n| forged | row |', hint: '<b>retry</b>' }],
       },

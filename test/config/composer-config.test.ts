@@ -100,6 +100,25 @@ describe('loadComposerConfig', () => {
     });
   });
 
+  it('a malformed composer.json or config.json holding a credential is never quoted, and gets no lock-file hint', async () => {
+    const cases = [
+      { file: 'p6/composer.json', home: path.join(dir, 'nohome'), text: '{"config": {"http-basic": {"h": {"username": "u", "password":SECRET_CJ}}}}' },
+      { file: 'home7/config.json', home: path.join(dir, 'home7'), text: '{"config": {"bearer": {"h": "SECRET_CFG"}}, oops}' },
+      { file: 'home8/config.json', home: path.join(dir, 'home8'), text: '{"config": {"github-oauth": {"github.com": "SECRET_TRUNC' },
+    ];
+    for (const c of cases) {
+      write(c.file, c.text);
+      const cwd = c.file.startsWith('p6/') ? path.join(dir, 'p6') : path.join(dir, 'none');
+      await assert.rejects(loadComposerConfig({ cwd, env: {}, composerHome: c.home }), (error: Error & { code?: string; hint?: string; cause?: unknown }) => {
+        assert.equal(error.code, 'E_JSON');
+        assert.match(error.message, /\.json:1:\d+: invalid JSON/);
+        assert.doesNotMatch(`${error.message} ${error.hint} ${String(error.cause)}`, /SECRET/);
+        assert.doesNotMatch(error.hint ?? '', /composer update --lock/);
+        return true;
+      });
+    }
+  });
+
   it('an unparsable maxsize becomes a warning and the default', async () => {
     write('p5/composer.json', { config: { 'cache-files-maxsize': 'huge' } });
     const config = await loadComposerConfig({ cwd: path.join(dir, 'p5'), env: {}, composerHome: path.join(dir, 'nohome') });

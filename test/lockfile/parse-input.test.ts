@@ -105,6 +105,17 @@ describe('parseJson', () => {
     });
   });
 
+  it('never quotes the text (a dist URL may carry a credential), and keeps the lock hint', () => {
+    const text = '{"packages": [{"name": "a/b", "dist": {"url": "https://u:SECRET@h/x.zip" SECRET2}}]}';
+    assert.throws(() => parseJson(text, 'composer.lock'), (error: unknown) => {
+      assert.ok(error instanceof JsonInputError);
+      assert.equal(error.message, "composer.lock:1:74: invalid JSON: expected ',' or '}' after property value");
+      assert.match(error.hint ?? '', /composer update --lock/);
+      assert.equal(error.cause, undefined);
+      return true;
+    });
+  });
+
   it('points at the end of a truncated file', () => {
     assert.throws(() => parseJson('{"packages": [', 'x.lock'), (error: unknown) => error instanceof JsonInputError && error.line === 1 && error.column === 15);
   });

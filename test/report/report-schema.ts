@@ -50,6 +50,7 @@ export const summaryShape: Shape = {
   bytes: 'number',
   durationMs: 'number',
   interrupted: 'boolean',
+  unfinished: 'number',
   failures: [{ packageName: 'string', version: 'string', url: 'string|null', ...error }],
 };
 

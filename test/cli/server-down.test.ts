@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+
+/** A loopback port nobody listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('a dist server that is down', () => {
+  const PACKAGES = 40;
+  let cleanup: () => Promise<void>;
+  let project = '';
+  let env: Record<string, string> = {};
+  let port = 0;
+
+  before(async () => {
+    let root: string;
+    ({ dir: root, cleanup } = await tempDir('cp-down-'));
+    port = await closedPort();
+    const packages = Array.from({ length: PACKAGES }, (_, i) => ({
+      name: `acme/p${String(i).padStart(2, '0')}`,
+      version: '1.0.0',
+      type: 'library',
+      dist: { type: 'zip', url: `http://127.0.0.1:${port}/p${i}.zip`, reference: `r${i}`, shasum: '' },
+    }));
+    project = path.join(root, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
+    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }));
+    env = isolatedEnv(root);
+  });
+  after(() => cleanup());
+
+  it('prints a handful of lines: no retry lines, one grouped failure with what to check', async () => {
+    const run = await runCli(['--progress', 'plain', '--retries', '2'], { cwd: project, env });
+    assert.equal(run.exitCode, 1, run.stderr);
+    const lines = run.stderr.trimEnd().split('\n');
+    assert.ok(lines.length <= 12, `${lines.length} lines:\n${run.stderr}`);
+    assert.doesNotMatch(run.stderr, /^retry /m);
+    assert.equal(lines.filter((l) => l.startsWith('failed: ')).length, 3);
+    assert.ok(lines.includes(`  ✗ ${PACKAGES} packages failed: connection refused at 127.0.0.1:${port} — is the host reachable? a proxy needed (HTTPS_PROXY)?`), run.stderr);
+    assert.ok(lines.includes(`    acme/p00, acme/p01, acme/p02, acme/p03, acme/p04 and ${PACKAGES - 5} more`), run.stderr);
+    assert.match(run.stderr, new RegExp(`^Done: 0 downloaded .*, ${PACKAGES} failed in `, 'm'));
+  });
+});
