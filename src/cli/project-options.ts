@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { PROJECT_DEFAULTS_KEY, readProjectDefaults, type ProjectDefaults } from '../config/project-defaults.js';
-import { PrefetchError } from '../errors.js';
+import { JsonInputError, PrefetchError } from '../errors.js';
 import { redactText } from '../report/redact.js';
 import { envNameFor } from './env-options.js';
 
@@ -28,6 +28,9 @@ export async function applyProjectDefaults(program: Command, context: { readonly
   try {
     defaults = await readProjectDefaults(context);
   } catch (error) {
+    // A malformed composer.json is reported once, where the project's config is read
+    // (loadComposerConfig), with the JSON error document a --json consumer expects.
+    if (error instanceof JsonInputError) return;
     if (error instanceof PrefetchError) program.error(error.hint === undefined ? error.message : `${error.message}\n  ${error.hint}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
     throw error;
   }

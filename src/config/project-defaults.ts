@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { JsonInputError, PrefetchError } from '../errors.js';
-import { isRecord, parseJson } from '../json.js';
+import { PrefetchError } from '../errors.js';
+import { isRecord, parseSecretJson } from '../json.js';
 
 /** The key under composer.json `extra` that holds the project's defaults. */
 export const PROJECT_DEFAULTS_KEY = 'composer-prefetch';
@@ -46,13 +46,7 @@ export async function readProjectDefaults(options: { readonly cwd: string; reado
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new PrefetchError('E_INPUT', `${file}: cannot read it for extra.${PROJECT_DEFAULTS_KEY}: ${code ?? String(error)}`, { cause: error });
   }
-  let parsed: unknown;
-  try {
-    parsed = parseJson(text, file);
-  } catch (error) {
-    if (!(error instanceof JsonInputError)) throw error;
-    const where = error.line === undefined ? '' : `:${error.line}:${error.column ?? 1}`;
-    throw new PrefetchError('E_JSON', `${file}${where}: invalid JSON`, { hint: 'Fix the file; `composer validate` shows the problem.' });
-  }
+  // composer.json may hold credentials: position only, the same error `loadComposerConfig` gives.
+  const parsed = parseSecretJson(text, file);
   return projectDefaultsOf(parsed, file);
 }

@@ -108,11 +108,10 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
 
   it('never quotes a malformed composer.json (it can hold credentials), and redacts quoted values', async () => {
     const broken = await project('{\n  "config": {"http-basic": {"h": {"password": SECRET_CJ}}}\n}');
-    await assert.rejects(resolve(broken, []), (e: Error) => {
-      assert.match(e.message, /^composer\.json(:\d+:\d+)?: invalid JSON/);
-      assert.doesNotMatch(e.message, /SECRET_CJ/);
-      return true;
-    });
+    // Left to the config loader, which reports it by position with the --json error document
+    // (test/cli/hostile-lock.test.ts); here it only contributes no defaults.
+    const options = await resolve(broken, []);
+    assert.equal(options.prefetch.backend, 'native');
     const secret = await withDefaults({ mirror: ['https://user:hunter2@m.example/%package%.%type%', false] });
     await assert.rejects(resolve(secret, []), (e: Error) => {
       assert.match(e.message, /is not valid for --mirror/);
