@@ -14,6 +14,8 @@ export interface BarReporterOptions {
   readonly transferLines?: number;
   /** Redraws per second; more only costs CPU and flickers over slow SSH links. */
   readonly fps?: number;
+  /** `-v` or more: also the lines only worth reading when debugging (each retry). */
+  readonly verbose?: boolean;
 }
 
 const BAR_WIDTH = 24;

@@ -15,6 +15,8 @@ export interface PlainReporterOptions {
   readonly paint?: Paint;
   /** `github`: failures and warnings as GitHub Actions workflow commands, so they show as annotations. */
   readonly annotations?: 'github' | undefined;
+  /** `-v` or more: also the lines only worth reading when debugging (each retry). */
+  readonly verbose?: boolean;
 }
 
 export const PLAIN_INTERVAL_MS = 10_000;
