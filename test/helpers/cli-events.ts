@@ -8,8 +8,7 @@ export type CliEvent = Record<string, unknown> & { readonly type: string };
 export interface RunningCli {
   /** Sends a signal to the CLI process. */
   kill(signal: NodeJS.Signals): void;
-  /** The CLI's stdout (the ndjson stream), for a test that closes it early. */
-  readonly stdout: NodeJS.ReadableStream;
+  readonly pid: number | undefined;
   /** Every ndjson event read so far, in order. */
   readonly events: readonly CliEvent[];
   /** Resolves with the first event (counting from the start) for which `seen(events)` holds; rejects if the run ends first. */
@@ -55,7 +54,7 @@ export function startCli(args: readonly string[], options: { cwd: string; env: R
   });
   return {
     kill: (signal) => void child.kill(signal),
-    stdout: child.stdout!,
+    pid: child.pid,
     events,
     until(what, seen) {
       if (seen(events)) return Promise.resolve();
