@@ -184,7 +184,8 @@ function isDirectory(dir: string): boolean {
 
 /**
  * `main` settles on every path; should a bug leave it pending with nothing left to run, Node
- * would exit 13 with no word: say so and exit 1 instead. A throw is reported the same way.
+ * would exit 13 without a word, and a throw would end in a bare stack: both say what happened
+ * and exit 1.
  */
 let settled = false;
 process.once('beforeExit', () => {
@@ -196,7 +197,7 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   process.stderr.write(`composer-prefetch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = EXIT.usage;
+  process.exitCode = EXIT.someFailed;
 } finally {
   settled = true;
 }
