@@ -101,6 +101,19 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       assert.equal((JSON.parse(String(r.stdout)) as { error: { code: string } }).error.code, 'E_CACHE');
     });
 
+    it('a read-only filesystem is named as such (not ENOENT)', async (t) => {
+      const mnt = path.join(root, 'ro-mount');
+      await mkdir(mnt);
+      // A read-only tmpfs in a private mount namespace: needs the right to mount (root in CI).
+      const inNamespace = (args: string[]) =>
+        execa('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && shift && exec "$@"', mnt, 'true', ...args], { cwd: project, env, extendEnv: false, reject: false, stdin: 'ignore' });
+      if ((await inNamespace(['true'])).exitCode !== 0) return t.skip('cannot mount a read-only tmpfs here (unshare -m needs privileges)');
+      const r = await inNamespace([process.execPath, binPath, '--cache-dir', path.join(mnt, 'cache')]);
+      assert.equal(r.exitCode, 2, String(r.stderr));
+      assert.match(String(r.stderr), new RegExp(`${mnt} is on a read-only filesystem`));
+      assert.doesNotMatch(String(r.stderr), /ENOENT/);
+    });
+
     it('verify and --dry-run need no writable cache', async () => {
       const file = path.join(root, 'a-file');
       assert.equal((await runCli(['--dry-run', '--cache-dir', file], { cwd: project, env })).exitCode, 0);
