@@ -143,9 +143,11 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results, config };
   }
 
-  if (pending.length > 0) {
+  // Once, before any download: a cache dir that cannot take files would fail every package alike
+  // (the packages whose path could not even be read count: a dir of another user says EACCES).
+  if (pending.length + unreadable.length > 0) {
     const dirs = new Map<string, string>();
-    for (const task of pending) {
+    for (const { task } of [...pending.map((task) => ({ task })), ...unreadable]) {
       const project = owners.get(task.cachePath) ?? projects[0]!;
       dirs.set(project.cacheFilesDir, project.cacheSource);
     }

@@ -38,7 +38,8 @@ async function unusableReason(dir: string): Promise<string | undefined> {
 
 async function ancestorReason(dir: string): Promise<string | undefined> {
   for (let p = dir; ; p = path.dirname(p)) {
-    const stats = await stat(p).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : null));
+    // EACCES: a parent we may not search (another user's 0700 dir); that parent says why.
+    const stats = await stat(p).catch((error: NodeJS.ErrnoException) => (['ENOENT', 'ENOTDIR', 'EACCES'].includes(error.code ?? '') ? undefined : null));
     if (stats === null) return undefined;
     if (stats !== undefined) {
       if (!stats.isDirectory()) return `${p} is a file, not a directory`;

@@ -83,10 +83,13 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       assert.match(run.stderr, /\/etc\/passwd is a file, not a directory/);
     });
 
-    it('a read-only (0555) directory, for a user who is not root', async (t) => {
+    it("a read-only (0555) directory, or another user's private (0700) one, for a user who is not root", async (t) => {
       const ro = path.join(root, 'read-only');
+      const privateDir = path.join(root, 'private');
       await mkdir(ro);
       await chmod(ro, 0o555);
+      await mkdir(privateDir);
+      await chmod(privateDir, 0o700);
       // root ignores modes: run the CLI as nobody then (the test tree must be readable for it).
       let command = [process.execPath, binPath];
       if (process.getuid?.() === 0) {
@@ -95,10 +98,13 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
         await chmod(root, 0o755);
         command = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...command];
       }
-      const r = await execa(command[0]!, [...command.slice(1), '--cache-dir', ro, '--json'], { cwd: project, env, extendEnv: false, reject: false, stdin: 'ignore' });
-      assert.equal(r.exitCode, 2, String(r.stderr));
-      assert.match(String(r.stderr), new RegExp(`${ro} is not writable by this user`));
-      assert.equal((JSON.parse(String(r.stdout)) as { error: { code: string } }).error.code, 'E_CACHE');
+      for (const dir of [ro, privateDir]) {
+        const r = await execa(command[0]!, [...command.slice(1), '--cache-dir', dir, '--json'], { cwd: project, env, extendEnv: false, reject: false, stdin: 'ignore' });
+        assert.equal(r.exitCode, 2, String(r.stderr));
+        assert.match(String(r.stderr), new RegExp(`${dir} is not writable by this user`));
+        assert.doesNotMatch(String(r.stderr), /failed:|✗/, 'one message, not one per package');
+        assert.equal((JSON.parse(String(r.stdout)) as { error: { code: string } }).error.code, 'E_CACHE');
+      }
     });
 
     it('a read-only filesystem is named as such (not ENOENT)', async (t) => {
