@@ -7,6 +7,7 @@ import { authHeaders } from './auth/auth-headers.js';
 import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
+import { assertUsableCacheDir } from './cache/check-cache-dir.js';
 import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
 import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
@@ -106,29 +107,56 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   }
 
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
+  // A cache path that cannot even be looked at (ENAMETOOLONG, EACCES on its vendor dir) fails
+  // that package only; the others go on.
   const check = pLimit(16);
-  const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, state: await isCachedAndValid(task) }))));
+  const states = await Promise.all(
+    plan.tasks.map((task) =>
+      check(async () => {
+        try {
+          return { task, state: await isCachedAndValid(task) };
+        } catch (error) {
+          return { task, state: 'unreadable' as const, error: toPrefetchError(error, 'E_CACHE', { packageName: task.packageName }) };
+        }
+      }),
+    ),
+  );
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
   for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
-  const pending = states.filter((s) => s.state !== 'valid').map((s) => s.task);
+  const unreadable: TaskResult[] = states.flatMap((s) => (s.state === 'unreadable' ? [{ kind: 'failed' as const, task: s.task, attempts: 0, error: s.error }] : []));
+  const pending = states.filter((s) => s.state === 'missing' || s.state === 'invalid').map((s) => s.task);
 
   if (options.verifyOnly) {
     const results: TaskResult[] = states
       .filter((s) => s.state !== 'valid')
-      .map(({ task, state }) => ({
+      .map((s) => ({
         kind: 'failed',
-        task,
+        task: s.task,
         attempts: 0,
-        error: new PrefetchError('E_CACHE', `${task.packageName} ${task.version}: ${state === 'invalid' ? 'invalid archive' : 'missing'} at ${task.cachePath}`, {
-          packageName: task.packageName,
-        }),
+        error:
+          s.state === 'unreadable'
+            ? s.error
+            : new PrefetchError('E_CACHE', `${s.task.packageName} ${s.task.version}: ${s.state === 'invalid' ? 'invalid archive' : 'missing'} at ${s.task.cachePath}`, {
+                packageName: s.task.packageName,
+              }),
       }));
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
     return { plan, summary, results, config };
   }
 
-  const results = await download(pending, options, projects, owners, deps);
+  // Once, before any download: a cache dir that cannot take files would fail every package alike
+  // (the packages whose path could not even be read count: a dir of another user says EACCES).
+  if (pending.length + unreadable.length > 0) {
+    const dirs = new Map<string, string>();
+    for (const { task } of [...pending.map((task) => ({ task })), ...unreadable]) {
+      const project = owners.get(task.cachePath) ?? projects[0]!;
+      dirs.set(project.cacheFilesDir, project.cacheSource);
+    }
+    for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
+  }
+  for (const result of unreadable) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
+  const results = [...unreadable, ...(await download(pending, options, projects, owners, deps))];
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
 }
@@ -142,8 +170,9 @@ async function download(
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
   const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
-  // Never through a link that leaves the cache: files there are not ours to delete.
-  await Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
+  // Never through a link that leaves the cache: files there are not ours to delete. Best effort: a
+  // directory that cannot be listed fails its own packages later, with their own message.
+  await Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root).catch(() => false)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true }).catch(() => 0)));
 
   const [first] = projects;
   if (first === undefined) return [];
@@ -205,6 +234,8 @@ interface Project {
   readonly config: ComposerConfig;
   readonly auth: LoadedAuth;
   readonly cacheFilesDir: string;
+  /** Where `cacheFilesDir` comes from, for messages. */
+  readonly cacheSource: string;
   readonly policy: RequestPolicy;
 }
 
@@ -231,7 +262,8 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     gitlabDomains: config.gitlabDomains,
   });
   const policy = createRequestPolicy({ secureHttp: config.secureHttp, credentialsFor: (url) => authHeaders(auth, url) });
-  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, policy };
+  const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
+  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, cacheSource, policy };
 }
 
 function summarise(

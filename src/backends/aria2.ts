@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import { removeQuietly } from '../cache/temp-files.js';
+import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
@@ -25,7 +25,7 @@ const READY_TIMEOUT_MS = 10_000;
 /** A staging dir this old belongs to a run that was killed with SIGKILL (live runs touch theirs). */
 const STALE_STAGING_MS = 6 * 60 * 60 * 1000;
 const STAGING_PREFIX = '.composer-prefetch-aria2-';
-const STAGING_NAME = /^\.composer-prefetch-aria2-\d+-[0-9a-f]+$/;
+const STAGING_NAME = /^\.composer-prefetch-aria2-(\d+)-[0-9a-f]+(?:\.([0-9a-f]{8}))?$/;
 const SPAWN_OPTIONS = { stdin: 'ignore', detached: true, reject: false, buffer: false } as const;
 /** The part of an execa subprocess the session uses; `done` settles when aria2c has exited. */
 interface Aria2Process {
@@ -296,7 +296,7 @@ class Aria2Session {
     await removeStaleStaging(o.cacheFilesDir);
     // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
     // which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.
-    const stagingDir = path.join(o.cacheFilesDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const stagingDir = path.join(o.cacheFilesDir, ownedName(STAGING_PREFIX));
     await mkdir(stagingDir, { mode: 0o700 });
     try {
       const secret = randomBytes(24).toString('hex');
@@ -508,14 +508,18 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Removes staging dirs of runs killed with SIGKILL; a live run's dir is younger than the cutoff. */
+/**
+ * Removes staging dirs of runs killed with SIGKILL: at once when the owner is provably gone
+ * (same pid namespace, pid no longer running), otherwise once older than the cutoff.
+ */
 async function removeStaleStaging(cacheFilesDir: string): Promise<void> {
   const entries = await readdir(cacheFilesDir, { withFileTypes: true }).catch(() => []);
   const cutoff = Date.now() - STALE_STAGING_MS;
   for (const entry of entries) {
-    if (!entry.isDirectory() || !STAGING_NAME.test(entry.name)) continue;
+    const match = entry.isDirectory() ? STAGING_NAME.exec(entry.name) : null;
+    if (match === null) continue;
     const dir = path.join(cacheFilesDir, entry.name);
     const s = await stat(dir).catch(() => undefined);
-    if (s && s.mtimeMs < cutoff) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (s && (s.mtimeMs < cutoff || isOwnerGone(Number(match[1]), match[2]))) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -34,19 +34,33 @@ export function ownerTag(): string | null {
   return cachedOwnerTag;
 }
 
+/**
+ * `<prefix><pid>-<12 hex>[.<owner tag>]`: a unique name for something this run owns (a temp
+ * file, aria2's staging dir) from which a later run can tell whether the owner is gone.
+ */
+export function ownedName(prefix: string): string {
+  const tag = ownerTag();
+  return `${prefix}${process.pid}-${randomBytes(6).toString('hex')}${tag === null ? '' : `.${tag}`}`;
+}
+
 /** A fresh, unique temp path in the same directory as `cachePath`. */
 export function tempPathFor(cachePath: string): string {
-  const tag = ownerTag();
-  const name = `.${basename(cachePath)}.${process.pid}-${randomBytes(6).toString('hex')}${tag === null ? '' : `.${tag}`}${TEMP_SUFFIX}`;
-  return join(dirname(cachePath), name);
+  return join(dirname(cachePath), `${ownedName(`.${basename(cachePath)}.`)}${TEMP_SUFFIX}`);
 }
 
 /** True when `name` is a temp file of a process of this pid namespace that no longer exists. */
 export function isProvablyDead(name: string): boolean {
   const match = TEMP_NAME.exec(name);
-  const tag = ownerTag();
-  if (!match || match[2] === undefined || tag === null || match[2] !== tag) return false;
-  const pid = Number(match[1]);
+  return match !== null && isOwnerGone(Number(match[1]), match[2]);
+}
+
+/**
+ * True when `pid`, tagged `tag` by `ownedName`, was a process of this pid namespace that no
+ * longer exists. Without a tag, or with another namespace's tag, nothing is proven: false.
+ */
+export function isOwnerGone(pid: number, tag: string | undefined): boolean {
+  const ours = ownerTag();
+  if (tag === undefined || ours === null || tag !== ours) return false;
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);

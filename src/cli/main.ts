@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
 import { defaultEnvironment } from '../config/composer-config.js';
@@ -9,7 +10,7 @@ import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../
 import { colorEnabled, createPaint } from '../report/color.js';
 import { formatOrigins, formatPlan, formatSummary, formatVerifySummary, verifyState } from '../report/format.js';
 import { appendGithubSummary } from '../report/github-summary.js';
-import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
+import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
@@ -29,41 +30,61 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * A reader that goes away (`| head`, `| grep -m1`) ends the output, not the job: after the first
+ * write error nothing more is written to that stream, and the run goes on filling the cache.
+ */
+function guardedWriter(stream: NodeJS.WriteStream): (chunk: string) => void {
+  let open = true;
+  stream.on('error', () => {
+    open = false;
+  });
+  return (chunk) => {
+    if (open && !stream.destroyed) stream.write(chunk);
+  };
+}
+
 /** The only place that reads argv/env, prints, and decides the exit code. Human output: stderr; JSON: stdout. */
 export async function main(argv: readonly string[]): Promise<number> {
   const version = packageVersion();
   const env = process.env;
-  const paint = createPaint(colorEnabled(process.stderr.isTTY === true, env));
-  const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
-  const stdout = (chunk: string): void => void process.stdout.write(chunk);
+  const writeErr = guardedWriter(process.stderr);
+  const stdout = guardedWriter(process.stdout);
+  let paint = createPaint(colorEnabled(process.stderr.isTTY === true, env));
+  const stderr = (line: string): void => writeErr(`${line}\n`);
 
-  const program = buildProgram(env, version);
+  const program = buildProgram(env, `composer-prefetch ${version} (Node ${process.version})`);
   attachEnvironment(program, env);
   polishDefaults(program);
   program
     .addHelpText('after', environmentHelp())
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => process.stderr.write(s),
+      writeErr,
+      writeOut: stdout,
       // Commander's "error: unknown option '--x' (Did you mean --y?)" plus where to look next.
       outputError: (s, write) => write(`composer-prefetch: ${s.replace(/^error: /, '').trimEnd()}\n  Run \`composer-prefetch --help\` to see every option.\n`),
     });
   try {
     program.parse(normaliseArgv(argv), { from: 'user' });
-    await applyProjectDefaults(program, { cwd: process.cwd(), env }); // composer.json extra.composer-prefetch, below env and flags
+    // composer.json extra.composer-prefetch (in -d's folder, as Composer reads it), below env and flags.
+    const workingDir = program.opts<{ workingDir?: string }>().workingDir;
+    await applyProjectDefaults(program, { cwd: workingDir === undefined ? process.cwd() : path.resolve(process.cwd(), workingDir), env });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
   const cli = toCliOptions(program, env, process.cwd());
   const command: JsonCommand = cli.prefetch.verifyOnly ? 'verify' : cli.prefetch.dryRun ? 'dry-run' : 'prefetch';
+  if (cli.ansi !== undefined) paint = createPaint(cli.ansi);
+  const verbose = cli.verbosity > 0;
 
-  // verify has nothing to show while it runs; its summary lists every miss.
-  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: process.stderr.isTTY === true, env });
+  // verify has nothing to show while it runs; its summary lists every miss. --no-ansi: a bar needs cursor codes.
+  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: process.stderr.isTTY === true && cli.ansi !== false, env });
   const human: Reporter =
     mode === 'bar'
-      ? createBarReporter({ stream: process.stderr, quiet: false, paint })
-      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined });
+      ? createBarReporter({ stream: process.stderr, quiet: false, paint, verbose })
+      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined, verbose });
   const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
   const origins = createOriginStats();
   const outcomes = new Map<string, PackageOutcome>();
@@ -95,8 +116,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    if (cli.workingDir !== undefined && !isDirectory(cli.prefetch.cwd)) {
+      throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, { hint: 'Pass the folder of the project (where composer.json and composer.lock are).' });
+    }
     const { plan, summary, config } = await prefetch(cli.prefetch, {
-      environment: defaultEnvironment(),
+      environment: { ...defaultEnvironment(), cwd: cli.prefetch.cwd },
       readStdin: () => text(process.stdin),
       emit,
       signal: controller.signal,
@@ -134,7 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
       stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else if (ndjson) {
-      ndjson.writeSummary({ command, summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
+      ndjson.writeSummary({ command, ok: summaryOk(cli.prefetch.dryRun ? undefined : summary), summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
     } else if (cli.prefetch.dryRun) {
       stdout(`${formatPlan(plan)}\n`);
     }
@@ -149,7 +173,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (thrown) {
     human.close();
     const error = toPrefetchError(thrown, 'E_INPUT');
-    if (!(thrown instanceof PrefetchError) && env['COMPOSER_PREFETCH_DEBUG']) console.error(thrown);
+    if (!(thrown instanceof PrefetchError) && (env['COMPOSER_PREFETCH_DEBUG'] || cli.verbosity >= 3)) stderr(thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
     stderr(paint.red(`composer-prefetch: ${displayText(error.message)}`));
     if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
     // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
@@ -163,4 +187,30 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `main` settles on every path; should a bug leave it pending with nothing left to run, Node
+ * would exit 13 without a word, and a throw would end in a bare stack: both say what happened
+ * and exit 1.
+ */
+let settled = false;
+process.once('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write('composer-prefetch: internal error: the run stopped before it finished (please report this)\n');
+  process.exitCode = EXIT.someFailed;
+});
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`composer-prefetch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = EXIT.someFailed;
+} finally {
+  settled = true;
+}

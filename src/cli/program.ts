@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../backends/types.js';
@@ -11,9 +12,15 @@ export interface CliOptions {
   readonly json: boolean;
   /** `--json` (one document at the end) or `--json=ndjson` (one event per line); undefined without `--json`. */
   readonly jsonFormat: JsonFormat | undefined;
-  /** `--progress`; undefined means: choose from the terminal (cli/reporters.ts). */
+  /** `--progress` (`--no-progress` is `none`); undefined means: choose from the terminal (cli/reporters.ts). */
   readonly progress: ProgressMode | undefined;
   readonly quiet: boolean;
+  /** `-v` 1, `-vv` 2, `-vvv` 3 (as Composer counts them); 0 without. */
+  readonly verbosity: number;
+  /** `--ansi` true, `--no-ansi` false; undefined means: colour only on a terminal. */
+  readonly ansi: boolean | undefined;
+  /** `-d/--working-dir` as given (already folded into `prefetch.cwd`), to check that it exists. */
+  readonly workingDir: string | undefined;
 }
 
 /** `--json` alone means the report; env values such as 1/true do too, 0/false turn it off. */
@@ -57,6 +64,11 @@ function byteSize(name: string) {
   };
 }
 
+/** Each `-v` adds one: `-vvv` is 3, as in Composer. */
+function increaseVerbosity(_value: string, previous: number): number {
+  return previous + 1;
+}
+
 const EXAMPLES = `
 Examples:
   $ composer-prefetch                          # ./composer.lock into Composer's cache
@@ -67,6 +79,7 @@ Examples:
   $ composer-prefetch --json=ndjson --progress=none | jq -c 'select(.type=="failed")'
   $ COMPOSER_PREFETCH_CONCURRENCY=32 COMPOSER_CACHE_DIR=/ci/cache composer-prefetch --quiet
   $ composer-prefetch --backend aria2 vendor/composer/installed.json
+  $ composer-prefetch -d apps/shop --no-progress -v   # as \`composer -d apps/shop install\` would read it
 `;
 
 /** Builds the commander program; `parse` turns argv + env into typed options and nothing else. */
@@ -100,7 +113,13 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
     .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
     .addOption(new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']))
+    .option('--no-progress', 'no progress output, as in Composer (same as --progress=none)')
     .option('-q, --quiet', 'print only warnings, errors and the summary')
+    .option('-v, --verbose', 'more output: -v adds retry lines, -vvv also stack traces of unexpected errors (repeatable)', increaseVerbosity, 0)
+    .option('--ansi', 'colour even when stderr is not a terminal')
+    .option('--no-ansi', 'no colour and no redrawn progress bar')
+    .option('-d, --working-dir <dir>', 'run as if started in <dir>: the lock, composer.json and a relative --cache-dir are found there')
+    .option('-n, --no-interaction', 'accepted for Composer compatibility; composer-prefetch never asks anything')
     .addHelpText('after', EXAMPLES);
 }
 
@@ -126,8 +145,12 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     dryRun?: boolean;
     check?: boolean;
     json?: JsonFormat | false | true;
-    progress?: ProgressMode;
+    progress?: ProgressMode | false;
     quiet?: boolean;
+    /** A count from the flags; `true` from COMPOSER_PREFETCH_VERBOSE. */
+    verbose: number | boolean;
+    ansi?: boolean;
+    workingDir?: string;
   }>();
   const noDevEnv = env['COMPOSER_NO_DEV'];
   const noDev = !o.dev || (noDevEnv !== undefined && noDevEnv !== '' && noDevEnv !== '0');
@@ -137,11 +160,14 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
   return {
     json: json !== undefined,
     jsonFormat: json,
-    progress: o.progress,
+    progress: o.progress === false ? 'none' : o.progress,
     quiet: o.quiet === true,
+    verbosity: typeof o.verbose === 'number' ? o.verbose : o.verbose ? 1 : 0,
+    ansi: o.ansi,
+    workingDir: o.workingDir,
     prefetch: {
       inputs: verify ? program.args.slice(1) : program.args,
-      cwd,
+      cwd: o.workingDir === undefined ? cwd : path.resolve(cwd, o.workingDir),
       noDev,
       dryRun: o.dryRun === true,
       verifyOnly: o.check === true || verify,

@@ -1,3 +1,4 @@
+import { PrefetchError } from '../errors.js';
 import { isRecord } from '../json.js';
 import type { DistMirror, InputKind, LockedDist, LockedPackage, PackageProblem, ParsedInput } from './types.js';
 
@@ -7,17 +8,15 @@ import type { DistMirror, InputKind, LockedDist, LockedPackage, PackageProblem, 
  * - vendor/composer/installed.json v1 (a top-level array) and v2 (`{packages, dev, dev-package-names}`;
  *   `FilesystemRepository::initialize` reads both),
  * - a resolved package set: an array of package objects, or `{"packages": [...]}`.
- * A bad entry becomes a `PackageProblem`; the others are kept.
+ * A bad entry becomes a `PackageProblem`; the others are kept. A document of the wrong shape
+ * (not a package list at all, a composer.json, a lock without `packages`) throws `E_INPUT`.
  */
 export function parseInput(json: unknown, origin: string): ParsedInput {
   const problems: PackageProblem[] = [];
   const packages: LockedPackage[] = [];
   const add = (list: unknown, dev: (name: string) => boolean, listName: string): void => {
     if (list === null || list === undefined) return;
-    if (!Array.isArray(list)) {
-      problems.push({ origin, index: -1, packageName: undefined, message: `"${listName}" is not a list of packages` });
-      return;
-    }
+    if (!Array.isArray(list)) throw shapeError(origin, `"${listName}" is not a list of packages`);
     list.forEach((entry, index) => {
       const result = normalizePackage(entry, origin, dev);
       if ('message' in result) problems.push({ ...result, index });
@@ -31,6 +30,7 @@ export function parseInput(json: unknown, origin: string): ParsedInput {
     add(json, () => false, 'packages');
   } else if (isRecord(json) && isLock(json)) {
     kind = 'composer.lock';
+    if (!Array.isArray(json['packages'])) throw shapeError(origin, 'a composer.lock without a "packages" list');
     add(json['packages'], () => false, 'packages');
     add(json['packages-dev'], () => true, 'packages-dev');
   } else if (isRecord(json) && Array.isArray(json['packages'])) {
@@ -43,22 +43,26 @@ export function parseInput(json: unknown, origin: string): ParsedInput {
       kind = 'resolved set';
       add(json['packages'], () => false, 'packages');
     }
+  } else if (isRecord(json) && isComposerJson(json)) {
+    const lock = origin.endsWith('.json') ? `${origin.slice(0, -'.json'.length)}.lock` : `${origin}.lock`;
+    throw new PrefetchError('E_INPUT', `${origin} is a composer.json, not a lock file: did you mean ${lock}?`, {
+      hint: 'composer-prefetch reads what `composer install` installs: the lock (run `composer update --lock` to create it).',
+    });
   } else {
-    return {
-      origin,
-      kind: 'resolved set',
-      packages: [],
-      problems: [
-        {
-          origin,
-          index: -1,
-          packageName: undefined,
-          message: 'not a composer.lock, installed.json or package list (expected "packages" or a JSON array)',
-        },
-      ],
-    };
+    throw shapeError(origin, !isRecord(json) ? `the document is ${json === null ? 'null' : `a ${typeof json}`}` : 'packages' in json ? '"packages" is not a list of packages' : 'no "packages" list');
   }
   return { origin, kind, packages, problems };
+}
+
+function shapeError(origin: string, what: string): PrefetchError {
+  return new PrefetchError('E_INPUT', `${origin} is not a composer.lock, installed.json or package list: ${what}`, {
+    hint: 'Pass a composer.lock (or vendor/composer/installed.json, or a JSON list of packages).',
+  });
+}
+
+/** The keys of a composer.json schema that a lock or installed.json never has at its top level. */
+function isComposerJson(json: Record<string, unknown>): boolean {
+  return ['require', 'require-dev', 'autoload', 'autoload-dev', 'config', 'repositories', 'minimum-stability', 'name'].some((key) => key in json) && !('packages' in json);
 }
 
 function isLock(json: Record<string, unknown>): boolean {

@@ -59,6 +59,11 @@ export function jsonError(error: { code: string; message: string; hint?: string 
   return { code: error.code, message: redactText(error.message), hint: error.hint === undefined ? null : redactText(error.hint) };
 }
 
+/** `ok` of a report or ndjson summary: nothing failed, nothing invalid, not interrupted (a dry run is ok). */
+export function summaryOk(summary: Summary | undefined): boolean {
+  return summary === undefined ? true : summary.failed === 0 && summary.invalid === 0 && !summary.interrupted;
+}
+
 /** The `--json` document: stable, versioned, secrets redacted. */
 export function buildJsonReport(input: JsonReportInput): Record<string, unknown> {
   const { plan, summary } = input;
@@ -67,7 +72,7 @@ export function buildJsonReport(input: JsonReportInput): Record<string, unknown>
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'composer-prefetch', version: input.version },
     command: input.command,
-    ok: summary === undefined ? true : summary.failed === 0 && summary.invalid === 0 && !summary.interrupted,
+    ok: summaryOk(summary),
     cacheFilesDir: plan.cacheFilesDir,
     packages: plan.tasks.map((task): JsonPackageEntry => {
       const failure = failures.get(`${task.packageName}@${task.version}`);

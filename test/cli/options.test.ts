@@ -51,6 +51,18 @@ describe('command line and environment', () => {
     assert.equal(parse([], { COMPOSER_PREFETCH_NO_DEV: 'true' }).prefetch.noDev, true);
   });
 
+  it("takes Composer's habits: -v/-vv/-vvv/--verbose, --no-progress, --ansi/--no-ansi, -d/--working-dir, -n", () => {
+    assert.deepEqual([[], ['-v'], ['-vv'], ['-vvv'], ['--verbose', '-v']].map((argv) => parse(argv).verbosity), [0, 1, 2, 3, 2]);
+    assert.equal(parse([], { COMPOSER_PREFETCH_VERBOSE: '1' }).verbosity, 1);
+    assert.equal(parse(['--no-progress']).progress, 'none');
+    assert.equal(parse([]).progress, undefined);
+    assert.deepEqual([parse([]).ansi, parse(['--ansi']).ansi, parse(['--no-ansi']).ansi], [undefined, true, false]);
+    assert.equal(parse(['-d', 'apps/shop']).prefetch.cwd, '/project/apps/shop');
+    assert.equal(parse(['--working-dir=/elsewhere']).prefetch.cwd, '/elsewhere');
+    assert.equal(parse([]).prefetch.cwd, '/project');
+    assert.deepEqual(parse(['-n', '--no-interaction', 'a.lock']).prefetch.inputs, ['a.lock']);
+  });
+
   it('rejects a bad value from the environment with the variable named', () => {
     assert.throws(() => parse([], { COMPOSER_PREFETCH_CONCURRENCY: 'lots' }), /COMPOSER_PREFETCH_CONCURRENCY=lots is not valid for --concurrency/);
   });

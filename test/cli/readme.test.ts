@@ -18,6 +18,26 @@ describe('README option table', () => {
     }
   });
 
+  it('states a default in every row (help and version have none)', () => {
+    for (const option of buildProgram({}, '0.0.0').options) {
+      const flag = option.long ?? option.short;
+      if (flag === '--version' || flag === '--help') continue;
+      const line = readme.split('\n').find((l) => l.startsWith('| `') && l.split('|')[1]!.includes(flag!));
+      assert.notEqual(line?.split('|')[2]?.trim() ?? '', '', `${flag}: the Default cell is empty`);
+    }
+  });
+
+  it('is one table: no blank line splits it (rows after one would not render)', () => {
+    const lines = readme.split('\n');
+    const first = lines.findIndex((l) => l.startsWith('| Option |'));
+    const rows = lines.slice(first).findIndex((l) => !l.startsWith('|'));
+    const table = lines.slice(first, first + rows);
+    for (const option of buildProgram({}, '0.0.0').options) {
+      const flag = option.long ?? option.short;
+      assert.ok(table.some((l) => l.split('|')[1]!.includes(flag!)), `${flag} is in the options table itself`);
+    }
+  });
+
   it('states the current download defaults', () => {
     const d = defaultDownloadOptions;
     const cell = (flag: string): string => row(flag)?.split('|')[2]?.trim() ?? '';

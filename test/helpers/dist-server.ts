@@ -13,7 +13,8 @@ export interface Route {
 
 /** A fault applied to the next N requests of a path, then the real route answers. */
 export type Fault =
-  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>> }
+  /** `headers` may be a function, called when the fault is served (e.g. a Retry-After date relative to that moment). */
+  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>> | (() => Record<string, string>) }
   | { readonly kind: 'reset-mid-body'; readonly afterBytes: number }
   | { readonly kind: 'truncate'; readonly afterBytes: number }
   | { readonly kind: 'corrupt' }
@@ -127,7 +128,7 @@ export class DistServer {
     const fault = this.#nextFault(path);
     if (fault?.kind === 'status') {
       this.#record(req, fault.status, fault);
-      res.writeHead(fault.status, { 'content-type': 'text/html', ...fault.headers });
+      res.writeHead(fault.status, { 'content-type': 'text/html', ...(typeof fault.headers === 'function' ? fault.headers() : fault.headers) });
       res.end(`<html><body>${fault.status}</body></html>`);
       return;
     }

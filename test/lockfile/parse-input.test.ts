@@ -84,10 +84,31 @@ describe('parseInput', () => {
     assert.deepEqual(parsed.problems.map((p) => [p.index, p.packageName]), [[1, undefined], [2, undefined], [3, 'bad/dist'], [4, 'bad/mirrors']]);
   });
 
-  it('says what a JSON document that is no package list is', () => {
-    const parsed = parseInput({ hello: 'world' }, 'x.json');
-    assert.equal(parsed.packages.length, 0);
-    assert.match(parsed.problems[0]!.message, /not a composer\.lock/);
+  it('refuses a whole document of the wrong shape (E_INPUT), saying what it is', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ hello: 'world' }, /not a composer\.lock.*no "packages" list/],
+      [42, /the document is a number/],
+      [null, /the document is null/],
+      ['x', /the document is a string/],
+      [{ packages: 'x' }, /"packages" is not a list/],
+      [{ 'content-hash': 'x' }, /a composer\.lock without a "packages" list/],
+      [{ 'content-hash': 'x', packages: [], 'packages-dev': 'x' }, /"packages-dev" is not a list/],
+    ];
+    for (const [json, message] of cases) {
+      assert.throws(() => parseInput(json, 'x.json'), (error: unknown) => error instanceof PrefetchError && error.code === 'E_INPUT' && message.test(error.message), JSON.stringify(json));
+    }
+  });
+
+  it('a composer.json given instead of the lock: did you mean the lock beside it?', () => {
+    assert.throws(
+      () => parseInput({ name: 'acme/app', require: { 'acme/lib': '^1' } }, 'app/composer.json'),
+      (error: unknown) => error instanceof PrefetchError && error.code === 'E_INPUT' && /did you mean app\/composer\.lock\?/.test(error.message),
+    );
+  });
+
+  it('an empty package list is a valid (empty) input', () => {
+    assert.equal(parseInput([], 'list.json').packages.length, 0);
+    assert.equal(parseInput({ 'content-hash': 'x', packages: [], 'packages-dev': null }, 'composer.lock').packages.length, 0);
   });
 });
 

@@ -96,7 +96,7 @@ export const eventShapes: Readonly<Record<string, Shape>> = {
   done: { ...base, ...pkg, result: oneOf('downloaded', 'cached'), bytes: 'number', url: 'string|null', cachePath: 'string' },
   failed: { ...base, ...pkg, cause: 'string', error },
   warning: { ...base, message: 'string' },
-  summary: { ...base, command: 'string', summary: summaryShape, origins: [originShape], cacheSize: 'object|null' },
+  summary: { ...base, command: 'string', ok: 'boolean', summary: summaryShape, origins: [originShape], cacheSize: 'object|null' },
   error: { ...base, command: 'string', ok: oneOf(false), error },
 };
 

@@ -1,22 +1,28 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
-import { binPath, runCli } from '../helpers/run.js';
+import { count, startCli, type CliEvent } from '../helpers/cli-events.js';
+import { runCli } from '../helpers/run.js';
 import { assertNoPartialAtComposerPaths, buildProject, plannedPaths, tempFilesUnder, type PlannedPackage, type Project } from './fixture.js';
 
 const PACKAGES = 16;
-// 256 KiB at 32 KiB / 40 ms ≈ 0.35 s per archive, 4 at a time: a run lasts ~1.5 s, so a
-// signal at 300-1000 ms always lands mid-transfer.
+// 256 KiB at 32 KiB / 40 ms ≈ 0.35 s per archive, 4 at a time: a run lasts ~1.5 s.
 const FLAGS = ['-j', '4'];
 
-/** Starts the CLI, waits `afterMs`, sends `signal`, returns how it ended. */
-async function runAndSignal(p: Project, env: Record<string, string>, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', afterMs: number) {
-  const child = execa(process.execPath, [binPath, ...FLAGS], { cwd: p.project, env, extendEnv: false, reject: false, stdin: 'ignore' });
-  await new Promise((r) => setTimeout(r, afterMs));
-  child.kill(signal);
-  const r = await child;
-  return { exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr) };
+/** A point in a run, as the run reports it (ndjson), so the signal always lands mid-transfer however loaded the machine is. */
+type Moment = { readonly what: string; readonly seen: (events: readonly CliEvent[]) => boolean };
+const firstBytes: Moment = { what: 'the first bytes', seen: (e) => count(e, 'progress') > 0 };
+const landed = (n: number): Moment => ({
+  what: `${n} archives downloaded and another transfer under way`,
+  seen: (e) => count(e, 'done', 'downloaded') >= n && e.at(-1)?.type === 'progress',
+});
+
+/** Starts the CLI, waits for `at`, sends `signal`, returns how it ended. */
+async function runAndSignal(p: Project, env: Record<string, string>, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', at: Moment) {
+  const run = startCli(FLAGS, { cwd: p.project, env });
+  await run.until(at.what, at.seen);
+  run.kill(signal);
+  return run.result();
 }
 
 describe('interrupted runs', () => {
@@ -40,7 +46,7 @@ describe('interrupted runs', () => {
       const cache = path.join(p.root, `cache-${signal}`);
       const env = { ...p.env, COMPOSER_CACHE_DIR: cache };
       const done: number[] = [];
-      for (const at of [300, 900]) {
+      for (const at of [firstBytes, landed(2)]) {
         const r = await runAndSignal(p, env, signal, at);
         assert.equal(r.exitCode, 130, r.stderr);
         assert.match(r.stderr, /Interrupted: \d+ downloaded/, 'prints what finished');
@@ -60,7 +66,7 @@ describe('interrupted runs', () => {
     const cache = path.join(p.root, 'cache-kill');
     const env = { ...p.env, COMPOSER_CACHE_DIR: cache };
     let leftovers = 0;
-    for (const at of [250, 700, 1000]) {
+    for (const at of [firstBytes, landed(2), landed(4)]) {
       const r = await runAndSignal(p, env, 'SIGKILL', at);
       assert.equal(r.signal, 'SIGKILL');
       await assertNoPartialAtComposerPaths(p, under(cache)); // throws on a partial file
@@ -84,10 +90,10 @@ describe('interrupted runs', () => {
     // And a run that starts while another is mid-transfer never removes the live run's temp files.
     const cache2 = path.join(p.root, 'cache-shared-2');
     const env2 = { ...p.env, COMPOSER_CACHE_DIR: cache2 };
-    const first = runCli(FLAGS, { cwd: p.project, env: env2 });
-    await new Promise((r) => setTimeout(r, 400));
+    const first = startCli(FLAGS, { cwd: p.project, env: env2 });
+    await first.until(firstBytes.what, firstBytes.seen);
     const second = runCli(FLAGS, { cwd: p.project, env: env2 });
-    const [x, y] = await Promise.all([first, second]);
+    const [x, y] = await Promise.all([first.result(), second]);
     assert.equal(x.exitCode, 0, x.stderr);
     assert.equal(y.exitCode, 0, y.stderr);
     assert.deepEqual(await tempFilesUnder(cache2), []);

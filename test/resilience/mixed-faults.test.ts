@@ -30,7 +30,7 @@ function faultsFor(i: number): (readonly [Fault, number])[] {
         [{ kind: 'ignore-range' }, 1],
       ];
     case 7:
-      return [[{ kind: 'status', status: 503, headers: { 'retry-after': new Date(Date.now() + 1_000).toUTCString() } }, 1]];
+      return [[{ kind: 'status', status: 503, headers: () => ({ 'retry-after': new Date(Date.now() + 1_000).toUTCString() }) }, 1]];
     case 8:
       return [[{ kind: 'reset-mid-body', afterBytes: 12_000 }, 2]];
     default:
