@@ -23,6 +23,7 @@ import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import type { DownloadTask, Plan } from './plan/types.js';
 import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
+import { createCheckPool, type CheckPool } from './verify/check-pool.js';
 import { verifyPackageIdentity } from './verify/package-identity.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
@@ -103,9 +104,33 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results: [], config };
   }
 
+  const checks = createCheckPool();
+  try {
+    return await checkAndDownload(plan, config, options, projects, owners, deps, checks, started);
+  } finally {
+    await checks.close();
+  }
+}
+
+async function checkAndDownload(
+  plan: Plan,
+  config: ComposerConfig,
+  options: PrefetchOptions,
+  projects: readonly Project[],
+  owners: ReadonlyMap<string, Project>,
+  deps: PrefetchDeps,
+  checks: CheckPool,
+  started: number,
+): Promise<PrefetchResult> {
+  const now = deps.now ?? Date.now;
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
+  // `verify` checks at the chosen level (deep by default: inflating finds bit-rot in a restored
+  // cache). A prefetch run checks what is cached at `structure` level only: deep-checking every
+  // cached byte costs ~CPU-seconds per 100 MB (bench/RESULTS.md), which would break the < 0.5 s
+  // no-op on a real lock, and what this tool committed was already deep-checked on the way in.
+  const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : 'structure';
   const check = pLimit(16);
-  const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, state: await isCachedAndValid(task) }))));
+  const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, state: await isCachedAndValid(task, { level, check: checks.check }) }))));
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
   for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
   const pending = states.filter((s) => s.state !== 'valid').map((s) => s.task);
@@ -126,7 +151,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results, config };
   }
 
-  const results = await download(pending, options, projects, owners, deps);
+  const results = await download(pending, options, projects, owners, deps, checks);
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
 }
@@ -137,6 +162,7 @@ async function download(
   projects: readonly Project[],
   owners: ReadonlyMap<string, Project>,
   deps: PrefetchDeps,
+  checks: CheckPool,
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
   await Promise.all([...new Set(pending.map((t) => path.dirname(t.cachePath)))].map((dir) => cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true })));
@@ -179,7 +205,7 @@ async function download(
           throw error;
         }
       }
-      await acceptIntoCache(task, staged);
+      await acceptIntoCache(task, staged, { level: options.verifyLevel ?? 'deep', check: checks.check });
     },
   };
   try {

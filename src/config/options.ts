@@ -1,4 +1,5 @@
 import type { BackendName, DownloadOptions } from '../backends/types.js';
+import type { VerifyLevel } from '../verify/archive.js';
 
 /** Defaults come from `npm run bench` (see bench/RESULTS.md). */
 export const defaultDownloadOptions: DownloadOptions = {
@@ -33,4 +34,10 @@ export interface PrefetchOptions {
   /** `--mirror-private`: also send non-packagist.org packages to the mirrors. */
   readonly mirrorPrivate?: boolean;
   readonly download: DownloadOptions;
+  /**
+   * `--verify`: how deeply archives without a lock shasum are checked (default `deep`). Applies to
+   * every download and to `verify`; a prefetch run's look at archives already cached stays at
+   * `structure` so a no-op run stays fast (README "Verification").
+   */
+  readonly verifyLevel?: VerifyLevel;
 }

@@ -1,8 +1,30 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { crc32, createGunzip } from 'node:zlib';
-import yauzl, { type ZipFile } from 'yauzl';
+import { crc32, createGunzip, inflateRawSync } from 'node:zlib';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+
+/**
+ * How far a check goes. `structure`: the archive's directory and headers (cheap, reads a few
+ * windows of the file). `deep`: also every byte of content against the archive's own checksums
+ * (zip: each entry's CRC-32 and sizes; gzip: CRC-32 and ISIZE), which is what catches a
+ * same-length body with damaged bytes when the lock has no shasum.
+ */
+export type VerifyLevel = 'deep' | 'structure';
+
+/**
+ * Most a compressed stream may inflate to, as a multiple of its compressed size (with a floor
+ * for small files). Real dists stay far below: PHP source deflates 4–8×, a tar of tiny files
+ * (512-byte headers, zero padding) gzips to ~30×. A gzip/zip bomb reaches ~1000×, so checking
+ * stops at a cost bounded by this ratio instead of inflating gigabytes on every run.
+ */
+export const MAX_INFLATE_RATIO = 100;
+export const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
+
+/** The inflate budget for a compressed file of `compressedBytes`. */
+export function inflateLimit(compressedBytes: number): number {
+  return Math.max(MIN_INFLATE_LIMIT, compressedBytes * MAX_INFLATE_RATIO);
+}
 
 /**
  * What the bytes turned out to be. `tar+…` is a compressed tar (what `PharData` opens for a
@@ -38,14 +60,17 @@ export class ArchiveValidationError extends Error {
  *   local file header, which must sit in bounds and name the same file with the same compression
  *   method. A zip with no entries is rejected: no Composer package is empty, and such a download is
  *   always a packaging or server fault. Trailing bytes after the end record are rejected (yauzl does).
- *   Entry data is not decompressed: sha1 covers bit-rot when the lock has a shasum, and truncation or
- *   an error page is caught by the directory checks.
+ *   At level `deep`, every stored and deflated entry is also inflated and its CRC-32 and size
+ *   compared with the central directory (`checkEntryData`); entries in methods Node cannot decode
+ *   (bzip2, lzma) keep the structure check only. At `structure`, entry data is not read.
  * - `tar` (`TarDownloader`: `new PharData()`, which opens plain, gzip'd and bzip2'd tar, and zip):
  *   tar headers are parsed (checksum, size) to the end marker, through gunzip for gzip. bzip2 gets
  *   a header check only (Node has no bzip2 decoder). xz is rejected: PharData cannot open it, so
- *   Composer's install would fail with "__HALT_COMPILER(); not found".
+ *   Composer's install would fail with "__HALT_COMPILER(); not found". A plain tar has no content
+ *   checksum, so headers are all any level can check.
  * - `gzip` (`GzipDownloader`): gzip, decompressed to the end, which checks CRC32 and ISIZE.
- *   Trailing zero bytes are tolerated, other trailing bytes are not.
+ *   Trailing zero bytes are tolerated, other trailing bytes are not. Every gunzip (tar+gzip too,
+ *   at both levels) stops past `inflateLimit()`.
  * - `xz` (`XzDownloader`: `tar -xJf`): stream header and footer (magic, CRC32s) only; Node has
  *   no xz decoder. Catches truncation and error pages, not damage in the middle.
  * - `phar` (`PharDownloader`: `new Phar()`): a zip or tar phar is checked as such; otherwise the
@@ -57,26 +82,27 @@ export class ArchiveValidationError extends Error {
  * A zero-byte file is rejected for every type. Throws `ArchiveValidationError` for bad bytes;
  * I/O errors (ENOENT, EACCES, …) are rethrown unchanged, since they say nothing about the archive.
  */
-export async function validateArchive(path: string, distType: string): Promise<ArchiveInfo> {
+export async function validateArchive(path: string, distType: string, level: VerifyLevel = 'deep'): Promise<ArchiveInfo> {
   const { head, size } = await readHead(path, 512);
   if (size === 0) throw new ArchiveValidationError('empty file (0 bytes)');
   const kind = sniff(head);
+  const file: CheckedFile = { path, size, level };
   switch (distType) {
     case 'zip':
       if (kind !== 'zip') throw wrongBytes('zip', kind, head);
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'tar':
-      return validateTarDist(path, kind, head);
+      return validateTarDist(file, kind, head);
     case 'gzip':
       if (kind !== 'gzip') throw wrongBytes('gzip', kind, head);
-      await gunzipFile(path, drain);
+      await gunzipFile(file, drain);
       return { format: 'gzip' };
     case 'xz':
       if (kind !== 'xz') throw wrongBytes('xz', kind, head);
       await checkXzStream(path, size);
       return { format: 'xz' };
     case 'phar':
-      return validatePhar(path, kind, head);
+      return validatePhar(file, kind, head);
     case 'rar':
       if (kind !== 'rar') throw wrongBytes('rar', kind, head);
       return { format: 'rar' };
@@ -85,6 +111,12 @@ export async function validateArchive(path: string, distType: string): Promise<A
       // there is no structure to check.
       return { format: 'file' };
   }
+}
+
+interface CheckedFile {
+  readonly path: string;
+  readonly size: number;
+  readonly level: VerifyLevel;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,18 +250,32 @@ class BlockReader extends yauzl.RandomAccessReader {
     return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
   }
 
+  /** `length` bytes at `position`, through the block cache when small (entries are read in order). */
+  async readRange(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = await this.#read(buffer, done, length - done, position + done);
+      if (n === 0) throw new ArchiveValidationError(`zip: file ends inside entry data at offset ${position + done}`);
+      done += n;
+    }
+    return buffer;
+  }
+
   override close(callback: (err: Error | null) => void): void {
     this.#handle.close().then(() => callback(null), (error: Error) => callback(error));
   }
 }
 
-async function validateZip(path: string): Promise<number> {
+async function validateZip(file: CheckedFile): Promise<number> {
   let zip: ZipFile;
+  let reader: BlockReader;
   try {
-    const handle = await open(path, 'r');
+    const handle = await open(file.path, 'r');
     try {
       const { size } = await handle.stat();
-      zip = await yauzl.fromRandomAccessReaderPromise(new BlockReader(handle, size), size, YAUZL_OPTIONS);
+      reader = new BlockReader(handle, size);
+      zip = await yauzl.fromRandomAccessReaderPromise(reader, size, YAUZL_OPTIONS);
     } catch (error) {
       await handle.close();
       throw error;
@@ -243,6 +289,8 @@ async function validateZip(path: string): Promise<number> {
   try {
     if (zip.entryCount === 0) throw new ArchiveValidationError('zip: the archive has no entries');
     let entries = 0;
+    let declared = 0;
+    const limit = inflateLimit(file.size);
     for await (const entry of zip.eachEntry()) {
       entries += 1;
       // yauzl checks the signature and that the data lies inside the file; the name and method
@@ -254,6 +302,14 @@ async function validateZip(path: string): Promise<number> {
       if (local.compressionMethod !== entry.compressionMethod) {
         throw new ArchiveValidationError(`zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`);
       }
+      if (file.level !== 'deep') continue;
+      // The directory's sizes bound all inflation below, so a bomb is refused before any of it
+      // is inflated (Composer's own extraction would write every declared byte to disk).
+      declared += entry.uncompressedSize;
+      if (declared > limit) {
+        throw new ArchiveValidationError(`zip: entries declare more than ${formatBytes(limit)} uncompressed from ${formatBytes(file.size)} (over ${MAX_INFLATE_RATIO}×: a zip bomb?)`);
+      }
+      await checkEntryData(zip, reader, entry, local.fileDataStart);
     }
     if (entries !== zip.entryCount) {
       throw new ArchiveValidationError(`zip: central directory lists ${zip.entryCount} entries, found ${entries}`);
@@ -266,16 +322,102 @@ async function validateZip(path: string): Promise<number> {
   }
 }
 
+/** Entries up to this size are inflated in one call from one buffer; bigger ones stream. */
+const INFLATE_IN_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Inflates one entry and compares its CRC-32 and size with the central directory, which is what
+ * unzip checks when Composer's `ZipDownloader` extracts (and what ZipArchive, its fallback, does
+ * not: it silently writes short or wrong files, issue 10). The central directory is the reference
+ * because, with a data descriptor (flag bit 3), the local header holds zeros. Inflation stops as
+ * soon as the output passes the declared size, so a bomb costs at most its declared size.
+ */
+async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, dataStart: number): Promise<void> {
+  const name = entry.fileName;
+  if (entry.isEncrypted()) throw new ArchiveValidationError(`entry ${name}: encrypted, which Composer cannot extract`);
+  const method = entry.compressionMethod;
+  if (method !== 0 && method !== 8) {
+    // bzip2 (12), lzma (14), deflate64 (9)…: no decoder in Node. The structure was checked; the
+    // content cannot be, and unzip may still extract it, so it is not refused.
+    return;
+  }
+  const expected = entry.uncompressedSize;
+  let crc: number;
+  let produced: number;
+  if (entry.compressedSize <= INFLATE_IN_MEMORY_BYTES && expected <= INFLATE_IN_MEMORY_BYTES) {
+    const raw = await reader.readRange(dataStart, entry.compressedSize);
+    let data: Buffer;
+    if (method === 0) data = raw;
+    else {
+      try {
+        // maxOutputLength: zlib gives up as soon as the output would pass it (ERR_BUFFER_TOO_LARGE).
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, expected) });
+      } catch (error) {
+        throw inflateError(name, expected, error);
+      }
+    }
+    crc = crc32(data);
+    produced = data.length;
+  } else {
+    ({ crc, produced } = await streamEntryCrc(zip, entry, dataStart));
+  }
+  if (produced !== expected) {
+    throw new ArchiveValidationError(`entry ${name}: holds ${produced} bytes, the zip's directory says ${expected} — the server sent damaged bytes`);
+  }
+  if (crc !== entry.crc32) throw new ArchiveValidationError(`entry ${name}: CRC mismatch — the server sent damaged bytes`);
+}
+
+/** yauzl's own read stream (inflate + its byte-count assertion against the declared size). */
+async function streamEntryCrc(zip: ZipFile, entry: Entry, dataStart: number): Promise<{ crc: number; produced: number }> {
+  const stream = await new Promise<Readable>((resolve, reject) => {
+    zip.openReadStreamLowLevel(dataStart, entry.compressedSize, 0, entry.compressedSize, entry.compressionMethod === 8, entry.uncompressedSize, (error, s) => (error ? reject(error) : resolve(s)));
+  });
+  let crc = 0;
+  let produced = 0;
+  try {
+    for await (const chunk of stream) {
+      crc = crc32(chunk as Buffer, crc);
+      produced += (chunk as Buffer).length;
+      if (produced > entry.uncompressedSize) break;
+    }
+  } catch (error) {
+    throw inflateError(entry.fileName, entry.uncompressedSize, error);
+  } finally {
+    stream.destroy();
+  }
+  return { crc, produced };
+}
+
+function inflateError(name: string, expected: number, error: unknown): ArchiveValidationError {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ERR_BUFFER_TOO_LARGE' || /too many bytes/.test(message)) {
+    return new ArchiveValidationError(`entry ${name}: inflates past the ${expected} bytes the zip's directory declares (damaged bytes, or a zip bomb)`, { cause: error });
+  }
+  if (/too few bytes/.test(message)) {
+    return new ArchiveValidationError(`entry ${name}: holds fewer bytes than the ${expected} the zip's directory says — the server sent damaged bytes`, { cause: error });
+  }
+  return new ArchiveValidationError(`entry ${name}: compressed data is damaged (${message}) — the server sent damaged bytes`, { cause: error });
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // tar
 
-async function validateTarDist(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+async function validateTarDist(file: CheckedFile, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
   switch (kind) {
     case 'tar':
-      return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
+      // A tar has no content checksum: headers (checksum, size) are all there is, at any level.
+      return { format: 'tar', entries: await parseTarStream(createReadStream(file.path)) };
     case 'gzip': {
       let entries = 0;
-      await gunzipFile(path, async (source) => {
+      await gunzipFile(file, async (source) => {
         entries = await parseTarStream(source);
       });
       return { format: 'tar+gzip', entries };
@@ -285,7 +427,7 @@ async function validateTarDist(path: string, kind: Sniffed, head: Buffer): Promi
       return { format: 'tar+bzip2' };
     case 'zip':
       // PharData opens zip archives too, so Composer's TarDownloader would extract this.
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'xz':
       throw new ArchiveValidationError('xz-compressed tar: PHP PharData, which Composer uses for tar dists, cannot open xz');
     default:
@@ -415,21 +557,38 @@ function isZeroBlock(block: Buffer): boolean {
 // ---------------------------------------------------------------------------------------------
 // gzip, bzip2, xz
 
-/** Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation error. */
-async function gunzipFile(path: string, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
+/**
+ * Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation
+ * error. Decompression is the check at every level (there is no tar structure without it), so it
+ * is always bounded: it stops once the output passes `inflateLimit(size)` — an 8 MiB gzip bomb
+ * then costs 800 MiB of inflation once instead of 8 GiB on every run and every `verify`.
+ */
+async function gunzipFile(file: CheckedFile, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
   // Not stream.pipeline: when the consumer throws (or zlib ends early on trailing zero bytes)
   // while the file is still being read, pipeline reports a generic AbortError instead of the cause.
-  const file = createReadStream(path);
-  const gunzip = createGunzip();
-  file.on('error', (error) => gunzip.destroy(error));
-  file.pipe(gunzip);
+  const input = createReadStream(file.path, { highWaterMark: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  input.on('error', (error) => gunzip.destroy(error));
+  input.pipe(gunzip);
   try {
-    await consume(gunzip);
+    await consume(bounded(gunzip, file.size));
   } catch (error) {
     throw asValidationError(error, 'gzip');
   } finally {
-    file.destroy();
+    input.destroy();
     gunzip.destroy();
+  }
+}
+
+async function* bounded(source: AsyncIterable<Buffer>, compressedBytes: number): AsyncGenerator<Buffer> {
+  const limit = inflateLimit(compressedBytes);
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > limit) {
+      throw new ArchiveValidationError(`gzip: inflates to more than ${formatBytes(limit)} from ${formatBytes(compressedBytes)} (over ${MAX_INFLATE_RATIO}×: a gzip bomb?)`);
+    }
+    yield chunk;
   }
 }
 
@@ -483,16 +642,17 @@ async function checkXzStream(path: string, size: number): Promise<void> {
 
 const HALT_TOKEN = Buffer.from('__HALT_COMPILER();', 'latin1');
 
-async function validatePhar(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+async function validatePhar(file: CheckedFile, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+  const { path } = file;
   switch (kind) {
     case 'zip':
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'tar':
       return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
     case 'gzip': {
       // A gzip'd phar is either a .tar.gz phar or a compressed stub phar.
       let info: ArchiveInfo = { format: 'phar' };
-      await gunzipFile(path, async (source) => {
+      await gunzipFile(file, async (source) => {
         const peeked = await peek(source, 512);
         if (peeked.head.length >= 512 && checkTarHeader(peeked.head.subarray(0, 512)) === undefined) {
           info = { format: 'tar+gzip', entries: await parseTarStream(peeked.stream) };
