@@ -125,10 +125,11 @@ async function checkAndDownload(
   const now = deps.now ?? Date.now;
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
   // `verify` checks at the chosen level (deep by default: inflating finds bit-rot in a restored
-  // cache). A prefetch run checks what is cached at `structure` level only: deep-checking every
-  // cached byte costs ~CPU-seconds per 100 MB (bench/RESULTS.md), which would break the < 0.5 s
-  // no-op on a real lock, and what this tool committed was already deep-checked on the way in.
-  const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : 'structure';
+  // cache). A prefetch run checks what is cached at `structure` level unless told otherwise:
+  // deep-checking every cached byte costs ~14 CPU-s per GB of zip (bench/RESULTS.md), ~1 s for
+  // a real 70 MB lock, which would break the < 0.5 s no-op; what this tool committed was already
+  // deep-checked on the way in, and truncation (a half-written file) fails the structure check.
+  const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : (options.cachedVerifyLevel ?? 'structure');
   const check = pLimit(16);
   const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, state: await isCachedAndValid(task, { level, check: checks.check }) }))));
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);

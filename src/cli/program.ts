@@ -146,6 +146,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
       verifyOnly: o.check === true || verify,
       backend: o.backend,
       verifyLevel: o.verify,
+      cachedVerifyLevel: program.getOptionValueSource('verify') === 'default' ? 'structure' : o.verify,
       cacheDir: o.cacheDir,
       aria2c: o.aria2c,
       mirrors: o.mirror,

@@ -36,8 +36,13 @@ export interface PrefetchOptions {
   readonly download: DownloadOptions;
   /**
    * `--verify`: how deeply archives without a lock shasum are checked (default `deep`). Applies to
-   * every download and to `verify`; a prefetch run's look at archives already cached stays at
-   * `structure` so a no-op run stays fast (README "Verification").
+   * every download and to `verify`.
    */
   readonly verifyLevel?: VerifyLevel;
+  /**
+   * How a prefetch run checks archives already in the cache: `structure` by default, so a no-op
+   * run stays fast (README "Verification"); the CLI sets it to `verifyLevel` when `--verify` (or
+   * its variable) is given explicitly, so `--verify deep` also finds and replaces damaged ones.
+   */
+  readonly cachedVerifyLevel?: VerifyLevel;
 }

@@ -47,12 +47,15 @@ export interface Project {
  * A project with a composer.lock written directly (Composer installs from a lock whose
  * content-hash does not match composer.json, with a warning) and a loopback dist server.
  */
-export async function buildProject(specs: readonly Omit<LockPackage, 'path' | 'zip'>[], options: { kib?: (i: number) => number; throttle?: { bytes: number; ms: number } } = {}): Promise<Project> {
+export async function buildProject(
+  specs: readonly Omit<LockPackage, 'path' | 'zip'>[],
+  options: { kib?: (i: number) => number; throttle?: { bytes: number; ms: number }; zip?: (name: string, version: string, i: number) => Buffer } = {},
+): Promise<Project> {
   const { dir: root, cleanup: removeRoot } = await tempDir('cp-resil-');
   const server = await new DistServer().start();
   const o = server.origin;
   const packages: LockPackage[] = specs.map((spec, i) => {
-    const zip = packageZip(spec.name, spec.version, options.kib?.(i) ?? 8);
+    const zip = options.zip?.(spec.name, spec.version, i) ?? packageZip(spec.name, spec.version, options.kib?.(i) ?? 8);
     const p = `/dists/${spec.name.replace('/', '-')}-${spec.version}.zip`;
     server.add(p, zip, options.throttle ? { throttle: options.throttle } : {});
     return { ...spec, path: p, zip };
