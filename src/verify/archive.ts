@@ -239,19 +239,32 @@ class BlockReader extends yauzl.RandomAccessReader {
 
   async #read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     if (length > ZIP_BLOCK_BYTES) return (await this.#handle.read(buffer, offset, length, position)).bytesRead;
+    const block = await this.#blockFor(position, length);
+    const from = position - block.start;
+    return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
+  }
+
+  async #blockFor(position: number, length: number): Promise<{ start: number; data: Buffer }> {
     let block = this.#blocks.find((b) => position >= b.start && position + length <= b.start + b.data.length);
     if (block === undefined) {
       const data = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
       const { bytesRead } = await this.#handle.read(data, 0, data.length, position);
       block = { start: position, data: data.subarray(0, bytesRead) };
     }
-    this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
-    const from = position - block.start;
-    return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
+    if (this.#blocks[0] !== block) this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
+    return block;
   }
 
-  /** `length` bytes at `position`, through the block cache when small (entries are read in order). */
+  /**
+   * `length` bytes at `position`, through the block cache when small (entries are read in order).
+   * A small range is a view of its block (blocks are never written after the read that fills them).
+   */
   async readRange(position: number, length: number): Promise<Buffer> {
+    if (length <= ZIP_BLOCK_BYTES) {
+      const block = await this.#blockFor(position, length);
+      const from = position - block.start;
+      if (from + length <= block.data.length) return block.data.subarray(from, from + length);
+    }
     const buffer = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -351,7 +364,8 @@ async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, d
     else {
       try {
         // maxOutputLength: zlib gives up as soon as the output would pass it (ERR_BUFFER_TOO_LARGE).
-        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, expected) });
+        // chunkSize = the declared size: zlib writes the output in one piece, no concatenation copy.
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, expected), chunkSize: Math.max(64, expected) });
       } catch (error) {
         throw inflateError(name, expected, error);
       }
