@@ -40,9 +40,13 @@ interface Slot {
 
 /**
  * Deep checks inflate every byte (zlib's sync inflate and crc32 run on the calling thread), so
- * they run on worker threads, one per core (`os.availableParallelism()`): the main thread keeps
- * moving bytes, and a far-away download never waits behind a big inflate. `structure` checks stay
- * in-process: they read a few windows of the file (a tar.gz's gunzip already runs on libuv's pool).
+ * they run on worker threads: the main thread keeps moving bytes, and a far-away download never
+ * waits behind a big inflate. One thread per core but one (`os.availableParallelism() - 1`, at
+ * least 1): the main thread keeps a core for the transfers. Measured on 2 cores (bench/RESULTS.md):
+ * a second thread added ~14 MB RSS and ~0.3 CPU-s of start-up and contention for the same work,
+ * and one thread inflates ~70 MB of zip per second, faster than most links deliver it.
+ * `structure` checks stay in-process: they read a few windows of the file (a tar.gz's gunzip
+ * already runs on libuv's pool).
  *
  * Threads start on first use and are `unref`ed whenever idle, so a pool never keeps the process
  * alive after a run even if `close()` is forgotten; `close()` terminates them.
@@ -51,7 +55,7 @@ interface Slot {
  * compiled tests in `build-test/src/` alike.
  */
 export function createCheckPool(options: { readonly size?: number } = {}): CheckPool {
-  const size = Math.max(1, options.size ?? availableParallelism());
+  const size = Math.max(1, options.size ?? availableParallelism() - 1);
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 1;
