@@ -316,8 +316,9 @@ async function validateZip(file: CheckedFile): Promise<number> {
         throw new ArchiveValidationError(`zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`);
       }
       if (file.level !== 'deep') continue;
-      // The directory's sizes bound all inflation below, so a bomb is refused before any of it
-      // is inflated (Composer's own extraction would write every declared byte to disk).
+      // Each entry's inflation is bounded by its declared size, and the running total of those by
+      // `inflateLimit`: an entry that declares a bomb is refused before it is inflated (Composer's
+      // own extraction would write every declared byte to disk).
       declared += entry.uncompressedSize;
       if (declared > limit) {
         throw new ArchiveValidationError(`zip: entries declare more than ${formatBytes(limit)} uncompressed from ${formatBytes(file.size)} (over ${MAX_INFLATE_RATIO}×: a zip bomb?)`);
