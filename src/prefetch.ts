@@ -7,7 +7,7 @@ import { authHeaders } from './auth/auth-headers.js';
 import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend } from './backends/pick-backend.js';
 import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
-import { acceptIntoCache, isCachedAndValid } from './cache/commit.js';
+import { acceptIntoCache, inspectCachedArchive } from './cache/commit.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
 import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
@@ -131,7 +131,7 @@ async function checkAndDownload(
   // deep-checked on the way in, and truncation (a half-written file) fails the structure check.
   const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : (options.cachedVerifyLevel ?? 'structure');
   const check = pLimit(16);
-  const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, state: await isCachedAndValid(task, { level, check: checks.check }) }))));
+  const states = await Promise.all(plan.tasks.map((task) => check(async () => ({ task, ...(await inspectCachedArchive(task, { level, check: checks.check })) }))));
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
   for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
   const pending = states.filter((s) => s.state !== 'valid').map((s) => s.task);
@@ -139,11 +139,11 @@ async function checkAndDownload(
   if (options.verifyOnly) {
     const results: TaskResult[] = states
       .filter((s) => s.state !== 'valid')
-      .map(({ task, state }) => ({
+      .map(({ task, state, reason }) => ({
         kind: 'failed',
         task,
         attempts: 0,
-        error: new PrefetchError('E_CACHE', `${task.packageName} ${task.version}: ${state === 'invalid' ? 'invalid archive' : 'missing'} at ${task.cachePath}`, {
+        error: new PrefetchError('E_CACHE', `${task.packageName} ${task.version}: ${state === 'invalid' ? 'invalid archive' : 'missing'} at ${task.cachePath}${reason === undefined ? '' : ` (${reason})`}`, {
           packageName: task.packageName,
         }),
       }));

@@ -60,6 +60,12 @@ export async function acceptIntoCache(task: DownloadTask, staged: StagedFile, op
   return verified;
 }
 
+/** What `inspectCachedArchive` found; `reason` (for people) says why an archive is invalid. */
+export interface CachedArchiveState {
+  readonly state: 'valid' | 'missing' | 'invalid';
+  readonly reason?: string;
+}
+
 /**
  * State of the file Composer would use for this task: `valid` when it exists and its sha1
  * matches the lock's shasum (or, without one, the archive passes at `options.level`, `deep` by
@@ -69,18 +75,24 @@ export async function acceptIntoCache(task: DownloadTask, staged: StagedFile, op
  * @throws PrefetchError E_CACHE when the file exists but cannot be read.
  */
 export async function isCachedAndValid(task: DownloadTask, options: VerifyOptions = {}): Promise<'valid' | 'missing' | 'invalid'> {
+  return (await inspectCachedArchive(task, options)).state;
+}
+
+/** `isCachedAndValid`, with the reason when the archive is invalid. */
+export async function inspectCachedArchive(task: DownloadTask, options: VerifyOptions = {}): Promise<CachedArchiveState> {
   try {
     const stats = await stat(task.cachePath);
-    if (!stats.isFile()) return 'invalid';
+    if (!stats.isFile()) return { state: 'invalid', reason: 'not a regular file' };
     if (task.expectedSha1 !== undefined) {
-      return (await sha1File(task.cachePath)) === task.expectedSha1 ? 'valid' : 'invalid';
+      const actual = await sha1File(task.cachePath);
+      return actual === task.expectedSha1 ? { state: 'valid' } : { state: 'invalid', reason: `sha1 ${actual}, the lock says ${task.expectedSha1}` };
     }
     await (options.check ?? checkInProcess)(task.cachePath, task.distType, options.level ?? 'deep');
-    return 'valid';
+    return { state: 'valid' };
   } catch (error) {
-    if (error instanceof ArchiveValidationError) return 'invalid';
+    if (error instanceof ArchiveValidationError) return { state: 'invalid', reason: error.reason };
     const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
     const detail = error instanceof Error ? error.message : String(error);
     throw new PrefetchError('E_CACHE', `cannot read ${task.cachePath}: ${detail}`, { cause: error, packageName: task.packageName });
   }
