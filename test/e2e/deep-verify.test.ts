@@ -4,9 +4,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
-import { execa } from 'execa';
 import { validateArchive } from '../../src/verify/archive.js';
 import { makeZip, type ArchiveEntry } from '../helpers/archives.js';
+import { assertAria2cInstalled } from '../helpers/aria2.js';
 import { runCli, runComposer, tempDir } from '../helpers/run.js';
 import { buildProject, plannedPaths, sha1, tempFilesUnder, type PlannedPackage, type Project } from '../resilience/fixture.js';
 
@@ -54,8 +54,6 @@ function filesUnder(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
-const aria2Available = (await execa('aria2c', ['--version'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
-
 // All without a shasum, as Packagist's GitHub dists are: only the content check can catch the damage.
 const SPECS = [
   { name: 'acme/flaky-a', times: 2 },
@@ -66,7 +64,7 @@ const SPECS = [
 ];
 
 for (const backend of ['native', 'aria2'] as const) {
-  describe(`same-length damaged bodies without a shasum, real Composer (${backend})`, { skip: backend === 'aria2' && !aria2Available ? 'aria2c is not installed' : false }, () => {
+  describe(`same-length damaged bodies without a shasum, real Composer (${backend})`, () => {
     const dists = new Map<string, Dist>();
     let p: Project;
     let planned: PlannedPackage[];
@@ -75,6 +73,7 @@ for (const backend of ['native', 'aria2'] as const) {
     const run = (args: string[]) => runCli(['--backend', backend, '--headers-timeout', '5', ...args], { cwd: p.project, env: p.env, timeoutMs: 90_000 });
 
     before(async () => {
+      if (backend === 'aria2') await assertAria2cInstalled();
       for (const spec of SPECS) dists.set(spec.name, distFor(spec.name, '1.0.0'));
       p = await buildProject(
         SPECS.map((spec) => ({

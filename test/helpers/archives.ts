@@ -2,7 +2,7 @@
  * Test-only archive builders. Zip and tar are written by hand (no dependency), correct enough
  * for `unzip -t`, PHP's ZipArchive/PharData and real Composer to accept them.
  */
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 export interface ArchiveEntry {
   /** Path inside the archive; a trailing `/` makes a directory entry. */
@@ -229,4 +229,34 @@ export function composerPackageZip(name: string, version: string): Buffer {
 
 export function composerPackageTarGz(name: string, version: string): Buffer {
   return makeTarGz(packageEntries(name, version));
+}
+
+/**
+ * Raw deflate of `total` zero bytes (rounded up to 16 MiB), about 1000× smaller: the same flushed,
+ * non-final 16 MiB block repeated, then a final empty block. For zip-bomb entries.
+ */
+export function deflatedZeros(total: number): Buffer {
+  const piece = 16 * 1024 * 1024;
+  const block = deflateRawSync(Buffer.alloc(piece), { finishFlush: constants.Z_SYNC_FLUSH, level: 9 });
+  const parts = Array.from({ length: Math.ceil(total / piece) }, () => block);
+  parts.push(deflateRawSync(Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/**
+ * A tar.gz bomb as a list of gzip members (gunzip reads concatenated members as one stream): a
+ * tar header declaring a file of `inflatedBytes`, then one 64 MiB-of-zeros member repeated. The
+ * list holds the same member many times, so memory stays ~65 KiB whatever the inflated size;
+ * write the parts one after the other. 8 GiB → ~8 MiB of gzip.
+ */
+export function tarGzBombParts(inflatedBytes: number): Buffer[] {
+  const header = makeTar([{ name: 'bomb/zeros.bin', content: '' }]).subarray(0, 512);
+  const size = Math.min(inflatedBytes, 2 ** 33 - 1024); // 11 octal digits
+  header.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  header.write('        ', 148, 8, 'latin1');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  const zeros = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+  return [gzipSync(header), ...Array.from({ length: Math.ceil(inflatedBytes / (64 * 1024 * 1024)) }, () => zeros)];
 }
