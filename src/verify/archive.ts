@@ -65,7 +65,8 @@ export class ArchiveValidationError extends Error {
  *   (bzip2, lzma) keep the structure check only. At `structure`, entry data is not read.
  * - `tar` (`TarDownloader`: `new PharData()`, which opens plain, gzip'd and bzip2'd tar, and zip):
  *   tar headers are parsed (checksum, size) to the end marker, through gunzip for gzip. bzip2 gets
- *   a header check only (Node has no bzip2 decoder). xz is rejected: PharData cannot open it, so
+ *   its stream header and end-of-stream marker checked only (Node has no bzip2 decoder). xz is
+ *   rejected: PharData cannot open it, so
  *   Composer's install would fail with "__HALT_COMPILER(); not found". A plain tar has no content
  *   checksum, so headers are all any level can check.
  * - `gzip` (`GzipDownloader`): gzip, decompressed to the end, which checks CRC32 and ISIZE.
@@ -438,7 +439,7 @@ async function validateTarDist(file: CheckedFile, kind: Sniffed, head: Buffer): 
       return { format: 'tar+gzip', entries };
     }
     case 'bzip2':
-      checkBzip2Header(head);
+      await checkBzip2(file, head);
       return { format: 'tar+bzip2' };
     case 'zip':
       // PharData opens zip archives too, so Composer's TarDownloader would extract this.
@@ -613,11 +614,30 @@ async function drain(source: AsyncIterable<Buffer>): Promise<void> {
   }
 }
 
-function checkBzip2Header(head: Buffer): void {
+/**
+ * Node has no bzip2 decoder, so this is all that can be checked: the stream header, the first
+ * block's magic, and the end-of-stream marker (48-bit magic + 32-bit combined CRC, bit-aligned,
+ * then zero padding to a byte) in the last 11 bytes — which catches truncation and trailing junk,
+ * but not damaged bytes inside the blocks.
+ */
+async function checkBzip2(file: CheckedFile, head: Buffer): Promise<void> {
   const magic = head.subarray(4, 10);
   if (magic.equals(BZIP2_EOS_MAGIC)) throw new ArchiveValidationError('bzip2: the stream is empty');
   if (!magic.equals(BZIP2_BLOCK_MAGIC)) throw new ArchiveValidationError('bzip2: bad block header');
-  // Node has no bzip2 decoder, so truncation past the first block header cannot be detected here.
+  const handle = await open(file.path, 'r');
+  let tail: Buffer;
+  try {
+    tail = Buffer.alloc(Math.min(11, file.size));
+    await handle.read(tail, 0, tail.length, file.size - tail.length);
+  } finally {
+    await handle.close();
+  }
+  const bits = BigInt(`0x${tail.toString('hex')}`);
+  const eos = BigInt(`0x${BZIP2_EOS_MAGIC.toString('hex')}`);
+  for (let pad = 0n; pad < 8n; pad++) {
+    if ((bits & ((1n << pad) - 1n)) === 0n && ((bits >> (32n + pad)) & ((1n << 48n) - 1n)) === eos) return;
+  }
+  throw new ArchiveValidationError('bzip2: no end-of-stream marker at the end of the file (truncated?)');
 }
 
 /**
@@ -678,7 +698,7 @@ async function validatePhar(file: CheckedFile, kind: Sniffed, head: Buffer): Pro
       return info;
     }
     case 'bzip2':
-      checkBzip2Header(head);
+      await checkBzip2(file, head);
       return { format: 'phar' };
     default:
       if (await containsToken(createReadStream(path), HALT_TOKEN)) return { format: 'phar' };
