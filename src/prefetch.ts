@@ -106,28 +106,30 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
   const checks = createCheckPool();
   try {
-    return await checkAndDownload(plan, config, options, projects, owners, deps, checks, started);
+    return await checkAndDownload({ plan, config, options, projects, owners, deps, checks, started });
   } finally {
     await checks.close();
   }
 }
 
-async function checkAndDownload(
-  plan: Plan,
-  config: ComposerConfig,
-  options: PrefetchOptions,
-  projects: readonly Project[],
-  owners: ReadonlyMap<string, Project>,
-  deps: PrefetchDeps,
-  checks: CheckPool,
-  started: number,
-): Promise<PrefetchResult> {
+/** The planned run from the cache check on; `checks` runs deep archive checks off the main thread. */
+async function checkAndDownload(run: {
+  readonly plan: Plan;
+  readonly config: ComposerConfig;
+  readonly options: PrefetchOptions;
+  readonly projects: readonly Project[];
+  readonly owners: ReadonlyMap<string, Project>;
+  readonly deps: PrefetchDeps;
+  readonly checks: CheckPool;
+  readonly started: number;
+}): Promise<PrefetchResult> {
+  const { plan, config, options, projects, owners, deps, checks, started } = run;
   const now = deps.now ?? Date.now;
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
   // `verify` checks at the chosen level (deep by default: inflating finds bit-rot in a restored
   // cache). A prefetch run checks what is cached at `structure` level unless told otherwise:
-  // deep-checking every cached byte costs ~14 CPU-s per GB of zip (bench/RESULTS.md), ~1 s for
-  // a real 70 MB lock, which would break the < 0.5 s no-op; what this tool committed was already
+  // deep-checking every cached byte costs ~14 CPU-s per GB of zip (bench/RESULTS.md), ~1.4 CPU-s
+  // for 100 MB of cached zips, which would break the < 0.5 s no-op; what this tool committed was already
   // deep-checked on the way in, and truncation (a half-written file) fails the structure check.
   const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : (options.cachedVerifyLevel ?? 'structure');
   const check = pLimit(16);
