@@ -213,11 +213,16 @@ async function main() {
   // Raw loopback throughput first: it is also the "link" of the near scenario's bound.
   const loop = await startServer(workloads.big.dir, {});
   const tp = await runClient('native', workloads.big, loop.origin);
+  // The same with structure-only checks: what deep verification costs on the loopback path.
+  const tpStructure = await runClient('native', workloads.big, loop.origin, ['--verify', 'structure']);
   await loop.stop();
   const loopbackBps = workloads.big.total / tp.wall;
   md.push('## Raw loopback throughput (no shaping, native, whole process incl. startup, sha1 + zip validation)', '');
-  md.push('| MB/s | CPU s/GB | wall s | CPU s | peak RSS MB | ok |', '|---|---|---|---|---|---|');
-  md.push(`| ${fmt(workloads.big.total / 1e6 / tp.wall, 0)} | ${fmt(tp.cpu / (workloads.big.total / 1e9))} | ${fmt(tp.wall)} | ${fmt(tp.cpu)} | ${fmt(tp.rssMB, 0)} | ${tp.ok ? 'yes' : tp.note} |`, '');
+  md.push('| checks | MB/s | CPU s/GB | wall s | CPU s | peak RSS MB | ok |', '|---|---|---|---|---|---|---|');
+  for (const [label, r] of [['deep (default)', tp], ['--verify structure', tpStructure]]) {
+    md.push(`| ${label} | ${fmt(workloads.big.total / 1e6 / r.wall, 0)} | ${fmt(r.cpu / (workloads.big.total / 1e9))} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.ok ? 'yes' : r.note} |`);
+  }
+  md.push('');
 
   for (const s of SCENARIOS) {
     if ((ONLY && !ONLY.includes(s.name)) || flag('sweep-only')) continue;
@@ -310,6 +315,13 @@ async function noop(md) {
   const fill = await timed(cmd, args, { cwd: dir, env: baseEnv(dir) });
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(await timed(cmd, args, { cwd: dir, env: baseEnv(dir) }));
+  // Checking the same full cache by content: `verify` (deep by default), a prefetch told
+  // `--verify deep` (cached archives inflated too), and `verify --verify structure`.
+  const checks = [];
+  for (const [label, extra] of [['verify (deep)', ['verify']], ['prefetch --verify deep', ['--verify', 'deep']], ['verify --verify structure', ['verify', '--verify', 'structure']]]) {
+    const [c, a] = CLIENTS.native(dir, cache, extra);
+    checks.push([label, await timed(c, a, { cwd: dir, env: baseEnv(dir) })]);
+  }
   await srv.stop();
   const landed = countFiles(cache);
   rmSync(dir, { recursive: true, force: true });
@@ -318,6 +330,7 @@ async function noop(md) {
   md.push('| run | wall s | CPU s | peak RSS MB | ok |', '|---|---|---|---|---|');
   md.push(`| fill (cold) | ${fmt(fill.wall)} | ${fmt(fill.cpu)} | ${fmt(fill.rssMB, 0)} | ${fill.code === 0 && landed === w.files.length ? 'yes' : `exit ${fill.code}, ${landed}`} |`);
   runs.forEach((r, i) => md.push(`| no-op #${i + 1} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`));
+  for (const [label, r] of checks) md.push(`| ${label} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`);
   md.push('', `Best no-op ${fmt(best.wall)} s (target < 0.5 s).`, '');
 }
 

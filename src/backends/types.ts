@@ -71,7 +71,8 @@ export interface FetchContext {
   readonly policy: RequestPolicy;
   readonly emit: (event: PrefetchEvent) => void;
   /**
-   * Verifies a staged file (sha1 when known, archive structure always) and renames it into
+   * Verifies a staged file (sha1 when known, archive structure always, archive contents at
+   * `--verify deep` when there is no sha1) and renames it into
    * the cache. Throws a retryable `ChecksumMismatchError`/`CorruptArchiveError` on bad bytes;
    * the staged file is removed either way. `from` is the download URL the attempt started at
    * (before redirects): bytes from a `--mirror` URL get the package-identity check.

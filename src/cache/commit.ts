@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import type { StagedFile } from '../backends/types.js';
 import { PrefetchError } from '../errors.js';
 import type { DownloadTask } from '../plan/types.js';
-import { ArchiveValidationError, validateArchive } from '../verify/archive.js';
+import { ArchiveValidationError } from '../verify/archive.js';
+import { checkInProcess } from '../verify/check-pool.js';
 import { sha1File } from '../verify/sha1.js';
-import { verifyDownload, type VerifiedDownload } from '../verify/verify-download.js';
+import { verifyDownload, type VerifiedDownload, type VerifyOptions } from '../verify/verify-download.js';
 import { cacheRootOf, ensureContainedDir } from './contained-dir.js';
 import { removeQuietly } from './temp-files.js';
 
@@ -53,10 +54,10 @@ export async function commitToCache(stagedPath: string, cachePath: string, root?
  * Verifies a staged download and commits it to `task.cachePath`; the staged file is removed
  * whatever happens, so a failed verification leaves nothing behind. Fits `FetchContext.accept`.
  */
-export async function acceptIntoCache(task: DownloadTask, staged: StagedFile): Promise<VerifiedDownload> {
+export async function acceptIntoCache(task: DownloadTask, staged: StagedFile, options: VerifyOptions = {}): Promise<VerifiedDownload> {
   let verified: VerifiedDownload;
   try {
-    verified = await verifyDownload(task, staged);
+    verified = await verifyDownload(task, staged, options);
   } catch (error) {
     await removeQuietly(staged.path);
     throw error;
@@ -65,26 +66,39 @@ export async function acceptIntoCache(task: DownloadTask, staged: StagedFile): P
   return verified;
 }
 
+/** What `inspectCachedArchive` found; `reason` (for people) says why an archive is invalid. */
+export interface CachedArchiveState {
+  readonly state: 'valid' | 'missing' | 'invalid';
+  readonly reason?: string;
+}
+
 /**
  * State of the file Composer would use for this task: `valid` when it exists and its sha1
- * matches the lock's shasum (or, without one, its archive structure passes), `invalid` when it
- * exists but would fail, `missing` otherwise. Read-only: nothing is touched or removed.
+ * matches the lock's shasum (or, without one, the archive passes at `options.level`, `deep` by
+ * default), `invalid` when it exists but would fail, `missing` otherwise. Read-only: nothing is
+ * touched or removed.
  *
  * @throws PrefetchError E_CACHE when the file exists but cannot be read.
  */
-export async function isCachedAndValid(task: DownloadTask): Promise<'valid' | 'missing' | 'invalid'> {
+export async function isCachedAndValid(task: DownloadTask, options: VerifyOptions = {}): Promise<'valid' | 'missing' | 'invalid'> {
+  return (await inspectCachedArchive(task, options)).state;
+}
+
+/** `isCachedAndValid`, with the reason when the archive is invalid. */
+export async function inspectCachedArchive(task: DownloadTask, options: VerifyOptions = {}): Promise<CachedArchiveState> {
   try {
     const stats = await stat(task.cachePath);
-    if (!stats.isFile()) return 'invalid';
+    if (!stats.isFile()) return { state: 'invalid', reason: 'not a regular file' };
     if (task.expectedSha1 !== undefined) {
-      return (await sha1File(task.cachePath)) === task.expectedSha1 ? 'valid' : 'invalid';
+      const actual = await sha1File(task.cachePath);
+      return actual === task.expectedSha1 ? { state: 'valid' } : { state: 'invalid', reason: `sha1 ${actual}, the lock says ${task.expectedSha1}` };
     }
-    await validateArchive(task.cachePath, task.distType);
-    return 'valid';
+    await (options.check ?? checkInProcess)(task.cachePath, task.distType, options.level ?? 'deep');
+    return { state: 'valid' };
   } catch (error) {
-    if (error instanceof ArchiveValidationError) return 'invalid';
+    if (error instanceof ArchiveValidationError) return { state: 'invalid', reason: error.reason };
     const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
     const detail = error instanceof Error ? error.message : String(error);
     throw new PrefetchError('E_CACHE', `cannot read ${task.cachePath}: ${detail}`, { cause: error, packageName: task.packageName });
   }

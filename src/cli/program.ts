@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../backends/types.js';
+import type { VerifyLevel } from '../verify/archive.js';
 import { parseMirrorEnv } from '../plan/mirror-urls.js';
 
 export type JsonFormat = 'report' | 'ndjson';
@@ -105,6 +106,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
+    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).default('deep'))
     .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
     // Repeatable; the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace.
     .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, ...parseMirrorEnv(value)], [] as string[])
@@ -139,6 +141,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     splitSize: number;
     splitSegments: number;
     backend: BackendName;
+    verify: VerifyLevel;
     aria2c?: string;
     mirror: string[];
     mirrorPrivate?: boolean;
@@ -172,6 +175,8 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
       dryRun: o.dryRun === true,
       verifyOnly: o.check === true || verify,
       backend: o.backend,
+      verifyLevel: o.verify,
+      cachedVerifyLevel: program.getOptionValueSource('verify') === 'default' ? 'structure' : o.verify,
       cacheDir: o.cacheDir,
       aria2c: o.aria2c,
       mirrors: o.mirror,

@@ -1,4 +1,5 @@
 import type { BackendName, DownloadOptions } from '../backends/types.js';
+import type { VerifyLevel } from '../verify/archive.js';
 
 /** Defaults come from `npm run bench` (see bench/RESULTS.md). */
 export const defaultDownloadOptions: DownloadOptions = {
@@ -39,4 +40,15 @@ export interface PrefetchOptions {
   /** `--mirror-private`: also send non-packagist.org packages to the mirrors. */
   readonly mirrorPrivate?: boolean;
   readonly download: DownloadOptions;
+  /**
+   * `--verify`: how deeply archives without a lock shasum are checked (default `deep`). Applies to
+   * every download and to `verify`.
+   */
+  readonly verifyLevel?: VerifyLevel;
+  /**
+   * How a prefetch run checks archives already in the cache: `structure` by default, so a no-op
+   * run stays fast (README "Verification"); the CLI sets it to `verifyLevel` when `--verify` (or
+   * its variable) is given explicitly, so `--verify deep` also finds and replaces damaged ones.
+   */
+  readonly cachedVerifyLevel?: VerifyLevel;
 }

@@ -166,8 +166,12 @@ export function formatVerifySummary(summary: Summary): string {
     `Cache: ${d(summary.cacheFilesDir)}`,
   ];
   for (const f of missing) lines.push(`  missing  ${d(f.packageName)} ${d(f.version)}`);
-  for (const f of invalid) lines.push(`  invalid  ${d(f.packageName)} ${d(f.version)}`);
-  if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
+  // The message says where and why (e.g. which entry failed its CRC).
+  for (const f of invalid) lines.push(`  invalid  ${d(failureText(f.packageName, f.version, f.message))}`);
+  // A prefetch run checks cached archives at structure level unless --verify is given, so only
+  // `--verify deep` is sure to replace what a deep `verify` found damaged.
+  if (invalid.length > 0) lines.push('Run composer-prefetch --verify deep with the same inputs to replace the invalid ones and fetch the rest.');
+  else if (summary.failed > 0) lines.push('Run composer-prefetch with the same inputs to fetch them.');
   return lines.join('\n');
 }
 

@@ -1,8 +1,31 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { crc32, createGunzip } from 'node:zlib';
-import yauzl, { type ZipFile } from 'yauzl';
+import { crc32, createGunzip, inflateRawSync } from 'node:zlib';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+
+/**
+ * How far a check goes. `structure`: the archive's directory and headers (cheap, reads a few
+ * windows of the file). `deep`: also every byte of content against the archive's own checksums
+ * (zip: each entry's CRC-32 and sizes; gzip: CRC-32 and ISIZE), which is what catches a
+ * same-length body with damaged bytes when the lock has no shasum.
+ */
+export type VerifyLevel = 'deep' | 'structure';
+
+/**
+ * Most a compressed stream may inflate to, as a multiple of its compressed size (with a floor
+ * for small files). Real dists stay far below: PHP source deflates 3–8× (Composer's own sources
+ * as a tar.gz: 5.8×); a tar of a thousand empty files, headers alike but for the name, gzips 82×.
+ * A gzip/zip bomb reaches ~1000×, so checking stops at a cost bounded by this ratio instead of
+ * inflating gigabytes on every run.
+ */
+export const MAX_INFLATE_RATIO = 100;
+export const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
+
+/** The inflate budget for a compressed file of `compressedBytes`. */
+export function inflateLimit(compressedBytes: number): number {
+  return Math.max(MIN_INFLATE_LIMIT, compressedBytes * MAX_INFLATE_RATIO);
+}
 
 /**
  * What the bytes turned out to be. `tar+…` is a compressed tar (what `PharData` opens for a
@@ -38,14 +61,18 @@ export class ArchiveValidationError extends Error {
  *   local file header, which must sit in bounds and name the same file with the same compression
  *   method. A zip with no entries is rejected: no Composer package is empty, and such a download is
  *   always a packaging or server fault. Trailing bytes after the end record are rejected (yauzl does).
- *   Entry data is not decompressed: sha1 covers bit-rot when the lock has a shasum, and truncation or
- *   an error page is caught by the directory checks.
+ *   At level `deep`, every stored and deflated entry is also inflated and its CRC-32 and size
+ *   compared with the central directory (`checkEntryData`); entries in methods Node cannot decode
+ *   (bzip2, lzma) keep the structure check only. At `structure`, entry data is not read.
  * - `tar` (`TarDownloader`: `new PharData()`, which opens plain, gzip'd and bzip2'd tar, and zip):
  *   tar headers are parsed (checksum, size) to the end marker, through gunzip for gzip. bzip2 gets
- *   a header check only (Node has no bzip2 decoder). xz is rejected: PharData cannot open it, so
- *   Composer's install would fail with "__HALT_COMPILER(); not found".
+ *   its stream header and end-of-stream marker checked only (Node has no bzip2 decoder). xz is
+ *   rejected: PharData cannot open it, so
+ *   Composer's install would fail with "__HALT_COMPILER(); not found". A plain tar has no content
+ *   checksum, so headers are all any level can check.
  * - `gzip` (`GzipDownloader`): gzip, decompressed to the end, which checks CRC32 and ISIZE.
- *   Trailing zero bytes are tolerated, other trailing bytes are not.
+ *   Trailing zero bytes are tolerated, other trailing bytes are not. Every gunzip (tar+gzip too,
+ *   at both levels) stops past `inflateLimit()`.
  * - `xz` (`XzDownloader`: `tar -xJf`): stream header and footer (magic, CRC32s) only; Node has
  *   no xz decoder. Catches truncation and error pages, not damage in the middle.
  * - `phar` (`PharDownloader`: `new Phar()`): a zip or tar phar is checked as such; otherwise the
@@ -57,26 +84,27 @@ export class ArchiveValidationError extends Error {
  * A zero-byte file is rejected for every type. Throws `ArchiveValidationError` for bad bytes;
  * I/O errors (ENOENT, EACCES, …) are rethrown unchanged, since they say nothing about the archive.
  */
-export async function validateArchive(path: string, distType: string): Promise<ArchiveInfo> {
+export async function validateArchive(path: string, distType: string, level: VerifyLevel = 'deep'): Promise<ArchiveInfo> {
   const { head, size } = await readHead(path, 512);
   if (size === 0) throw new ArchiveValidationError('empty file (0 bytes)');
   const kind = sniff(head);
+  const file: CheckedFile = { path, size, level };
   switch (distType) {
     case 'zip':
       if (kind !== 'zip') throw wrongBytes('zip', kind, head);
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'tar':
-      return validateTarDist(path, kind, head);
+      return validateTarDist(file, kind, head);
     case 'gzip':
       if (kind !== 'gzip') throw wrongBytes('gzip', kind, head);
-      await gunzipFile(path, drain);
+      await gunzipFile(file, drain);
       return { format: 'gzip' };
     case 'xz':
       if (kind !== 'xz') throw wrongBytes('xz', kind, head);
       await checkXzStream(path, size);
       return { format: 'xz' };
     case 'phar':
-      return validatePhar(path, kind, head);
+      return validatePhar(file, kind, head);
     case 'rar':
       if (kind !== 'rar') throw wrongBytes('rar', kind, head);
       return { format: 'rar' };
@@ -85,6 +113,12 @@ export async function validateArchive(path: string, distType: string): Promise<A
       // there is no structure to check.
       return { format: 'file' };
   }
+}
+
+interface CheckedFile {
+  readonly path: string;
+  readonly size: number;
+  readonly level: VerifyLevel;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,15 +241,40 @@ class BlockReader extends yauzl.RandomAccessReader {
 
   async #read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     if (length > ZIP_BLOCK_BYTES) return (await this.#handle.read(buffer, offset, length, position)).bytesRead;
+    const block = await this.#blockFor(position, length);
+    const from = position - block.start;
+    return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
+  }
+
+  async #blockFor(position: number, length: number): Promise<{ start: number; data: Buffer }> {
     let block = this.#blocks.find((b) => position >= b.start && position + length <= b.start + b.data.length);
     if (block === undefined) {
       const data = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
       const { bytesRead } = await this.#handle.read(data, 0, data.length, position);
       block = { start: position, data: data.subarray(0, bytesRead) };
     }
-    this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
-    const from = position - block.start;
-    return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
+    if (this.#blocks[0] !== block) this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
+    return block;
+  }
+
+  /**
+   * `length` bytes at `position`, through the block cache when small (entries are read in order).
+   * A small range is a view of its block (blocks are never written after the read that fills them).
+   */
+  async readRange(position: number, length: number): Promise<Buffer> {
+    if (length <= ZIP_BLOCK_BYTES) {
+      const block = await this.#blockFor(position, length);
+      const from = position - block.start;
+      if (from + length <= block.data.length) return block.data.subarray(from, from + length);
+    }
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = await this.#read(buffer, done, length - done, position + done);
+      if (n === 0) throw new ArchiveValidationError(`zip: file ends inside entry data at offset ${position + done}`);
+      done += n;
+    }
+    return buffer;
   }
 
   override close(callback: (err: Error | null) => void): void {
@@ -223,13 +282,15 @@ class BlockReader extends yauzl.RandomAccessReader {
   }
 }
 
-async function validateZip(path: string): Promise<number> {
+async function validateZip(file: CheckedFile): Promise<number> {
   let zip: ZipFile;
+  let reader: BlockReader;
   try {
-    const handle = await open(path, 'r');
+    const handle = await open(file.path, 'r');
     try {
       const { size } = await handle.stat();
-      zip = await yauzl.fromRandomAccessReaderPromise(new BlockReader(handle, size), size, YAUZL_OPTIONS);
+      reader = new BlockReader(handle, size);
+      zip = await yauzl.fromRandomAccessReaderPromise(reader, size, YAUZL_OPTIONS);
     } catch (error) {
       await handle.close();
       throw error;
@@ -243,6 +304,8 @@ async function validateZip(path: string): Promise<number> {
   try {
     if (zip.entryCount === 0) throw new ArchiveValidationError('zip: the archive has no entries');
     let entries = 0;
+    let declared = 0;
+    const limit = inflateLimit(file.size);
     for await (const entry of zip.eachEntry()) {
       entries += 1;
       // yauzl checks the signature and that the data lies inside the file; the name and method
@@ -254,6 +317,15 @@ async function validateZip(path: string): Promise<number> {
       if (local.compressionMethod !== entry.compressionMethod) {
         throw new ArchiveValidationError(`zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`);
       }
+      if (file.level !== 'deep') continue;
+      // Each entry's inflation is bounded by its declared size, and the running total of those by
+      // `inflateLimit`: an entry that declares a bomb is refused before it is inflated (Composer's
+      // own extraction would write every declared byte to disk).
+      declared += entry.uncompressedSize;
+      if (declared > limit) {
+        throw new ArchiveValidationError(`zip: entries declare more than ${formatBytes(limit)} uncompressed from ${formatBytes(file.size)} (over ${MAX_INFLATE_RATIO}×: a zip bomb?)`);
+      }
+      await checkEntryData(zip, reader, entry, local.fileDataStart);
     }
     if (entries !== zip.entryCount) {
       throw new ArchiveValidationError(`zip: central directory lists ${zip.entryCount} entries, found ${entries}`);
@@ -266,26 +338,113 @@ async function validateZip(path: string): Promise<number> {
   }
 }
 
+/** Entries up to this size are inflated in one call from one buffer; bigger ones stream. */
+const INFLATE_IN_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Inflates one entry and compares its CRC-32 and size with the central directory, which is what
+ * unzip checks when Composer's `ZipDownloader` extracts (and what ZipArchive, its fallback, does
+ * not: it silently writes short or wrong files, issue 10). The central directory is the reference
+ * because, with a data descriptor (flag bit 3), the local header holds zeros. Inflation stops as
+ * soon as the output passes the declared size, so a bomb costs at most its declared size.
+ */
+async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, dataStart: number): Promise<void> {
+  const name = entry.fileName;
+  if (entry.isEncrypted()) throw new ArchiveValidationError(`entry ${name}: encrypted, which Composer cannot extract`);
+  const method = entry.compressionMethod;
+  if (method !== 0 && method !== 8) {
+    // bzip2 (12), lzma (14), deflate64 (9)…: no decoder in Node. The structure was checked; the
+    // content cannot be, and unzip may still extract it, so it is not refused.
+    return;
+  }
+  const expected = entry.uncompressedSize;
+  let crc: number;
+  let produced: number;
+  if (entry.compressedSize <= INFLATE_IN_MEMORY_BYTES && expected <= INFLATE_IN_MEMORY_BYTES) {
+    const raw = await reader.readRange(dataStart, entry.compressedSize);
+    let data: Buffer;
+    if (method === 0) data = raw;
+    else {
+      try {
+        // maxOutputLength: zlib gives up as soon as the output would pass it (ERR_BUFFER_TOO_LARGE).
+        // chunkSize = the declared size: zlib writes the output in one piece, no concatenation copy.
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, expected), chunkSize: Math.max(64, expected) });
+      } catch (error) {
+        throw inflateError(name, expected, error);
+      }
+    }
+    crc = crc32(data);
+    produced = data.length;
+  } else {
+    ({ crc, produced } = await streamEntryCrc(zip, entry, dataStart));
+  }
+  if (produced !== expected) {
+    throw new ArchiveValidationError(`entry ${name}: holds ${produced} bytes, the zip's directory says ${expected} — the server sent damaged bytes`);
+  }
+  if (crc !== entry.crc32) throw new ArchiveValidationError(`entry ${name}: CRC mismatch — the server sent damaged bytes`);
+}
+
+/** yauzl's own read stream (inflate + its byte-count assertion against the declared size). */
+async function streamEntryCrc(zip: ZipFile, entry: Entry, dataStart: number): Promise<{ crc: number; produced: number }> {
+  const stream = await new Promise<Readable>((resolve, reject) => {
+    zip.openReadStreamLowLevel(dataStart, entry.compressedSize, 0, entry.compressedSize, entry.compressionMethod === 8, entry.uncompressedSize, (error, s) => (error ? reject(error) : resolve(s)));
+  });
+  let crc = 0;
+  let produced = 0;
+  try {
+    for await (const chunk of stream) {
+      crc = crc32(chunk as Buffer, crc);
+      produced += (chunk as Buffer).length;
+      if (produced > entry.uncompressedSize) break;
+    }
+  } catch (error) {
+    throw inflateError(entry.fileName, entry.uncompressedSize, error);
+  } finally {
+    stream.destroy();
+  }
+  return { crc, produced };
+}
+
+function inflateError(name: string, expected: number, error: unknown): ArchiveValidationError {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ERR_BUFFER_TOO_LARGE' || /too many bytes/.test(message)) {
+    return new ArchiveValidationError(`entry ${name}: inflates past the ${expected} bytes the zip's directory declares (damaged bytes, or a zip bomb)`, { cause: error });
+  }
+  if (/too few bytes/.test(message)) {
+    return new ArchiveValidationError(`entry ${name}: holds fewer bytes than the ${expected} the zip's directory says — the server sent damaged bytes`, { cause: error });
+  }
+  return new ArchiveValidationError(`entry ${name}: compressed data is damaged (${message}) — the server sent damaged bytes`, { cause: error });
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // tar
 
-async function validateTarDist(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+async function validateTarDist(file: CheckedFile, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
   switch (kind) {
     case 'tar':
-      return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
+      // A tar has no content checksum: headers (checksum, size) are all there is, at any level.
+      return { format: 'tar', entries: await parseTarStream(createReadStream(file.path)) };
     case 'gzip': {
       let entries = 0;
-      await gunzipFile(path, async (source) => {
+      await gunzipFile(file, async (source) => {
         entries = await parseTarStream(source);
       });
       return { format: 'tar+gzip', entries };
     }
     case 'bzip2':
-      checkBzip2Header(head);
+      await checkBzip2(file, head);
       return { format: 'tar+bzip2' };
     case 'zip':
       // PharData opens zip archives too, so Composer's TarDownloader would extract this.
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'xz':
       throw new ArchiveValidationError('xz-compressed tar: PHP PharData, which Composer uses for tar dists, cannot open xz');
     default:
@@ -415,21 +574,38 @@ function isZeroBlock(block: Buffer): boolean {
 // ---------------------------------------------------------------------------------------------
 // gzip, bzip2, xz
 
-/** Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation error. */
-async function gunzipFile(path: string, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
+/**
+ * Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation
+ * error. Decompression is the check at every level (there is no tar structure without it), so it
+ * is always bounded: it stops once the output passes `inflateLimit(size)` — an 8 MiB gzip bomb
+ * then costs 800 MiB of inflation once instead of 8 GiB on every run and every `verify`.
+ */
+async function gunzipFile(file: CheckedFile, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
   // Not stream.pipeline: when the consumer throws (or zlib ends early on trailing zero bytes)
   // while the file is still being read, pipeline reports a generic AbortError instead of the cause.
-  const file = createReadStream(path);
-  const gunzip = createGunzip();
-  file.on('error', (error) => gunzip.destroy(error));
-  file.pipe(gunzip);
+  const input = createReadStream(file.path, { highWaterMark: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  input.on('error', (error) => gunzip.destroy(error));
+  input.pipe(gunzip);
   try {
-    await consume(gunzip);
+    await consume(bounded(gunzip, file.size));
   } catch (error) {
     throw asValidationError(error, 'gzip');
   } finally {
-    file.destroy();
+    input.destroy();
     gunzip.destroy();
+  }
+}
+
+async function* bounded(source: AsyncIterable<Buffer>, compressedBytes: number): AsyncGenerator<Buffer> {
+  const limit = inflateLimit(compressedBytes);
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > limit) {
+      throw new ArchiveValidationError(`gzip: inflates to more than ${formatBytes(limit)} from ${formatBytes(compressedBytes)} (over ${MAX_INFLATE_RATIO}×: a gzip bomb?)`);
+    }
+    yield chunk;
   }
 }
 
@@ -439,11 +615,30 @@ async function drain(source: AsyncIterable<Buffer>): Promise<void> {
   }
 }
 
-function checkBzip2Header(head: Buffer): void {
+/**
+ * Node has no bzip2 decoder, so this is all that can be checked: the stream header, the first
+ * block's magic, and the end-of-stream marker (48-bit magic + 32-bit combined CRC, bit-aligned,
+ * then zero padding to a byte) in the last 11 bytes — which catches truncation and trailing junk,
+ * but not damaged bytes inside the blocks.
+ */
+async function checkBzip2(file: CheckedFile, head: Buffer): Promise<void> {
   const magic = head.subarray(4, 10);
   if (magic.equals(BZIP2_EOS_MAGIC)) throw new ArchiveValidationError('bzip2: the stream is empty');
   if (!magic.equals(BZIP2_BLOCK_MAGIC)) throw new ArchiveValidationError('bzip2: bad block header');
-  // Node has no bzip2 decoder, so truncation past the first block header cannot be detected here.
+  const handle = await open(file.path, 'r');
+  let tail: Buffer;
+  try {
+    tail = Buffer.alloc(Math.min(11, file.size));
+    await handle.read(tail, 0, tail.length, file.size - tail.length);
+  } finally {
+    await handle.close();
+  }
+  const bits = BigInt(`0x${tail.toString('hex')}`);
+  const eos = BigInt(`0x${BZIP2_EOS_MAGIC.toString('hex')}`);
+  for (let pad = 0n; pad < 8n; pad++) {
+    if ((bits & ((1n << pad) - 1n)) === 0n && ((bits >> (32n + pad)) & ((1n << 48n) - 1n)) === eos) return;
+  }
+  throw new ArchiveValidationError('bzip2: no end-of-stream marker at the end of the file (truncated?)');
 }
 
 /**
@@ -483,16 +678,17 @@ async function checkXzStream(path: string, size: number): Promise<void> {
 
 const HALT_TOKEN = Buffer.from('__HALT_COMPILER();', 'latin1');
 
-async function validatePhar(path: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+async function validatePhar(file: CheckedFile, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
+  const { path } = file;
   switch (kind) {
     case 'zip':
-      return { format: 'zip', entries: await validateZip(path) };
+      return { format: 'zip', entries: await validateZip(file) };
     case 'tar':
       return { format: 'tar', entries: await parseTarStream(createReadStream(path)) };
     case 'gzip': {
       // A gzip'd phar is either a .tar.gz phar or a compressed stub phar.
       let info: ArchiveInfo = { format: 'phar' };
-      await gunzipFile(path, async (source) => {
+      await gunzipFile(file, async (source) => {
         const peeked = await peek(source, 512);
         if (peeked.head.length >= 512 && checkTarHeader(peeked.head.subarray(0, 512)) === undefined) {
           info = { format: 'tar+gzip', entries: await parseTarStream(peeked.stream) };
@@ -503,7 +699,7 @@ async function validatePhar(path: string, kind: Sniffed, head: Buffer): Promise<
       return info;
     }
     case 'bzip2':
-      checkBzip2Header(head);
+      await checkBzip2(file, head);
       return { format: 'phar' };
     default:
       if (await containsToken(createReadStream(path), HALT_TOKEN)) return { format: 'phar' };

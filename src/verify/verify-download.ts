@@ -1,7 +1,8 @@
 import type { StagedFile } from '../backends/types.js';
 import { ChecksumMismatchError, CorruptArchiveError, toPrefetchError } from '../errors.js';
 import type { DownloadTask } from '../plan/types.js';
-import { ArchiveValidationError, validateArchive, type ArchiveInfo } from './archive.js';
+import { ArchiveValidationError, type ArchiveInfo, type VerifyLevel } from './archive.js';
+import { checkInProcess, type CheckArchive } from './check-pool.js';
 import { sha1File } from './sha1.js';
 
 /** A staged file that passed every check and may be committed to the cache. */
@@ -11,17 +12,26 @@ export interface VerifiedDownload {
   readonly archive: ArchiveInfo;
 }
 
+/** How archives are checked: the level (default `deep`) and where the work runs (default in-process). */
+export interface VerifyOptions {
+  readonly level?: VerifyLevel;
+  readonly check?: CheckArchive;
+}
+
 /**
  * Checks a staged download before it may appear at a path Composer reads: sha1 against
- * `dist.shasum` when the lock has one, then the archive structure always (Composer trusts any
- * file at the key when the shasum is empty, composer-cache.md §4). Does not remove the staged
- * file; the caller does, whatever the outcome.
+ * `dist.shasum` when the lock has one, then the archive always (Composer trusts any file at the
+ * key when the shasum is empty, composer-cache.md §4). With a matching sha1 the bytes are the
+ * ones the lock names, so the archive check stays at `structure` (no inflation); without one it
+ * runs at `options.level`, `deep` by default: a same-length body with damaged bytes passes every
+ * structure check and only inflating the entries finds it. Does not remove the staged file; the
+ * caller does, whatever the outcome.
  *
  * @throws ChecksumMismatchError (E_CHECKSUM, retryable) when the sha1 differs.
  * @throws CorruptArchiveError (E_CORRUPT, retryable) when the bytes are not a usable archive.
  * @throws PrefetchError E_CACHE when the staged file cannot be read.
  */
-export async function verifyDownload(task: DownloadTask, staged: StagedFile): Promise<VerifiedDownload> {
+export async function verifyDownload(task: DownloadTask, staged: StagedFile, options: VerifyOptions = {}): Promise<VerifiedDownload> {
   // Without a shasum there is nothing to compare a sha1 with (Composer does not hash then either):
   // hashing every byte would only cost CPU (~10 % of a loopback run, bench/RESULTS.md).
   let sha1: string | undefined;
@@ -38,7 +48,8 @@ export async function verifyDownload(task: DownloadTask, staged: StagedFile): Pr
   }
   let archive: ArchiveInfo;
   try {
-    archive = await validateArchive(staged.path, task.distType);
+    const level = task.expectedSha1 === undefined ? (options.level ?? 'deep') : 'structure';
+    archive = await (options.check ?? checkInProcess)(staged.path, task.distType, level);
   } catch (error) {
     if (error instanceof ArchiveValidationError) {
       throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason: error.reason, cause: error });

@@ -2,7 +2,7 @@
  * Test-only archive builders. Zip and tar are written by hand (no dependency), correct enough
  * for `unzip -t`, PHP's ZipArchive/PharData and real Composer to accept them.
  */
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 export interface ArchiveEntry {
   /** Path inside the archive; a trailing `/` makes a directory entry. */
@@ -10,6 +10,11 @@ export interface ArchiveEntry {
   readonly content?: string | Buffer;
   /** zip only: deflate the data (default: stored). */
   readonly compress?: boolean;
+  /** zip only: these bytes as the entry's (already deflated when `compress`) data, instead of `content`. */
+  readonly rawData?: Buffer;
+  /** zip only: the uncompressed size and CRC-32 the headers declare, when they should lie. */
+  readonly declaredSize?: number;
+  readonly declaredCrc?: number;
 }
 
 // 2024-01-02 03:04:06 in MS-DOS format, fixed so archives are byte-for-byte reproducible.
@@ -22,7 +27,16 @@ function bytesOf(content: string | Buffer | undefined): Buffer {
   return typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
 }
 
-export function makeZip(entries: readonly ArchiveEntry[]): Buffer {
+export interface ZipOptions {
+  /** Flag bit 3: zeros in the local header, CRC and sizes in a data descriptor after the data. */
+  readonly dataDescriptor?: boolean;
+  /** Sizes and offsets in zip64 extra fields (0xffffffff in the 32-bit fields), zip64 end records. */
+  readonly zip64?: boolean;
+}
+
+export function makeZip(entries: readonly ArchiveEntry[], options: ZipOptions = {}): Buffer {
+  const zip64 = options.zip64 === true;
+  const descriptor = options.dataDescriptor === true;
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -31,53 +45,104 @@ export function makeZip(entries: readonly ArchiveEntry[]): Buffer {
     const isDir = entry.name.endsWith('/');
     const data = bytesOf(entry.content);
     const method = entry.compress === true && !isDir ? 8 : 0;
-    const stored = method === 8 ? deflateRawSync(data) : data;
-    const crc = crc32(data);
+    const stored = entry.rawData ?? (method === 8 ? deflateRawSync(data) : data);
+    const crc = entry.declaredCrc ?? crc32(data);
+    const size = entry.declaredSize ?? data.length;
     // Bit 11: the name is UTF-8 (only needed when it is not plain ASCII).
-    const flags = /^[\x20-\x7e]*$/.test(entry.name) ? 0 : 0x0800;
+    const flags = (/^[\x20-\x7e]*$/.test(entry.name) ? 0 : 0x0800) | (descriptor ? 0x0008 : 0);
+    const version = zip64 ? 45 : 20;
 
+    const localExtra = Buffer.alloc(zip64 ? 20 : 0);
+    if (zip64) {
+      localExtra.writeUInt16LE(0x0001, 0);
+      localExtra.writeUInt16LE(16, 2);
+      localExtra.writeBigUInt64LE(descriptor ? 0n : BigInt(size), 4);
+      localExtra.writeBigUInt64LE(descriptor ? 0n : BigInt(stored.length), 12);
+    }
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate, directories)
+    local.writeUInt16LE(version, 4); // version needed: 2.0 (deflate, directories), 4.5 zip64
     local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(method, 8);
     local.writeUInt16LE(DOS_TIME, 10);
     local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(stored.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(descriptor ? 0 : crc, 14);
+    local.writeUInt32LE(zip64 ? 0xffffffff : descriptor ? 0 : stored.length, 18);
+    local.writeUInt32LE(zip64 ? 0xffffffff : descriptor ? 0 : size, 22);
     local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, name, stored);
+    local.writeUInt16LE(localExtra.length, 28);
+    locals.push(local, name, localExtra, stored);
+    let entryBytes = local.length + name.length + localExtra.length + stored.length;
+    if (descriptor) {
+      const dd = Buffer.alloc(zip64 ? 24 : 16);
+      dd.writeUInt32LE(0x08074b50, 0);
+      dd.writeUInt32LE(crc, 4);
+      if (zip64) {
+        dd.writeBigUInt64LE(BigInt(stored.length), 8);
+        dd.writeBigUInt64LE(BigInt(size), 16);
+      } else {
+        dd.writeUInt32LE(stored.length, 8);
+        dd.writeUInt32LE(size, 12);
+      }
+      locals.push(dd);
+      entryBytes += dd.length;
+    }
 
+    const centralExtra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      centralExtra.writeUInt16LE(0x0001, 0);
+      centralExtra.writeUInt16LE(24, 2);
+      centralExtra.writeBigUInt64LE(BigInt(size), 4);
+      centralExtra.writeBigUInt64LE(BigInt(stored.length), 12);
+      centralExtra.writeBigUInt64LE(BigInt(offset), 20);
+    }
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0 (so external attrs carry modes)
-    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE((3 << 8) | version, 4); // made by: Unix (so external attrs carry modes)
+    central.writeUInt16LE(version, 6);
     central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
     central.writeUInt16LE(DOS_TIME, 12);
     central.writeUInt16LE(DOS_DATE, 14);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(stored.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : stored.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : size, 24);
     central.writeUInt16LE(name.length, 28);
-    // extra length, comment length, disk number start, internal attributes: 0
+    central.writeUInt16LE(centralExtra.length, 30);
+    // comment length, disk number start, internal attributes: 0
     const mode = isDir ? 0o40755 : 0o100644;
     central.writeUInt32LE(((mode << 16) | (isDir ? 0x10 : 0)) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    centrals.push(central, name, centralExtra);
 
-    offset += local.length + name.length + stored.length;
+    offset += entryBytes;
   }
   const centralDirectory = Buffer.concat(centrals);
+  const tail: Buffer[] = [];
+  if (zip64) {
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4); // size of the rest of this record
+    record.writeUInt16LE((3 << 8) | 45, 12);
+    record.writeUInt16LE(45, 14);
+    // disk numbers (16, 20): 0
+    record.writeBigUInt64LE(BigInt(entries.length), 24);
+    record.writeBigUInt64LE(BigInt(entries.length), 32);
+    record.writeBigUInt64LE(BigInt(centralDirectory.length), 40);
+    record.writeBigUInt64LE(BigInt(offset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(offset + centralDirectory.length), 8);
+    locator.writeUInt32LE(1, 16); // total disks
+    tail.push(record, locator);
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralDirectory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, centralDirectory, end]);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  end.writeUInt32LE(zip64 ? 0xffffffff : centralDirectory.length, 12);
+  end.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  return Buffer.concat([...locals, centralDirectory, ...tail, end]);
 }
 
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
@@ -164,4 +229,34 @@ export function composerPackageZip(name: string, version: string): Buffer {
 
 export function composerPackageTarGz(name: string, version: string): Buffer {
   return makeTarGz(packageEntries(name, version));
+}
+
+/**
+ * Raw deflate of `total` zero bytes (rounded up to 16 MiB), about 1000× smaller: the same flushed,
+ * non-final 16 MiB block repeated, then a final empty block. For zip-bomb entries.
+ */
+export function deflatedZeros(total: number): Buffer {
+  const piece = 16 * 1024 * 1024;
+  const block = deflateRawSync(Buffer.alloc(piece), { finishFlush: constants.Z_SYNC_FLUSH, level: 9 });
+  const parts = Array.from({ length: Math.ceil(total / piece) }, () => block);
+  parts.push(deflateRawSync(Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/**
+ * A tar.gz bomb as a list of gzip members (gunzip reads concatenated members as one stream): a
+ * tar header declaring a file of `inflatedBytes`, then one 64 MiB-of-zeros member repeated. The
+ * list holds the same member many times, so memory stays ~65 KiB whatever the inflated size;
+ * write the parts one after the other. 8 GiB → ~8 MiB of gzip.
+ */
+export function tarGzBombParts(inflatedBytes: number): Buffer[] {
+  const header = makeTar([{ name: 'bomb/zeros.bin', content: '' }]).subarray(0, 512);
+  const size = Math.min(inflatedBytes, 2 ** 33 - 1024); // 11 octal digits
+  header.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  header.write('        ', 148, 8, 'latin1');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  const zeros = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+  return [gzipSync(header), ...Array.from({ length: Math.ceil(inflatedBytes / (64 * 1024 * 1024)) }, () => zeros)];
 }

@@ -17,7 +17,12 @@ export type Fault =
   | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>> | (() => Record<string, string>) }
   | { readonly kind: 'reset-mid-body'; readonly afterBytes: number }
   | { readonly kind: 'truncate'; readonly afterBytes: number }
-  | { readonly kind: 'corrupt' }
+  /**
+   * Same-length body with damaged bytes: 64 bytes at a third of the body set to 'A', or, with
+   * `at`, `length` (default 4) bytes of the whole archive from offset `at` inverted (applied before
+   * a Range slice, so resumed and split downloads see the same damaged archive).
+   */
+  | { readonly kind: 'corrupt'; readonly at?: number; readonly length?: number }
   | { readonly kind: 'stall-headers'; readonly ms: number }
   | { readonly kind: 'stall-body'; readonly afterBytes: number; readonly ms: number }
   | { readonly kind: 'ignore-range' }
@@ -81,6 +86,11 @@ export class DistServer {
     const list = this.#faults.get(path) ?? [];
     list.push({ fault, remaining: times });
     this.#faults.set(path, list);
+  }
+
+  /** Drops the faults still armed for a path: from now on it answers well. */
+  clearFaults(path: string): void {
+    this.#faults.delete(path);
   }
 
   /** GET requests whose path matches. */
@@ -155,6 +165,10 @@ export class DistServer {
       return;
     }
     let body = route.body;
+    if (fault?.kind === 'corrupt' && fault.at !== undefined) {
+      body = Buffer.from(body);
+      for (let i = fault.at; i < Math.min(fault.at + (fault.length ?? 4), body.length); i++) body[i] = body[i]! ^ 0xff;
+    }
     let status = 200;
     const headers: Record<string, string> = {
       'content-type': route.contentType ?? 'application/octet-stream',
@@ -178,7 +192,7 @@ export class DistServer {
       body = body.subarray(start, end);
       status = 206;
     }
-    if (fault?.kind === 'corrupt') {
+    if (fault?.kind === 'corrupt' && fault.at === undefined) {
       body = Buffer.from(body);
       body.fill(0x41, Math.floor(body.length / 3), Math.floor(body.length / 3) + 64);
     }

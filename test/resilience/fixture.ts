@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import yauzl from 'yauzl';
 import { makeZip } from '../helpers/archives.js';
 import { DistServer, type Fault } from '../helpers/dist-server.js';
 import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
@@ -47,12 +48,15 @@ export interface Project {
  * A project with a composer.lock written directly (Composer installs from a lock whose
  * content-hash does not match composer.json, with a warning) and a loopback dist server.
  */
-export async function buildProject(specs: readonly Omit<LockPackage, 'path' | 'zip'>[], options: { kib?: (i: number) => number; throttle?: { bytes: number; ms: number } } = {}): Promise<Project> {
+export async function buildProject(
+  specs: readonly Omit<LockPackage, 'path' | 'zip'>[],
+  options: { kib?: (i: number) => number; throttle?: { bytes: number; ms: number }; zip?: (name: string, version: string, i: number) => Buffer } = {},
+): Promise<Project> {
   const { dir: root, cleanup: removeRoot } = await tempDir('cp-resil-');
   const server = await new DistServer().start();
   const o = server.origin;
   const packages: LockPackage[] = specs.map((spec, i) => {
-    const zip = packageZip(spec.name, spec.version, options.kib?.(i) ?? 8);
+    const zip = options.zip?.(spec.name, spec.version, i) ?? packageZip(spec.name, spec.version, options.kib?.(i) ?? 8);
     const p = `/dists/${spec.name.replace('/', '-')}-${spec.version}.zip`;
     server.add(p, zip, options.throttle ? { throttle: options.throttle } : {});
     return { ...spec, path: p, zip };
@@ -164,4 +168,30 @@ export async function tempFilesUnder(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return found;
+}
+
+/**
+ * Every file in vendor/<package>/ is byte-identical to its entry in the archive the server holds
+ * (Composer strips the single top-level directory), and there is no other file.
+ */
+export async function assertVendorMatchesArchives(p: Project): Promise<void> {
+  const filesUnder = (dir: string, prefix = ''): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  for (const pkg of p.packages) {
+    const expected = new Map<string, Buffer>();
+    const zip = await yauzl.fromBufferPromise(pkg.zip, { lazyEntries: true });
+    for await (const entry of zip.eachEntry()) {
+      if (entry.fileName.endsWith('/')) continue;
+      const chunks: Buffer[] = [];
+      for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+      expected.set(entry.fileName.slice(entry.fileName.indexOf('/') + 1), Buffer.concat(chunks));
+    }
+    const dir = path.join(p.project, 'vendor', pkg.name);
+    const actual = filesUnder(dir).sort();
+    if (JSON.stringify(actual) !== JSON.stringify([...expected.keys()].sort())) throw new Error(`vendor/${pkg.name} holds ${actual.join(', ')}`);
+    for (const [file, bytes] of expected) {
+      const got = await readFile(path.join(dir, file));
+      if (!got.equals(bytes)) throw new Error(`vendor/${pkg.name}/${file} differs from its archive entry (${got.length} vs ${bytes.length} bytes)`);
+    }
+  }
 }

@@ -197,9 +197,18 @@ describe('validateArchive: tar dist', () => {
     await assertInvalid(makeGzip(tar), 'tar', /checksum/);
   });
 
-  it('accepts bzip2 on the strength of its header (Node has no bzip2 decoder)', async () => {
+  // `tar cf - h.txt | bzip2` (h.txt: "hello world\n"): a real stream, end-of-stream marker and all.
+  const TAR_BZ2 = Buffer.from('425a68393141592653596335e1ea000075fb84ca10014040017f00000866449ec0000080082000750d534f4ca1a3434c4343ca0929a9a681a000c81f4cb5cc8410780911c2a2f6ae922e49032d98a24d2e9f005530270d0e92444344117d5e44785dc5a34697862f0b31eba16526732fd3cec4907e2ee48a70a120c66bc3d4', 'hex');
+
+  it('accepts bzip2 on the strength of its header and end-of-stream marker (Node has no bzip2 decoder)', async () => {
+    assert.deepEqual(await check(TAR_BZ2, 'tar'), { format: 'tar+bzip2' });
+  });
+
+  it('rejects truncated bzip2 and bzip2 with trailing bytes: no end-of-stream marker at the end', async () => {
+    await assertInvalid(TAR_BZ2.subarray(0, TAR_BZ2.length - 3), 'tar', /bzip2: no end-of-stream marker/);
+    await assertInvalid(Buffer.concat([TAR_BZ2, Buffer.from('junk')]), 'tar', /bzip2: no end-of-stream marker/);
     const bz = Buffer.concat([Buffer.from('BZh9'), Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]), Buffer.alloc(40, 0x5a)]);
-    assert.deepEqual(await check(bz, 'tar'), { format: 'tar+bzip2' });
+    await assertInvalid(bz, 'tar', /bzip2: no end-of-stream marker/);
   });
 
   it('rejects bzip2 with a bad block header', async () => {

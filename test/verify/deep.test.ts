@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { deflateRawSync } from 'node:zlib';
+import { isCachedAndValid } from '../../src/cache/commit.js';
+import type { DownloadTask } from '../../src/plan/types.js';
+import { ArchiveValidationError, inflateLimit, validateArchive, type VerifyLevel } from '../../src/verify/archive.js';
+import { createCheckPool } from '../../src/verify/check-pool.js';
+import { verifyDownload } from '../../src/verify/verify-download.js';
+import { deflatedZeros, makeZip, tarGzBombParts, type ArchiveEntry } from '../helpers/archives.js';
+import { repoRoot } from '../helpers/run.js';
+import { createHash } from 'node:crypto';
+
+let dir: string;
+let counter = 0;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cp-deep-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function stage(bytes: Buffer): Promise<string> {
+  const path = join(dir, `f${counter++}`);
+  await writeFile(path, bytes);
+  return path;
+}
+
+async function check(bytes: Buffer, level: VerifyLevel, distType = 'zip') {
+  return validateArchive(await stage(bytes), distType, level);
+}
+
+async function assertInvalid(promise: Promise<unknown>, reason: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ArchiveValidationError, `expected ArchiveValidationError, got ${String(error)}`);
+    assert.match(error.reason, reason);
+    return true;
+  });
+}
+
+/** PHP-like source, compressible as real code is. */
+function phpSource(lines: number, seed: number): string {
+  const out = ['<?php', '', 'namespace Acme\\Big;', '', 'final class Big', '{'];
+  for (let i = 0; i < lines; i++) out.push(`    public function method${i}_${(i * seed) % 977}(int $value): int { return $value * ${i} + ${seed}; }`);
+  out.push('}', '');
+  return out.join('\n');
+}
+
+const BIG = phpSource(800, 7);
+const ENTRIES: ArchiveEntry[] = [
+  { name: 'acme-big-1.0.0/' },
+  { name: 'acme-big-1.0.0/composer.json', content: '{"name":"acme/big"}\n', compress: true },
+  { name: 'acme-big-1.0.0/src/Big.php', content: BIG, compress: true },
+  { name: 'acme-big-1.0.0/README.md', content: 'stored, not deflated\n'.repeat(50) },
+];
+
+/** Same length, a few bytes flipped in the middle of `needle` (an entry's data) inside `zip`. */
+function flipInside(zip: Buffer, needle: Buffer, count = 4): Buffer {
+  const at = zip.indexOf(needle);
+  assert.ok(at > 0, 'entry data found in the zip');
+  const out = Buffer.from(zip);
+  const middle = at + Math.floor(needle.length / 2);
+  for (let i = 0; i < count; i++) out[middle + i] = out[middle + i]! ^ 0x5a;
+  assert.equal(out.length, zip.length);
+  return out;
+}
+
+describe('deep zip check: every entry inflated, CRC-32 and sizes against the central directory', () => {
+  const good = makeZip(ENTRIES);
+  const corruptDeflated = flipInside(good, deflateRawSync(Buffer.from(BIG)));
+  const corruptStored = flipInside(good, Buffer.from('stored, not deflated\n'.repeat(50)));
+
+  it('accepts a good zip at both levels', async () => {
+    assert.deepEqual(await check(good, 'deep'), { format: 'zip', entries: 4 });
+    assert.deepEqual(await check(good, 'structure'), { format: 'zip', entries: 4 });
+  });
+
+  it('rejects flipped bytes inside a deflated entry, naming the entry; structure level accepts the same file', async () => {
+    await assertInvalid(check(corruptDeflated, 'deep'), /^entry acme-big-1\.0\.0\/src\/Big\.php: .*the server sent damaged bytes$/);
+    // The level really switches: the directory and headers of this file are intact.
+    assert.deepEqual(await check(corruptDeflated, 'structure'), { format: 'zip', entries: 4 });
+  });
+
+  it('rejects a corrupt stored entry with a CRC mismatch', async () => {
+    await assertInvalid(check(corruptStored, 'deep'), /^entry acme-big-1\.0\.0\/README\.md: CRC mismatch — the server sent damaged bytes$/);
+  });
+
+  it('zip64 entries: good accepted, damaged rejected', async () => {
+    const zip64 = makeZip(ENTRIES, { zip64: true });
+    assert.deepEqual(await check(zip64, 'deep'), { format: 'zip', entries: 4 });
+    await assertInvalid(check(flipInside(zip64, deflateRawSync(Buffer.from(BIG))), 'deep'), /^entry acme-big-1\.0\.0\/src\/Big\.php: /);
+  });
+
+  it('data-descriptor entries (zeros in the local header): good accepted, damaged rejected', async () => {
+    const described = makeZip(ENTRIES, { dataDescriptor: true });
+    assert.deepEqual(await check(described, 'deep'), { format: 'zip', entries: 4 });
+    const both = makeZip(ENTRIES, { dataDescriptor: true, zip64: true });
+    assert.deepEqual(await check(both, 'deep'), { format: 'zip', entries: 4 });
+    await assertInvalid(check(flipInside(described, Buffer.from('stored, not deflated\n'.repeat(50))), 'deep'), /README\.md: CRC mismatch/);
+  });
+
+  it('rejects an entry whose data is shorter than its declared size', async () => {
+    const liar = makeZip([{ name: 'a/short.txt', content: 'x'.repeat(1000), compress: true, declaredSize: 2000 }]);
+    await assertInvalid(check(liar, 'deep'), /^entry a\/short\.txt: holds 1000 bytes, the zip's directory says 2000/);
+  });
+
+  it('a big entry (streamed through yauzl) is checked too', async () => {
+    const big = phpSource(60_000, 3); // ~5 MiB, above the in-memory threshold
+    const zip = makeZip([{ name: 'p/Huge.php', content: big, compress: true }]);
+    assert.deepEqual(await check(zip, 'deep'), { format: 'zip', entries: 1 });
+    await assertInvalid(check(flipInside(zip, deflateRawSync(Buffer.from(big))), 'deep'), /^entry p\/Huge\.php: /);
+  });
+});
+
+describe('zip bombs cost nothing', () => {
+  it('an entry declared small that inflates huge stops at the declared size', async () => {
+    const bomb = makeZip([
+      { name: 'bomb/composer.json', content: '{}', compress: true },
+      { name: 'bomb/zeros.bin', compress: true, rawData: deflatedZeros(1024 * 1024 * 1024), declaredSize: 1000, declaredCrc: 0 },
+    ]);
+    const cpu = process.cpuUsage();
+    await assertInvalid(check(bomb, 'deep'), /^entry bomb\/zeros\.bin: inflates past the 1000 bytes the zip's directory declares/);
+    const used = process.cpuUsage(cpu);
+    // Inflating the whole GiB would take ~1 CPU-s; stopping at 1000 bytes takes a few ms.
+    assert.ok(used.user + used.system < 300_000, `CPU ${(used.user + used.system) / 1e6} s`);
+  });
+
+  it('a big entry declared 5 MiB that inflates to 256 MiB stops on the streaming path too', async () => {
+    const bomb = makeZip([{ name: 'bomb/zeros.bin', compress: true, rawData: deflatedZeros(256 * 1024 * 1024), declaredSize: 5 * 1024 * 1024, declaredCrc: 0 }]);
+    await assertInvalid(check(bomb, 'deep'), /^entry bomb\/zeros\.bin: inflates past the 5242880 bytes/);
+  });
+
+  it('a zip that honestly declares far more than the ratio allows is refused before inflating', async () => {
+    const bomb = makeZip([{ name: 'bomb/zeros.bin', compress: true, rawData: deflatedZeros(1024 * 1024 * 1024), declaredSize: 1024 * 1024 * 1024, declaredCrc: 0 }]);
+    assert.ok(bomb.length * 100 < 1024 ** 3 && inflateLimit(bomb.length) < 1024 ** 3);
+    const cpu = process.cpuUsage();
+    await assertInvalid(check(bomb, 'deep'), /^zip: entries declare more than [\d.]+ MiB uncompressed from [\d.]+ KiB \(over 100×: a zip bomb\?\)$/);
+    const used = process.cpuUsage(cpu);
+    assert.ok(used.user + used.system < 300_000, `CPU ${(used.user + used.system) / 1e6} s`);
+  });
+});
+
+describe('gzip bombs cost a bounded amount', () => {
+  /** An 8 MiB tar.gz that would inflate to 8 GiB, written part by part: the 8 GiB never exist anywhere. */
+  async function writeTarGzBomb(path: string): Promise<number> {
+    const out = createWriteStream(path);
+    const write = (chunk: Buffer): Promise<void> => new Promise((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())));
+    let bytes = 0;
+    for (const part of tarGzBombParts(2 ** 33)) {
+      await write(part);
+      bytes += part.length;
+    }
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    return bytes;
+  }
+
+  it('an 8 MiB tar.gz bomb (8 GiB inflated) is rejected at the 100× cap, at both levels', async () => {
+    const path = join(dir, 'bomb.tar.gz');
+    const bytes = await writeTarGzBomb(path);
+    assert.ok(bytes < 10 * 1024 * 1024, `${bytes} bytes`);
+    for (const level of ['deep', 'structure'] as const) {
+      const cpu = process.cpuUsage();
+      await assertInvalid(validateArchive(path, 'tar', level), /^gzip: inflates to more than .* MiB from .* \(over 100×: a gzip bomb\?\)$/);
+      const delta = process.cpuUsage(cpu);
+      const used = (delta.user + delta.system) / 1e6;
+      // The cap is ~800 MiB of inflation (~0.5 CPU-s here); the whole 8 GiB takes ~10× that.
+      assert.ok(used < 2.5, `CPU ${used} s for level ${level}`);
+    }
+    await assertInvalid(validateArchive(path, 'gzip', 'deep'), /a gzip bomb\?/);
+  });
+});
+
+describe('levels reach verifyDownload and isCachedAndValid', () => {
+  const good = makeZip(ENTRIES);
+  const corrupt = flipInside(good, Buffer.from('stored, not deflated\n'.repeat(50)));
+  const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
+  const taskFor = (cachePath: string, expectedSha1?: string): DownloadTask => ({
+    packageName: 'acme/big',
+    version: '1.0.0',
+    distType: 'zip',
+    urls: ['https://example.test/big.zip'],
+    cacheKey: 'acme/big/x.zip',
+    cachePath,
+    expectedSha1,
+    dev: false,
+    origins: [],
+  });
+
+  it('without a shasum: deep (default) refuses the damaged download with E_CORRUPT naming the entry; structure lets it through', async () => {
+    const path = await stage(corrupt);
+    const staged = { path, bytes: corrupt.length, sha1: undefined, url: 'https://example.test/big.zip' };
+    await assert.rejects(verifyDownload(taskFor(path), staged), (error: unknown) => {
+      const e = error as { code?: string; reason?: string; message?: string };
+      assert.equal(e.code, 'E_CORRUPT');
+      assert.match(e.reason ?? '', /^entry acme-big-1\.0\.0\/README\.md: CRC mismatch/);
+      return true;
+    });
+    assert.equal((await verifyDownload(taskFor(path), staged, { level: 'structure' })).archive.format, 'zip');
+  });
+
+  it('with a shasum the sha1 decides: no inflation (bytes the lock names are accepted as they are)', async () => {
+    const path = await stage(corrupt);
+    const staged = { path, bytes: corrupt.length, sha1: undefined, url: 'https://example.test/big.zip' };
+    const verified = await verifyDownload(taskFor(path, sha1(corrupt)), staged, { level: 'deep' });
+    assert.equal(verified.sha1, sha1(corrupt));
+  });
+
+  it('isCachedAndValid: deep finds the damaged cached file, structure does not', async () => {
+    const path = await stage(corrupt);
+    assert.equal(await isCachedAndValid(taskFor(path)), 'invalid');
+    assert.equal(await isCachedAndValid(taskFor(path), { level: 'deep' }), 'invalid');
+    assert.equal(await isCachedAndValid(taskFor(path), { level: 'structure' }), 'valid');
+    assert.equal(await isCachedAndValid(taskFor(await stage(good)), { level: 'deep' }), 'valid');
+  });
+});
+
+describe('check pool (worker threads)', () => {
+  it('checks on threads: same verdicts, typed errors, errno codes kept', async () => {
+    const pool = createCheckPool({ size: 2 });
+    try {
+      const good = await stage(makeZip(ENTRIES));
+      const bad = await stage(flipInside(makeZip(ENTRIES), Buffer.from('stored, not deflated\n'.repeat(50))));
+      const results = await Promise.allSettled([good, bad, good, bad, join(dir, 'missing')].map((p) => pool.check(p, 'zip', 'deep')));
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected']);
+      const reasons = results.map((r) => (r.status === 'rejected' ? r.reason : undefined));
+      assert.ok(reasons[1] instanceof ArchiveValidationError);
+      assert.match(reasons[1].reason, /README\.md: CRC mismatch/);
+      assert.equal((reasons[4] as { code?: string }).code, 'ENOENT');
+      assert.equal(await isCachedAndValid({ ...taskForPath(bad) }, { level: 'deep', check: pool.check }), 'invalid');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  for (const build of ['dist', 'build-test/src'] as const) {
+    it(`resolves its worker from ${build}/ and never keeps the process alive (no close())`, { timeout: 30_000 }, async () => {
+      const bad = await stage(flipInside(makeZip(ENTRIES), Buffer.from('stored, not deflated\n'.repeat(50))));
+      const module = join(repoRoot, build, 'verify', 'check-pool.js');
+      const script = `
+        const { createCheckPool } = await import(${JSON.stringify(module)});
+        const pool = createCheckPool();
+        const verdict = await pool.check(${JSON.stringify(bad)}, 'zip', 'deep').then(() => 'valid', (e) => e.reason ?? e.stack);
+        console.log(verdict);`;
+      const file = join(dir, `pool-${build.replace('/', '-')}.mjs`);
+      await writeFile(file, script);
+      const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0);
+      assert.match(stdout, /README\.md: CRC mismatch/);
+    });
+  }
+});
+
+function taskForPath(cachePath: string): DownloadTask {
+  return { packageName: 'acme/big', version: '1.0.0', distType: 'zip', urls: ['https://example.test/big.zip'], cacheKey: 'acme/big/x.zip', cachePath, expectedSha1: undefined, dev: false, origins: [] };
+}
