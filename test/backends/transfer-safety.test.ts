@@ -150,43 +150,55 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       });
     }
 
-    it('segments spliced from another archive under the same ETag: the sha1 fails and the whole refetch succeeds', async () => {
-      const [v1, v2] = sameSizePair(3 * 1024);
-      const p = '/split-spliced.zip';
-      let wholeRequests = 0;
-      const url = server.route(p, (req, res) => {
-        if (req.headers.range === undefined) wholeRequests++;
-        sendRange(req, res, req.headers.range === undefined ? v1 : v2, { etag: '"same"' });
-      });
-      const t = task(url, sha1(v1));
-      const result = await fetch(t, split);
-      assert.equal(result.kind, 'downloaded', JSON.stringify(result));
-      assert.ok((await readFile(t.cachePath)).equals(v1));
-      assert.equal(wholeRequests, 2, 'the split attempt, then one whole refetch');
-      const hits = server.hitsOf(p);
-      assert.equal(hits.at(-1)!.range, undefined, 'the last response was the whole file');
-      assert.ok(retriedErrors().some((e) => (e as { code?: string }).code === 'E_CHECKSUM'));
-      await assertNoTempFile(t);
-    });
+    // With a lock sha1 the sha1 catches the splice; without one (as in almost every real lock) the
+    // deep check does: the stored entry's bytes from the other version fail their CRC-32.
+    for (const locked of [true, false]) {
+      const caughtBy = locked ? 'E_CHECKSUM' : 'E_CORRUPT';
+      const how = locked ? 'the sha1 fails' : 'no sha1: the deep check finds a CRC mismatch';
 
-    it('a resume spliced under the same ETag: the sha1 fails and the retry neither resumes nor splits', async () => {
-      const [v1, v2] = sameSizePair(3 * 1024);
-      const p = '/resume-spliced.zip';
-      const url = server.route(p, (req, res, hit) => {
-        if (req.headers.range !== undefined) return sendRange(req, res, v2, { etag: '"same"' });
-        res.writeHead(200, { 'accept-ranges': 'bytes', etag: '"same"', 'content-length': String(v1.length) });
-        if (hit.n > 1) return void res.end(v1);
-        res.write(v1.subarray(0, 200_000), () => res.socket?.resetAndDestroy());
+      it(`segments spliced from another archive under the same ETag: ${how}, and the whole refetch succeeds`, async () => {
+        const [v1, v2] = sameSizePair(3 * 1024);
+        const p = `/split-spliced-${locked}.zip`;
+        let wholeRequests = 0;
+        const url = server.route(p, (req, res) => {
+          if (req.headers.range === undefined) wholeRequests++;
+          sendRange(req, res, req.headers.range === undefined ? v1 : v2, { etag: '"same"' });
+        });
+        const t = task(url, locked ? sha1(v1) : undefined);
+        const result = await fetch(t, split);
+        assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+        assert.ok((await readFile(t.cachePath)).equals(v1));
+        assert.equal(wholeRequests, 2, 'the split attempt, then one whole refetch');
+        const hits = server.hitsOf(p);
+        assert.equal(hits.at(-1)!.range, undefined, 'the last response was the whole file');
+        assert.ok(retriedErrors().some((e) => (e as { code?: string }).code === caughtBy), JSON.stringify(retriedErrors()));
+        await assertNoTempFile(t);
       });
-      const t = task(url, sha1(v1));
-      const result = await fetch(t, split);
-      assert.equal(result.kind, 'downloaded', JSON.stringify(result));
-      assert.ok((await readFile(t.cachePath)).equals(v1));
-      const hits = server.hitsOf(p);
-      assert.equal(hits.at(-1)!.range, undefined);
-      assert.equal(hits.filter((h) => h.range === undefined).length, 2, 'first GET (broken) and one whole refetch');
-      await assertNoTempFile(t);
-    });
+
+      it(`a resume spliced under the same ETag: ${how}, and the retry neither resumes nor splits`, async () => {
+        const [v1, v2] = sameSizePair(3 * 1024);
+        const p = `/resume-spliced-${locked}.zip`;
+        const url = server.route(p, (req, res, hit) => {
+          if (req.headers.range !== undefined) return sendRange(req, res, v2, { etag: '"same"' });
+          res.writeHead(200, { 'accept-ranges': 'bytes', etag: '"same"', 'content-length': String(v1.length) });
+          if (hit.n > 1) return void res.end(v1);
+          res.write(v1.subarray(0, 200_000), () => res.socket?.resetAndDestroy());
+        });
+        const t = task(url, locked ? sha1(v1) : undefined);
+        // Split at once, the broken first segment is re-asked as a range and every byte comes from
+        // v2: a whole, valid v2 that only a sha1 can tell from v1. Without one, the resume is tested
+        // unsplit, where v1's head and v2's tail really are spliced.
+        const result = await fetch(t, locked ? split : { splitMinBytes: 0 });
+        assert.equal(result.kind, 'downloaded', JSON.stringify(result));
+        assert.ok((await readFile(t.cachePath)).equals(v1));
+        const hits = server.hitsOf(p);
+        if (!locked) assert.ok(hits.some((h) => h.range !== undefined), 'the broken download was resumed');
+        assert.equal(hits.at(-1)!.range, undefined);
+        assert.equal(hits.filter((h) => h.range === undefined).length, 2, 'first GET (broken) and one whole refetch');
+        assert.ok(retriedErrors().some((e) => (e as { code?: string }).code === caughtBy), JSON.stringify(retriedErrors()));
+        await assertNoTempFile(t);
+      });
+    }
   });
 
   describe('bounds', () => {
