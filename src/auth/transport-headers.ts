@@ -1,4 +1,4 @@
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 
 /** Headers that belong to the connection, not to the repository: never taken from a lock. */
 const RESERVED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'range', 'if-range']);

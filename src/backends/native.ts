@@ -12,8 +12,7 @@ import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
-import type { DownloadTask } from '../plan/types.js';
-import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
+import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
@@ -64,7 +63,7 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
 
   return {
     name: 'native',
-    async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
+    async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
       const policy: RetryPolicy = { ...(options.retryPolicy ?? defaultRetryPolicy), retries: ctx.options.retries, maxTimeMs: ctx.options.retryMaxTimeMs };
       const deps: Deps = {
         ctx,
@@ -112,7 +111,7 @@ interface Deps {
  * A server may answer ranges from another representation under one ETag; only a single response
  * is guaranteed to be one representation.
  */
-function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
+function runTask(task: SettledTask, deps: Deps): Promise<TaskResult> {
   let partial: Partial | undefined;
   let whole = false;
   let lastAssembled = false;
@@ -149,7 +148,7 @@ function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
  * as Composer's `CurlDownloader::handleRedirect` does), then stream the body to the temp file.
  */
 async function transfer(
-  task: DownloadTask,
+  task: SettledTask,
   url: string,
   attempt: number,
   how: { readonly resumeFrom: Partial | undefined; readonly whole: boolean; readonly signal: AbortSignal; readonly started: () => void },
@@ -161,16 +160,16 @@ async function transfer(
   // Any attempt after a failure goes out on a fresh connection.
   const fresh = attempt > 1;
   const dispatcher = fresh ? deps.freshDispatcher() : deps.dispatcher;
-  const watch = new TransferWatch({ parent: how.signal, options: ctx.options, packageName: task.packageName, url: ctx.policy.redact(url) });
+  const watch = new TransferWatch({ parent: how.signal, options: ctx.options, packageName: task.packageName, url: task.policy.redact(url) });
   const signal = watch.signal;
   try {
     let current = new URL(url);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      ctx.policy.assertAllowed(current, task);
-      const shown = ctx.policy.redact(current.href);
+      task.policy.assertAllowed(current);
+      const shown = task.policy.redact(current.href);
       const headers: Record<string, string> = {
         ...transportHeadersFor(task, current),
-        ...ctx.policy.headersFor(current, task),
+        ...task.policy.headersFor(current),
         'user-agent': deps.userAgent,
         // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
         // on disk but cost CPU, and a server that mislabels it would corrupt the archive.
@@ -184,7 +183,7 @@ async function transfer(
       try {
         if (hop === 0) {
           how.started();
-          ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+          ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
         }
         const sentAt = Date.now();
         let response: Dispatcher.ResponseData;
@@ -251,9 +250,9 @@ async function transfer(
         release();
       }
     }
-    throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${ctx.policy.redact(url)}`, {
+    throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${task.policy.redact(url)}`, {
       packageName: task.packageName,
-      url: ctx.policy.redact(url),
+      url: task.policy.redact(url),
     });
   } finally {
     watch.dispose();

@@ -11,8 +11,8 @@ import { isResetLike, networkError } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
-import type { DownloadTask } from '../plan/types.js';
-import type { DownloadOptions, FetchContext, StagedFile } from './types.js';
+import type { DownloadTask } from '../types.js';
+import type { DownloadOptions, FetchContext, StagedFile } from '../types.js';
 import { BodyBatches } from './body-batches.js';
 import type { TransferWatch } from './transfer-watch.js';
 

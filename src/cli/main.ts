@@ -15,7 +15,7 @@ import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
 import { displayText } from '../report/terminal-text.js';
-import type { PrefetchEvent, Reporter } from '../report/types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 import { attachEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, toCliOptions } from './program.js';

@@ -8,11 +8,10 @@ import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS } from '../plan/plan-dow
 import { phpTrim } from '../plan/version-parser.js';
 import type { ComposerConfigSection } from './cache-dir.js';
 import type { Environment } from './composer-home.js';
+import type { PreferredInstall } from '../types.js';
 
 export type { ComposerConfigSection } from './cache-dir.js';
 
-/** `preferred-install`: one mode, or name patterns → mode with `*` last (`Config::merge`). */
-export type PreferredInstall = string | Readonly<Record<string, string>>;
 
 /**
  * The Composer settings the prefetcher needs, read from the project composer.json and the global

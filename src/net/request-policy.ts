@@ -1,5 +1,5 @@
 import { PrefetchError } from '../errors.js';
-import type { RequestPolicy } from '../backends/types.js';
+import type { RequestPolicy } from '../types.js';
 
 /**
  * Names of query, fragment and `;` path parameters whose values are secrets in dist URLs (GitLab,
@@ -39,6 +39,8 @@ export interface RequestPolicyOptions {
   readonly secureHttp: boolean;
   /** Extra headers for a URL (auth.json credentials); decided per origin. */
   readonly credentialsFor?: (url: URL) => Record<string, string>;
+  /** A final failure in this project's words (`explainAuthFailure` with its auth.json); as is by default. */
+  readonly explainFailure?: (error: PrefetchError) => PrefetchError;
 }
 
 export function createRequestPolicy(options: RequestPolicyOptions): RequestPolicy {
@@ -57,6 +59,7 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
       return headers;
     },
     redact: redactUrl,
+    explainFailure: options.explainFailure ?? ((error) => error),
     assertAllowed(url) {
       if (url.protocol === 'https:') return;
       if (url.protocol === 'http:' && !options.secureHttp) return;

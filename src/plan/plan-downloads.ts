@@ -4,9 +4,9 @@ import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
 import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
 import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
 import { redactUrl } from '../net/request-policy.js';
-import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
+import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from '../types.js';
 import { tryNormalizeVersion } from './version-parser.js';
-import type { PreferredInstall } from '../config/composer-config.js';
+import type { PreferredInstall } from '../types.js';
 import { installsFromSource } from './install-source.js';
 
 export interface PlanOptions {

@@ -1,10 +1,5 @@
 import { describeWait, HttpStatusError, type PrefetchError } from '../errors.js';
-
-/**
- * Why one request failed, in the few classes a mirror operator's dashboard shows. The set is part
- * of the JSON schema: add to it only with a schema note in the README.
- */
-export type FailureCause = 'timeout' | 'reset' | 'connect' | 'http4xx' | 'http5xx' | 'checksum' | 'corrupt' | 'other';
+import type { FailureCause } from '../types.js';
 
 export const FAILURE_CAUSES: readonly FailureCause[] = ['timeout', 'reset', 'connect', 'http4xx', 'http5xx', 'checksum', 'corrupt', 'other'];
 

@@ -1,8 +1,9 @@
-import type { Plan } from '../plan/types.js';
-import { failureGuidance, type FailureCause } from './failure-cause.js';
+import type { Plan } from '../types.js';
+import { failureGuidance } from './failure-cause.js';
+import type { FailureCause } from '../types.js';
 import { originOf, type OriginStats } from './origin-stats.js';
 import { displayText as d, displayUrl } from './terminal-text.js';
-import type { FailedPackage, Summary } from './types.js';
+import type { FailedPackage, Summary } from '../types.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -3,7 +3,7 @@ import { redactUrl } from '../net/request-policy.js';
 import { failureText, formatBytes, formatDuration, verifyState } from './format.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
-import type { Summary } from './types.js';
+import type { Summary } from '../types.js';
 
 export interface GithubSummaryInput {
   readonly command: 'prefetch' | 'verify';

@@ -1,10 +1,10 @@
 import { redactUrl } from '../net/request-policy.js';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 import { failureCause } from './failure-cause.js';
 import { jsonError, REPORT_SCHEMA_VERSION } from './json-report.js';
 import { originOf } from './origin-stats.js';
 import { redactText } from './redact.js';
-import type { PrefetchEvent, Reporter } from './types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface NdjsonReporterOptions {
   /** Receives one complete line (with its newline) per event. */

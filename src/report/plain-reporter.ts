@@ -3,7 +3,7 @@ import { createFailureThrottle } from './failure-lines.js';
 import { failureText, formatBytes, formatDuration, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
-import type { PrefetchEvent, Reporter } from './types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface PlainReporterOptions {
   readonly write: (line: string) => void;

@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { fetchTask, type AttemptScope } from '../../src/backends/fetch-loop.js';
-import type { FetchContext, StagedFile } from '../../src/backends/types.js';
+import type { FetchContext, StagedFile } from '../../src/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { ChecksumMismatchError, PrefetchError, TransferLimitError } from '../../src/errors.js';
 import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { SettledTask } from '../../src/types.js';
 
-const task: DownloadTask = { packageName: 'acme/pkg', version: '1.0.0', distType: 'zip', urls: ['http://127.0.0.1:9/a.zip'], cacheKey: 'acme/pkg/x.zip', cachePath: '/nonexistent/acme/pkg/x.zip', expectedSha1: undefined, dev: false, origins: [] };
+const task: SettledTask = { packageName: 'acme/pkg', version: '1.0.0', distType: 'zip', urls: ['http://127.0.0.1:9/a.zip'], cacheKey: 'acme/pkg/x.zip', cachePath: '/nonexistent/acme/pkg/x.zip', expectedSha1: undefined, dev: false, origins: [], policy: createRequestPolicy({ secureHttp: false }) };
 const staged: StagedFile = { path: '/nonexistent/x', bytes: 1, sha1: undefined, url: 'http://127.0.0.1:9/a.zip' };
 
 function context(accept: FetchContext['accept'] = async () => undefined): FetchContext {
-  return { signal: new AbortController().signal, options: defaultDownloadOptions, policy: createRequestPolicy({ secureHttp: false }), emit: () => undefined, accept };
+  return { signal: new AbortController().signal, options: defaultDownloadOptions, emit: () => undefined, accept };
 }
 
 const retry = (maxTimeMs: number) => ({ policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs }, random: () => 0 });

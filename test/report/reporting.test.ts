@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChecksumMismatchError, CorruptArchiveError, HttpStatusError, PrefetchError } from '../../src/errors.js';
-import type { DownloadTask, Plan } from '../../src/plan/types.js';
+import type { DownloadTask, Plan } from '../../src/types.js';
 import { suggestMaxsize } from '../../src/report/cache-size.js';
 import { failureCause } from '../../src/report/failure-cause.js';
 import { createNdjsonReporter } from '../../src/report/ndjson-reporter.js';
