@@ -1,4 +1,5 @@
 import { PrefetchError } from '../errors.js';
+import { basicAuthorization } from './request-headers.js';
 import type { RequestPolicy } from '../types.js';
 
 /**
@@ -54,7 +55,7 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
         const user = decodeURIComponent(url.username);
         const pass = decodeURIComponent(url.password);
         delete headers['private-token'];
-        headers['authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        headers['authorization'] = basicAuthorization(user, pass);
       }
       return headers;
     },
