@@ -16,7 +16,7 @@ import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
-import { PrefetchError, toPrefetchError } from './errors.js';
+import { CacheStateError, PrefetchError, toPrefetchError } from './errors.js';
 import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
 import { caLocations, createDispatcher, loadCa, resolveProxySettings } from './net/dispatcher.js';
@@ -152,9 +152,7 @@ async function checkAndDownload(run: {
         error:
           s.state === 'unreadable'
             ? s.error
-            : new PrefetchError('E_CACHE', `${s.task.packageName} ${s.task.version}: ${s.state === 'invalid' ? 'invalid archive' : 'missing'} at ${s.task.cachePath}${s.reason === undefined ? '' : ` (${s.reason})`}`, {
-                packageName: s.task.packageName,
-              }),
+            : new CacheStateError({ packageName: s.task.packageName, version: s.task.version, state: s.state === 'invalid' ? 'invalid' : 'missing', path: s.task.cachePath, reason: s.reason }),
       }));
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
@@ -320,6 +318,7 @@ function summarise(
         hint: error.hint,
         cause: failureCause(error),
         reason: failureReason(error),
+        ...(error instanceof CacheStateError ? { cacheState: error.state } : {}),
       });
     }
   }

@@ -4,7 +4,7 @@
  * (`SettledTask`), a `Backend` moves the bytes, `FetchContext.accept` verifies and commits them,
  * and everything the run tells the outside world is a `PrefetchEvent`. No runtime code lives here.
  */
-import type { PrefetchError } from './errors.js';
+import type { CacheState, PrefetchError } from './errors.js';
 
 // ---- planning -------------------------------------------------------------------------------
 
@@ -174,7 +174,7 @@ export interface Backend {
  * Why one request failed, in the few classes a mirror operator's dashboard shows. The set is part
  * of the JSON schema: add to it only with a schema note in the README.
  */
-export type FailureCause = 'timeout' | 'reset' | 'connect' | 'http4xx' | 'http5xx' | 'checksum' | 'corrupt' | 'other';
+export type FailureCause = 'timeout' | 'reset' | 'connect' | 'http4xx' | 'http5xx' | 'checksum' | 'corrupt' | 'limit' | 'other';
 
 export interface FailedPackage {
   readonly packageName: string;
@@ -186,6 +186,8 @@ export interface FailedPackage {
   /** The failure class (`failureCause`) and its words (`failureReason`): failures sharing both and an origin are shown as one group. */
   readonly cause?: FailureCause;
   readonly reason?: string;
+  /** `verify`: whether the archive is missing from the cache or there but invalid (`CacheStateError`). */
+  readonly cacheState?: CacheState;
 }
 
 export interface Summary {

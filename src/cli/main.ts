@@ -3,12 +3,12 @@ import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
 import { defaultEnvironment } from '../config/composer-config.js';
-import { PrefetchError, toPrefetchError } from '../errors.js';
+import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
 import { createBarReporter } from '../report/bar-reporter.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
-import { formatOrigins, formatPlan, formatSummary, formatVerifySummary, verifyState } from '../report/format.js';
+import { formatOrigins, formatPlan, formatSummary, formatVerifySummary } from '../report/format.js';
 import { appendGithubSummary } from '../report/github-summary.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
@@ -92,7 +92,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const emit = (event: PrefetchEvent): void => {
     if (event.type === 'done') outcomes.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
     if (event.type === 'failed') {
-      const status = cli.prefetch.verifyOnly ? verifyState(event.error.message) : 'failed';
+      const status = cli.prefetch.verifyOnly ? (event.error instanceof CacheStateError ? event.error.state : 'missing') : 'failed';
       outcomes.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
     }
     if (event.type === 'warning') warnings.push(event.message);

@@ -36,7 +36,7 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const throughput = summary.bytes > 0 ? `${formatBytes(summary.bytes / seconds)}/s` : '–';
   if (input.command === 'verify') {
-    const missing = summary.failures.filter((f) => verifyState(f.message) === 'missing').length;
+    const missing = summary.failures.filter((f) => verifyState(f) === 'missing').length;
     const invalid = summary.failures.length - missing;
     lines.push(
       summary.failed === 0
