@@ -24,7 +24,7 @@ export interface DownloadTask {
   readonly urls: readonly [string, ...string[]];
   /**
    * Download order when it differs from `urls`: `--mirror` URLs first, then `urls`. Never part of
-   * the cache key. The shared fetch loop tries `downloadUrls ?? urls` in order.
+   * the cache key. Backends iterate `downloadOrder(task)` (plan/mirror-urls.ts).
    */
   readonly downloadUrls?: readonly string[];
   /** The `--mirror` URLs among `downloadUrls`: bytes from them get the package-identity check. */

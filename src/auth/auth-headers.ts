@@ -41,8 +41,6 @@ export interface AuthConfig {
   readonly gitlabDomains: readonly string[];
 }
 
-export const EMPTY_AUTH: AuthConfig = Object.freeze({ credentials: new Map<string, Credential>(), githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
-
 /** `Bitbucket::OAUTH2_ACCESS_TOKEN_URL`: never gets a Bearer header. */
 const BITBUCKET_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
 
@@ -86,7 +84,7 @@ export function credentialFor(config: AuthConfig, url: URL): { origin: string; c
 }
 
 /** `AuthHelper::isPublicBitBucketDownload`: amazonaws-hosted files and `/{user}/{repo}/downloads/…`. */
-export function isPublicBitbucketDownload(url: URL): boolean {
+function isPublicBitbucketDownload(url: URL): boolean {
   if (!url.hostname.includes('bitbucket.org')) return true;
   return url.pathname.split('/')[3] === 'downloads';
 }
@@ -130,22 +128,3 @@ export function authHeaders(config: AuthConfig, url: URL): Record<string, string
   }
 }
 
-/** Every secret string a config holds, for tests and for scrubbing text that must never show one. */
-export function secretsOf(config: AuthConfig): string[] {
-  const out: string[] = [];
-  for (const credential of config.credentials.values()) {
-    switch (credential.kind) {
-      case 'http-basic':
-        out.push(credential.password);
-        break;
-      case 'custom-headers':
-        for (const value of Object.values(parseHeaderLines(credential.lines))) out.push(value);
-        break;
-      case 'bitbucket-consumer':
-        break;
-      default:
-        out.push(credential.token);
-    }
-  }
-  return out.filter((s) => s.length >= 4);
-}

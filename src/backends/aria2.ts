@@ -18,6 +18,7 @@ import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask,
 import { abortedError, fetchTask } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
+import { downloadOrder } from '../plan/mirror-urls.js';
 
 const POLL_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 10_000;
@@ -51,7 +52,7 @@ export interface Aria2BackendOptions {
 }
 
 /** Runs `aria2c --version`; E_BACKEND (exit 2) with an install hint when it is missing or older than 1.19. */
-export async function probeAria2(bin: string): Promise<string> {
+async function probeAria2(bin: string): Promise<string> {
   let stdout: string;
   try {
     const r = await execa(bin, ['--version'], { stdin: 'ignore', timeout: 10_000 });
@@ -77,7 +78,7 @@ export async function probeAria2(bin: string): Promise<string> {
  * such tasks stay on the native backend, which decides headers again at every hop.
  */
 export function carriesCredentials(task: SettledTask): boolean {
-  return (task.downloadUrls ?? task.urls).some((raw) => {
+  return downloadOrder(task).some((raw) => {
     let url: URL;
     try {
       url = new URL(raw);
@@ -192,7 +193,7 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
     signal: how.signal,
     maxSizeBytes: ctx.options.maxSizeBytes,
   });
-  // aria2 keeps a `.aria2` control file next to unfinished or failed downloads ([repro] in peers.md).
+  // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
     const bytes = await stat(file).then((s) => s.size, () => undefined);

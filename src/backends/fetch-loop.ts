@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
 import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
+import { downloadOrder } from '../plan/mirror-urls.js';
 import type { DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
 /** The longest delay setTimeout takes (2^31 - 1 ms). */
@@ -48,7 +49,7 @@ export interface RetrySettings {
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
 export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const urls = task.downloadUrls ?? task.urls;
+  const urls = downloadOrder(task);
   let attempts = 0;
   let lastError: PrefetchError | undefined;
   let shownNow: string | undefined;

@@ -1,7 +1,7 @@
 import type { DownloadTask, FetchContext } from '../types.js';
 
 /** How often a transfer reports its bytes: often enough for a moving bar, rare enough to cost nothing next to the I/O. */
-export const PROGRESS_INTERVAL_MS = 200;
+const PROGRESS_INTERVAL_MS = 200;
 
 /**
  * A `progress` emitter for one transfer that speaks at most every `PROGRESS_INTERVAL_MS`;

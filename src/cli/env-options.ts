@@ -1,6 +1,6 @@
 import type { Command, Option } from 'commander';
 
-export const ENV_PREFIX = 'COMPOSER_PREFETCH_';
+const ENV_PREFIX = 'COMPOSER_PREFETCH_';
 
 /** `--cache-dir` → COMPOSER_PREFETCH_CACHE_DIR, `--no-dev` → COMPOSER_PREFETCH_NO_DEV. */
 export function envNameFor(option: Option): string | undefined {

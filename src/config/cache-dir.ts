@@ -136,7 +136,7 @@ class DirConfig {
 }
 
 /** `Factory::getCacheDir($home)` (Composer 2.1+), with the rule that won. */
-export function platformCacheDir(e: Environment, home: string): { dir: string; rule: string } {
+function platformCacheDir(e: Environment, home: string): { dir: string; rule: string } {
   const cacheEnv = getEnv(e, 'COMPOSER_CACHE_DIR');
   if (envTruthy(cacheEnv)) return { dir: cacheEnv, rule: 'env COMPOSER_CACHE_DIR' };
   const homeEnv = getEnv(e, 'COMPOSER_HOME');

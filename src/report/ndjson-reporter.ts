@@ -21,7 +21,7 @@ function pkg(task: DownloadTask): { name: string; version: string; cacheKey: str
  * `schemaVersion`, `type` and `time`; tasks are flattened to name/version/cacheKey so no
  * unredacted URL can slip out with them.
  */
-export function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown> | undefined {
+function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown> | undefined {
   const base = { schemaVersion: REPORT_SCHEMA_VERSION, type: event.type, time };
   switch (event.type) {
     case 'planned':

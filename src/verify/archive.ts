@@ -20,8 +20,8 @@ export type VerifyLevel = 'deep' | 'structure';
  * A gzip/zip bomb reaches ~1000×, so checking stops at a cost bounded by this ratio instead of
  * inflating gigabytes on every run.
  */
-export const MAX_INFLATE_RATIO = 100;
-export const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
+const MAX_INFLATE_RATIO = 100;
+const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
 
 /** The inflate budget for a compressed file of `compressedBytes`. */
 export function inflateLimit(compressedBytes: number): number {
@@ -345,7 +345,7 @@ const INFLATE_IN_MEMORY_BYTES = 4 * 1024 * 1024;
 /**
  * Inflates one entry and compares its CRC-32 and size with the central directory, which is what
  * unzip checks when Composer's `ZipDownloader` extracts (and what ZipArchive, its fallback, does
- * not: it silently writes short or wrong files, issue 10). The central directory is the reference
+ * not: it silently writes short or wrong files). The central directory is the reference
  * because, with a data descriptor (flag bit 3), the local header holds zeros. Inflation stops as
  * soon as the output passes the declared size, so a bomb costs at most its declared size.
  */
