@@ -8,10 +8,11 @@ import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
 import { pickBackend, type BackendSetup } from './backends/pick-backend.js';
 import type { Backend, DownloadTask, FailedPackage, FetchContext, Plan, PrefetchEvent, RequestPolicy, SettledTask, Summary, TaskResult } from './types.js';
 import { assertUsableCacheDir } from './cache/check-cache-dir.js';
-import { acceptIntoCache, inspectCachedArchive } from './cache/commit.js';
+import { createCacheGate } from './cache/cache-gate.js';
+import { inspectCachedArchive } from './cache/commit.js';
 import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
-import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
+import { cleanStaleTempFiles } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
@@ -20,12 +21,11 @@ import { CacheStateError, PrefetchError, toPrefetchError } from './errors.js';
 import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
 import { caLocations, createDispatcher, loadCa, resolveProxySettings } from './net/dispatcher.js';
-import { createRequestPolicy, redactUrl } from './net/request-policy.js';
+import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import { failureCause, failureReason } from './report/failure-cause.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
-import { verifyPackageIdentity } from './verify/package-identity.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -209,18 +209,7 @@ async function download(
     signal: deps.signal,
     options: d,
     emit: deps.emit,
-    // The one gate into Composer's cache, shared by every backend.
-    accept: async (task, staged, from) => {
-      if (task.expectedSha1 === undefined && task.mirrorUrls?.includes(from)) {
-        try {
-          await verifyPackageIdentity(staged.path, task.packageName, redactUrl(from));
-        } catch (error) {
-          await removeQuietly(staged.path);
-          throw error;
-        }
-      }
-      await acceptIntoCache(task, staged, { level: options.verifyLevel ?? 'deep', check: checks.check });
-    },
+    accept: createCacheGate({ level: options.verifyLevel ?? 'deep', check: checks.check }),
   };
   try {
     // Big archives first (sizes of older versions already in the cache), so they are split early.

@@ -1,6 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent } from '../net/undici-lean.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
