@@ -68,9 +68,18 @@ export class HttpStatusError extends PrefetchError {
   readonly status: number;
   /** Seconds to wait, from a Retry-After header, when the server sent one. */
   readonly retryAfterMs: number | undefined;
-  constructor(options: { status: number; url: string; packageName?: string | undefined; retryable: boolean; retryAfterMs?: number | undefined; hint?: string | undefined }) {
+  constructor(options: {
+    status: number;
+    url: string;
+    packageName?: string | undefined;
+    retryable: boolean;
+    retryAfterMs?: number | undefined;
+    hint?: string | undefined;
+    /** Replaces the standard `HTTP <status> from <url>` (an explained auth failure says more). */
+    message?: string | undefined;
+  }) {
     const wait = options.retryAfterMs === undefined ? '' : ` (Retry-After: ${describeWait(options.retryAfterMs)})`;
-    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', `HTTP ${options.status} from ${options.url}${wait}`, {
+    super(options.status === 401 || options.status === 403 ? 'E_AUTH' : 'E_HTTP', options.message ?? `HTTP ${options.status} from ${options.url}${wait}`, {
       ...options,
       hint:
         options.hint ??
@@ -131,6 +140,27 @@ export class RangeMismatchError extends PrefetchError {
     this.problem = options.problem;
     this.expected = options.expected;
     this.received = options.received;
+  }
+}
+
+/** Why `verify` finds a package's archive unusable. */
+export type CacheState = 'missing' | 'invalid';
+
+/** `verify`: an archive the lock needs is missing from Composer's cache, or there but invalid. */
+export class CacheStateError extends PrefetchError {
+  readonly state: CacheState;
+  readonly path: string;
+  /** What the archive check found, for an invalid one. */
+  readonly reason: string | undefined;
+  constructor(options: { packageName: string; version: string; state: CacheState; path: string; reason?: string | undefined }) {
+    const found = options.state === 'invalid' ? 'invalid archive' : 'missing';
+    super('E_CACHE', `${options.packageName} ${options.version}: ${found} at ${options.path}${options.reason === undefined ? '' : ` (${options.reason})`}`, {
+      packageName: options.packageName,
+    });
+    this.name = 'CacheStateError';
+    this.state = options.state;
+    this.path = options.path;
+    this.reason = options.reason;
   }
 }
 

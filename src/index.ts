@@ -8,7 +8,21 @@ export { cacheKeyFor, isValidPackageName } from './plan/cache-key.js';
 export { resolveCacheDirs } from './config/cache-dir.js';
 export { defaultEnvironment } from './config/composer-config.js';
 export * from './errors.js';
-export type { DownloadTask, Plan, SkippedPackage, InvalidPackage } from './plan/types.js';
+export type {
+  Backend,
+  BackendName,
+  DownloadOptions,
+  DownloadTask,
+  FetchContext,
+  InvalidPackage,
+  Plan,
+  PrefetchEvent,
+  RequestPolicy,
+  SettledTask,
+  SkippedPackage,
+  StagedFile,
+  Summary,
+  TaskResult,
+} from './types.js';
 export type { LockedPackage, LockedDist, ParsedInput } from './lockfile/types.js';
-export type { PrefetchEvent, Summary } from './report/types.js';
-export type { Backend, BackendName, DownloadOptions } from './backends/types.js';
+export type { BackendSetup } from './backends/pick-backend.js';

@@ -5,29 +5,27 @@ import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
 import { authHeaders } from './auth/auth-headers.js';
 import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
-import { pickBackend } from './backends/pick-backend.js';
-import type { Backend, FetchContext, RequestPolicy, TaskResult } from './backends/types.js';
+import { pickBackend, type BackendSetup } from './backends/pick-backend.js';
+import type { Backend, DownloadTask, FailedPackage, FetchContext, Plan, PrefetchEvent, RequestPolicy, SettledTask, Summary, TaskResult } from './types.js';
 import { assertUsableCacheDir } from './cache/check-cache-dir.js';
-import { acceptIntoCache, inspectCachedArchive } from './cache/commit.js';
+import { createCacheGate } from './cache/cache-gate.js';
+import { inspectCachedArchive } from './cache/commit.js';
 import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
-import { cleanStaleTempFiles, removeQuietly } from './cache/temp-files.js';
+import { cleanStaleTempFiles } from './cache/temp-files.js';
 import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
-import { PrefetchError, toPrefetchError } from './errors.js';
+import { CacheStateError, PrefetchError, toPrefetchError } from './errors.js';
 import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
-import { caLocations, createDispatcher, loadCa, resolveProxySettings, type ProxySettings } from './net/dispatcher.js';
-import { createRequestPolicy, redactUrl } from './net/request-policy.js';
+import { caLocations, createDispatcher, loadCa, resolveProxySettings } from './net/dispatcher.js';
+import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
-import type { DownloadTask, Plan } from './plan/types.js';
 import { failureCause, failureReason } from './report/failure-cause.js';
-import type { FailedPackage, PrefetchEvent, Summary } from './report/types.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
-import { verifyPackageIdentity } from './verify/package-identity.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -42,16 +40,7 @@ export interface PrefetchDeps {
   readonly now?: () => number;
 }
 
-export interface BackendSetup {
-  readonly options: PrefetchOptions;
-  readonly config: ComposerConfig;
-  readonly policy: RequestPolicy;
-  readonly dispatcher: Dispatcher;
-  /** A new dispatcher with the same proxy/TLS/timeouts (for a retry on a fresh connection). */
-  readonly freshDispatcher?: () => Dispatcher;
-  /** The proxies and CA certificates behind `dispatcher`, for a backend that is not undici (aria2). */
-  readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
-}
+export type { BackendSetup };
 
 export interface PrefetchResult {
   readonly plan: Plan;
@@ -90,9 +79,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     }),
   );
   const plan = mergePlans(plans);
-  // A task is downloaded with the settings of the first project that planned it.
-  const owners = new Map<string, Project>();
-  plans.forEach((p, i) => p.tasks.forEach((t) => owners.has(t.cachePath) || owners.set(t.cachePath, projects[i]!)));
+  const tasks = settleTasks(plan, plans, projects);
   const config = projects[0]!.config;
 
   for (const warning of new Set(projects.flatMap((p) => p.auth.warnings))) deps.emit({ type: 'warning', message: warning });
@@ -109,7 +96,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
   const checks = createCheckPool();
   try {
-    return await checkAndDownload({ plan, config, options, projects, owners, deps, checks, started });
+    return await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
   } finally {
     await checks.close();
   }
@@ -118,15 +105,16 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 /** The planned run from the cache check on; `checks` runs deep archive checks off the main thread. */
 async function checkAndDownload(run: {
   readonly plan: Plan;
+  /** `plan.tasks`, each with its project's request policy. */
+  readonly tasks: readonly SettledTask[];
   readonly config: ComposerConfig;
   readonly options: PrefetchOptions;
   readonly projects: readonly Project[];
-  readonly owners: ReadonlyMap<string, Project>;
   readonly deps: PrefetchDeps;
   readonly checks: CheckPool;
   readonly started: number;
 }): Promise<PrefetchResult> {
-  const { plan, config, options, projects, owners, deps, checks, started } = run;
+  const { plan, tasks, config, options, projects, deps, checks, started } = run;
   const now = deps.now ?? Date.now;
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
   // `verify` checks at the chosen level (deep by default: inflating finds bit-rot in a restored
@@ -139,7 +127,7 @@ async function checkAndDownload(run: {
   // that package only; the others go on.
   const check = pLimit(16);
   const states = await Promise.all(
-    plan.tasks.map((task) =>
+    tasks.map((task) =>
       check(async () => {
         try {
           return { task, ...(await inspectCachedArchive(task, { level, check: checks.check })) };
@@ -164,9 +152,7 @@ async function checkAndDownload(run: {
         error:
           s.state === 'unreadable'
             ? s.error
-            : new PrefetchError('E_CACHE', `${s.task.packageName} ${s.task.version}: ${s.state === 'invalid' ? 'invalid archive' : 'missing'} at ${s.task.cachePath}${s.reason === undefined ? '' : ` (${s.reason})`}`, {
-                packageName: s.task.packageName,
-              }),
+            : new CacheStateError({ packageName: s.task.packageName, version: s.task.version, state: s.state === 'invalid' ? 'invalid' : 'missing', path: s.task.cachePath, reason: s.reason }),
       }));
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
@@ -176,24 +162,24 @@ async function checkAndDownload(run: {
   // Once, before any download: a cache dir that cannot take files would fail every package alike
   // (the packages whose path could not even be read count: a dir of another user says EACCES).
   if (pending.length + unreadable.length > 0) {
+    const byDir = new Map(projects.map((p) => [path.resolve(p.cacheFilesDir), p]));
     const dirs = new Map<string, string>();
-    for (const { task } of [...pending.map((task) => ({ task })), ...unreadable]) {
-      const project = owners.get(task.cachePath) ?? projects[0]!;
+    for (const task of [...pending, ...unreadable.map((r) => r.task)]) {
+      const project = byDir.get(path.resolve(cacheRootOf(task))) ?? projects[0]!;
       dirs.set(project.cacheFilesDir, project.cacheSource);
     }
     for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
   }
   for (const result of unreadable) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
-  const results = [...unreadable, ...(await download(pending, options, projects, owners, deps, checks))];
+  const results = [...unreadable, ...(await download(pending, options, projects, deps, checks))];
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
 }
 
 async function download(
-  pending: readonly DownloadTask[],
+  pending: readonly SettledTask[],
   options: PrefetchOptions,
   projects: readonly Project[],
-  owners: ReadonlyMap<string, Project>,
   deps: PrefetchDeps,
   checks: CheckPool,
 ): Promise<TaskResult[]> {
@@ -205,13 +191,6 @@ async function download(
 
   const [first] = projects;
   if (first === undefined) return [];
-  const projectOf = (task: DownloadTask | undefined): Project => (task === undefined ? undefined : owners.get(task.cachePath)) ?? first;
-  const policy: RequestPolicy = {
-    headersFor: (url, task) => projectOf(task).policy.headersFor(url),
-    redact: redactUrl,
-    assertAllowed: (url, task) => projectOf(task).policy.assertAllowed(url),
-  };
-  const explain = (error: PrefetchError, task: DownloadTask): PrefetchError => explainAuthFailure(error, projectOf(task).auth);
   const d = options.download;
   // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath. One
   // connection pool serves every project: the first project's CA settings apply to all.
@@ -224,37 +203,34 @@ async function download(
   const env = deps.environment.env;
   const dispatcher = createDispatcher({ ...d, ca }, env);
   const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca }, env);
-  const setup: BackendSetup = { options, config, policy, dispatcher, freshDispatcher, network: { proxies: resolveProxySettings(env), ca } };
+  const setup: BackendSetup = { backend: options.backend, aria2c: options.aria2c, dispatcher, freshDispatcher, network: { proxies: resolveProxySettings(env), ca } };
   const backend = deps.createBackend ? await deps.createBackend(setup) : await pickBackend(setup);
   const ctx: FetchContext = {
     signal: deps.signal,
     options: d,
-    policy,
-    emit: (event) => deps.emit(event.type === 'failed' ? { ...event, error: explain(event.error, event.task) } : event),
-    // The one gate into Composer's cache, shared by every backend.
-    accept: async (task, staged, from) => {
-      if (task.expectedSha1 === undefined && task.mirrorUrls?.includes(from)) {
-        try {
-          await verifyPackageIdentity(staged.path, task.packageName, policy.redact(from));
-        } catch (error) {
-          await removeQuietly(staged.path);
-          throw error;
-        }
-      }
-      await acceptIntoCache(task, staged, { level: options.verifyLevel ?? 'deep', check: checks.check });
-    },
+    emit: deps.emit,
+    accept: createCacheGate({ level: options.verifyLevel ?? 'deep', check: checks.check }),
   };
   try {
     // Big archives first (sizes of older versions already in the cache), so they are split early.
     const hints = await sizeHints(pending);
     deps.emit({ type: 'sized', sizes: new Map([...hints].map(([task, bytes]) => [task.cacheKey, bytes])) });
     const ordered = orderLargestFirst(pending, hints, Math.max(d.splitMinBytes, 1024 * 1024));
-    const results = await backend.fetchAll(ordered, ctx);
-    return results.map((r) => (r.kind === 'failed' ? { ...r, error: explain(r.error, r.task) } : r));
+    return await backend.fetchAll(ordered, ctx);
   } finally {
     await backend.close().catch(() => undefined);
     await dispatcher.close().catch(() => undefined);
   }
+}
+
+/**
+ * `plan.tasks` with their project settled: an archive several projects' locks share is fetched
+ * with the settings (auth.json, secure-http) of the first project that planned it.
+ */
+function settleTasks(plan: Plan, plans: readonly Plan[], projects: readonly Project[]): SettledTask[] {
+  const policies = new Map<string, RequestPolicy>();
+  plans.forEach((p, i) => p.tasks.forEach((t) => policies.has(t.cachePath) || policies.set(t.cachePath, projects[i]!.policy)));
+  return plan.tasks.map((task) => ({ ...task, policy: policies.get(task.cachePath)! }));
 }
 
 /** One Composer project's settings: where its cache is, its config, its credentials. */
@@ -290,7 +266,11 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     githubDomains: config.githubDomains,
     gitlabDomains: config.gitlabDomains,
   });
-  const policy = createRequestPolicy({ secureHttp: config.secureHttp, credentialsFor: (url) => authHeaders(auth, url) });
+  const policy = createRequestPolicy({
+    secureHttp: config.secureHttp,
+    credentialsFor: (url) => authHeaders(auth, url),
+    explainFailure: (error) => explainAuthFailure(error, auth),
+  });
   const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
   return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, cacheSource, policy };
 }
@@ -327,6 +307,7 @@ function summarise(
         hint: error.hint,
         cause: failureCause(error),
         reason: failureReason(error),
+        ...(error instanceof CacheStateError ? { cacheState: error.state } : {}),
       });
     }
   }

@@ -32,9 +32,7 @@ export function explainAuthFailure(error: PrefetchError, auth: AuthConfig): Pref
     message = `HTTP ${error.status} from ${error.url}: ${host} requires authentication and no credentials are configured for "${origin}"`;
     hint = `Add ${suggestKey(origin, url, auth)} to auth.json (in the project or $COMPOSER_HOME) or to COMPOSER_AUTH.`;
   }
-  const explained = new HttpStatusError({ status: error.status, url: error.url, packageName: error.packageName, retryable: false, hint });
-  explained.message = message;
-  return explained;
+  return new HttpStatusError({ status: error.status, url: error.url, packageName: error.packageName, retryable: false, hint, message });
 }
 
 /** A credential that adds no header to this URL (a github.com token on codeload, say). */

@@ -5,6 +5,7 @@
  * `AuthHelper::addAuthenticationHeader` / `addAuthenticationOptions` (the header it becomes).
  * Pure: no I/O, no environment. Loading lives in `load-auth.ts`.
  */
+import { basicAuthorization, parseHeaderLines } from '../net/request-headers.js';
 
 /** The auth.json key a credential came from; shown in messages (never the secret itself). */
 export type AuthKey = 'http-basic' | 'bearer' | 'github-oauth' | 'gitlab-oauth' | 'gitlab-token' | 'bitbucket-oauth' | 'custom-headers';
@@ -39,8 +40,6 @@ export interface AuthConfig {
   /** Effective gitlab-domains, including hosts added implicitly for gitlab-oauth / gitlab-token. */
   readonly gitlabDomains: readonly string[];
 }
-
-export const EMPTY_AUTH: AuthConfig = Object.freeze({ credentials: new Map<string, Credential>(), githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
 
 /** `Bitbucket::OAUTH2_ACCESS_TOKEN_URL`: never gets a Bearer header. */
 const BITBUCKET_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
@@ -84,27 +83,10 @@ export function credentialFor(config: AuthConfig, url: URL): { origin: string; c
   return undefined;
 }
 
-function basic(username: string, password: string): string {
-  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
-}
-
 /** `AuthHelper::isPublicBitBucketDownload`: amazonaws-hosted files and `/{user}/{repo}/downloads/…`. */
-export function isPublicBitbucketDownload(url: URL): boolean {
+function isPublicBitbucketDownload(url: URL): boolean {
   if (!url.hostname.includes('bitbucket.org')) return true;
   return url.pathname.split('/')[3] === 'downloads';
-}
-
-/** Splits `Name: value` header lines; lines without a colon or with an invalid name are dropped. */
-export function parseHeaderLines(lines: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) continue;
-    out[name] = line.slice(colon + 1).trim();
-  }
-  return out;
 }
 
 /**
@@ -125,43 +107,24 @@ export function authHeaders(config: AuthConfig, url: URL): Record<string, string
         return /^https?:\/\/api\.github\.com\//.test(url.href) ? { authorization: `token ${credential.token}` } : {};
       }
       // GitHub Enterprise (a github-domains host): falls through to Basic token:x-oauth-basic.
-      return { authorization: basic(credential.token, 'x-oauth-basic') };
+      return { authorization: basicAuthorization(credential.token, 'x-oauth-basic') };
     case 'gitlab-oauth':
-      return config.gitlabDomains.includes(origin) ? { authorization: `Bearer ${credential.token}` } : { authorization: basic(credential.token, 'oauth2') };
+      return config.gitlabDomains.includes(origin) ? { authorization: `Bearer ${credential.token}` } : { authorization: basicAuthorization(credential.token, 'oauth2') };
     case 'gitlab-token':
-      if (credential.username !== undefined) return { authorization: basic(credential.username, credential.token) };
-      return config.gitlabDomains.includes(origin) ? { 'private-token': credential.token } : { authorization: basic(credential.token, 'private-token') };
+      if (credential.username !== undefined) return { authorization: basicAuthorization(credential.username, credential.token) };
+      return config.gitlabDomains.includes(origin) ? { 'private-token': credential.token } : { authorization: basicAuthorization(credential.token, 'private-token') };
     case 'bitbucket-oauth':
       if (origin === 'bitbucket.org') {
         if (url.href === BITBUCKET_TOKEN_URL || isPublicBitbucketDownload(url)) return {};
         return { authorization: `Bearer ${credential.token}` };
       }
-      return { authorization: basic('x-token-auth', credential.token) };
+      return { authorization: basicAuthorization('x-token-auth', credential.token) };
     case 'bitbucket-consumer':
       return {};
     case 'custom-headers':
       return parseHeaderLines(credential.lines);
     case 'http-basic':
-      return { authorization: basic(credential.username, credential.password) };
+      return { authorization: basicAuthorization(credential.username, credential.password) };
   }
 }
 
-/** Every secret string a config holds, for tests and for scrubbing text that must never show one. */
-export function secretsOf(config: AuthConfig): string[] {
-  const out: string[] = [];
-  for (const credential of config.credentials.values()) {
-    switch (credential.kind) {
-      case 'http-basic':
-        out.push(credential.password);
-        break;
-      case 'custom-headers':
-        for (const value of Object.values(parseHeaderLines(credential.lines))) out.push(value);
-        break;
-      case 'bitbucket-consumer':
-        break;
-      default:
-        out.push(credential.token);
-    }
-  }
-  return out.filter((s) => s.length >= 4);
-}

@@ -109,7 +109,7 @@ export async function loadAuth(options: LoadAuthOptions): Promise<LoadedAuth> {
 }
 
 /** `Config::merge` per auth key (a later source replaces a host's entry) — pure. */
-export function mergeAuthSources(sources: readonly AuthSource[]): Record<AuthKey, Record<string, unknown>> {
+function mergeAuthSources(sources: readonly AuthSource[]): Record<AuthKey, Record<string, unknown>> {
   const merged = Object.fromEntries(AUTH_KEYS.map((key) => [key, {} as Record<string, unknown>])) as Record<AuthKey, Record<string, unknown>>;
   for (const source of sources) {
     for (const key of AUTH_KEYS) {

@@ -1,4 +1,5 @@
-import type { DownloadTask } from '../plan/types.js';
+import { parseHeaderLines } from '../net/request-headers.js';
+import type { DownloadTask } from '../types.js';
 
 /** Headers that belong to the connection, not to the repository: never taken from a lock. */
 const RESERVED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'range', 'if-range']);
@@ -14,14 +15,8 @@ export function transportHeadersFor(task: Pick<DownloadTask, 'urls' | 'transport
   if (task.transportHeaders === undefined || task.transportHeaders.length === 0) return {};
   const origins = new Set(task.urls.map((u) => originOf(u)));
   if (!origins.has(url.origin)) return {};
-  const headers: Record<string, string> = {};
-  for (const line of task.transportHeaders) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) || RESERVED.has(name)) continue;
-    headers[name] = line.slice(colon + 1).trim();
-  }
+  const headers = parseHeaderLines(task.transportHeaders);
+  for (const name of RESERVED) delete headers[name];
   return headers;
 }
 

@@ -1,5 +1,5 @@
 import type { ProxySettings } from '../net/dispatcher.js';
-import type { DownloadOptions } from './types.js';
+import type { DownloadOptions } from '../types.js';
 
 /** aria2c older than this lacks pieces we rely on (`--rpc-secret` tokens, `system.multicall` with tokens, `--stop-with-process`). */
 export const MIN_ARIA2_VERSION: readonly [number, number, number] = [1, 19, 0];

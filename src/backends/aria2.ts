@@ -10,15 +10,15 @@ import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
-import type { DownloadTask } from '../plan/types.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
 import { createNativeBackend } from './native.js';
-import type { Backend, DownloadOptions, FetchContext, RequestPolicy, StagedFile, TaskResult } from './types.js';
+import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
+import { downloadOrder } from '../plan/mirror-urls.js';
 
 const POLL_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 10_000;
@@ -52,7 +52,7 @@ export interface Aria2BackendOptions {
 }
 
 /** Runs `aria2c --version`; E_BACKEND (exit 2) with an install hint when it is missing or older than 1.19. */
-export async function probeAria2(bin: string): Promise<string> {
+async function probeAria2(bin: string): Promise<string> {
   let stdout: string;
   try {
     const r = await execa(bin, ['--version'], { stdin: 'ignore', timeout: 10_000 });
@@ -77,15 +77,15 @@ export async function probeAria2(bin: string): Promise<string> {
  * userinfo, the lock's transport-options headers). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
  * such tasks stay on the native backend, which decides headers again at every hop.
  */
-export function carriesCredentials(task: DownloadTask, policy: RequestPolicy): boolean {
-  return (task.downloadUrls ?? task.urls).some((raw) => {
+export function carriesCredentials(task: SettledTask): boolean {
+  return downloadOrder(task).some((raw) => {
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys({ ...policy.headersFor(url, task), ...transportHeadersFor(task, url) }).length > 0;
+    return url.username !== '' || url.password !== '' || Object.keys({ ...task.policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
   });
 }
 
@@ -110,8 +110,8 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
 
   return {
     name: 'aria2',
-    async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const viaNative = tasks.filter((t) => carriesCredentials(t, ctx.policy));
+    async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
+      const viaNative = tasks.filter((t) => carriesCredentials(t));
       const viaAria2 = tasks.filter((t) => !viaNative.includes(t));
       let session: Aria2Session | undefined;
       if (viaAria2.length > 0) {
@@ -163,16 +163,16 @@ interface TaskDeps {
  * The shared loop, with aria2 doing the transfer. After a failed verification the next attempt
  * goes out unsplit (`whole`): aria2 may have assembled the file from ranges we cannot check.
  */
-function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<TaskResult> {
+function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<TaskResult> {
   const { ctx } = deps;
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
     attempt(url, attempt, scope) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
-      ctx.policy.assertAllowed(new URL(url), task);
+      task.policy.assertAllowed(new URL(url));
       return deps.limit(() => {
         scope.started();
-        ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
+        ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
         return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
       });
     },
@@ -183,9 +183,9 @@ function runTask(task: DownloadTask, index: number, deps: TaskDeps): Promise<Tas
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
-async function transfer(task: DownloadTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean }): Promise<StagedFile> {
+async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean }): Promise<StagedFile> {
   const { ctx, session } = deps;
-  const shown = ctx.policy.redact(url);
+  const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
   const outcome = await session.download(url, {
     options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
@@ -193,7 +193,7 @@ async function transfer(task: DownloadTask, url: string, out: string, deps: Task
     signal: how.signal,
     maxSizeBytes: ctx.options.maxSizeBytes,
   });
-  // aria2 keeps a `.aria2` control file next to unfinished or failed downloads ([repro] in peers.md).
+  // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
     const bytes = await stat(file).then((s) => s.size, () => undefined);

@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
 import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
-import type { DownloadTask } from '../plan/types.js';
-import type { FetchContext, StagedFile, TaskResult } from './types.js';
+import { downloadOrder } from '../plan/mirror-urls.js';
+import type { DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
 /** The longest delay setTimeout takes (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -48,8 +48,8 @@ export interface RetrySettings {
  * the key of the lock's `urls[0]`, whichever URL served it. As Composer's
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
-export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const urls = task.downloadUrls ?? task.urls;
+export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
+  const urls = downloadOrder(task);
   let attempts = 0;
   let lastError: PrefetchError | undefined;
   let shownNow: string | undefined;
@@ -71,7 +71,9 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
       if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
     },
   };
-  const fail = (error: PrefetchError): TaskResult => {
+  // The one place a package fails: the event and the result carry the same, explained error.
+  const fail = (raw: PrefetchError): TaskResult => {
+    const error = task.policy.explainFailure(raw);
     ctx.emit({ type: 'failed', task, error });
     return { kind: 'failed', task, attempts, error };
   };
@@ -85,7 +87,7 @@ export async function fetchTask(task: DownloadTask, ctx: FetchContext, retry: Re
           if (deadline.signal.aborted) return fail(deadline.signal.reason as PrefetchError);
           attempts++;
           urlAttempts++;
-          const shown = ctx.policy.redact(url);
+          const shown = task.policy.redact(url);
           shownNow = shown;
           let staged: StagedFile | undefined;
           try {

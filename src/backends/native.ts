@@ -1,6 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent } from '../net/undici-lean.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
@@ -12,16 +11,15 @@ import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
-import type { DownloadTask } from '../plan/types.js';
-import type { Backend, DownloadOptions, FetchContext, StagedFile, TaskResult } from './types.js';
+import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
 import { transportHeadersFor } from '../auth/transport-headers.js';
 import { TransferWatch } from './transfer-watch.js';
+import { progressReporter } from './progress.js';
 
 const MAX_REDIRECTS = 20; // as Composer (`CurlDownloader::handleRedirect`)
-const PROGRESS_INTERVAL_MS = 200;
 
 export interface NativeBackendOptions {
   readonly dispatcher: Dispatcher;
@@ -39,14 +37,43 @@ export interface NativeBackendOptions {
 }
 
 /** A partly written temp file that a retry may continue with `Range` instead of starting over. */
-interface Partial {
+interface PartialFile {
   readonly tempPath: string;
   /** sha1 of the bytes on disk so far; only when the lock has a shasum to check it against. */
   readonly hash: Hash | undefined;
   bytes: number;
   /** Strong ETag or Last-Modified of the first response, for `If-Range`; a 206 must carry the same. */
-  validator: Validator | undefined;
-  total: number | undefined;
+  readonly validator: Validator | undefined;
+  readonly total: number | undefined;
+}
+
+/**
+ * The one partial file of a package between its attempts: what the next attempt resumes from.
+ * The attempt that writes to it holds it; whoever finds its bytes worthless discards it.
+ */
+class ResumePoint {
+  #file: PartialFile | undefined;
+
+  get file(): PartialFile | undefined {
+    return this.#file;
+  }
+
+  /** The bytes on disk are now `file`'s (a new file, or the one continued). */
+  hold(file: PartialFile): void {
+    this.#file = file;
+  }
+
+  /** The bytes on disk are worth nothing to a retry: delete them. */
+  async discard(): Promise<void> {
+    const file = this.#file;
+    this.#file = undefined;
+    if (file !== undefined) await removeQuietly(file.tempPath);
+  }
+
+  /** The file was staged: `accept` owns it now and removes it if it is refused. */
+  release(): void {
+    this.#file = undefined;
+  }
 }
 
 /**
@@ -64,7 +91,7 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
 
   return {
     name: 'native',
-    async fetchAll(tasks: readonly DownloadTask[], ctx: FetchContext): Promise<TaskResult[]> {
+    async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
       const policy: RetryPolicy = { ...(options.retryPolicy ?? defaultRetryPolicy), retries: ctx.options.retries, maxTimeMs: ctx.options.retryMaxTimeMs };
       const deps: Deps = {
         ctx,
@@ -112,21 +139,17 @@ interface Deps {
  * A server may answer ranges from another representation under one ETag; only a single response
  * is guaranteed to be one representation.
  */
-function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
-  let partial: Partial | undefined;
+function runTask(task: SettledTask, deps: Deps): Promise<TaskResult> {
+  const resume = new ResumePoint();
   let whole = false;
   let lastAssembled = false;
-  const keep = (p: Partial | undefined): void => void (partial = p);
   return fetchTask(task, deps.ctx, { policy: deps.policy, random: deps.random }, {
     async attempt(url, attempt, scope) {
-      if (whole && partial !== undefined) {
-        await removeQuietly(partial.tempPath);
-        partial = undefined;
-      }
+      if (whole) await resume.discard();
       try {
-        const { staged, assembled } = await transfer(task, url, attempt, { resumeFrom: partial, whole, signal: scope.signal, started: scope.started }, deps, keep);
+        const { staged, assembled } = await transfer(task, url, attempt, { resume, whole, signal: scope.signal, started: scope.started }, deps);
         lastAssembled = assembled;
-        partial = undefined; // `accept` owns the staged file now and removes it on failure.
+        resume.release();
         return staged;
       } catch (error) {
         if (error instanceof RangeMismatchError) whole = true;
@@ -138,128 +161,173 @@ function runTask(task: DownloadTask, deps: Deps): Promise<TaskResult> {
     },
     async leave() {
       // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
-      if (partial !== undefined) await removeQuietly(partial.tempPath);
-      partial = undefined;
+      await resume.discard();
     },
   });
 }
 
-/**
- * One attempt: follow redirects ourselves (so credentials are decided again for every hop,
- * as Composer's `CurlDownloader::handleRedirect` does), then stream the body to the temp file.
- */
-async function transfer(
-  task: DownloadTask,
-  url: string,
-  attempt: number,
-  how: { readonly resumeFrom: Partial | undefined; readonly whole: boolean; readonly signal: AbortSignal; readonly started: () => void },
-  deps: Deps,
-  keep: (p: Partial | undefined) => void,
-): Promise<{ staged: StagedFile; assembled: boolean }> {
-  const { ctx } = deps;
-  const { resumeFrom, whole } = how;
+/** How one attempt goes: where it resumes from, whether it must be one whole response, and its package's signal. */
+interface Attempt {
+  readonly resume: ResumePoint;
+  /** One response, no split, no resume (a range came from another entity, or an assembled file failed). */
+  readonly whole: boolean;
+  readonly signal: AbortSignal;
+  readonly started: () => void;
+}
+
+/** The attempt's transfer as one request sees it: the connection, its bounds, and the file it continues. */
+interface Exchange {
+  readonly dispatcher: Dispatcher;
+  readonly watch: TransferWatch;
+  /** The partial this attempt continues (taken at its start), or undefined for a new file. */
+  readonly resumeFrom: PartialFile | undefined;
+}
+
+/** A final (not redirect) response, still holding its origin gate and global slot until `release`. */
+interface Landed {
+  readonly response: Dispatcher.ResponseData;
+  readonly url: URL;
+  readonly shown: string;
+  /** The request headers as sent to `url` (a split reuses them for its segments). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly sentAt: number;
+  readonly release: () => void;
+}
+
+/** One attempt at `url`: follow its redirects, then handle the response they end at. */
+async function transfer(task: SettledTask, url: string, attempt: number, how: Attempt, deps: Deps): Promise<{ staged: StagedFile; assembled: boolean }> {
   // Any attempt after a failure goes out on a fresh connection.
   const fresh = attempt > 1;
   const dispatcher = fresh ? deps.freshDispatcher() : deps.dispatcher;
-  const watch = new TransferWatch({ parent: how.signal, options: ctx.options, packageName: task.packageName, url: ctx.policy.redact(url) });
-  const signal = watch.signal;
+  const watch = new TransferWatch({ parent: how.signal, options: deps.ctx.options, packageName: task.packageName, url: task.policy.redact(url) });
+  const exchange: Exchange = { dispatcher, watch, resumeFrom: how.resume.file };
   try {
-    let current = new URL(url);
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      ctx.policy.assertAllowed(current, task);
-      const shown = ctx.policy.redact(current.href);
-      const headers: Record<string, string> = {
-        ...transportHeadersFor(task, current),
-        ...ctx.policy.headersFor(current, task),
-        'user-agent': deps.userAgent,
-        // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
-        // on disk but cost CPU, and a server that mislabels it would corrupt the archive.
-        'accept-encoding': 'identity',
-      };
-      if (resumeFrom && resumeFrom.validator !== undefined && resumeFrom.bytes > 0) {
-        headers['range'] = `bytes=${resumeFrom.bytes}-`;
-        headers['if-range'] = resumeFrom.validator.value;
-      }
-      const release = await acquire(current.host, deps, signal);
-      try {
-        if (hop === 0) {
-          how.started();
-          ctx.emit({ type: 'started', task, url: ctx.policy.redact(url), attempt });
-        }
-        const sentAt = Date.now();
-        let response: Dispatcher.ResponseData;
-        try {
-          response = await dispatcher.request({
-            origin: current.origin,
-            path: `${current.pathname}${current.search}`,
-            method: 'GET',
-            headers,
-            signal,
-          });
-        } catch (error) {
-          if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
-          throw networkError(watch.explain(error), task.packageName, shown);
-        }
-        const { statusCode } = response;
-        const location = header(response.headers, 'location');
-        if (statusCode >= 300 && statusCode < 400 && location !== undefined) {
-          await response.body.dump().catch(() => undefined);
-          current = new URL(location, current);
-          continue; // `finally` gives the slot back: the next hop may be another origin.
-        }
-        if (statusCode === 200 || statusCode === 206) {
-          // A big, rangeable fresh 200 is split into parallel segments (segmented.ts); a resumed
-          // transfer, a whole-only refetch, or anything `decideSplit` refuses, streams on as one response.
-          const split = resumeFrom || whole ? undefined : decideSplit(statusCode, response.headers, ctx.options);
-          const host = current.host;
-          try {
-            // An archive above --max-size is refused on its declared length, before any byte is written.
-            try {
-              watch.declared(statusCode === 206 ? contentRange(response.headers)?.total : numberHeader(response.headers, 'content-length'));
-            } catch (error) {
-              response.body.destroy();
-              if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
-              keep(undefined);
-              throw error;
-            }
-            const staged = split
-              ? { file: await receiveSegmented({ task, url: current, shown, first: response, decision: split, ctx: { ...ctx, signal }, dispatcher, retryPolicy: deps.policy, random: deps.random, headers, onCongested: () => deps.gate.congested(host), watch }), resumed: false }
-              : await receive(task, response, { resumeFrom, resumable: !whole }, shown, deps, keep, watch);
-            deps.gate.succeeded(current.host);
-            return { staged: staged.file, assembled: split !== undefined || staged.resumed };
-          } catch (error) {
-            if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(current.host, sentAt);
-            throw error;
-          }
-        }
-        await response.body.dump().catch(() => undefined);
-        if (statusCode === 429 || statusCode === 503) deps.gate.congested(current.host, sentAt);
-        if (statusCode === 416 && resumeFrom) {
-          // Our offset is no longer valid: start over on the next attempt.
-          await removeQuietly(resumeFrom.tempPath);
-          keep(undefined);
-        }
-        throw new HttpStatusError({
-          status: statusCode,
-          url: shown,
-          packageName: task.packageName,
-          retryable: isRetryableStatus(statusCode, current.hostname) || statusCode === 416,
-          retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
-          hint: statusHint(statusCode, current),
-        });
-      } finally {
-        release();
-      }
+    const landed = await followRedirects(task, url, attempt, how, exchange, deps);
+    try {
+      return await handleResponse(task, landed, how, exchange, deps);
+    } finally {
+      landed.release();
     }
-    throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${ctx.policy.redact(url)}`, {
-      packageName: task.packageName,
-      url: ctx.policy.redact(url),
-    });
   } finally {
     watch.dispose();
     // The body has been read to the end or abandoned by now; drop the one-off connection.
     if (fresh) await dispatcher.destroy().catch(() => undefined);
   }
+}
+
+/**
+ * Requests `url` and follows redirects ourselves, so credentials and secure-http are decided again
+ * for every hop, as Composer's `CurlDownloader::handleRedirect` does. Each hop takes its origin's
+ * gate and a global slot; a redirect gives them back (the next hop may be another origin).
+ */
+async function followRedirects(task: SettledTask, url: string, attempt: number, how: Attempt, exchange: Exchange, deps: Deps): Promise<Landed> {
+  const { resumeFrom, watch } = exchange;
+  let current = new URL(url);
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    task.policy.assertAllowed(current);
+    const shown = task.policy.redact(current.href);
+    const headers: Record<string, string> = {
+      ...transportHeadersFor(task, current),
+      ...task.policy.headersFor(current),
+      'user-agent': deps.userAgent,
+      // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
+      // on disk but cost CPU, and a server that mislabels it would corrupt the archive.
+      'accept-encoding': 'identity',
+    };
+    if (resumeFrom && resumeFrom.validator !== undefined && resumeFrom.bytes > 0) {
+      headers['range'] = `bytes=${resumeFrom.bytes}-`;
+      headers['if-range'] = resumeFrom.validator.value;
+    }
+    const release = await acquire(current.host, deps, watch.signal);
+    let landed = false;
+    try {
+      if (hop === 0) {
+        how.started();
+        deps.ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
+      }
+      const sentAt = Date.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
+      } catch (error) {
+        if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
+        throw networkError(watch.explain(error), task.packageName, shown);
+      }
+      const location = header(response.headers, 'location');
+      if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
+        await response.body.dump().catch(() => undefined);
+        current = new URL(location, current);
+        continue;
+      }
+      landed = true;
+      return { response, url: current, shown, headers, sentAt, release };
+    } finally {
+      if (!landed) release();
+    }
+  }
+  throw new PrefetchError('E_HTTP', `${task.packageName}: more than ${MAX_REDIRECTS} redirects from ${task.policy.redact(url)}`, {
+    packageName: task.packageName,
+    url: task.policy.redact(url),
+  });
+}
+
+/** A 200/206 becomes the staged file (split, resumed or streamed whole); any other status an `HttpStatusError`. */
+async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, exchange: Exchange, deps: Deps): Promise<{ staged: StagedFile; assembled: boolean }> {
+  const { ctx } = deps;
+  const { response, url, shown, sentAt } = landed;
+  const { resumeFrom, watch } = exchange;
+  const { statusCode } = response;
+  if (statusCode === 200 || statusCode === 206) {
+    // A big, rangeable fresh 200 is split into parallel segments (segmented.ts); a resumed
+    // transfer, a whole-only refetch, or anything `decideSplit` refuses, streams on as one response.
+    const split = resumeFrom || how.whole ? undefined : decideSplit(statusCode, response.headers, ctx.options);
+    try {
+      // An archive above --max-size is refused on its declared length, before any byte is written.
+      try {
+        watch.declared(statusCode === 206 ? contentRange(response.headers)?.total : numberHeader(response.headers, 'content-length'));
+      } catch (error) {
+        response.body.destroy();
+        await how.resume.discard();
+        throw error;
+      }
+      const staged = split
+        ? {
+            file: await receiveSegmented({
+              task,
+              url,
+              shown,
+              first: response,
+              decision: split,
+              ctx: { ...ctx, signal: watch.signal },
+              dispatcher: exchange.dispatcher,
+              retryPolicy: deps.policy,
+              random: deps.random,
+              headers: landed.headers,
+              onCongested: () => deps.gate.congested(url.host),
+              watch,
+            }),
+            resumed: false,
+          }
+        : await receive(task, response, { resume: how.resume, resumeFrom, resumable: !how.whole, shown, watch }, ctx);
+      deps.gate.succeeded(url.host);
+      return { staged: staged.file, assembled: split !== undefined || staged.resumed };
+    } catch (error) {
+      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(url.host, sentAt);
+      throw error;
+    }
+  }
+  await response.body.dump().catch(() => undefined);
+  if (statusCode === 429 || statusCode === 503) deps.gate.congested(url.host, sentAt);
+  // Our offset is no longer valid: start over on the next attempt.
+  if (statusCode === 416) await how.resume.discard();
+  throw new HttpStatusError({
+    status: statusCode,
+    url: shown,
+    packageName: task.packageName,
+    retryable: isRetryableStatus(statusCode, url.hostname) || statusCode === 416,
+    retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
+    hint: statusHint(statusCode, url),
+  });
 }
 
 /**
@@ -281,26 +349,23 @@ async function acquire(host: string, deps: Deps, signal: AbortSignal): Promise<(
   }
 }
 
+/** Streams one response into the partial file it continues or a new one; the resume point holds it meanwhile. */
 async function receive(
   task: DownloadTask,
   response: Dispatcher.ResponseData,
-  how: { readonly resumeFrom: Partial | undefined; readonly resumable: boolean },
-  shown: string,
-  deps: Deps,
-  keep: (p: Partial | undefined) => void,
-  watch: TransferWatch,
+  how: { readonly resume: ResumePoint; readonly resumeFrom: PartialFile | undefined; readonly resumable: boolean; readonly shown: string; readonly watch: TransferWatch },
+  ctx: FetchContext,
 ): Promise<{ file: StagedFile; resumed: boolean }> {
-  const { ctx } = deps;
-  const { resumeFrom } = how;
+  const { resume, resumeFrom, shown, watch } = how;
   // Start taking the body now, before any await: undici destroys the body stream when the
   // socket dies, and destroy() drops whatever it had buffered. Chunks already queued by
   // `batches` survive and come out before the error, so a reset mid-body still leaves
   // everything received on disk as the offset to resume from.
   const batches = new BodyBatches(response.body);
   const length = numberHeader(response.headers, 'content-length');
-  let opened: { partial: Partial; handle: FileHandle };
+  let opened: { partial: PartialFile; handle: FileHandle };
   try {
-    opened = await openTarget(task, response, resumeFrom, shown, length, keep);
+    opened = await openTarget(task, response, resume, resumeFrom, shown, length);
   } catch (error) {
     batches.dispose();
     response.body.destroy();
@@ -308,13 +373,12 @@ async function receive(
   }
   const { partial, handle } = opened;
   const resumed = partial === resumeFrom;
-  keep(partial);
   watch.bodyStarted(partial.bytes);
+  const progress = progressReporter(task, ctx);
 
   // A plain loop, not pipeline() into a Writable: when the socket dies, a Writable's buffered
   // chunks are dropped on destroy while the hash may or may not have seen them. Here every
   // batch is on disk and hashed, or neither, so `partial.bytes` is a safe Range offset.
-  let lastProgress = 0;
   let writeFailed = false;
   try {
     for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
@@ -331,11 +395,7 @@ async function receive(
       partial.bytes += size;
       // Past --max-size (an endless body): throws, and the temp file goes below.
       watch.received(size);
-      const now = Date.now();
-      if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-        lastProgress = now;
-        ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.total });
-      }
+      progress(partial.bytes, partial.total);
     }
   } catch (error) {
     batches.dispose();
@@ -345,10 +405,7 @@ async function receive(
     // Without a validator a retry cannot safely continue, after a failed write the file may hold
     // bytes the hash has not seen, a whole-only refetch must not resume, and bytes past
     // --max-size are worth nothing: start over in all these cases.
-    if (partial.validator === undefined || writeFailed || !how.resumable || isFinal(reason)) {
-      await removeQuietly(partial.tempPath);
-      keep(undefined);
-    }
+    if (partial.validator === undefined || writeFailed || !how.resumable || isFinal(reason)) await resume.discard();
     if (writeFailed) {
       throw new PrefetchError('E_CACHE', `${task.packageName}: cannot write ${partial.tempPath}: ${error instanceof Error ? error.message : String(error)}`, {
         packageName: task.packageName,
@@ -362,17 +419,14 @@ async function receive(
   await handle.close();
   if (partial.total !== undefined && partial.bytes !== partial.total) {
     // The server closed cleanly but early (or sent too much): resume if we can, else restart.
-    if (partial.bytes > partial.total || partial.validator === undefined || !how.resumable) {
-      await removeQuietly(partial.tempPath);
-      keep(undefined);
-    }
+    if (partial.bytes > partial.total || partial.validator === undefined || !how.resumable) await resume.discard();
     throw new PrefetchError('E_NETWORK', `${task.packageName}: body ended after ${partial.bytes} of ${partial.total} bytes from ${shown}`, {
       packageName: task.packageName,
       url: shown,
       retryable: true,
     });
   }
-  ctx.emit({ type: 'progress', task, bytes: partial.bytes, total: partial.bytes });
+  progress(partial.bytes, partial.bytes, true);
   return { file: { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown }, resumed };
 }
 
@@ -381,30 +435,29 @@ function isFinal(reason: unknown): boolean {
   return reason instanceof PrefetchError && reason.code === 'E_LIMIT';
 }
 
-/** The file this response's bytes go to: the partial it continues (a matching 206), or a new one. */
+/** The file this response's bytes go to: the partial it continues (a matching 206), or a new one, held by `resume`. */
 async function openTarget(
   task: DownloadTask,
   response: Dispatcher.ResponseData,
-  resumeFrom: Partial | undefined,
+  resume: ResumePoint,
+  resumeFrom: PartialFile | undefined,
   shown: string,
   length: number | undefined,
-  keep: (p: Partial | undefined) => void,
-): Promise<{ partial: Partial; handle: FileHandle }> {
+): Promise<{ partial: PartialFile; handle: FileHandle }> {
   const mismatch = response.statusCode === 206 ? await continuationProblem(resumeFrom, response.headers) : undefined;
   if (response.statusCode === 206 && resumeFrom && mismatch === undefined) {
     return { partial: resumeFrom, handle: await open(resumeFrom.tempPath, 'a') };
   }
   // A 200 to our Range request (server ignores Range, or If-Range saw a new entity), or a 206 of
   // other bytes: the old bytes and their hash are worthless; start a new file with a new hash.
-  if (resumeFrom) await removeQuietly(resumeFrom.tempPath);
-  keep(undefined);
+  await resume.discard();
   if (response.statusCode === 206) {
     throw new RangeMismatchError({ packageName: task.packageName, url: shown, problem: 'unexpected', detail: 'we did not ask for', ...mismatch });
   }
   await ensureContainedDir(task.cachePath, cacheRootOf(task));
-  const partial: Partial = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
+  const partial: PartialFile = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
   const handle = await open(partial.tempPath, 'w');
-  keep(partial);
+  resume.hold(partial);
   return { partial, handle };
 }
 
@@ -414,7 +467,7 @@ async function openTarget(
  * our offset, describe the same entity length, and the file on disk must be exactly what we hashed.
  */
 async function continuationProblem(
-  partial: Partial | undefined,
+  partial: PartialFile | undefined,
   headers: Dispatcher.ResponseData['headers'],
 ): Promise<{ problem: RangeMismatchError['problem']; expected?: string | undefined; received?: string | undefined; detail: string } | undefined> {
   if (partial === undefined || partial.validator === undefined) return { problem: 'unexpected', detail: 'we did not ask for' };

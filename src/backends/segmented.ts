@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
@@ -11,8 +10,8 @@ import { isResetLike, networkError } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
-import type { DownloadTask } from '../plan/types.js';
-import type { DownloadOptions, FetchContext, StagedFile } from './types.js';
+import type { DownloadOptions, DownloadTask, FetchContext, StagedFile } from '../types.js';
+import { progressReporter } from './progress.js';
 import { BodyBatches } from './body-batches.js';
 import type { TransferWatch } from './transfer-watch.js';
 
@@ -30,7 +29,6 @@ import type { TransferWatch } from './transfer-watch.js';
 
 /** Segments smaller than this are not worth a request round trip (aria2's `-k` default is 20 MiB; our caps are per connection, so smaller pays). */
 const MIN_SEGMENT_BYTES = 512 * 1024;
-const PROGRESS_INTERVAL_MS = 200;
 
 export interface SplitDecision {
   readonly total: number;
@@ -137,16 +135,12 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
   const probeMs = ctx.options.splitProbeMs;
   const segments: Segment[] = probeMs > 0 ? [{ index: 0, start: 0, end: decision.total, pos: 0 }] : planSegments(decision.total, decision.segments);
   let received = 0;
-  let lastProgress = 0;
   t.watch?.bodyStarted(0);
+  const report = progressReporter(task, ctx);
   const progress = (n: number): void => {
     received += n;
     t.watch?.received(n);
-    const now = Date.now();
-    if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-      lastProgress = now;
-      ctx.emit({ type: 'progress', task, bytes: received, total: decision.total });
-    }
+    report(received, decision.total);
   };
 
   let probe: NodeJS.Timeout | undefined;

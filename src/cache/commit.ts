@@ -1,8 +1,8 @@
 import { mkdir, open, rename, stat, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { StagedFile } from '../backends/types.js';
+import type { StagedFile } from '../types.js';
 import { PrefetchError } from '../errors.js';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 import { ArchiveValidationError } from '../verify/archive.js';
 import { checkInProcess } from '../verify/check-pool.js';
 import { sha1File } from '../verify/sha1.js';

@@ -1,7 +1,7 @@
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 
 /** The cache-files-dir a task's `cachePath` was built from (`cachePathFor`: `<root>/<cacheKey>`). */
 export function cacheRootOf(task: Pick<DownloadTask, 'cachePath' | 'cacheKey'>): string {

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 import { isTempFileName } from './temp-files.js';
 
 /**
@@ -50,7 +50,7 @@ async function largestArchives(dir: string): Promise<Map<string, number>> {
  * they are split into segments while the many small ones fill the remaining slots; nothing ends
  * up waiting behind one long transfer at the end of the run. Everything else keeps the lock's order.
  */
-export function orderLargestFirst(tasks: readonly DownloadTask[], hints: ReadonlyMap<DownloadTask, number>, bigBytes: number): DownloadTask[] {
+export function orderLargestFirst<T extends DownloadTask>(tasks: readonly T[], hints: ReadonlyMap<DownloadTask, number>, bigBytes: number): T[] {
   const big = tasks.filter((t) => (hints.get(t) ?? 0) >= bigBytes).sort((a, b) => hints.get(b)! - hints.get(a)!);
   if (big.length === 0) return [...tasks];
   const bigSet = new Set(big);

@@ -1,6 +1,6 @@
 import type { Command, Option } from 'commander';
 
-export const ENV_PREFIX = 'COMPOSER_PREFETCH_';
+const ENV_PREFIX = 'COMPOSER_PREFETCH_';
 
 /** `--cache-dir` → COMPOSER_PREFETCH_CACHE_DIR, `--no-dev` → COMPOSER_PREFETCH_NO_DEV. */
 export function envNameFor(option: Option): string | undefined {
@@ -15,37 +15,47 @@ export function envFlag(value: string | undefined): boolean {
 }
 
 /**
- * Gives every option (also ones added later) a COMPOSER_PREFETCH_* variable. Commander applies
- * them after the command line, so flags win, and validates them with the option's own parser.
- * Commander reads `process.env` itself; a flag variable set to 0/false is left out so that it
- * means off, not on (commander only checks that a boolean variable exists).
+ * Names every option's COMPOSER_PREFETCH_* variable (`Option.env()`, so `--help` lists it).
+ * Declared after the options were added, commander does not read these variables itself: the
+ * values come from `applyEnvironment`, out of the environment the CLI was given (a test's, or
+ * `process.env`), with this tool's own error message and its 0/false/no/off for flags.
  */
-export function attachEnvironment(program: Command, env: Readonly<Record<string, string | undefined>>): void {
+export function declareEnvironment(program: Command): void {
   for (const option of program.options) {
     const name = envNameFor(option);
-    if (name === undefined || option.envVar !== undefined) continue;
-    const takesValue = option.required || option.optional;
-    if (!takesValue && env[name] !== undefined && !envFlag(env[name])) continue;
-    option.env(name);
-    // Commander wires its env listener in addOption(), which has already run: wire the same one here.
-    program.on(`optionEnv:${option.name()}`, (value: string | undefined) => applyEnvValue(program, option, value));
+    if (name !== undefined && option.envVar === undefined) option.env(name);
   }
 }
 
-function applyEnvValue(program: Command, option: Option, raw: string | undefined): void {
-  const key = option.attributeName();
-  let value: unknown;
-  if (raw === undefined) value = option.negate ? false : (option.presetArg ?? true);
-  else if (option.parseArg) {
-    try {
-      value = option.parseArg(raw, program.getOptionValue(key));
-    } catch (error) {
-      const e = error as { code?: string; message?: string; exitCode?: number };
-      if (e.code !== 'commander.invalidArgument') throw error;
-      program.error(`${option.envVar}=${raw} is not valid for ${option.long ?? option.flags}: ${e.message ?? ''}`.trim(), { exitCode: 2, code: e.code });
-    }
-  } else value = raw;
-  program.setOptionValueWithSource(key, value, 'env');
+/**
+ * After parsing: each option not given on the command line takes its variable, validated by the
+ * option's own parser (flags win, as commander's own environment handling does). A flag's
+ * variable turns it on with 1/true/yes/on (any other value), and is ignored with 0/false/no/off
+ * or empty, so that it means off rather than on.
+ */
+export function applyEnvironment(program: Command, env: Readonly<Record<string, string | undefined>>): void {
+  for (const option of program.options) {
+    const name = option.envVar;
+    const raw = name === undefined ? undefined : env[name];
+    if (name === undefined || raw === undefined) continue;
+    const key = option.attributeName();
+    const source = program.getOptionValueSource(key);
+    if (source !== undefined && source !== 'default' && source !== 'env') continue;
+    const takesValue = option.required || option.optional;
+    if (!takesValue && !envFlag(raw)) continue;
+    program.setOptionValueWithSource(key, takesValue ? envValue(program, option, name, raw) : option.negate ? false : (option.presetArg ?? true), 'env');
+  }
+}
+
+function envValue(program: Command, option: Option, name: string, raw: string): unknown {
+  if (!option.parseArg) return raw;
+  try {
+    return option.parseArg(raw, program.getOptionValue(option.attributeName()));
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code !== 'commander.invalidArgument') throw error;
+    return program.error(`${name}=${raw} is not valid for ${option.long ?? option.flags}: ${e.message ?? ''}`.trim(), { exitCode: 2, code: e.code });
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
-import type { BackendName } from '../backends/types.js';
+import type { BackendName } from '../types.js';
 import type { VerifyLevel } from '../verify/archive.js';
 import { parseMirrorEnv } from '../plan/mirror-urls.js';
 

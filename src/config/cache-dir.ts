@@ -8,6 +8,7 @@ import {
   resolveComposerHomeWithSource,
   useXdg,
 } from './composer-home.js';
+import { phpToString } from '../php.js';
 
 /**
  * Where Composer keeps dist archives (composer-cache.md §1.1), resolved the way Composer 2.x does:
@@ -36,15 +37,6 @@ const ORIGIN_TEXT: Record<Exclude<Origin, 'default'>, string> = {
 
 /** `Config::get` keys that read `COMPOSER_<KEY>` first and go through the path pipeline. */
 const ENV_PATH_KEYS = new Set(['vendor-dir', 'bin-dir', 'process-timeout', 'data-dir', 'cache-dir', 'cache-files-dir', 'cache-repo-dir', 'cache-vcs-dir', 'cafile', 'capath']);
-
-/** PHP `(string)` for config values. */
-function phpToString(value: unknown): string {
-  if (value === null || value === undefined || value === false) return '';
-  if (value === true) return '1';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  return 'Array';
-}
 
 function rtrimSlashes(value: string): string {
   return value.replace(/[/\\]+$/, '');
@@ -144,7 +136,7 @@ class DirConfig {
 }
 
 /** `Factory::getCacheDir($home)` (Composer 2.1+), with the rule that won. */
-export function platformCacheDir(e: Environment, home: string): { dir: string; rule: string } {
+function platformCacheDir(e: Environment, home: string): { dir: string; rule: string } {
   const cacheEnv = getEnv(e, 'COMPOSER_CACHE_DIR');
   if (envTruthy(cacheEnv)) return { dir: cacheEnv, rule: 'env COMPOSER_CACHE_DIR' };
   const homeEnv = getEnv(e, 'COMPOSER_HOME');

@@ -5,14 +5,13 @@ import path from 'node:path';
 import { PrefetchError } from '../errors.js';
 import { isRecord, parseSecretJson } from '../json.js';
 import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS } from '../plan/plan-downloads.js';
-import { phpTrim } from '../plan/version-parser.js';
 import type { ComposerConfigSection } from './cache-dir.js';
 import type { Environment } from './composer-home.js';
+import type { PreferredInstall } from '../types.js';
+import { phpBool, phpFloat, phpInt, phpTrim } from '../php.js';
 
 export type { ComposerConfigSection } from './cache-dir.js';
 
-/** `preferred-install`: one mode, or name patterns → mode with `*` last (`Config::merge`). */
-export type PreferredInstall = string | Readonly<Record<string, string>>;
 
 /**
  * The Composer settings the prefetcher needs, read from the project composer.json and the global
@@ -93,33 +92,9 @@ async function readConfigSection(file: string, warnings: string[]): Promise<{ fo
   return { found: true, section };
 }
 
-/** PHP `(bool)` for JSON values. */
-function phpBool(value: unknown): boolean {
-  if (typeof value === 'string') return value !== '' && value !== '0';
-  if (typeof value === 'number') return value !== 0;
-  if (Array.isArray(value)) return value.length > 0;
-  if (isRecord(value)) return Object.keys(value).length > 0;
-  return value === true;
-}
-
 /** `$v !== 'false' && (bool) $v`: how `Config::get` reads its booleans. */
 function configBool(value: unknown): boolean {
   return value !== 'false' && phpBool(value);
-}
-
-/** PHP `(float)` of a string or number: the leading numeric part, 0 when there is none. */
-function phpFloat(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value !== 'string') return 0;
-  const match = /^[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(value);
-  return match ? Number(match[0].trim()) : 0;
-}
-
-/** PHP `(int)`: truncation towards zero of the float reading. */
-function phpInt(value: unknown): number {
-  const n = Math.trunc(phpFloat(value));
-  return Number.isFinite(n) ? n : 0;
 }
 
 /** `Config::get('cache-files-maxsize')`: `300MiB`, `1.5G`, `2048k`, plain bytes; K/M/G are ×1024. */

@@ -1,4 +1,4 @@
-import type { BackendName, DownloadOptions } from '../backends/types.js';
+import type { BackendName, DownloadOptions } from '../types.js';
 import type { VerifyLevel } from '../verify/archive.js';
 
 /** Defaults come from `npm run bench` (see bench/RESULTS.md). */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent, DispatcherBase, ProxyAgent } from './undici-lean.js';
 import { PrefetchError } from '../errors.js';
+import { basicAuthorization } from './request-headers.js';
 import { redactUrl } from './request-policy.js';
 
 /**
@@ -79,9 +80,7 @@ export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
   let authorization: string | undefined;
   if (url.username !== '') {
     // ProxyItem: rawurldecode(user)[:rawurldecode(pass)]
-    const user = decodeURIComponent(url.username);
-    const auth = url.password !== '' ? `${user}:${decodeURIComponent(url.password)}` : user;
-    authorization = `Basic ${Buffer.from(auth, 'utf8').toString('base64')}`;
+    authorization = basicAuthorization(decodeURIComponent(url.username), url.password !== '' ? decodeURIComponent(url.password) : undefined);
   }
   return { uri: `${url.protocol}//${url.host}`, authorization, source };
 }

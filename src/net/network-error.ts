@@ -36,7 +36,7 @@ export function networkError(error: unknown, packageName: string, url: string): 
 }
 
 /** Failure classes for statistics and messages. */
-export function networkCause(code: string | undefined): string {
+function networkCause(code: string | undefined): string {
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'connect timeout';

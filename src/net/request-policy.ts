@@ -1,5 +1,6 @@
 import { PrefetchError } from '../errors.js';
-import type { RequestPolicy } from '../backends/types.js';
+import { basicAuthorization } from './request-headers.js';
+import type { RequestPolicy } from '../types.js';
 
 /**
  * Names of query, fragment and `;` path parameters whose values are secrets in dist URLs (GitLab,
@@ -39,6 +40,8 @@ export interface RequestPolicyOptions {
   readonly secureHttp: boolean;
   /** Extra headers for a URL (auth.json credentials); decided per origin. */
   readonly credentialsFor?: (url: URL) => Record<string, string>;
+  /** A final failure in this project's words (`explainAuthFailure` with its auth.json); as is by default. */
+  readonly explainFailure?: (error: PrefetchError) => PrefetchError;
 }
 
 export function createRequestPolicy(options: RequestPolicyOptions): RequestPolicy {
@@ -52,11 +55,12 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
         const user = decodeURIComponent(url.username);
         const pass = decodeURIComponent(url.password);
         delete headers['private-token'];
-        headers['authorization'] = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        headers['authorization'] = basicAuthorization(user, pass);
       }
       return headers;
     },
     redact: redactUrl,
+    explainFailure: options.explainFailure ?? ((error) => error),
     assertAllowed(url) {
       if (url.protocol === 'https:') return;
       if (url.protocol === 'http:' && !options.secureHttp) return;

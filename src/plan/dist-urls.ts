@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LockedPackage } from '../lockfile/types.js';
 import { normalizeVersion } from './version-parser.js';
+import { phpLooseEqualStrings, phpPregReplacement, phpTruthy, phpUrlHost } from '../php.js';
 
 /**
  * Composer's dist URL list and URL processing, ported from Composer 2.x:
@@ -23,11 +24,6 @@ export interface MirrorPackage {
 
 function md5(text: string): string {
   return createHash('md5').update(text, 'utf8').digest('hex');
-}
-
-/** PHP truthiness of a string: '' and '0' are false. */
-export function phpTruthy(value: string | undefined): value is string {
-  return value !== undefined && value !== '' && value !== '0';
 }
 
 /** PHP `str_replace` with arrays: each pair is applied in turn to the result of the previous one. */
@@ -69,17 +65,6 @@ export function expandMirrorUrl(template: string, pkg: MirrorPackage): string {
   ]);
 }
 
-/** PHP string numericness (PHP 8 `is_numeric`, leading whitespace allowed, trailing too). */
-function isPhpNumeric(value: string): boolean {
-  return /^[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*$/.test(value);
-}
-
-/** PHP 8 loose `==` between two strings (`in_array` without strict): numeric strings compare as numbers. */
-function phpLooseEqualStrings(a: string, b: string): boolean {
-  if (a === b) return true;
-  return isPhpNumeric(a) && isPhpNumeric(b) && Number(a.trim()) === Number(b.trim());
-}
-
 /**
  * `Package::getDistUrls()` → `Package::getUrls()` for Composer ≥ 2.1: `dist.url` (placeholders
  * expanded when it contains `%`), then each mirror in order, a preferred one unshifted to the front,
@@ -98,40 +83,6 @@ export function getDistUrls(pkg: LockedPackage): string[] {
     else urls.push(url);
   }
   return urls;
-}
-
-/**
- * The host as PHP `parse_url($url, PHP_URL_HOST)` reports it: case preserved, no IDN conversion,
- * userinfo and port removed. `undefined` where PHP has no host (no `//authority`) or rejects the URL
- * (non-numeric or out-of-range port).
- */
-export function phpUrlHost(url: string): string | undefined {
-  let rest: string;
-  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.exec(url);
-  if (scheme && url.startsWith('//', scheme[0].length)) rest = url.slice(scheme[0].length + 2);
-  else if (!scheme && url.startsWith('//')) rest = url.slice(2);
-  else return undefined;
-  const end = rest.search(/[/?#]/);
-  let authority = end === -1 ? rest : rest.slice(0, end);
-  const at = authority.lastIndexOf('@');
-  if (at !== -1) authority = authority.slice(at + 1);
-  let host = authority;
-  if (authority.startsWith('[')) {
-    const close = authority.indexOf(']');
-    if (close !== -1) {
-      host = authority.slice(0, close + 1);
-      const after = authority.slice(close + 1);
-      if (after !== '' && !/^:\d{0,5}$/.test(after)) return undefined;
-    }
-  } else {
-    const colon = authority.lastIndexOf(':');
-    if (colon !== -1) {
-      const port = authority.slice(colon + 1);
-      if (!/^\d{0,5}$/.test(port) || (port !== '' && Number(port) > 65535)) return undefined;
-      host = authority.slice(0, colon);
-    }
-  }
-  return host === '' ? undefined : host;
 }
 
 // PCRE `.` excludes only "\n", and `$` (no D modifier) also matches before a final "\n".
@@ -171,45 +122,6 @@ export function updateDistReference(url: string, reference: string, domains: Dis
     return url.replace(GITLAB_DOMAIN_RE, (...m: unknown[]) => phpPregReplacement(`\${1}${reference}`, m));
   }
   return url;
-}
-
-/**
- * Expands a PHP `preg_replace` replacement string: `\\N`, `$N` and `${N}` (N up to two digits) are
- * groups (missing ones are ''), a backslash before `\\` or `$` escapes it, anything else is literal.
- * Composer builds the replacement by concatenating the reference, so a reference containing `$1`
- * is interpreted too (php_pcre.c `preg_get_backref`).
- */
-function phpPregReplacement(replacement: string, callbackArgs: readonly unknown[]): string {
-  const groups: string[] = [];
-  for (const arg of callbackArgs) {
-    if (typeof arg !== 'string' && arg !== undefined) break; // offset argument ends the groups
-    groups.push(typeof arg === 'string' ? arg : '');
-  }
-  let out = '';
-  let lastCopied = '';
-  let i = 0;
-  while (i < replacement.length) {
-    const ch = replacement.charAt(i);
-    if (ch === '\\' || ch === '$') {
-      if (lastCopied === '\\') {
-        out = out.slice(0, -1) + ch;
-        lastCopied = '';
-        i++;
-        continue;
-      }
-      const ref = /^(?:\\(\d\d?)|\$(\d\d?)|\$\{(\d\d?)\})/.exec(replacement.slice(i));
-      if (ref) {
-        const index = Number(ref[1] ?? ref[2] ?? ref[3]);
-        out += groups[index] ?? '';
-        i += ref[0].length; // PHP leaves its "last copied" marker as it was
-        continue;
-      }
-    }
-    out += ch;
-    lastCopied = ch;
-    i++;
-  }
-  return out;
 }
 
 /** `FileDownloader::processUrl`: `updateDistReference` only when `dist.reference` is truthy (PHP). */

@@ -1,4 +1,4 @@
-import type { PreferredInstall } from '../config/composer-config.js';
+import type { PreferredInstall } from '../types.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { tryNormalizeVersion } from './version-parser.js';
 

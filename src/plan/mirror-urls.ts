@@ -2,7 +2,7 @@ import { PrefetchError } from '../errors.js';
 import { redactUrl } from '../net/request-policy.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { expandMirrorUrl } from './dist-urls.js';
-import type { DownloadTask } from './types.js';
+import type { DownloadTask } from '../types.js';
 
 /**
  * `--mirror TEMPLATE`: user dist mirrors in Composer's template form

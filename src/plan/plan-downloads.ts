@@ -1,12 +1,13 @@
 import type { LockedPackage, ParsedInput } from '../lockfile/types.js';
 import { isPrefetchError } from '../errors.js';
 import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
-import { getDistUrls, phpTruthy, processDistUrl } from './dist-urls.js';
+import { getDistUrls, processDistUrl } from './dist-urls.js';
+import { phpTruthy } from '../php.js';
 import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
 import { redactUrl } from '../net/request-policy.js';
-import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from './types.js';
+import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from '../types.js';
 import { tryNormalizeVersion } from './version-parser.js';
-import type { PreferredInstall } from '../config/composer-config.js';
+import type { PreferredInstall } from '../types.js';
 import { installsFromSource } from './install-source.js';
 
 export interface PlanOptions {

@@ -9,6 +9,7 @@
  * PCRE details kept on purpose: `\s` is the ASCII set only (no Unicode spaces), `trim` strips PHP's
  * set (" \t\n\r\0\x0B"), and the `i` flag affects ASCII letters only.
  */
+import { isEmptyGroup, phpTrim } from '../php.js';
 
 /** PCRE `\s` without the `u` modifier: space, \t, \n, \v, \f, \r. */
 const S = '\\t\\n\\x0B\\f\\r ';
@@ -27,16 +28,6 @@ const DATE_RE = new RegExp(`^v?(\\d{4}(?:[.:-]?\\d{2}){1,6}(?:[.:-]?\\d{1,3})?)$
 // Unanchored at the start like the PHP pattern; PCRE `.` excludes only \n.
 const DEV_BRANCH_RE = /([^\n]*?)[.-]?dev$/i;
 const NUMERIC_BRANCH_RE = /^v?(\d+)(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?(\.(?:\d+|[xX*]))?$/i;
-
-/** PHP `trim()` with its default character list. */
-export function phpTrim(value: string): string {
-  return value.replace(/^[ \t\n\r\0\x0B]+|[ \t\n\r\0\x0B]+$/g, '');
-}
-
-/** PHP `empty()` for a preg match group: unset, '' and '0' are all empty. */
-function isEmptyGroup(group: string | undefined): boolean {
-  return group === undefined || group === '' || group === '0';
-}
 
 /** `VersionParser::expandStability`. */
 function expandStability(stability: string): string {

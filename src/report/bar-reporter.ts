@@ -4,7 +4,7 @@ import { createFailureThrottle } from './failure-lines.js';
 import { failureText, formatBytes, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
-import type { PrefetchEvent, Reporter } from './types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface BarReporterOptions {
   /** A TTY stream (stderr): stdout stays free for `--json`. */

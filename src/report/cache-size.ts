@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Plan } from '../plan/types.js';
+import type { Plan } from '../types.js';
 import { formatBytes } from './format.js';
 
 /** Composer's size GC compared with what this run leaves in the cache (composer-cache.md §5). */

@@ -1,22 +1,21 @@
-import { describeWait, HttpStatusError, type PrefetchError } from '../errors.js';
+import { describeWait, HttpStatusError, TransferLimitError, type PrefetchError } from '../errors.js';
+import type { FailureCause } from '../types.js';
 
-/**
- * Why one request failed, in the few classes a mirror operator's dashboard shows. The set is part
- * of the JSON schema: add to it only with a schema note in the README.
- */
-export type FailureCause = 'timeout' | 'reset' | 'connect' | 'http4xx' | 'http5xx' | 'checksum' | 'corrupt' | 'other';
-
-export const FAILURE_CAUSES: readonly FailureCause[] = ['timeout', 'reset', 'connect', 'http4xx', 'http5xx', 'checksum', 'corrupt', 'other'];
+export const FAILURE_CAUSES: readonly FailureCause[] = ['timeout', 'reset', 'connect', 'http4xx', 'http5xx', 'checksum', 'corrupt', 'limit', 'other'];
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** Classifies by error code, HTTP status and the underlying socket error; the message is the last resort (aria2 reports text). */
+/**
+ * Classifies by error code, HTTP status and the underlying socket error; the message is the last
+ * resort, for network errors that carry no socket code (aria2 reports text).
+ */
 export function failureCause(error: PrefetchError): FailureCause {
   if (error.code === 'E_CHECKSUM') return 'checksum';
   if (error.code === 'E_CORRUPT') return 'corrupt';
-  const status = error instanceof HttpStatusError ? error.status : statusOf(error);
+  if (error.code === 'E_LIMIT') return 'limit';
+  const status = statusOf(error);
   if (status !== undefined) {
     if (status >= 400 && status < 500) return 'http4xx';
     if (status >= 500 && status < 600) return 'http5xx';
@@ -34,12 +33,9 @@ export function failureCause(error: PrefetchError): FailureCause {
   return 'other';
 }
 
-/** `status` on duck-typed HTTP errors (another backend's error class). */
+/** Both backends report every HTTP status as an `HttpStatusError`. */
 function statusOf(error: PrefetchError): number | undefined {
-  const status = (error as { status?: unknown }).status;
-  if (typeof status === 'number') return status;
-  const match = /\bHTTP (\d{3})\b/.exec(error.message);
-  return match ? Number(match[1]) : undefined;
+  return error instanceof HttpStatusError ? error.status : undefined;
 }
 
 /** The first `code` down the `cause` chain (undici wraps socket errors). */
@@ -69,13 +65,14 @@ const REASON_BY_CODE: Readonly<Record<string, string>> = {
  * (no package name, no URL), so failures can be grouped: `connection refused`, `HTTP 404`, …
  */
 export function failureReason(error: PrefetchError): string {
-  const status = error instanceof HttpStatusError ? error.status : statusOf(error);
+  const status = statusOf(error);
   if (status !== undefined) {
     const wait = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
     return wait === undefined ? `HTTP ${status}` : `HTTP ${status} (Retry-After: ${describeWait(wait)})`;
   }
   if (error.code === 'E_CHECKSUM') return 'sha1 mismatch';
   if (error.code === 'E_CORRUPT') return 'not a valid archive';
+  if (error instanceof TransferLimitError) return LIMIT_REASON[error.limit.kind];
   const code = causeCode(error);
   if (code !== undefined && REASON_BY_CODE[code] !== undefined) return REASON_BY_CODE[code];
   switch (failureCause(error)) {
@@ -90,6 +87,12 @@ export function failureReason(error: PrefetchError): string {
   }
 }
 
+const LIMIT_REASON: Readonly<Record<TransferLimitError['limit']['kind'], string>> = {
+  'max-size': 'larger than --max-size',
+  'low-speed': 'slower than --low-speed-limit',
+  deadline: 'not done within --retry-max-time',
+};
+
 /** Words for failures no socket code or status explains. */
 const REASON_BY_ERROR_CODE: Readonly<Partial<Record<PrefetchError['code'], string>>> = {
   E_NETWORK: 'network error',
@@ -99,6 +102,7 @@ const REASON_BY_ERROR_CODE: Readonly<Partial<Record<PrefetchError['code'], strin
   E_BACKEND: 'download backend failed',
   E_PACKAGE: 'invalid package entry',
   E_HTTP: 'HTTP error',
+  E_LIMIT: 'a download limit was reached',
 };
 
 /** What to check when many packages failed the same way at one host; undefined when the hint says it. */

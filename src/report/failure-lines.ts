@@ -4,7 +4,7 @@ import { failureHost } from './format.js';
 import { displayText as d } from './terminal-text.js';
 
 /** Live failure lines shown per reason and host before the rest waits for the summary. */
-export const LIVE_FAILURES_PER_GROUP = 3;
+const LIVE_FAILURES_PER_GROUP = 3;
 
 /** What a reporter prints for one failure as it happens. */
 export type LiveFailure =

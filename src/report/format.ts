@@ -1,8 +1,10 @@
-import type { Plan } from '../plan/types.js';
-import { failureGuidance, type FailureCause } from './failure-cause.js';
+import type { Plan } from '../types.js';
+import { failureGuidance } from './failure-cause.js';
+import type { FailureCause } from '../types.js';
 import { originOf, type OriginStats } from './origin-stats.js';
 import { displayText as d, displayUrl } from './terminal-text.js';
-import type { FailedPackage, Summary } from './types.js';
+import type { FailedPackage, Summary } from '../types.js';
+import type { CacheState } from '../errors.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -82,7 +84,7 @@ function formatGroup(group: FailureGroup): string[] {
   lines.push(`    ${d(listNames(group.failures.map((f) => f.packageName)))}`);
   // Generic words ("cannot write to the cache") or differing advice: the first failure in full says more.
   const [first] = group.failures;
-  if (first !== undefined && (group.cause === 'other' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
+  if (first !== undefined && (group.cause === 'other' || group.cause === 'limit' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
   const hint = first?.hint;
   if (hint !== undefined) lines.push(`    ${d(hint)}`);
   return lines;
@@ -149,16 +151,16 @@ export function formatOrigins(origins: readonly OriginStats[]): string {
   return lines.join('\n');
 }
 
-/** Whether a `verify` failure is a missing or an invalid archive (prefetch.ts words the message). */
-export function verifyState(message: string): 'missing' | 'invalid' {
-  return /invalid archive/.test(message) ? 'invalid' : 'missing';
+/** Whether a `verify` failure is a missing or an invalid archive; an unreadable path counts as missing. */
+export function verifyState(failure: Pick<FailedPackage, 'cacheState'>): CacheState {
+  return failure.cacheState ?? 'missing';
 }
 
 /** `verify`: the cache-hit verdict and every archive `composer install` would have to download. */
 export function formatVerifySummary(summary: Summary): string {
   const present = summary.cached;
-  const missing = summary.failures.filter((f) => verifyState(f.message) === 'missing');
-  const invalid = summary.failures.filter((f) => verifyState(f.message) === 'invalid');
+  const missing = summary.failures.filter((f) => verifyState(f) === 'missing');
+  const invalid = summary.failures.filter((f) => verifyState(f) === 'invalid');
   const lines = [
     summary.failed === 0
       ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`

@@ -3,7 +3,7 @@ import { redactUrl } from '../net/request-policy.js';
 import { failureText, formatBytes, formatDuration, verifyState } from './format.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
-import type { Summary } from './types.js';
+import type { Summary } from '../types.js';
 
 export interface GithubSummaryInput {
   readonly command: 'prefetch' | 'verify';
@@ -36,7 +36,7 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const throughput = summary.bytes > 0 ? `${formatBytes(summary.bytes / seconds)}/s` : '–';
   if (input.command === 'verify') {
-    const missing = summary.failures.filter((f) => verifyState(f.message) === 'missing').length;
+    const missing = summary.failures.filter((f) => verifyState(f) === 'missing').length;
     const invalid = summary.failures.length - missing;
     lines.push(
       summary.failed === 0

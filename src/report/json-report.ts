@@ -1,9 +1,9 @@
 import { redactUrl } from '../net/request-policy.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan } from '../types.js';
 import type { CacheSizeCheck } from './cache-size.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
-import type { Summary } from './types.js';
+import type { Summary } from '../types.js';
 
 /**
  * Version of the `--json` document and of `--json=ndjson` events. Adding a field keeps the

@@ -1,10 +1,10 @@
 import { redactUrl } from '../net/request-policy.js';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 import { failureCause } from './failure-cause.js';
 import { jsonError, REPORT_SCHEMA_VERSION } from './json-report.js';
 import { originOf } from './origin-stats.js';
 import { redactText } from './redact.js';
-import type { PrefetchEvent, Reporter } from './types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface NdjsonReporterOptions {
   /** Receives one complete line (with its newline) per event. */
@@ -21,7 +21,7 @@ function pkg(task: DownloadTask): { name: string; version: string; cacheKey: str
  * `schemaVersion`, `type` and `time`; tasks are flattened to name/version/cacheKey so no
  * unredacted URL can slip out with them.
  */
-export function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown> | undefined {
+function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown> | undefined {
   const base = { schemaVersion: REPORT_SCHEMA_VERSION, type: event.type, time };
   switch (event.type) {
     case 'planned':

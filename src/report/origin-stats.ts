@@ -1,6 +1,7 @@
 import { toPrefetchError } from '../errors.js';
-import { FAILURE_CAUSES, failureCause, type FailureCause } from './failure-cause.js';
-import type { PrefetchEvent } from './types.js';
+import { FAILURE_CAUSES, failureCause } from './failure-cause.js';
+import type { FailureCause } from '../types.js';
+import type { PrefetchEvent } from '../types.js';
 
 /** What the network did, per origin (scheme://host:port of the URL asked for; redirects count with it). */
 export interface OriginStats {

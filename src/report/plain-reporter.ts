@@ -3,7 +3,7 @@ import { createFailureThrottle } from './failure-lines.js';
 import { failureText, formatBytes, formatDuration, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
-import type { PrefetchEvent, Reporter } from './types.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface PlainReporterOptions {
   readonly write: (line: string) => void;
@@ -21,7 +21,7 @@ export interface PlainReporterOptions {
   readonly verbose?: boolean | undefined;
 }
 
-export const PLAIN_INTERVAL_MS = 10_000;
+const PLAIN_INTERVAL_MS = 10_000;
 
 function realEvery(ms: number, tick: () => void): () => void {
   const timer = setInterval(tick, ms);
@@ -31,7 +31,7 @@ function realEvery(ms: number, tick: () => void): () => void {
 }
 
 /** One progress line: counts, bytes, speed, time left. */
-export function formatProgressLine(s: ProgressSnapshot): string {
+function formatProgressLine(s: ProgressSnapshot): string {
   const extra = [s.cached > 0 ? `${s.cached} cached` : '', s.failed > 0 ? `${s.failed} failed` : '', s.retries > 0 ? `${s.retries} retries` : '']
     .filter((x) => x !== '')
     .join(', ');

@@ -1,4 +1,4 @@
-import type { PrefetchEvent } from './types.js';
+import type { PrefetchEvent } from '../types.js';
 
 export interface Transfer {
   readonly packageName: string;

@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc32, createGunzip, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { dataBlocksBytes, isZeroBlock, parseOctal, tarSize, walkTar } from './tar.js';
 
 /**
  * How far a check goes. `structure`: the archive's directory and headers (cheap, reads a few
@@ -19,8 +20,8 @@ export type VerifyLevel = 'deep' | 'structure';
  * A gzip/zip bomb reaches ~1000×, so checking stops at a cost bounded by this ratio instead of
  * inflating gigabytes on every run.
  */
-export const MAX_INFLATE_RATIO = 100;
-export const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
+const MAX_INFLATE_RATIO = 100;
+const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
 
 /** The inflate budget for a compressed file of `compressedBytes`. */
 export function inflateLimit(compressedBytes: number): number {
@@ -344,7 +345,7 @@ const INFLATE_IN_MEMORY_BYTES = 4 * 1024 * 1024;
 /**
  * Inflates one entry and compares its CRC-32 and size with the central directory, which is what
  * unzip checks when Composer's `ZipDownloader` extracts (and what ZipArchive, its fallback, does
- * not: it silently writes short or wrong files, issue 10). The central directory is the reference
+ * not: it silently writes short or wrong files). The central directory is the reference
  * because, with a data descriptor (flag bit 3), the local header holds zeros. Inflation stops as
  * soon as the output passes the declared size, so a bomb costs at most its declared size.
  */
@@ -459,61 +460,25 @@ async function validateTarDist(file: CheckedFile, kind: Sniffed, head: Buffer): 
  * Pax `size=` overrides are not applied; tars from `git archive`/GitHub never need them.
  */
 async function parseTarStream(source: AsyncIterable<Buffer>): Promise<number> {
-  let pending: Buffer | undefined; // a partial header block carried across chunks
-  let skip = 0; // data (and padding) bytes still to skip
-  let offset = 0; // of the next byte in the tar stream, for messages
   let entries = 0;
   let zeroBlocks = 0;
-  let ended = false;
-
-  const handleBlock = (block: Buffer): void => {
-    const blockOffset = offset - 512;
-    if (isZeroBlock(block)) {
-      zeroBlocks += 1;
-      if (zeroBlocks === 2) ended = true;
-      return;
-    }
-    if (zeroBlocks > 0) throw new ArchiveValidationError(`tar: lone zero block before the header at offset ${blockOffset}`);
-    const problem = checkTarHeader(block);
-    if (problem !== undefined) throw new ArchiveValidationError(`tar: header at offset ${blockOffset}: ${problem}`);
-    entries += 1;
-    skip = dataBlocksBytes(block);
-  };
-
-  for await (const chunk of source) {
-    let i = 0;
-    while (i < chunk.length && !ended) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - i);
-        skip -= n;
-        i += n;
-        offset += n;
-        continue;
+  const walked = await walkTar(
+    source,
+    (block, blockOffset) => {
+      if (isZeroBlock(block)) {
+        zeroBlocks += 1;
+        return zeroBlocks === 2 ? { kind: 'end' } : { kind: 'skip', bytes: 0 };
       }
-      if (pending === undefined && chunk.length - i >= 512) {
-        offset += 512;
-        handleBlock(chunk.subarray(i, i + 512));
-        i += 512;
-        continue;
-      }
-      const need = 512 - (pending?.length ?? 0);
-      const take = chunk.subarray(i, i + need);
-      // Copy, so a 64 KiB chunk is not kept alive by a small slice.
-      pending = pending === undefined ? Buffer.from(take) : Buffer.concat([pending, take]);
-      i += take.length;
-      offset += take.length;
-      if (pending.length === 512) {
-        const block = pending;
-        pending = undefined;
-        handleBlock(block);
-      }
-    }
-  }
-
-  if (!ended) {
-    if (pending !== undefined) throw new ArchiveValidationError(`tar: truncated, ends inside a header block at offset ${offset}`);
-    if (skip > 0) throw new ArchiveValidationError(`tar: truncated, ${skip} bytes of entry ${entries} missing`);
-  }
+      if (zeroBlocks > 0) throw new ArchiveValidationError(`tar: lone zero block before the header at offset ${blockOffset}`);
+      const problem = checkTarHeader(block);
+      if (problem !== undefined) throw new ArchiveValidationError(`tar: header at offset ${blockOffset}: ${problem}`);
+      entries += 1;
+      return { kind: 'skip', bytes: dataBlocksBytes(block) };
+    },
+    { readToEnd: true },
+  );
+  if (walked.insideHeader) throw new ArchiveValidationError(`tar: truncated, ends inside a header block at offset ${walked.offset}`);
+  if (walked.missing > 0) throw new ArchiveValidationError(`tar: truncated, ${walked.missing} bytes of entry ${entries} missing`);
   if (entries === 0) throw new ArchiveValidationError('tar: the archive has no entries');
   return entries;
 }
@@ -533,42 +498,6 @@ function checkTarHeader(block: Buffer): string | undefined {
   if (stored !== unsigned && stored !== signed) return `checksum mismatch (stored ${stored}, computed ${unsigned})`;
   if (tarSize(block) === undefined) return 'size field is invalid';
   return undefined;
-}
-
-/** Header types that never have data blocks, whatever their size field says. */
-const NO_DATA_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
-
-function dataBlocksBytes(block: Buffer): number {
-  const type = String.fromCharCode(block[156]!);
-  if (NO_DATA_TYPES.has(type)) return 0;
-  const size = tarSize(block) ?? 0;
-  return Math.ceil(size / 512) * 512;
-}
-
-function tarSize(block: Buffer): number | undefined {
-  const field = block.subarray(124, 136);
-  if ((field[0]! & 0x80) !== 0) {
-    // GNU base-256 for sizes ≥ 8 GiB; a set sign bit (0xff) would be negative.
-    if (field[0] === 0xff) return undefined;
-    let value = field[0]! & 0x7f;
-    for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
-    return Number.isSafeInteger(value) ? value : undefined;
-  }
-  return parseOctal(field);
-}
-
-/** Octal number padded with spaces/NULs, as tar writes them; empty means 0. */
-function parseOctal(field: Buffer): number | undefined {
-  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  const value = Number.parseInt(text, 8);
-  return Number.isSafeInteger(value) ? value : undefined;
-}
-
-function isZeroBlock(block: Buffer): boolean {
-  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

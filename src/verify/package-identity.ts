@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { PrefetchError } from '../errors.js';
+import { dataBlocksBytes, isZeroBlock, tarSize, tarString, walkTar, type TarStep } from './tar.js';
 
 /**
  * Is this archive the package it claims to be? Used only for bytes that came from a `--mirror`
@@ -131,23 +132,6 @@ async function collect(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function tarString(block: Buffer, start: number, length: number): string {
-  const raw = block.subarray(start, start + length);
-  const nul = raw.indexOf(0);
-  return (nul === -1 ? raw : raw.subarray(0, nul)).toString('utf8');
-}
-
-function tarSize(block: Buffer): number {
-  const field = block.subarray(124, 136);
-  if ((field[0]! & 0x80) !== 0) {
-    // base-256 (GNU) for sizes ≥ 8 GiB
-    let n = 0;
-    for (let i = 1; i < field.length; i++) n = n * 256 + field[i]!;
-    return n;
-  }
-  return parseInt(tarString(field, 0, 12).trim() || '0', 8);
-}
-
 /**
  * Streams a tar once: remembers every entry name and the contents of `composer.json` files at
  * depth 0 and 1 (small), skipping all other data. Handles ustar prefixes, pax `path` and GNU
@@ -156,81 +140,43 @@ function tarSize(block: Buffer): number {
 async function tarComposerJson(stream: Readable): Promise<{ text: string } | undefined> {
   const names: string[] = [];
   const contents = new Map<string, string>();
-  let buffered: Buffer = Buffer.alloc(0);
-  let skip = 0;
-  let want: { bytes: number; padded: number; onData: (data: Buffer) => void } | undefined;
   let nextName: string | undefined;
-  let ended = false;
 
-  const handleHeader = (block: Buffer): void => {
-    if (block.every((b) => b === 0)) {
-      ended = true;
-      return;
-    }
-    const size = tarSize(block);
-    const padded = Math.ceil(size / 512) * 512;
-    const type = String.fromCharCode(block[156] ?? 0x30);
-    const magic = tarString(block, 257, 6);
-    const prefix = magic.startsWith('ustar') ? tarString(block, 345, 155) : '';
-    const baseName = tarString(block, 0, 100);
-    const name = nextName ?? (prefix !== '' ? `${prefix}/${baseName}` : baseName);
-    if (type === 'x' || type === 'L') {
-      want = {
-        bytes: Math.min(size, 1 << 20),
-        padded,
-        onData: (data) => {
+  await walkTar(
+    stream,
+    (block): TarStep => {
+      if (isZeroBlock(block)) return { kind: 'end' };
+      const size = tarSize(block);
+      if (size === undefined) throw new Error('invalid tar size field');
+      const padded = Math.ceil(size / 512) * 512;
+      const type = String.fromCharCode(block[156] ?? 0x30);
+      const magic = tarString(block, 257, 6);
+      const prefix = magic.startsWith('ustar') ? tarString(block, 345, 155) : '';
+      const baseName = tarString(block, 0, 100);
+      const name = nextName ?? (prefix !== '' ? `${prefix}/${baseName}` : baseName);
+      if (type === 'x' || type === 'L') {
+        if (size > 1 << 20) throw new Error('oversized tar extension header');
+        const onData = (data: Buffer): void => {
           if (type === 'L') nextName = tarString(data, 0, data.length);
           else {
             const match = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
             if (match) nextName = match[1];
           }
-        },
-      };
-      if (size > 1 << 20) throw new Error('oversized tar extension header');
-      return;
-    }
-    nextName = undefined;
-    if (type === 'g') {
-      skip = padded;
-      return;
-    }
-    const clean = name.replace(/^\.\//, '');
-    names.push(clean);
-    const depth = clean.split('/').length;
-    if ((type === '0' || type === '\0') && depth <= 2 && clean.endsWith('composer.json') && /(^|\/)composer\.json$/.test(clean) && size <= MAX_COMPOSER_JSON) {
-      want = { bytes: size, padded, onData: (data) => contents.set(clean, data.toString('utf8')) };
-      return;
-    }
-    skip = padded;
-  };
-
-  for await (const chunk of stream) {
-    buffered = buffered.length === 0 ? (chunk as Buffer) : Buffer.concat([buffered, chunk as Buffer]);
-    for (;;) {
-      if (ended) break;
-      if (skip > 0) {
-        const n = Math.min(skip, buffered.length);
-        buffered = buffered.subarray(n);
-        skip -= n;
-        if (skip > 0) break;
+        };
+        return { kind: 'read', bytes: size, padded, onData };
       }
-      if (want !== undefined) {
-        if (buffered.length < want.padded) break;
-        want.onData(buffered.subarray(0, want.bytes));
-        buffered = buffered.subarray(want.padded);
-        want = undefined;
-        continue;
+      nextName = undefined;
+      if (type === 'g') return { kind: 'skip', bytes: padded };
+      const clean = name.replace(/^\.\//, '');
+      names.push(clean);
+      const depth = clean.split('/').length;
+      if ((type === '0' || type === '\0') && depth <= 2 && /(^|\/)composer\.json$/.test(clean) && size <= MAX_COMPOSER_JSON) {
+        return { kind: 'read', bytes: size, padded, onData: (data) => contents.set(clean, data.toString('utf8')) };
       }
-      if (buffered.length < 512) break;
-      const block = buffered.subarray(0, 512);
-      buffered = buffered.subarray(512);
-      handleHeader(block);
-    }
-    if (ended) {
-      stream.destroy();
-      break;
-    }
-  }
+      return { kind: 'skip', bytes: dataBlocksBytes(block) };
+    },
+    { readToEnd: false },
+  );
   const chosen = rootComposerJson(names);
   if (chosen === undefined) return undefined;
   const text = contents.get(chosen);

@@ -1,17 +1,12 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-
-/** A fresh sha1 hasher, for backends that hash while they stream a body to disk. */
-export function createSha1(): Hash {
-  return createHash('sha1');
-}
 
 /**
  * Lowercase hex sha1 of a file, read as a stream so memory stays flat for any size.
  * Lowercase because Composer compares `dist.shasum` with `sha1_file()` output case-sensitively.
  */
 export async function sha1File(path: string): Promise<string> {
-  const hash = createSha1();
+  const hash = createHash('sha1');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);
   }

@@ -1,6 +1,6 @@
-import type { StagedFile } from '../backends/types.js';
+import type { StagedFile } from '../types.js';
 import { ChecksumMismatchError, CorruptArchiveError, toPrefetchError } from '../errors.js';
-import type { DownloadTask } from '../plan/types.js';
+import type { DownloadTask } from '../types.js';
 import { ArchiveValidationError, type ArchiveInfo, type VerifyLevel } from './archive.js';
 import { checkInProcess, type CheckArchive } from './check-pool.js';
 import { sha1File } from './sha1.js';

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import { carriesCredentials } from '../../src/backends/aria2.js';
 import { aria2FailureToError } from '../../src/backends/aria2-errors.js';
 import { aria2ConfFile, aria2DownloadOptions, aria2Environment, aria2ProcessArgs, isSupportedAria2Version, parseAria2Version } from '../../src/backends/aria2-options.js';
-import type { DownloadOptions } from '../../src/backends/types.js';
+import type { DownloadOptions } from '../../src/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { HttpStatusError } from '../../src/errors.js';
 import { resolveProxySettings } from '../../src/net/dispatcher.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { DownloadTask } from '../../src/types.js';
 
 const d: DownloadOptions = { ...defaultDownloadOptions, concurrency: 7, perOrigin: 40, connectTimeoutMs: 2500, stallTimeoutMs: 9000, headersTimeoutMs: 3000, splitMinBytes: 4 * 1024 * 1024, splitSegments: 3 };
 const sha = 'a'.repeat(40);
@@ -132,9 +132,9 @@ describe('aria2 error mapping', () => {
 describe('which tasks aria2 may carry', () => {
   const policy = createRequestPolicy({ secureHttp: false, credentialsFor: (u) => (u.host === 'private.example' ? { authorization: 'Bearer t' } : {}) });
   it('keeps a task on the native backend when any of its URLs gets a header or has userinfo', () => {
-    assert.equal(carriesCredentials(task(['https://public.example/a.zip']), policy), false);
-    assert.equal(carriesCredentials(task(['https://u:p@public.example/a.zip']), policy), true);
-    assert.equal(carriesCredentials(task(['https://public.example/a.zip', 'https://private.example/a.zip']), policy), true);
-    assert.equal(carriesCredentials(task(['not a url']), policy), true);
+    assert.equal(carriesCredentials({ ...task(['https://public.example/a.zip']), policy }), false);
+    assert.equal(carriesCredentials({ ...task(['https://u:p@public.example/a.zip']), policy }), true);
+    assert.equal(carriesCredentials({ ...task(['https://public.example/a.zip', 'https://private.example/a.zip']), policy }), true);
+    assert.equal(carriesCredentials({ ...task(['not a url']), policy }), true);
   });
 });

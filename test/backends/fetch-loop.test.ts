@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { fetchTask, type AttemptScope } from '../../src/backends/fetch-loop.js';
-import type { FetchContext, StagedFile } from '../../src/backends/types.js';
+import type { FetchContext, PrefetchEvent, StagedFile } from '../../src/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { ChecksumMismatchError, PrefetchError, TransferLimitError } from '../../src/errors.js';
 import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { SettledTask } from '../../src/types.js';
 
-const task: DownloadTask = { packageName: 'acme/pkg', version: '1.0.0', distType: 'zip', urls: ['http://127.0.0.1:9/a.zip'], cacheKey: 'acme/pkg/x.zip', cachePath: '/nonexistent/acme/pkg/x.zip', expectedSha1: undefined, dev: false, origins: [] };
+const task: SettledTask = { packageName: 'acme/pkg', version: '1.0.0', distType: 'zip', urls: ['http://127.0.0.1:9/a.zip'], cacheKey: 'acme/pkg/x.zip', cachePath: '/nonexistent/acme/pkg/x.zip', expectedSha1: undefined, dev: false, origins: [], policy: createRequestPolicy({ secureHttp: false }) };
 const staged: StagedFile = { path: '/nonexistent/x', bytes: 1, sha1: undefined, url: 'http://127.0.0.1:9/a.zip' };
 
 function context(accept: FetchContext['accept'] = async () => undefined): FetchContext {
-  return { signal: new AbortController().signal, options: defaultDownloadOptions, policy: createRequestPolicy({ secureHttp: false }), emit: () => undefined, accept };
+  return { signal: new AbortController().signal, options: defaultDownloadOptions, emit: () => undefined, accept };
 }
 
 const retry = (maxTimeMs: number) => ({ policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs }, random: () => 0 });
@@ -82,5 +82,74 @@ describe('fetchTask: the per-package deadline', () => {
     );
     assert.equal(result.kind, 'downloaded');
     assert.deepEqual(rejected, ['E_CHECKSUM'], 'a transfer failure is not a rejection');
+  });
+});
+
+describe('fetchTask: URLs, events and the final failure', () => {
+  const mirrored: SettledTask = {
+    ...task,
+    urls: ['http://127.0.0.1:9/lock.zip', 'http://127.0.0.1:9/lock-mirror.zip'],
+    downloadUrls: ['http://127.0.0.1:9/mirror.zip', 'http://127.0.0.1:9/lock.zip', 'http://127.0.0.1:9/lock-mirror.zip'],
+  };
+  const notFound = (url: string): PrefetchError => new PrefetchError('E_HTTP', `HTTP 404 from ${url}`, { url, retryable: false });
+
+  it('tries each download URL in order, moving on when one cannot serve', async () => {
+    const tried: string[] = [];
+    const events: string[] = [];
+    const ctx = { ...context(), emit: (e: PrefetchEvent) => void events.push(e.type) };
+    const result = await fetchTask(mirrored, ctx, retry(10_000), {
+      attempt: async (url, _n, scope) => {
+        scope.started();
+        tried.push(url.replace('http://127.0.0.1:9/', ''));
+        if (url.endsWith('/mirror.zip')) throw notFound(url);
+        return staged;
+      },
+    });
+    assert.deepEqual(tried, ['mirror.zip', 'lock.zip']);
+    assert.equal(result.kind, 'downloaded');
+    assert.equal(result.attempts, 2);
+    assert.deepEqual(events, ['retried', 'done']);
+  });
+
+  it('explains the final failure once, with the task\'s own policy, for the event and the result alike', async () => {
+    let explained = 0;
+    const policy = createRequestPolicy({
+      secureHttp: false,
+      explainFailure: (error) => {
+        explained++;
+        return new PrefetchError(error.code, `explained: ${error.message}`, { url: error.url });
+      },
+    });
+    const failed: PrefetchError[] = [];
+    const ctx = { ...context(), emit: (e: PrefetchEvent) => void (e.type === 'failed' && failed.push(e.error)) };
+    const result = await fetchTask({ ...mirrored, policy }, ctx, retry(10_000), {
+      attempt: async (url, _n, scope) => {
+        scope.started();
+        throw notFound(url);
+      },
+    });
+    assert.equal(result.kind, 'failed');
+    if (result.kind !== 'failed') return;
+    assert.equal(explained, 1);
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0], result.error);
+    assert.equal(result.error.message, 'explained: HTTP 404 from http://127.0.0.1:9/lock-mirror.zip');
+    assert.equal(result.attempts, 3);
+  });
+
+  it('an interrupt ends the package as aborted, without a failed event', async () => {
+    const controller = new AbortController();
+    const events: string[] = [];
+    const ctx = { ...context(), signal: controller.signal, emit: (e: PrefetchEvent) => void events.push(e.type) };
+    const result = await fetchTask(task, ctx, retry(10_000), {
+      attempt: async (_url, _n, scope) => {
+        scope.started();
+        controller.abort();
+        throw new PrefetchError('E_NETWORK', 'aborted', { retryable: true });
+      },
+    });
+    assert.equal(result.kind, 'failed');
+    if (result.kind === 'failed') assert.equal(result.error.code, 'E_ABORTED');
+    assert.deepEqual(events, []);
   });
 });

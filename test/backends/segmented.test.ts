@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createNativeBackend } from '../../src/backends/native.js';
 import { decideSplit, planSegments, planTail } from '../../src/backends/segmented.js';
-import type { DownloadOptions, FetchContext } from '../../src/backends/types.js';
+import type { DownloadOptions, FetchContext } from '../../src/types.js';
 import { acceptIntoCache } from '../../src/cache/commit.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
-import type { PrefetchEvent } from '../../src/report/types.js';
+import type { DownloadTask } from '../../src/types.js';
+import type { PrefetchEvent } from '../../src/types.js';
 import { makeZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { tempDir } from '../helpers/run.js';
@@ -61,12 +61,11 @@ describe('segmented downloads', () => {
     const ctx: FetchContext = {
       signal: new AbortController().signal,
       options: opts,
-      policy: createRequestPolicy({ secureHttp: false }),
       emit: (e) => events.push(e),
       accept: async (t, staged) => void (await acceptIntoCache(t, staged)),
     };
     const backend = createNativeBackend({ dispatcher: agent, random: () => 0 });
-    const [result] = await backend.fetchAll([task], ctx);
+    const [result] = await backend.fetchAll([{ ...task, policy: createRequestPolicy({ secureHttp: false }) }], ctx);
     const leftovers = (await readdir(path.dirname(cachePath))).filter((f) => f.endsWith('.cp-tmp'));
     return { result: result!, cachePath, events, leftovers };
   }

@@ -5,14 +5,14 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createNativeBackend } from '../../src/backends/native.js';
-import type { DownloadOptions, FetchContext, TaskResult } from '../../src/backends/types.js';
+import type { DownloadOptions, FetchContext, TaskResult } from '../../src/types.js';
 import { acceptIntoCache } from '../../src/cache/commit.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { RangeMismatchError, TransferLimitError } from '../../src/errors.js';
 import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
-import type { PrefetchEvent } from '../../src/report/types.js';
+import type { DownloadTask } from '../../src/types.js';
+import type { PrefetchEvent } from '../../src/types.js';
 import { HostileServer, sameSizePair, sendRange } from '../helpers/hostile-server.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -50,12 +50,11 @@ describe('native backend: consistent ranges and bounded transfers', () => {
     const ctx: FetchContext = {
       signal: new AbortController().signal,
       options,
-      policy: createRequestPolicy({ secureHttp: false }),
       emit: (e) => events.push(e),
       accept: async (tk, staged) => void (await acceptIntoCache(tk, staged)),
     };
     try {
-      const [result] = await backend.fetchAll([t], ctx);
+      const [result] = await backend.fetchAll([{ ...t, policy: createRequestPolicy({ secureHttp: false }) }], ctx);
       return result!;
     } finally {
       await agent.close();

@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StagedFile } from '../../src/backends/types.js';
+import type { StagedFile } from '../../src/types.js';
 import { acceptIntoCache, commitToCache, isCachedAndValid } from '../../src/cache/commit.js';
 import { tempPathFor } from '../../src/cache/temp-files.js';
 import { PrefetchError } from '../../src/errors.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { DownloadTask } from '../../src/types.js';
 import { composerPackageZip } from '../helpers/archives.js';
 
 const ZIP = composerPackageZip('acme/hello', '1.0.0');

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { orderLargestFirst, sizeHints } from '../../src/cache/size-hints.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { DownloadTask } from '../../src/types.js';
 import { tempDir } from '../helpers/run.js';
 
 const task = (root: string, name: string, type = 'zip'): DownloadTask => {

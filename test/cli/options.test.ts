@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attachEnvironment, envFlag, normaliseArgv } from '../../src/cli/env-options.js';
+import { applyEnvironment, declareEnvironment, envFlag, normaliseArgv } from '../../src/cli/env-options.js';
 import { buildProgram, toCliOptions } from '../../src/cli/program.js';
 import { chooseProgress } from '../../src/cli/reporters.js';
 
 function parse(argv: string[], env: Record<string, string> = {}) {
-  // Commander reads process.env for COMPOSER_PREFETCH_* (as the real CLI does): set them for this parse only.
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
-    attachEnvironment(program, env);
-    program.parse(normaliseArgv(argv), { from: 'user' });
-    return toCliOptions(program, env, '/project');
-  } finally {
-    for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
-  }
+  // The environment is given, not read from process.env, as `run` gets it from its io.
+  const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+  declareEnvironment(program);
+  program.parse(normaliseArgv(argv), { from: 'user' });
+  applyEnvironment(program, env);
+  return toCliOptions(program, env, '/project');
 }
 
 describe('command line and environment', () => {

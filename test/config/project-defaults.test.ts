@@ -2,27 +2,22 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { attachEnvironment, normaliseArgv } from '../../src/cli/env-options.js';
+import { applyEnvironment, declareEnvironment, normaliseArgv } from '../../src/cli/env-options.js';
 import { buildProgram, toCliOptions, type CliOptions } from '../../src/cli/program.js';
 import { applyProjectDefaults, projectDefaultKeys } from '../../src/cli/project-options.js';
 import { projectDefaultsOf, readProjectDefaults } from '../../src/config/project-defaults.js';
 import { PrefetchError } from '../../src/errors.js';
 import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
 
-/** argv + env + a composer.json in `dir`, resolved as main.ts resolves them. */
+/** argv + env + a composer.json in `dir`, resolved as run.ts resolves them. */
 async function resolve(dir: string, argv: string[], env: Record<string, string> = {}): Promise<CliOptions> {
-  // Commander reads process.env for COMPOSER_PREFETCH_* (as the real CLI does): set them for this parse only.
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
-    attachEnvironment(program, env);
-    program.parse(normaliseArgv(argv), { from: 'user' });
-    await applyProjectDefaults(program, { cwd: dir, env });
-    return toCliOptions(program, env, dir);
-  } finally {
-    for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
-  }
+  // The environment is given, not read from process.env, as `run` gets it from its io.
+  const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+  declareEnvironment(program);
+  program.parse(normaliseArgv(argv), { from: 'user' });
+  applyEnvironment(program, env);
+  await applyProjectDefaults(program, { cwd: dir, env });
+  return toCliOptions(program, env, dir);
 }
 
 describe('project defaults: composer.json extra.composer-prefetch', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { LockedDist, LockedPackage } from '../../src/lockfile/types.js';
-import { expandMirrorUrl, getDistUrls, phpUrlHost, processDistUrl, updateDistReference } from '../../src/plan/dist-urls.js';
+import { expandMirrorUrl, getDistUrls, processDistUrl, updateDistReference } from '../../src/plan/dist-urls.js';
+import { phpUrlHost } from '../../src/php.js';
 
 const DOMAINS = { githubDomains: ['github.com', 'ghe.example.com'], gitlabDomains: ['gitlab.com', 'git.example.org'] };
 const A40 = 'a'.repeat(40);

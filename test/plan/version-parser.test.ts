@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeBranch, normalizeVersion, phpTrim, tryNormalizeVersion } from '../../src/plan/version-parser.js';
+import { normalizeBranch, normalizeVersion, tryNormalizeVersion } from '../../src/plan/version-parser.js';
+import { phpTrim } from '../../src/php.js';
 import { VERSION_CASES } from '../helpers/version-cases.js';
 
 describe('normalizeVersion (VersionParser::normalize)', () => {

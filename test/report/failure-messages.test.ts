@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { HttpStatusError, PrefetchError, toPrefetchError } from '../../src/errors.js';
 import { parseInput } from '../../src/lockfile/parse-input.js';
 import { planDownloads } from '../../src/plan/plan-downloads.js';
-import type { DownloadTask, Plan } from '../../src/plan/types.js';
+import type { DownloadTask, Plan } from '../../src/types.js';
 import { createBarReporter } from '../../src/report/bar-reporter.js';
 import { failureReason } from '../../src/report/failure-cause.js';
 import { formatEta, formatSummary, groupFailures, listNames } from '../../src/report/format.js';
 import { createPlainReporter } from '../../src/report/plain-reporter.js';
 import { createProgressState } from '../../src/report/progress-state.js';
-import type { FailedPackage, Summary } from '../../src/report/types.js';
+import type { FailedPackage, Summary } from '../../src/types.js';
 
 function task(name: string, url = `http://127.0.0.1:19099/${name}.zip`): DownloadTask {
   return { packageName: name, version: '1.0.0', distType: 'zip', urls: [url], cacheKey: `${name}/k.zip`, cachePath: `/c/files/${name}/k.zip`, expectedSha1: undefined, dev: false, origins: ['composer.lock'] };

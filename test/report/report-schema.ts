@@ -23,7 +23,7 @@ export function check(value: unknown, shape: Shape, at = '$'): string[] {
 }
 
 const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
-const causes = { timeout: 'number', reset: 'number', connect: 'number', http4xx: 'number', http5xx: 'number', checksum: 'number', corrupt: 'number', other: 'number' } as const;
+const causes = { timeout: 'number', reset: 'number', connect: 'number', http4xx: 'number', http5xx: 'number', checksum: 'number', corrupt: 'number', limit: 'number', other: 'number' } as const;
 const error = { code: 'string', message: 'string', hint: 'string|null' } as const;
 
 export const originShape: Shape = {

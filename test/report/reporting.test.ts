@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChecksumMismatchError, CorruptArchiveError, HttpStatusError, PrefetchError } from '../../src/errors.js';
-import type { DownloadTask, Plan } from '../../src/plan/types.js';
+import { CacheStateError, ChecksumMismatchError, CorruptArchiveError, HttpStatusError, PrefetchError, TransferLimitError } from '../../src/errors.js';
+import type { DownloadTask, Plan } from '../../src/types.js';
 import { suggestMaxsize } from '../../src/report/cache-size.js';
-import { failureCause } from '../../src/report/failure-cause.js';
+import { failureCause, failureReason } from '../../src/report/failure-cause.js';
+import { formatVerifySummary } from '../../src/report/format.js';
 import { createNdjsonReporter } from '../../src/report/ndjson-reporter.js';
 import { createOriginStats } from '../../src/report/origin-stats.js';
 import { createPlainReporter } from '../../src/report/plain-reporter.js';
@@ -44,6 +45,35 @@ describe('failureCause', () => {
     assert.equal(failureCause(new CorruptArchiveError({ packageName: 'a/b', archiveType: 'zip', reason: 'no EOCD' })), 'corrupt');
     assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes')), 'reset');
     assert.equal(failureCause(new PrefetchError('E_CACHE', 'disk full')), 'other');
+  });
+
+  it('an ended bound is its own cause, named after its flag', () => {
+    const maxSize = new TransferLimitError({ packageName: 'a/b', url: 'https://x/', limit: { kind: 'max-size', option: '--max-size', limitBytes: 10, bytes: 11, declared: true }, message: 'a/b: too big' });
+    const deadline = new TransferLimitError({ packageName: 'a/b', url: 'https://x/', limit: { kind: 'deadline', option: '--retry-max-time', limitMs: 1000 }, message: 'a/b: too slow' });
+    assert.deepEqual([failureCause(maxSize), failureReason(maxSize)], ['limit', 'larger than --max-size']);
+    assert.deepEqual([failureCause(deadline), failureReason(deadline)], ['limit', 'not done within --retry-max-time']);
+  });
+
+  it('reads an HTTP status from the error, never from its words', () => {
+    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: proxy said HTTP 503 from somewhere')), 'other');
+    const explained = new HttpStatusError({ status: 401, url: 'https://x/', retryable: false, message: 'x refused the configured credential' });
+    assert.deepEqual([explained.message, failureCause(explained), failureReason(explained)], ['x refused the configured credential', 'http4xx', 'HTTP 401']);
+  });
+});
+
+describe('verify summary', () => {
+  it('tells missing from invalid archives by the error\'s state, not its words', () => {
+    const failure = (error: CacheStateError) => ({ packageName: error.packageName!, version: '1.0.0', url: undefined, code: error.code, message: error.message, hint: undefined, cacheState: error.state });
+    const missing = new CacheStateError({ packageName: 'a/gone', version: '1.0.0', state: 'missing', path: '/c/a/gone/x.zip' });
+    // A reason that happens to contain the other state's words changes nothing.
+    const invalid = new CacheStateError({ packageName: 'a/bad', version: '1.0.0', state: 'invalid', path: '/c/a/bad/x.zip', reason: 'entry missing' });
+    const text = formatVerifySummary({
+      backend: 'native', cacheFilesDir: '/c', planned: 3, downloaded: 0, cached: 1, skipped: 0, invalid: 0, failed: 2, unfinished: 0, bytes: 0, durationMs: 1, interrupted: false,
+      failures: [failure(missing), failure(invalid)],
+    });
+    assert.match(text, /1 missing, 1 invalid/);
+    assert.match(text, /missing {2}a\/gone 1\.0\.0/);
+    assert.equal(invalid.message, 'a/bad 1.0.0: invalid archive at /c/a/bad/x.zip (entry missing)');
   });
 });
 

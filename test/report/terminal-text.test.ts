@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PrefetchError } from '../../src/errors.js';
-import type { DownloadTask, Plan } from '../../src/plan/types.js';
+import type { DownloadTask, Plan } from '../../src/types.js';
 import { formatTransfer } from '../../src/report/bar-reporter.js';
 import { formatPlan, formatSummary } from '../../src/report/format.js';
 import { createPlainReporter, escapeWorkflowData } from '../../src/report/plain-reporter.js';

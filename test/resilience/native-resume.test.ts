@@ -5,13 +5,13 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createNativeBackend } from '../../src/backends/native.js';
-import type { FetchContext, TaskResult } from '../../src/backends/types.js';
+import type { FetchContext, TaskResult } from '../../src/types.js';
 import { acceptIntoCache } from '../../src/cache/commit.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
-import type { DownloadTask } from '../../src/plan/types.js';
-import type { PrefetchEvent } from '../../src/report/types.js';
+import type { DownloadTask } from '../../src/types.js';
+import type { PrefetchEvent } from '../../src/types.js';
 import { composerPackageZip, makeZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { tempDir } from '../helpers/run.js';
@@ -60,7 +60,6 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     const ctx: FetchContext = {
       signal,
       options,
-      policy: createRequestPolicy({ secureHttp: false }),
       emit: (e) => {
         events.push(e);
         onEvent?.(e);
@@ -68,7 +67,7 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
       accept: async (t, staged) => void (await acceptIntoCache(t, staged)),
     };
     try {
-      return await backend.fetchAll(tasks, ctx);
+      return await backend.fetchAll(tasks.map((t) => ({ ...t, policy: createRequestPolicy({ secureHttp: false }) })), ctx);
     } finally {
       await agent.close();
     }

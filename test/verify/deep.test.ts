@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
 import { isCachedAndValid } from '../../src/cache/commit.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { DownloadTask } from '../../src/types.js';
 import { ArchiveValidationError, inflateLimit, validateArchive, type VerifyLevel } from '../../src/verify/archive.js';
 import { createCheckPool } from '../../src/verify/check-pool.js';
 import { verifyDownload } from '../../src/verify/verify-download.js';

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StagedFile } from '../../src/backends/types.js';
+import type { StagedFile } from '../../src/types.js';
 import { ChecksumMismatchError, CorruptArchiveError, PrefetchError } from '../../src/errors.js';
-import type { DownloadTask } from '../../src/plan/types.js';
+import type { DownloadTask } from '../../src/types.js';
 import { verifyDownload } from '../../src/verify/verify-download.js';
 import { composerPackageZip } from '../helpers/archives.js';
 

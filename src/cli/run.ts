@@ -1,0 +1,241 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { CommanderError } from 'commander';
+import { defaultEnvironment } from '../config/composer-config.js';
+import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
+import { prefetch } from '../prefetch.js';
+import { createBarReporter } from '../report/bar-reporter.js';
+import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
+import { colorEnabled, createPaint } from '../report/color.js';
+import { formatOrigins, formatPlan, formatSummary, formatVerifySummary } from '../report/format.js';
+import { appendGithubSummary } from '../report/github-summary.js';
+import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
+import { createNdjsonReporter } from '../report/ndjson-reporter.js';
+import { createOriginStats } from '../report/origin-stats.js';
+import { createPlainReporter } from '../report/plain-reporter.js';
+import { displayText } from '../report/terminal-text.js';
+import type { PrefetchEvent, Reporter } from '../types.js';
+import { applyEnvironment, declareEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { buildProgram, toCliOptions } from './program.js';
+import { applyProjectDefaults } from './project-options.js';
+import { chooseProgress } from './reporters.js';
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** An output stream of the CLI: the process's, or a test's. */
+export type OutputStream = NodeJS.WritableStream & { readonly isTTY?: boolean; readonly destroyed?: boolean };
+
+/** Everything the CLI takes from its process; `processIo()` is the real one, tests pass their own. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdin: NodeJS.ReadableStream;
+  /** JSON output (`--json`), the plan of `--dry-run`. */
+  readonly stdout: OutputStream;
+  /** Human output: progress, warnings, errors, the summary. */
+  readonly stderr: OutputStream;
+  /** SIGINT/SIGTERM: a first one stops the run gracefully, a second calls `exitNow`. */
+  readonly signals: {
+    on(listener: (signal: NodeJS.Signals) => void): void;
+    off(listener: (signal: NodeJS.Signals) => void): void;
+    exitNow(code: number): void;
+  };
+}
+
+export function processIo(): CliIo {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signals: {
+      on(listener) {
+        process.on('SIGINT', listener);
+        process.on('SIGTERM', listener);
+      },
+      off(listener) {
+        process.off('SIGINT', listener);
+        process.off('SIGTERM', listener);
+      },
+      exitNow: (code) => process.exit(code),
+    },
+  };
+}
+
+/**
+ * A reader that goes away (`| head`, `| grep -m1`) ends the output, not the job: after the first
+ * write error nothing more is written to that stream, and the run goes on filling the cache.
+ */
+function guardedWriter(stream: OutputStream): (chunk: string) => void {
+  let open = true;
+  stream.on('error', () => {
+    open = false;
+  });
+  return (chunk) => {
+    if (open && !stream.destroyed) stream.write(chunk);
+  };
+}
+
+/**
+ * The CLI as a function: parses `argv` (without node and the script) and the environment, runs,
+ * prints, and returns the exit code. The only layer that prints; it never exits the process
+ * itself except through `io.signals.exitNow` at a second Ctrl-C. Human output: stderr; JSON: stdout.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const version = packageVersion();
+  const { env } = io;
+  const writeErr = guardedWriter(io.stderr);
+  const stdout = guardedWriter(io.stdout);
+  let paint = createPaint(colorEnabled(io.stderr.isTTY === true, env));
+  const stderr = (line: string): void => writeErr(`${line}\n`);
+
+  const program = buildProgram(env, `composer-prefetch ${version} (Node ${process.version})`);
+  declareEnvironment(program);
+  polishDefaults(program);
+  program
+    .addHelpText('after', environmentHelp())
+    .exitOverride()
+    .configureOutput({
+      writeErr,
+      writeOut: stdout,
+      // Commander's "error: unknown option '--x' (Did you mean --y?)" plus where to look next.
+      outputError: (s, write) => write(`composer-prefetch: ${s.replace(/^error: /, '').trimEnd()}\n  Run \`composer-prefetch --help\` to see every option.\n`),
+    });
+  try {
+    program.parse(normaliseArgv(argv), { from: 'user' });
+    applyEnvironment(program, env);
+    // composer.json extra.composer-prefetch (in -d's folder, as Composer reads it), below env and flags.
+    const workingDir = program.opts<{ workingDir?: string }>().workingDir;
+    await applyProjectDefaults(program, { cwd: workingDir === undefined ? io.cwd : path.resolve(io.cwd, workingDir), env });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+  const cli = toCliOptions(program, env, io.cwd);
+  const command: JsonCommand = cli.prefetch.verifyOnly ? 'verify' : cli.prefetch.dryRun ? 'dry-run' : 'prefetch';
+  if (cli.ansi !== undefined) paint = createPaint(cli.ansi);
+  const verbose = cli.verbosity > 0;
+
+  // verify has nothing to show while it runs; its summary lists every miss. --no-ansi: a bar needs cursor codes.
+  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: io.stderr.isTTY === true && cli.ansi !== false, env });
+  const human: Reporter =
+    mode === 'bar'
+      ? createBarReporter({ stream: io.stderr as NodeJS.WriteStream, quiet: false, paint, verbose })
+      : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined, verbose });
+  const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
+  const origins = createOriginStats();
+  const outcomes = new Map<string, PackageOutcome>();
+  const warnings: string[] = [];
+  const emit = (event: PrefetchEvent): void => {
+    if (event.type === 'done') outcomes.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
+    if (event.type === 'failed') {
+      const status = cli.prefetch.verifyOnly ? (event.error instanceof CacheStateError ? event.error.state : 'missing') : 'failed';
+      outcomes.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
+    }
+    if (event.type === 'warning') warnings.push(event.message);
+    origins.handle(event);
+    if (!(cli.prefetch.verifyOnly && event.type === 'failed')) human.handle(event);
+    ndjson?.handle(event);
+  };
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      human.close(); // gives the cursor back
+      io.signals.exitNow(EXIT.interrupted);
+      return;
+    }
+    stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed. Press Ctrl-C again to quit at once.`);
+    controller.abort();
+  };
+  io.signals.on(onSignal);
+
+  try {
+    if (cli.workingDir !== undefined && !isDirectory(cli.prefetch.cwd)) {
+      throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, { hint: 'Pass the folder of the project (where composer.json and composer.lock are).' });
+    }
+    const { plan, summary, config } = await prefetch(cli.prefetch, {
+      environment: { ...defaultEnvironment(), env, cwd: cli.prefetch.cwd },
+      readStdin: () => text(io.stdin),
+      emit,
+      signal: controller.signal,
+    });
+    human.close();
+
+    // Composer's GC does not run on a read-only cache, and a dry run has nothing on disk to measure.
+    let cacheSize: CacheSizeCheck | undefined;
+    if (!cli.prefetch.dryRun && !config.cacheReadOnly && plan.tasks.length > 0) {
+      cacheSize = await checkCacheSize(plan, config.cacheFilesMaxsize);
+      if (cacheSize.overLimit) {
+        const warning = formatCacheSizeWarning(cacheSize);
+        warnings.push(warning);
+        stderr(paint.yellow(`warning: ${warning}`));
+      }
+    }
+    const stats = origins.snapshot();
+    // GitHub Actions job summary (GITHUB_STEP_SUMMARY set); a no-op elsewhere.
+    const jobSummaryProblem = cli.prefetch.dryRun ? undefined : await appendGithubSummary(env, { command: cli.prefetch.verifyOnly ? 'verify' : 'prefetch', summary, origins: stats });
+    if (jobSummaryProblem !== undefined) {
+      warnings.push(jobSummaryProblem);
+      stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
+    }
+
+    if (cli.jsonFormat === 'report') {
+      const report = buildJsonReport({
+        command,
+        version,
+        plan,
+        summary: cli.prefetch.dryRun ? undefined : summary,
+        outcomeOf: (key) => outcomes.get(key),
+        origins: stats,
+        cacheSize,
+        warnings,
+      });
+      stdout(`${JSON.stringify(report, null, 2)}\n`);
+    } else if (ndjson) {
+      ndjson.writeSummary({ command, ok: summaryOk(cli.prefetch.dryRun ? undefined : summary), summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
+    } else if (cli.prefetch.dryRun) {
+      stdout(`${formatPlan(plan)}\n`);
+    }
+
+    if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
+    else if (!cli.prefetch.dryRun) {
+      stderr(formatSummary(summary));
+      if (mode !== 'none' && stats.length > 0) stderr(formatOrigins(stats));
+    }
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
+  } catch (thrown) {
+    human.close();
+    const error = toPrefetchError(thrown, 'E_INPUT');
+    if (!(thrown instanceof PrefetchError) && (env['COMPOSER_PREFETCH_DEBUG'] || cli.verbosity >= 3)) stderr(thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
+    stderr(paint.red(`composer-prefetch: ${displayText(error.message)}`));
+    if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
+    // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
+    const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
+    if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);
+    else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
+    return exitCodeFor(error.code);
+  } finally {
+    io.signals.off(onSignal);
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}

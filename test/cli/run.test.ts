@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { run, type CliIo } from '../../src/cli/run.js';
+import { composerPackageZip } from '../helpers/archives.js';
+import { DistServer } from '../helpers/dist-server.js';
+import { isolatedEnv, tempDir } from '../helpers/run.js';
+
+const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
+
+/** The CLI in this process: its own env, cwd and streams, no process signal handlers. */
+async function runInProcess(argv: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const io: CliIo = {
+    env: options.env,
+    cwd: options.cwd,
+    stdin: Readable.from([]),
+    stdout,
+    stderr,
+    signals: { on: () => undefined, off: () => undefined, exitNow: () => assert.fail('no signal in these tests') },
+  };
+  const exitCode = await run(argv, io);
+  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+describe('run(argv, io): the CLI in-process', () => {
+  let server: DistServer;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let project: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    ({ dir: root, cleanup } = await tempDir('cp-run-'));
+    server = await new DistServer().start();
+    const packages = ['acme/one', 'acme/two'].map((name) => {
+      const zip = composerPackageZip(name, '1.0.0');
+      const p = `/dists/${name.replace('/', '-')}.zip`;
+      server.add(p, zip);
+      return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: sha1(zip) } };
+    });
+    project = path.join(root, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
+    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }));
+    env = isolatedEnv(root, { NO_COLOR: '1' });
+  });
+  after(async () => {
+    await server.stop();
+    await cleanup();
+  });
+
+  it('--version prints the version and returns 0', async () => {
+    const result = await runInProcess(['--version'], { cwd: project, env });
+    assert.equal(result.exitCode, 0);
+    assert.match(result.stdout, /^composer-prefetch \d+\.\d+\.\d+/);
+  });
+
+  it('a bad flag or a bad variable of the given environment returns 2', async () => {
+    const flag = await runInProcess(['--concurency', '4'], { cwd: project, env });
+    assert.equal(flag.exitCode, 2);
+    assert.match(flag.stderr, /unknown option '--concurency'/);
+    // Read from io.env, not from process.env.
+    assert.equal(process.env['COMPOSER_PREFETCH_CONCURRENCY'], undefined);
+    const variable = await runInProcess([], { cwd: project, env: { ...env, COMPOSER_PREFETCH_CONCURRENCY: 'lots' } });
+    assert.equal(variable.exitCode, 2);
+    assert.match(variable.stderr, /COMPOSER_PREFETCH_CONCURRENCY=lots is not valid for --concurrency/);
+  });
+
+  it('verify, prefetch, verify: 1 with both missing, 0 after the download', async () => {
+    const before = await runInProcess(['verify', '--json'], { cwd: project, env });
+    assert.equal(before.exitCode, 1);
+    const report = JSON.parse(before.stdout) as { packages: { name: string; status: string }[] };
+    assert.deepEqual(report.packages.map((p) => p.status), ['missing', 'missing']);
+
+    const fetched = await runInProcess(['--progress=none'], { cwd: project, env });
+    assert.equal(fetched.exitCode, 0, fetched.stderr);
+    assert.match(fetched.stderr, /2 downloaded/);
+
+    const after = await runInProcess(['verify'], { cwd: project, env });
+    assert.equal(after.exitCode, 0, after.stderr);
+    assert.match(after.stderr, /Verified: all 2 archives/);
+  });
+});
