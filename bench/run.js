@@ -92,21 +92,49 @@ function project(w, origin) {
       });
   const lock = { ...w.lock, packages: rewrite(w.lock.packages), 'packages-dev': rewrite(w.lock['packages-dev']), platform: {}, 'platform-dev': {} };
   writeFileSync(path.join(dir, 'composer.lock'), JSON.stringify(lock, null, 4));
-  writeFileSync(path.join(dir, 'composer.json'), JSON.stringify({ name: 'bench/project', config: { 'secure-http': false } }, null, 4));
+  const config = origin.startsWith('https:') ? { cafile: pki().caFile } : { 'secure-http': false };
+  writeFileSync(path.join(dir, 'composer.json'), JSON.stringify({ name: 'bench/project', config }, null, 4));
   writeFileSync(path.join(dir, 'urls.txt'), w.files.map((f) => `${origin}/${f.file}\n  out=${f.file}`).join('\n') + '\n');
   mkdirSync(path.join(dir, 'home'), { recursive: true });
   return dir;
 }
 
+// ---------------------------------------------------------------- TLS
+
+/**
+ * A private CA and a certificate for 127.0.0.1 signed by it (openssl CLI, made once under
+ * bench/.work/pki). Composer gets the CA through the project's `cafile` (and so does
+ * composer-prefetch, which reads the same setting), raw aria2c through --ca-certificate.
+ */
+let pkiCache;
+function pki() {
+  if (pkiCache) return pkiCache;
+  const dir = path.join(WORK, 'pki');
+  if (!existsSync(path.join(dir, 'done'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=composer-prefetch bench CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
+    writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-extfile', 'ext.cnf', '-out', 'server.pem');
+    writeFileSync(path.join(dir, 'done'), '');
+  }
+  const read = (f) => readFileSync(path.join(dir, f), 'utf8');
+  return (pkiCache = { caFile: path.join(dir, 'ca.pem'), key: read('server.key'), cert: read('server.pem') });
+}
+
 // ---------------------------------------------------------------- server and runs
 
-async function startServer(root, shaping) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping })], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `proto`: 'http' (default), 'https' (HTTP/1.1 over TLS) or 'h2' (TLS, ALPN h2 with HTTP/1.1 fallback). */
+async function startServer(root, shaping, proto = 'http') {
+  const tls = proto === 'http' ? {} : { tls: { key: pki().key, cert: pki().cert }, h2: proto === 'h2' };
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping, ...tls })], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
   });
-  return { origin: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
+  return { origin: `${proto === 'http' ? 'http' : 'https'}://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
 }
 
 function countFiles(dir, ext = '.zip') {
@@ -155,16 +183,16 @@ const CLIENTS = {
   composer: () => ['composer', ['install', '--download-only', '--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress']],
   'raw aria2c': (dir, cache) => [
     'aria2c',
-    ['-i', 'urls.txt', '-d', cache, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
+    ['-i', 'urls.txt', '-d', cache, `--ca-certificate=${pki().caFile}`, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
   ],
 };
 
 /** One cold run of one client; `ok` only when every archive landed. */
-async function runClient(client, w, origin, extra = []) {
+async function runClient(client, w, origin, extra = [], extraEnv = {}) {
   const dir = project(w, origin);
   const cache = path.join(dir, 'cache');
   const [cmd, args] = CLIENTS[client](dir, cache, extra);
-  const env = { ...baseEnv(dir), ...(client === 'composer' ? { COMPOSER_CACHE_DIR: cache } : {}) };
+  const env = { ...baseEnv(dir), ...(client === 'composer' ? { COMPOSER_CACHE_DIR: cache } : {}), ...extraEnv };
   const r = await timed(cmd, args, { cwd: dir, env });
   const landed = countFiles(cache);
   const ok = r.code === 0 && landed === w.files.length;
@@ -181,7 +209,15 @@ const SCENARIOS = [
   { name: 'far-many', workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
   { name: 'no-range', workload: 'big', shaping: { ...far, range: false, contentLength: false }, split: false },
   { name: 'near', workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
+  // The same over TLS: HTTP/1.1 only (https), and an origin that offers h2 (h2). Composer (curl)
+  // and aria2c speak HTTP/1.1 to both; composer-prefetch (HTTP/1.1 by default) runs a second time
+  // on the h2 origin with undici's allowH2 forced on by bench/h2-preload.js ("native, h2").
+  ...['https', 'h2'].flatMap((proto) => [
+    { name: `near-${proto}`, proto, workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
+    { name: `far-many-${proto}`, proto, workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
+  ]),
 ];
+// Off by default (each TLS scenario adds 4–5 runs); `--only near-h2,...` or `--tls` runs them.
 
 /** The issue's physical lower bound for a scenario (seconds). */
 function bound(s, w, loopbackBps) {
@@ -226,15 +262,26 @@ async function main() {
 
   for (const s of SCENARIOS) {
     if ((ONLY && !ONLY.includes(s.name)) || flag('sweep-only')) continue;
+    if (!ONLY && s.proto && !flag('tls')) continue;
     const w = workloads[s.workload];
-    const srv = await startServer(w.dir, s.shaping);
+    const srv = await startServer(w.dir, s.shaping, s.proto);
     const b = bound(s, w, loopbackBps);
     const rows = [];
-    for (const client of Object.keys(CLIENTS)) {
+    // On an h2 origin the native client runs twice: HTTP/1.1 (h2 not offered) and h2 (allowH2).
+    const runs = Object.keys(CLIENTS).flatMap((client) =>
+      client === 'native' && s.proto === 'h2'
+        ? [
+            [client, 'native, HTTP/1.1', {}],
+            [client, 'native, h2 (≤ 64 connections)', { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` }],
+            [client, 'native, h2 (1 connection)', { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}`, CP_BENCH_H2_CONNECTIONS: '1' }],
+          ]
+        : [[client, client, {}]],
+    );
+    for (const [client, label, env] of runs) {
       if (client === 'composer' && flag('no-composer')) continue;
-      log(`${s.name}: ${client}…`);
-      const r = await runClient(client, w, srv.origin);
-      log(`  ${fmt(r.wall)} s ${r.ok ? '' : r.note}`);
+      log(`${s.name}: ${label}…`);
+      const r = { ...(await runClient(client, w, srv.origin, [], env)), client: label };
+      log(`  ${fmt(r.wall)} s ${fmt(r.cpu)} CPU s ${fmt(r.rssMB, 0)} MB ${r.ok ? '' : r.note}`);
       rows.push(r);
     }
     await srv.stop();
