@@ -20,7 +20,7 @@ const value = (name) => {
 };
 const QUICK = flag('quick');
 const BUILD = path.resolve(value('build') ?? process.env['CP_BENCH_BUILD'] ?? path.join(ROOT, 'dist'));
-const MAIN = path.join(BUILD, 'cli', 'main.js');
+let MAIN = path.join(BUILD, 'cli', 'main.js');
 const ONLY = value('only')?.split(',');
 // Quick mode scales every archive down 4× (largest 5 MiB instead of 20 MiB); ratios stay comparable.
 const SCALE = Number(value('scale') ?? (QUICK ? 0.25 : 1));
@@ -29,10 +29,11 @@ const LOCKS = path.join(ROOT, 'test', 'fixtures', 'locks');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const SEED = 20240102;
 const NODE_ARGS = (process.env['CP_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const WRAP = (process.env['CP_BENCH_WRAP'] ?? '').split(' ').filter(Boolean);
 const MiB = 1024 * 1024;
 const Mbit = 1_000_000 / 8;
 
-if (!existsSync(MAIN)) {
+if (!existsSync(MAIN) && !value('ab')) {
   console.error(`No build at ${MAIN}: run \`npm run build\` or pass --build DIR.`);
   process.exit(2);
 }
@@ -178,7 +179,11 @@ function baseEnv(dir) {
 
 const CLIENTS = {
   // CP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the native client.
-  native: (dir, cache, extra = []) => [process.execPath, [...NODE_ARGS, MAIN, '--cache-dir', cache, '-q', ...extra, 'composer.lock']],
+  // CP_BENCH_WRAP (e.g. "strace -f -c -o /tmp/st") runs it under another tool.
+  native: (dir, cache, extra = []) => {
+    const args = [...NODE_ARGS, MAIN, '--cache-dir', cache, '-q', ...extra, 'composer.lock'];
+    return WRAP.length > 0 ? [WRAP[0], [...WRAP.slice(1), process.execPath, ...args]] : [process.execPath, args];
+  },
   'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
   composer: () => ['composer', ['install', '--download-only', '--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress']],
   'raw aria2c': (dir, cache) => [
@@ -231,7 +236,42 @@ function bound(s, w, loopbackBps) {
 const fmt = (n, d = 2) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
 const log = (...a) => console.error(...a);
 
+/**
+ * `--ab DIR1,DIR2[,…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"]`:
+ * A/B of builds on one server, runs alternated (DIR1, DIR2, DIR1, …) so load drifts hit both
+ * alike; prints each run and the medians of wall, CPU (user+sys) and peak RSS per build.
+ */
+async function ab() {
+  const builds = value('ab').split(',').map((d) => path.resolve(d));
+  const runs = Number(value('runs') ?? 5);
+  const which = value('scenario') ?? 'loopback';
+  const extra = (value('args') ?? '').split(' ').filter(Boolean);
+  const s = which === 'loopback' ? { workload: 'big', shaping: {} } : SCENARIOS.find((x) => x.name === which);
+  const w = workload(s.workload === 'big' ? 'symfony-demo' : 'laravel-firefly-iii', s.workload === 'big' ? 'symfony-demo.composer.lock' : 'laravel-firefly-iii.composer.lock', s.workload);
+  const srv = await startServer(w.dir, s.shaping, s.proto);
+  const results = new Map(builds.map((b) => [b, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const b of builds) {
+      MAIN = path.join(b, 'cli', 'main.js');
+      const r = await runClient('native', w, srv.origin, extra);
+      results.get(b).push(r);
+      log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
+    }
+  }
+  await srv.stop();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`A/B ${which} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`);
+  console.log('| build | median wall s | median CPU s | median peak RSS MB | MB/s (median wall) | CPU s/GB | ok |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [b, rs] of results) {
+    const wall = median(rs.map((r) => r.wall));
+    const cpu = median(rs.map((r) => r.cpu));
+    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(wall)} | ${fmt(cpu)} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${fmt(w.total / 1e6 / wall, 0)} | ${fmt(cpu / (w.total / 1e9))} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} |`);
+  }
+}
+
 async function main() {
+  if (value('ab')) return ab();
   const started = performance.now();
   mkdirSync(WORK, { recursive: true });
   log(`bench: build ${BUILD}, scale ${SCALE}${QUICK ? ' (quick)' : ''}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, stat, utimes } from 'node:fs/promises';
+import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StagedFile } from '../backends/types.js';
 import { PrefetchError } from '../errors.js';
@@ -29,11 +29,12 @@ export async function commitToCache(stagedPath: string, cachePath: string, root?
     // With the cache root known, the directory must resolve inside it (a planted symlink must not redirect the rename).
     if (root === undefined) await mkdir(dirname(cachePath), { recursive: true });
     else await ensureContainedDir(cachePath, root);
-    const now = new Date();
-    await utimes(stagedPath, now, now);
-    // fsync before rename: otherwise a crash can leave the new name pointing at unwritten blocks.
+    // One open for both: times set on the handle (futimens), then fsync before rename —
+    // otherwise a crash can leave the new name pointing at unwritten blocks.
     const handle = await open(stagedPath, 'r+');
     try {
+      const now = new Date();
+      await handle.utimes(now, now);
       await handle.sync();
     } finally {
       await handle.close();
