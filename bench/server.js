@@ -17,9 +17,15 @@ import path from 'node:path';
 
 const o = { latencyMs: 0, connBps: 0, linkBps: 0, range: true, contentLength: true, ...JSON.parse(process.argv[2] ?? '{}') };
 const files = new Map();
-for (const name of readdirSync(o.root)) {
+for (const name of o.root ? readdirSync(o.root) : []) {
   const body = readFileSync(path.join(o.root, name));
   files.set(`/${name}`, { body, etag: `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"` });
+}
+// { single: file }: that one file answers every path (bench/scale.js's 50,000 packages).
+if (o.single) {
+  const body = readFileSync(o.single);
+  const one = { body, etag: `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"` };
+  files.get = () => one;
 }
 
 const CHUNK = 16 * 1024;
