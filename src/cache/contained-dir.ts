@@ -21,6 +21,8 @@ function errnoCode(error: unknown): string | undefined {
 
 /** Root → its real path, as the last full walk found it (see the fast path below). */
 const realRoots = new Map<string, string>();
+/** Directories a walk proved inside their root in this process (see the fast path below). */
+const walked = new Set<string>();
 
 /**
  * Makes the directory that holds `cachePath`, one level at a time below `root`, and proves that
@@ -43,8 +45,11 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
   // Twice per archive (before the temp file, before the rename), so this halves the fs calls.
   // The root's real path is remembered from this process's last walk of it (glibc's realpath
   // is one readlink per component, so this saves a dozen calls per archive).
+  // Only for directories this process has walked before: on a cold cache the first call for a
+  // package finds no directory, and a failing realpath (an error object) before the walk cost
+  // more than the walk saves.
   const realRoot = realRoots.get(root);
-  if (realRoot !== undefined) {
+  if (realRoot !== undefined && walked.has(target)) {
     const real = await realpath(target).catch(() => undefined);
     if (real !== undefined && isInside(real, realRoot)) return real;
   }
@@ -83,6 +88,7 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
       real = plain ? path.join(real, segment) : await realpath(current);
       if (!isInside(real, realRoot)) throw outside(current, real, root);
     }
+    walked.add(target);
     return real;
   } catch (error) {
     if (error instanceof PrefetchError) throw error;
