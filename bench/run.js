@@ -237,12 +237,13 @@ const fmt = (n, d = 2) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixe
 const log = (...a) => console.error(...a);
 
 /**
- * `--ab DIR1,DIR2[,…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"]`:
+ * `--ab DIR1,DIR2[,composer…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"]`:
  * A/B of builds on one server, runs alternated (DIR1, DIR2, DIR1, …) so load drifts hit both
  * alike; prints each run and the medians of wall, CPU (user+sys) and peak RSS per build.
  */
 async function ab() {
-  const builds = value('ab').split(',').map((d) => path.resolve(d));
+  // `composer` in the list runs Composer's `install --download-only` in the same rotation.
+  const builds = value('ab').split(',').map((d) => (d === 'composer' ? d : path.resolve(d)));
   const runs = Number(value('runs') ?? 5);
   const which = value('scenario') ?? 'loopback';
   const extra = (value('args') ?? '').split(' ').filter(Boolean);
@@ -252,8 +253,8 @@ async function ab() {
   const results = new Map(builds.map((b) => [b, []]));
   for (let i = 0; i < runs; i++) {
     for (const b of builds) {
-      MAIN = path.join(b, 'cli', 'main.js');
-      const r = await runClient('native', w, srv.origin, extra);
+      if (b !== 'composer') MAIN = path.join(b, 'cli', 'main.js');
+      const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
     }
