@@ -247,6 +247,7 @@ async function ab() {
   const runs = Number(value('runs') ?? 5);
   const which = value('scenario') ?? 'loopback';
   const extra = (value('args') ?? '').split(' ').filter(Boolean);
+  if (which === 'no-op') return abNoop(builds, runs, extra);
   const s = which === 'loopback' ? { workload: 'big', shaping: {} } : SCENARIOS.find((x) => x.name === which);
   const w = workload(s.workload === 'big' ? 'symfony-demo' : 'laravel-firefly-iii', s.workload === 'big' ? 'symfony-demo.composer.lock' : 'laravel-firefly-iii.composer.lock', s.workload);
   const srv = await startServer(w.dir, s.shaping, s.proto);
@@ -268,6 +269,35 @@ async function ab() {
     const wall = median(rs.map((r) => r.wall));
     const cpu = median(rs.map((r) => r.cpu));
     console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(wall)} | ${fmt(cpu)} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${fmt(w.total / 1e6 / wall, 0)} | ${fmt(cpu / (w.total / 1e9))} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} |`);
+  }
+}
+
+/** `--ab … --scenario no-op`: the mautic lock cached once (first build), then no-op runs alternated. */
+async function abNoop(builds, runs, extra) {
+  const w = workload('mautic', 'mautic.composer.lock', 'many');
+  const srv = await startServer(w.dir, {});
+  const dir = project(w, srv.origin);
+  const cache = path.join(dir, 'cache');
+  MAIN = path.join(builds[0], 'cli', 'main.js');
+  const [fc, fa] = CLIENTS.native(dir, cache);
+  const fill = await timed(fc, fa, { cwd: dir, env: baseEnv(dir) });
+  await srv.stop();
+  const results = new Map(builds.map((b) => [b, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const b of builds) {
+      MAIN = path.join(b, 'cli', 'main.js');
+      const [c, a] = CLIENTS.native(dir, cache, extra);
+      const r = await timed(c, a, { cwd: dir, env: baseEnv(dir) });
+      results.get(b).push(r);
+      log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB, exit ${r.code}`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`A/B no-op ${extra.join(' ')}: ${w.lockFile}, ${w.files.length} zips cached (fill exit ${fill.code}), ${runs} runs each, alternated`);
+  console.log('| build | median wall s | best wall s | median CPU s | median peak RSS MB | exits |\n|---|---|---|---|---|---|');
+  for (const [b, rs] of results) {
+    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(median(rs.map((r) => r.wall)))} | ${fmt(Math.min(...rs.map((r) => r.wall)))} | ${fmt(median(rs.map((r) => r.cpu)))} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${[...new Set(rs.map((r) => r.code))].join(',')} |`);
   }
 }
 
