@@ -243,6 +243,8 @@ const log = (...a) => console.error(...a);
  */
 async function ab() {
   // `composer` in the list runs Composer's `install --download-only` in the same rotation.
+  // `DIR+h2` / `DIR+h2x1`: that build with undici's allowH2 forced on (bench/h2-preload.js), pools
+  // of up to --per-origin connections / capped at one connection per origin.
   const builds = value('ab').split(',').map((d) => (d === 'composer' ? d : path.resolve(d)));
   const runs = Number(value('runs') ?? 5);
   const which = value('scenario') ?? 'loopback';
@@ -254,8 +256,11 @@ async function ab() {
   const results = new Map(builds.map((b) => [b, []]));
   for (let i = 0; i < runs; i++) {
     for (const b of builds) {
-      if (b !== 'composer') MAIN = path.join(b, 'cli', 'main.js');
-      const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra);
+      const [dir, h2] = b.split('+');
+      if (b !== 'composer') MAIN = path.join(dir, 'cli', 'main.js');
+      const preload = { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` };
+      const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : {};
+      const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra, env);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
     }
