@@ -20,7 +20,7 @@ const value = (name) => {
 };
 const QUICK = flag('quick');
 const BUILD = path.resolve(value('build') ?? process.env['CP_BENCH_BUILD'] ?? path.join(ROOT, 'dist'));
-const MAIN = path.join(BUILD, 'cli', 'main.js');
+let MAIN = path.join(BUILD, 'cli', 'main.js');
 const ONLY = value('only')?.split(',');
 // Quick mode scales every archive down 4× (largest 5 MiB instead of 20 MiB); ratios stay comparable.
 const SCALE = Number(value('scale') ?? (QUICK ? 0.25 : 1));
@@ -29,10 +29,11 @@ const LOCKS = path.join(ROOT, 'test', 'fixtures', 'locks');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const SEED = 20240102;
 const NODE_ARGS = (process.env['CP_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const WRAP = (process.env['CP_BENCH_WRAP'] ?? '').split(' ').filter(Boolean);
 const MiB = 1024 * 1024;
 const Mbit = 1_000_000 / 8;
 
-if (!existsSync(MAIN)) {
+if (!existsSync(MAIN) && !value('ab')) {
   console.error(`No build at ${MAIN}: run \`npm run build\` or pass --build DIR.`);
   process.exit(2);
 }
@@ -92,21 +93,49 @@ function project(w, origin) {
       });
   const lock = { ...w.lock, packages: rewrite(w.lock.packages), 'packages-dev': rewrite(w.lock['packages-dev']), platform: {}, 'platform-dev': {} };
   writeFileSync(path.join(dir, 'composer.lock'), JSON.stringify(lock, null, 4));
-  writeFileSync(path.join(dir, 'composer.json'), JSON.stringify({ name: 'bench/project', config: { 'secure-http': false } }, null, 4));
+  const config = origin.startsWith('https:') ? { cafile: pki().caFile } : { 'secure-http': false };
+  writeFileSync(path.join(dir, 'composer.json'), JSON.stringify({ name: 'bench/project', config }, null, 4));
   writeFileSync(path.join(dir, 'urls.txt'), w.files.map((f) => `${origin}/${f.file}\n  out=${f.file}`).join('\n') + '\n');
   mkdirSync(path.join(dir, 'home'), { recursive: true });
   return dir;
 }
 
+// ---------------------------------------------------------------- TLS
+
+/**
+ * A private CA and a certificate for 127.0.0.1 signed by it (openssl CLI, made once under
+ * bench/.work/pki). Composer gets the CA through the project's `cafile` (and so does
+ * composer-prefetch, which reads the same setting), raw aria2c through --ca-certificate.
+ */
+let pkiCache;
+function pki() {
+  if (pkiCache) return pkiCache;
+  const dir = path.join(WORK, 'pki');
+  if (!existsSync(path.join(dir, 'done'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=composer-prefetch bench CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
+    writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-extfile', 'ext.cnf', '-out', 'server.pem');
+    writeFileSync(path.join(dir, 'done'), '');
+  }
+  const read = (f) => readFileSync(path.join(dir, f), 'utf8');
+  return (pkiCache = { caFile: path.join(dir, 'ca.pem'), key: read('server.key'), cert: read('server.pem') });
+}
+
 // ---------------------------------------------------------------- server and runs
 
-async function startServer(root, shaping) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping })], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `proto`: 'http' (default), 'https' (HTTP/1.1 over TLS) or 'h2' (TLS, ALPN h2 with HTTP/1.1 fallback). */
+async function startServer(root, shaping, proto = 'http') {
+  const tls = proto === 'http' ? {} : { tls: { key: pki().key, cert: pki().cert }, h2: proto === 'h2' };
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping, ...tls })], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
   });
-  return { origin: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
+  return { origin: `${proto === 'http' ? 'http' : 'https'}://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
 }
 
 function countFiles(dir, ext = '.zip') {
@@ -150,21 +179,25 @@ function baseEnv(dir) {
 
 const CLIENTS = {
   // CP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the native client.
-  native: (dir, cache, extra = []) => [process.execPath, [...NODE_ARGS, MAIN, '--cache-dir', cache, '-q', ...extra, 'composer.lock']],
+  // CP_BENCH_WRAP (e.g. "strace -f -c -o /tmp/st") runs it under another tool.
+  native: (dir, cache, extra = []) => {
+    const args = [...NODE_ARGS, MAIN, '--cache-dir', cache, '-q', ...extra, 'composer.lock'];
+    return WRAP.length > 0 ? [WRAP[0], [...WRAP.slice(1), process.execPath, ...args]] : [process.execPath, args];
+  },
   'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
   composer: () => ['composer', ['install', '--download-only', '--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress']],
   'raw aria2c': (dir, cache) => [
     'aria2c',
-    ['-i', 'urls.txt', '-d', cache, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
+    ['-i', 'urls.txt', '-d', cache, `--ca-certificate=${pki().caFile}`, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
   ],
 };
 
 /** One cold run of one client; `ok` only when every archive landed. */
-async function runClient(client, w, origin, extra = []) {
+async function runClient(client, w, origin, extra = [], extraEnv = {}) {
   const dir = project(w, origin);
   const cache = path.join(dir, 'cache');
   const [cmd, args] = CLIENTS[client](dir, cache, extra);
-  const env = { ...baseEnv(dir), ...(client === 'composer' ? { COMPOSER_CACHE_DIR: cache } : {}) };
+  const env = { ...baseEnv(dir), ...(client === 'composer' ? { COMPOSER_CACHE_DIR: cache } : {}), ...extraEnv };
   const r = await timed(cmd, args, { cwd: dir, env });
   const landed = countFiles(cache);
   const ok = r.code === 0 && landed === w.files.length;
@@ -181,7 +214,15 @@ const SCENARIOS = [
   { name: 'far-many', workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
   { name: 'no-range', workload: 'big', shaping: { ...far, range: false, contentLength: false }, split: false },
   { name: 'near', workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
+  // The same over TLS: HTTP/1.1 only (https), and an origin that offers h2 (h2). Composer (curl)
+  // and aria2c speak HTTP/1.1 to both; composer-prefetch (HTTP/1.1 by default) runs a second time
+  // on the h2 origin with undici's allowH2 forced on by bench/h2-preload.js ("native, h2").
+  ...['https', 'h2'].flatMap((proto) => [
+    { name: `near-${proto}`, proto, workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
+    { name: `far-many-${proto}`, proto, workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
+  ]),
 ];
+// Off by default (each TLS scenario adds 4–5 runs); `--only near-h2,...` or `--tls` runs them.
 
 /** The issue's physical lower bound for a scenario (seconds). */
 function bound(s, w, loopbackBps) {
@@ -195,7 +236,78 @@ function bound(s, w, loopbackBps) {
 const fmt = (n, d = 2) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
 const log = (...a) => console.error(...a);
 
+/**
+ * `--ab DIR1,DIR2[,composer…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"]`:
+ * A/B of builds on one server, runs alternated (DIR1, DIR2, DIR1, …) so load drifts hit both
+ * alike; prints each run and the medians of wall, CPU (user+sys) and peak RSS per build.
+ */
+async function ab() {
+  // `composer` in the list runs Composer's `install --download-only` in the same rotation.
+  // `DIR+h2` / `DIR+h2x1`: that build with undici's allowH2 forced on (bench/h2-preload.js), pools
+  // of up to --per-origin connections / capped at one connection per origin.
+  const builds = value('ab').split(',').map((d) => (d === 'composer' ? d : path.resolve(d)));
+  const runs = Number(value('runs') ?? 5);
+  const which = value('scenario') ?? 'loopback';
+  const extra = (value('args') ?? '').split(' ').filter(Boolean);
+  if (which === 'no-op') return abNoop(builds, runs, extra);
+  const s = which === 'loopback' ? { workload: 'big', shaping: {} } : SCENARIOS.find((x) => x.name === which);
+  const w = workload(s.workload === 'big' ? 'symfony-demo' : 'laravel-firefly-iii', s.workload === 'big' ? 'symfony-demo.composer.lock' : 'laravel-firefly-iii.composer.lock', s.workload);
+  const srv = await startServer(w.dir, s.shaping, s.proto);
+  const results = new Map(builds.map((b) => [b, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const b of builds) {
+      const [dir, h2] = b.split('+');
+      if (b !== 'composer') MAIN = path.join(dir, 'cli', 'main.js');
+      const preload = { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` };
+      const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : {};
+      const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra, env);
+      results.get(b).push(r);
+      log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
+    }
+  }
+  await srv.stop();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`A/B ${which} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`);
+  console.log('| build | median wall s | median CPU s | median peak RSS MB | MB/s (median wall) | CPU s/GB | ok |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [b, rs] of results) {
+    const wall = median(rs.map((r) => r.wall));
+    const cpu = median(rs.map((r) => r.cpu));
+    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(wall)} | ${fmt(cpu)} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${fmt(w.total / 1e6 / wall, 0)} | ${fmt(cpu / (w.total / 1e9))} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} |`);
+  }
+}
+
+/** `--ab … --scenario no-op`: the mautic lock cached once (first build), then no-op runs alternated. */
+async function abNoop(builds, runs, extra) {
+  const w = workload('mautic', 'mautic.composer.lock', 'many');
+  const srv = await startServer(w.dir, {});
+  const dir = project(w, srv.origin);
+  const cache = path.join(dir, 'cache');
+  MAIN = path.join(builds[0], 'cli', 'main.js');
+  const [fc, fa] = CLIENTS.native(dir, cache);
+  const fill = await timed(fc, fa, { cwd: dir, env: baseEnv(dir) });
+  await srv.stop();
+  const results = new Map(builds.map((b) => [b, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const b of builds) {
+      MAIN = path.join(b, 'cli', 'main.js');
+      const [c, a] = CLIENTS.native(dir, cache, extra);
+      const r = await timed(c, a, { cwd: dir, env: baseEnv(dir) });
+      results.get(b).push(r);
+      log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB, exit ${r.code}`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`A/B no-op ${extra.join(' ')}: ${w.lockFile}, ${w.files.length} zips cached (fill exit ${fill.code}), ${runs} runs each, alternated`);
+  console.log('| build | median wall s | best wall s | median CPU s | median peak RSS MB | exits |\n|---|---|---|---|---|---|');
+  for (const [b, rs] of results) {
+    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(median(rs.map((r) => r.wall)))} | ${fmt(Math.min(...rs.map((r) => r.wall)))} | ${fmt(median(rs.map((r) => r.cpu)))} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${[...new Set(rs.map((r) => r.code))].join(',')} |`);
+  }
+}
+
 async function main() {
+  if (value('ab')) return ab();
   const started = performance.now();
   mkdirSync(WORK, { recursive: true });
   log(`bench: build ${BUILD}, scale ${SCALE}${QUICK ? ' (quick)' : ''}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
@@ -226,15 +338,26 @@ async function main() {
 
   for (const s of SCENARIOS) {
     if ((ONLY && !ONLY.includes(s.name)) || flag('sweep-only')) continue;
+    if (!ONLY && s.proto && !flag('tls')) continue;
     const w = workloads[s.workload];
-    const srv = await startServer(w.dir, s.shaping);
+    const srv = await startServer(w.dir, s.shaping, s.proto);
     const b = bound(s, w, loopbackBps);
     const rows = [];
-    for (const client of Object.keys(CLIENTS)) {
+    // On an h2 origin the native client runs twice: HTTP/1.1 (h2 not offered) and h2 (allowH2).
+    const runs = Object.keys(CLIENTS).flatMap((client) =>
+      client === 'native' && s.proto === 'h2'
+        ? [
+            [client, 'native, HTTP/1.1', {}],
+            [client, 'native, h2 (≤ 64 connections)', { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` }],
+            [client, 'native, h2 (1 connection)', { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}`, CP_BENCH_H2_CONNECTIONS: '1' }],
+          ]
+        : [[client, client, {}]],
+    );
+    for (const [client, label, env] of runs) {
       if (client === 'composer' && flag('no-composer')) continue;
-      log(`${s.name}: ${client}…`);
-      const r = await runClient(client, w, srv.origin);
-      log(`  ${fmt(r.wall)} s ${r.ok ? '' : r.note}`);
+      log(`${s.name}: ${label}…`);
+      const r = { ...(await runClient(client, w, srv.origin, [], env)), client: label };
+      log(`  ${fmt(r.wall)} s ${fmt(r.cpu)} CPU s ${fmt(r.rssMB, 0)} MB ${r.ok ? '' : r.note}`);
       rows.push(r);
     }
     await srv.stop();

@@ -1,6 +1,8 @@
 // Shaped loopback dist server for `npm run bench`, run as its own process so its CPU never counts
 // against the client being measured. Usage: node bench/server.js '<json options>'
-//   { root, latencyMs, connBps, linkBps, range, contentLength }
+//   { root, latencyMs, connBps, linkBps, range, contentLength, tls?: { key, cert }, h2? }
+// tls: https (node:https, HTTP/1.1 only); tls + h2: node:http2 createSecureServer with allowHTTP1,
+// so ALPN picks h2 for clients that offer it and HTTP/1.1 for the others (Composer's curl, aria2c).
 // Prints {"port": N} on stdout when listening. Shaping:
 //   - latency: every request waits latencyMs before its response headers (a round trip + server think time);
 //   - connBps: a token bucket per TCP connection (a per-flow cap, as CDNs and long fat pipes impose);
@@ -9,13 +11,21 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import path from 'node:path';
 
 const o = { latencyMs: 0, connBps: 0, linkBps: 0, range: true, contentLength: true, ...JSON.parse(process.argv[2] ?? '{}') };
 const files = new Map();
-for (const name of readdirSync(o.root)) {
+for (const name of o.root ? readdirSync(o.root) : []) {
   const body = readFileSync(path.join(o.root, name));
   files.set(`/${name}`, { body, etag: `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"` });
+}
+// { single: file }: that one file answers every path (bench/scale.js's 50,000 packages).
+if (o.single) {
+  const body = readFileSync(o.single);
+  const one = { body, etag: `"${createHash('sha1').update(body).digest('hex').slice(0, 16)}"` };
+  files.get = () => one;
 }
 
 const CHUNK = 16 * 1024;
@@ -36,12 +46,12 @@ async function send(res, conn, body) {
       const ready = Math.max(o.connBps ? conn.t : 0, o.linkBps ? link.t : 0);
       if (ready <= t + BURST_MS) break;
       await sleep(ready - t - BURST_MS / 2);
-      if (res.destroyed) return;
+      if (res.destroyed || res.stream?.destroyed) return;
     }
     const t = now();
     if (o.connBps) conn.t = Math.max(t, conn.t) + (n * 1000) / o.connBps;
     if (o.linkBps) link.t = Math.max(t, link.t) + (n * 1000) / o.linkBps;
-    if (res.destroyed) return;
+    if (res.destroyed || res.stream?.destroyed) return;
     stats.bytes += n;
     if (!res.write(body.subarray(off, off + n))) {
       await new Promise((r) => {
@@ -57,9 +67,10 @@ async function send(res, conn, body) {
   res.end();
 }
 
-const server = createServer(async (req, res) => {
+const handler = async (req, res) => {
   stats.requests++;
-  const socket = req.socket;
+  // The per-connection bucket is per TCP connection: for h2 that is the session (all its streams).
+  const socket = req.stream?.session ?? req.socket;
   let conn = sockets.get(socket);
   if (!conn) sockets.set(socket, (conn = { t: 0 }));
   if (o.latencyMs) await sleep(o.latencyMs);
@@ -93,6 +104,17 @@ const server = createServer(async (req, res) => {
   res.writeHead(status, headers);
   if (req.method === 'HEAD') return void res.end();
   await send(res, conn, body);
+};
+const server = o.tls
+  ? o.h2
+    ? createSecureServer({ ...o.tls, allowHTTP1: true, settings: { maxConcurrentStreams: 128 } }, handler)
+    : createHttpsServer(o.tls, handler)
+  : createServer(handler);
+// Connections by negotiated protocol, printed to stderr at exit with CP_BENCH_SERVER_STATS=1.
+const protocols = {};
+server.on(o.tls ? 'secureConnection' : 'connection', (socket) => {
+  const p = socket.alpnProtocol || 'http/1.1';
+  protocols[p] = (protocols[p] ?? 0) + 1;
 });
 server.keepAliveTimeout = 30_000;
 server.headersTimeout = 60_000;
@@ -102,4 +124,7 @@ server.listen(0, '127.0.0.1', () => {
 process.on('message', (m) => {
   if (m === 'stats') process.send?.(stats);
 });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  if (process.env['CP_BENCH_SERVER_STATS'] === '1') process.stderr.write(`bench server: ${stats.requests} requests, connections ${JSON.stringify(protocols)}\n`);
+  process.exit(0);
+});

@@ -15,17 +15,17 @@ export function isValidPackageName(name: string): boolean {
   return PACKAGE_NAME_RE.test(name);
 }
 
+/** One code point (the `u` flag: a surrogate pair is one match, as `for…of` iterates) outside the allowlist. */
+const OUTSIDE_ALLOWLIST = /[^a-z0-9_./]/giu;
+
 /**
  * `Cache` sanitising (`Cache::copyFrom/copyTo/sha1`, allowlist `a-z0-9_./` from
  * `Factory::createDownloadManager`): every byte outside the allowlist becomes `-`. PCRE runs without
  * the `u` modifier there, so a multi-byte UTF-8 character becomes one `-` per byte.
  */
 export function sanitizeCacheKey(key: string): string {
-  let out = '';
-  for (const ch of key) {
-    out += /^[a-z0-9_./]$/i.test(ch) ? ch : '-'.repeat(Buffer.byteLength(ch, 'utf8'));
-  }
-  return out;
+  // One regex pass (was one regex test per character: 50,000 keys took ~0.1 s).
+  return key.replace(OUTSIDE_ALLOWLIST, (ch) => (ch.length === 1 && ch.charCodeAt(0) < 0x80 ? '-' : '-'.repeat(Buffer.byteLength(ch, 'utf8'))));
 }
 
 /** A dist type that, after sanitising, could not act as a path component on its own. */

@@ -161,6 +161,8 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
   const invalidPackages: InvalidPackage[] = [];
   const warnings: string[] = [];
   const fromSource: string[] = [];
+  // The Set keeps the check linear: `includes` on the list was quadratic (50,000 packages from source).
+  const fromSourceSeen = new Set<string>();
 
   for (const input of inputs) {
     for (const problem of input.problems) {
@@ -178,7 +180,8 @@ export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptio
       else if (decision.kind === 'invalid') invalidPackages.push(decision.invalid);
       else {
         const task = decision.task;
-        if (options.preferredInstall !== undefined && installsFromSource(pkg, options.preferredInstall) && !fromSource.includes(task.packageName)) {
+        if (options.preferredInstall !== undefined && installsFromSource(pkg, options.preferredInstall) && !fromSourceSeen.has(task.packageName)) {
+          fromSourceSeen.add(task.packageName);
           fromSource.push(task.packageName);
         }
         addTask(tasks, task, warnings);
