@@ -12,7 +12,7 @@ const srcDir = path.join(repoRoot, 'src');
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts'],
-  ['types.ts', 'json.ts', 'php.ts'],
+  ['types.ts', 'json.ts', 'php.ts', 'bytes.ts'],
   ['lockfile', 'net', 'verify'],
   ['plan', 'auth', 'cache'],
   ['config', 'report'],

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { PrefetchError, TransferLimitError } from '../errors.js';
-import { checkLowSpeed, exceedsMaxSize, formatBytes, type SpeedSample } from '../net/transfer-bounds.js';
+import { formatBytes } from '../bytes.js';
+import { checkLowSpeed, exceedsMaxSize, type SpeedSample } from '../net/transfer-bounds.js';
 import type { DownloadOptions } from '../types.js';
 
 /** How often the low-speed window is looked at: often enough to cut a trickle soon after its window ends. */

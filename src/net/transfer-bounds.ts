@@ -110,15 +110,3 @@ export function checkLowSpeed(samples: readonly SpeedSample[], now: number, byte
   return { samples: next.slice(base), tooSlow: rate < limit ? rate : undefined };
 }
 
-/** "1.5 KiB" for messages. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${Math.round(bytes)} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || Number.isInteger(value) ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}

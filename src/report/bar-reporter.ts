@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
 import { noPaint, type Paint } from './color.js';
 import { createFailureThrottle } from './failure-lines.js';
-import { failureText, formatBytes, formatEta } from './format.js';
+import { formatBytes } from '../bytes.js';
+import { failureText, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../types.js';

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Plan } from '../types.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../bytes.js';
 
 /** Composer's size GC compared with what this run leaves in the cache (composer-cache.md §5). */
 export interface CacheSizeCheck {

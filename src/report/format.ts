@@ -1,3 +1,4 @@
+import { formatBytes } from '../bytes.js';
 import type { Plan } from '../types.js';
 import { failureGuidance } from './failure-cause.js';
 import type { FailureCause } from '../types.js';
@@ -5,18 +6,6 @@ import { originOf, type OriginStats } from './origin-stats.js';
 import { displayText as d, displayUrl } from './terminal-text.js';
 import type { FailedPackage, Summary } from '../types.js';
 import type { CacheState } from '../errors.js';
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;

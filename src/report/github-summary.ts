@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { redactUrl } from '../net/request-policy.js';
-import { failureText, formatBytes, formatDuration, verifyState } from './format.js';
+import { formatBytes } from '../bytes.js';
+import { failureText, formatDuration, verifyState } from './format.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
 import type { Summary } from '../types.js';

@@ -1,6 +1,7 @@
 import { noPaint, type Paint } from './color.js';
 import { createFailureThrottle } from './failure-lines.js';
-import { failureText, formatBytes, formatDuration, formatEta } from './format.js';
+import { formatBytes } from '../bytes.js';
+import { failureText, formatDuration, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../types.js';

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc32, createGunzip, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { formatBytes } from '../bytes.js';
 import { dataBlocksBytes, isZeroBlock, parseOctal, tarSize, walkTar } from './tar.js';
 
 /**
@@ -489,12 +490,6 @@ function inflateError(name: string, expected: number, error: unknown): ArchiveVa
   return new ArchiveValidationError(`entry ${name}: compressed data is damaged (${message}) — the server sent damaged bytes`, { cause: error });
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // tar

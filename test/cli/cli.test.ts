@@ -163,7 +163,7 @@ describe('the command line, end to end against a loopback dist server', () => {
     await writeFile(path.join(home, 'config.json'), JSON.stringify({ config: { 'cache-files-maxsize': '1K' } }));
     const run = await runCli(['--json'], { cwd: project, env: { ...env, COMPOSER_HOME: home } });
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stderr, /more than cache-files-maxsize \(1\.0 KiB\)/);
+    assert.match(run.stderr, /more than cache-files-maxsize \(1 KiB\)/);
     assert.match(run.stderr, /composer config -g cache-files-maxsize 1GiB/);
     const report = JSON.parse(run.stdout) as Report & { cacheSize: { overLimit: boolean } };
     assert.equal(report.cacheSize.overLimit, true);

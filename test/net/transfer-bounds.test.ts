@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkLowSpeed, checkPartialResponse, exceedsMaxSize, formatBytes, validatorOf, type SpeedSample } from '../../src/net/transfer-bounds.js';
+import { formatBytes } from '../../src/bytes.js';
+import { checkLowSpeed, checkPartialResponse, exceedsMaxSize, validatorOf, type SpeedSample } from '../../src/net/transfer-bounds.js';
 
 describe('validatorOf: what If-Range may carry', () => {
   it('takes a strong ETag, else Last-Modified, never a weak ETag', () => {
@@ -76,7 +77,8 @@ describe('bounds', () => {
   });
 
   it('formatBytes', () => {
-    assert.equal(formatBytes(12), '12 bytes');
+    assert.equal(formatBytes(12), '12 B');
+    assert.equal(formatBytes(10.6 * 1024), '11 KiB');
     assert.equal(formatBytes(1024), '1 KiB');
     assert.equal(formatBytes(1536), '1.5 KiB');
     assert.equal(formatBytes(1024 ** 3), '1 GiB');
