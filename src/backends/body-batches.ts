@@ -7,7 +7,7 @@ export const BATCH_HIGH_WATER = 256 * 1024;
  * Reads a response body as batches of chunks: each batch is everything that arrived while the
  * previous one was being written, so one `writev` (one thread-pool round trip) covers many
  * socket reads, and no chunk is copied or concatenated on the way (a PassThrough with a large
- * buffer concatenated up to 1 MiB per read, and held up to 1 MiB per transfer).
+ * buffer would concatenate up to 1 MiB per read and hold up to 1 MiB per transfer).
  *
  * Listeners are attached in the constructor, before any await: undici destroys the body when
  * the socket dies, and `destroy()` drops what the stream had buffered. Chunks already taken
