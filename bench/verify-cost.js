@@ -9,9 +9,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { validateArchive } from '../dist/verify/archive.js';
+import { makeZip } from '../test/helpers/zip-writer.js';
 import { prng } from './zip.js';
 
 const args = process.argv.slice(2);
@@ -41,56 +42,17 @@ function phpFile(rand, bytes) {
 }
 
 /** A deflated zip in GitHub's shape: one top-level directory, sub-directories, PHP files. */
-function makeZip(rand, top, fileCount) {
-  const locals = [];
-  const centrals = [];
-  let offset = 0;
-  const add = (name, data) => {
-    const nameBytes = Buffer.from(name);
-    const isDir = name.endsWith('/');
-    const compressed = isDir ? data : deflateRawSync(data);
-    const method = isDir ? 0 : 8;
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(((isDir ? 0o40755 : 0o100644) << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, compressed);
-    centrals.push(central, nameBytes);
-    offset += 30 + nameBytes.length + compressed.length;
-  };
-  add(`${top}/`, Buffer.alloc(0));
+function makePackageZip(rand, top, fileCount) {
+  const entries = [{ name: `${top}/` }];
   for (let d = 0; d < Math.ceil(fileCount / 12); d++) {
-    add(`${top}/src/Dir${d}/`, Buffer.alloc(0));
+    entries.push({ name: `${top}/src/Dir${d}/` });
     for (let f = 0; f < 12 && d * 12 + f < fileCount; f++) {
       // Mostly small files, a few large ones, as in real packages.
       const bytes = rand() < 0.9 ? 500 + Math.floor(rand() * 8000) : 20_000 + Math.floor(rand() * 120_000);
-      add(`${top}/src/Dir${d}/File${f}.php`, phpFile(rand, bytes));
+      entries.push({ name: `${top}/src/Dir${d}/File${f}.php`, content: phpFile(rand, bytes), compress: true });
     }
   }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(centrals.length / 2, 8);
-  end.writeUInt16LE(centrals.length / 2, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  return makeZip(entries);
 }
 
 async function ensureZips() {
@@ -101,7 +63,7 @@ async function ensureZips() {
     let total = 0;
     for (let i = 0; total < targetMb * 1024 * 1024; i++) {
       const fileCount = 10 + Math.floor(rand() * rand() * 400);
-      const zip = makeZip(rand, `vendor-pkg${i}-${(i * 2654435761 >>> 0).toString(16)}`, fileCount);
+      const zip = makePackageZip(rand, `vendor-pkg${i}-${(i * 2654435761 >>> 0).toString(16)}`, fileCount);
       await writeFile(path.join(dir, `pkg${String(i).padStart(4, '0')}.zip`), zip);
       total += zip.length;
     }

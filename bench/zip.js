@@ -1,7 +1,7 @@
-// Bench-only zip writer: valid stored (uncompressed) zips of pseudo-random bytes, so archive sizes
-// are exact and realistic archives can be produced fast. Kept separate from test/helpers on purpose:
-// the bench must run from `dist/` after `npm ci` without compiling test code.
-import { crc32 } from 'node:zlib';
+// Bench archives: stored (uncompressed) zips of pseudo-random bytes, so archive sizes are exact and
+// realistic archives can be produced fast. Written by the tests' zip writer (plain JavaScript, so the
+// bench runs it without compiling test code).
+import { makeZip } from '../test/helpers/zip-writer.js';
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same sizes and bytes on every machine. */
 export function prng(seed) {
@@ -28,9 +28,6 @@ function fill(length, seed) {
   return Buffer.from(words.buffer, 0, length);
 }
 
-const DOS_TIME = (3 << 11) | (4 << 5) | 3;
-const DOS_DATE = ((2024 - 1980) << 9) | (1 << 5) | 2;
-
 /** A zip of about `size` bytes (exact within a few hundred bytes) with a composer.json and data files. */
 export function makeBenchZip(name, size, seed) {
   const entries = [{ name: `${name.replace('/', '-')}/composer.json`, data: Buffer.from(JSON.stringify({ name }) + '\n') }];
@@ -44,46 +41,5 @@ export function makeBenchZip(name, size, seed) {
     remaining -= n + overheadPerEntry;
     i++;
   }
-  const parts = [];
-  const centrals = [];
-  let offset = 0;
-  for (const entry of entries) {
-    const fileName = Buffer.from(entry.name);
-    const crc = crc32(entry.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0, 6);
-    local.writeUInt16LE(0, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(entry.data.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(fileName.length, 26);
-    parts.push(local, fileName, entry.data);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(entry.data.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(fileName.length, 28);
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, fileName);
-    offset += 30 + fileName.length + entry.data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, end]);
+  return makeZip(entries.map((e) => ({ name: e.name, content: e.data })));
 }
