@@ -259,7 +259,9 @@ async function ab() {
       const [dir, h2] = b.split('+');
       if (b !== 'composer') MAIN = path.join(dir, 'cli', 'main.js');
       const preload = { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` };
-      const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : {};
+      // `DIR+semiN`: that build with V8's semi-spaces capped at N MB (NODE_OPTIONS=--max-semi-space-size=N).
+      const semi = /^semi(\d+)$/.exec(h2 ?? '')?.[1];
+      const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : semi !== undefined ? { NODE_OPTIONS: `--max-semi-space-size=${semi}` } : {};
       const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra, env);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);

@@ -116,6 +116,11 @@ export interface StagedFile {
   readonly sha1: string | undefined;
   /** The (redacted) URL the bytes came from. */
   readonly url: string;
+  /**
+   * True when the backend already set the file's times to now and fsynced it through the handle
+   * it wrote with (`makeDurable`), so `commitToCache` does not open it again for that.
+   */
+  readonly durable?: boolean;
 }
 
 /**

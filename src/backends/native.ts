@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { Agent } from '../net/undici-lean.js';
+import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { HttpStatusError, PrefetchError, RangeMismatchError } from '../errors.js';
@@ -416,8 +417,23 @@ async function receive(
     throw networkError(reason, task.packageName, shown);
   }
   batches.dispose();
+  const complete = partial.total === undefined || partial.bytes === partial.total;
+  // fsync and times on the handle still open (commitToCache would re-open the file for them).
+  if (complete) {
+    try {
+      await makeDurable(handle);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await resume.discard();
+      throw new PrefetchError('E_CACHE', `${task.packageName}: cannot write ${partial.tempPath}: ${error instanceof Error ? error.message : String(error)}`, {
+        packageName: task.packageName,
+        cause: error,
+        hint: 'Check free space and permissions in the Composer cache directory.',
+      });
+    }
+  }
   await handle.close();
-  if (partial.total !== undefined && partial.bytes !== partial.total) {
+  if (!complete) {
     // The server closed cleanly but early (or sent too much): resume if we can, else restart.
     if (partial.bytes > partial.total || partial.validator === undefined || !how.resumable) await resume.discard();
     throw new PrefetchError('E_NETWORK', `${task.packageName}: body ended after ${partial.bytes} of ${partial.total} bytes from ${shown}`, {
@@ -427,7 +443,7 @@ async function receive(
     });
   }
   progress(partial.bytes, partial.bytes, true);
-  return { file: { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown }, resumed };
+  return { file: { path: partial.tempPath, bytes: partial.bytes, sha1: partial.hash?.digest('hex'), url: shown, durable: true }, resumed };
 }
 
 /** A limit that no retry of this transfer can get under (the partial is worthless then). */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError, toPrefetchError } from '../errors.js';
@@ -188,9 +189,19 @@ export async function receiveSegmented(t: SegmentedTransfer): Promise<StagedFile
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw networkError(failed.reason, task.packageName, t.shown);
     const sha1 = await hasher?.digest(decision.total);
+    // fsync and times on the handle still open (commitToCache would re-open the file for them).
+    try {
+      await makeDurable(handle);
+    } catch (error) {
+      throw new PrefetchError('E_CACHE', `${task.packageName}: cannot write ${tempPath}: ${error instanceof Error ? error.message : String(error)}`, {
+        packageName: task.packageName,
+        cause: error,
+        hint: 'Check free space and permissions in the Composer cache directory.',
+      });
+    }
     await handle.close();
     ctx.emit({ type: 'progress', task, bytes: decision.total, total: decision.total });
-    return { path: tempPath, bytes: decision.total, sha1, url: t.shown };
+    return { path: tempPath, bytes: decision.total, sha1, url: t.shown, durable: true };
   } catch (error) {
     await hasher?.settle();
     await handle.close().catch(() => undefined);

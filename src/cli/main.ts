@@ -1,5 +1,5 @@
 import { EXIT } from './exit-codes.js';
-import { processIo, run } from './run.js';
+import { versionLine } from './version.js';
 
 /**
  * The process entry (bin/composer-prefetch.js imports it after its Node version gate). `run`
@@ -13,7 +13,17 @@ process.once('beforeExit', () => {
   process.exitCode = EXIT.someFailed;
 });
 try {
-  process.exitCode = await run(process.argv.slice(2), processIo());
+  const argv = process.argv.slice(2);
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    // Answered before the CLI (commander, undici, the reporters: ~70 modules) is loaded; the same
+    // line commander prints for it.
+    process.stdout.on('error', () => {}); // a reader gone (EPIPE) ends the output, as in run()
+    process.stdout.write(`${versionLine()}\n`);
+    process.exitCode = EXIT.ok;
+  } else {
+    const { processIo, run } = await import('./run.js');
+    process.exitCode = await run(argv, processIo());
+  }
 } catch (error) {
   process.stderr.write(`composer-prefetch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = EXIT.someFailed;

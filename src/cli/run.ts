@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
@@ -21,14 +21,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, toCliOptions } from './program.js';
 import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
+import { packageVersion, versionLine } from './version.js';
 
 /** An output stream of the CLI: the process's, or a test's. */
 export type OutputStream = NodeJS.WritableStream & { readonly isTTY?: boolean; readonly destroyed?: boolean };
@@ -98,7 +91,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let paint = createPaint(colorEnabled(io.stderr.isTTY === true, env));
   const stderr = (line: string): void => writeErr(`${line}\n`);
 
-  const program = buildProgram(env, `composer-prefetch ${version} (Node ${process.version})`);
+  const program = buildProgram(env, versionLine(version));
   declareEnvironment(program);
   polishDefaults(program);
   program
