@@ -189,6 +189,9 @@ async function download(
   checks: CheckPool,
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
+  // Deep checks will run on the check thread: start it now, beside the set-up below and the first
+  // transfers, not when the first archive is waiting for it.
+  if ((options.verifyLevel ?? 'deep') === 'deep' && pending.some((t) => t.expectedSha1 === undefined)) checks.warm();
   const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
   // Never through a link that leaves the cache: files there are not ours to delete. Best effort: a
   // directory that cannot be listed fails its own packages later, with their own message.

@@ -1,4 +1,5 @@
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
@@ -31,6 +32,9 @@ const walked = new Set<string>();
  * cache is fine, and so is a root that is itself a link (the user chose it). Call it before a temp
  * file is created there and again before the rename into place.
  *
+ * The calls are synchronous: a handful of metadata syscalls on the cache's own filesystem cost
+ * microseconds, less than one trip through libuv's thread pool and its promise each.
+ *
  * @returns the directory's real path.
  * @throws PrefetchError E_CACHE naming the directory and where it leads.
  */
@@ -50,42 +54,38 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
   // more than the walk saves.
   const realRoot = realRoots.get(root);
   if (realRoot !== undefined && walked.has(target)) {
-    const real = await realpath(target).catch(() => undefined);
+    let real: string | undefined;
+    try {
+      real = realpathSync.native(target);
+    } catch {
+      // Gone, a loop, no permission: the walk below finds out which, and says so.
+    }
     if (real !== undefined && isInside(real, realRoot)) return real;
   }
   let current = root;
   try {
     // The root usually exists: resolve it first, make it only when missing.
-    const realRoot = await realpath(root).catch(async (error: unknown) => {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-      await mkdir(root, { recursive: true });
-      return realpath(root);
-    });
+    let realRoot = realpathOrUndefined(root);
+    if (realRoot === undefined) {
+      mkdirSync(root, { recursive: true });
+      realRoot = realpathSync.native(root);
+    }
     realRoots.set(root, realRoot);
     let real = realRoot;
     for (const segment of relative === '' ? [] : relative.split(path.sep)) {
       current = path.join(current, segment);
-      const stats = await lstat(current).catch((error: unknown) => {
-        if (errnoCode(error) === 'ENOENT') return undefined;
-        throw error;
-      });
+      const stats = lstatSync(current, { throwIfNoEntry: false });
       // A plain directory (found, or made by us just now) inside a level already proven is
       // inside too, and its real path is the parent's plus its name: only links (and a level
       // another process made first) need `realpath`, one readlink per component.
       let plain = stats?.isDirectory() === true;
       if (stats === undefined) {
         // Not recursive: each level is created, then checked, by us.
-        plain = await mkdir(current).then(
-          () => true,
-          (error: unknown) => {
-            if (errnoCode(error) !== 'EEXIST') throw error;
-            return false;
-          },
-        );
+        plain = makeDir(current);
       } else if (!stats.isDirectory() && !stats.isSymbolicLink()) {
         throw new PrefetchError('E_CACHE', `cannot write into ${current}: it is not a directory`, { hint: 'Something other than Composer wrote into its cache; remove that file.' });
       }
-      real = plain ? path.join(real, segment) : await realpath(current);
+      real = plain ? path.join(real, segment) : realpathSync.native(current);
       if (!isInside(real, realRoot)) throw outside(current, real, root);
     }
     walked.add(target);
@@ -95,6 +95,27 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
     // A link to nowhere, a file in the way, no permission: a cache problem, named by its path.
     const detail = error instanceof Error ? error.message : String(error);
     throw new PrefetchError('E_CACHE', `cannot prepare ${current} in the cache: ${detail}`, { cause: error });
+  }
+}
+
+/** The real path of `p`, or undefined when it does not exist (any other error is thrown). */
+function realpathOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** `mkdir` of one level: true when this call made it, false when it already existed. */
+function makeDir(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+    return false;
   }
 }
 

@@ -237,12 +237,15 @@ describe('check pool (worker threads)', () => {
   });
 
   for (const build of ['dist', 'build-test/src'] as const) {
-    it(`resolves its worker from ${build}/ and never keeps the process alive (no close())`, { timeout: 30_000 }, async () => {
+    it(`resolves its worker from ${build}/ and never keeps the process alive (no close(), warmed first)`, { timeout: 30_000 }, async () => {
       const bad = await stage(flipInside(makeZip(ENTRIES), Buffer.from('stored, not deflated\n'.repeat(50))));
       const module = join(repoRoot, build, 'verify', 'check-pool.js');
       const script = `
         const { createCheckPool } = await import(${JSON.stringify(module)});
         const pool = createCheckPool();
+        // Warmed before use, as a download run does: the idle thread must not hold the process either.
+        pool.warm();
+        pool.warm();
         const verdict = await pool.check(${JSON.stringify(bad)}, 'zip', 'deep').then(() => 'valid', (e) => e.reason ?? e.stack);
         console.log(verdict);`;
       const file = join(dir, `pool-${build.replace('/', '-')}.mjs`);
@@ -255,6 +258,26 @@ describe('check pool (worker threads)', () => {
       assert.match(stdout, /README\.md: CRC mismatch/);
     });
   }
+
+  it('a warmed pool that is never asked anything lets the process exit, and close() after warm() settles', { timeout: 30_000 }, async () => {
+    const module = join(repoRoot, 'dist', 'verify', 'check-pool.js');
+    const script = `
+      const { createCheckPool } = await import(${JSON.stringify(module)});
+      createCheckPool().warm();
+      const closed = createCheckPool();
+      closed.warm();
+      await closed.close();
+      closed.warm();
+      console.log('end of script');`;
+    const file = join(dir, 'pool-warm-only.mjs');
+    await writeFile(file, script);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0);
+    assert.equal(stdout, 'end of script\n');
+  });
 });
 
 function taskForPath(cachePath: string): DownloadTask {
