@@ -104,7 +104,9 @@ export async function inspectCachedArchive(task: DownloadTask, options: VerifyOp
   try {
     // Synchronous: an async stat's round trip through libuv's pool cost more than the stat
     // (50,000 cached archives: ~1 s of main-thread time, bench/RESULTS.md); this is one lookup.
-    const stats = statSync(task.cachePath);
+    // A missing file is the common answer on a cold cache: no error object (and its stack) for it.
+    const stats = statSync(task.cachePath, { throwIfNoEntry: false });
+    if (stats === undefined) return { state: 'missing' };
     if (!stats.isFile()) return { state: 'invalid', reason: 'not a regular file' };
     if (task.expectedSha1 !== undefined) {
       const actual = await sha1File(task.cachePath);

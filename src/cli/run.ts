@@ -7,9 +7,9 @@ import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
-import { formatOrigins, formatPlan, formatSummary, formatVerifySummary } from '../report/format.js';
+import { formatOrigins, formatSummary, formatVerifySummary, inChunks, planLines } from '../report/format.js';
 import { appendGithubSummary } from '../report/github-summary.js';
-import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
+import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
@@ -126,13 +126,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined, verbose });
   const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
   const origins = createOriginStats();
-  const outcomes = new Map<string, PackageOutcome>();
+  // Each package's outcome, for the --json report only (50,000 entries are ~6 MB of heap).
+  const outcomes = cli.jsonFormat === 'report' ? new Map<string, PackageOutcome>() : undefined;
   const warnings: string[] = [];
   const emit = (event: PrefetchEvent): void => {
-    if (event.type === 'done') outcomes.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
+    if (event.type === 'done') outcomes?.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
     if (event.type === 'failed') {
       const status = cli.prefetch.verifyOnly ? (event.error instanceof CacheStateError ? event.error.state : 'missing') : 'failed';
-      outcomes.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
+      outcomes?.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
     }
     if (event.type === 'warning') warnings.push(event.message);
     origins.handle(event);
@@ -190,16 +191,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         version,
         plan,
         summary: cli.prefetch.dryRun ? undefined : summary,
-        outcomeOf: (key) => outcomes.get(key),
+        outcomeOf: (key) => outcomes?.get(key),
         origins: stats,
         cacheSize,
         warnings,
       });
-      stdout(`${JSON.stringify(report, null, 2)}\n`);
+      for (const chunk of inChunks(reportPieces(report))) stdout(chunk);
+      stdout('\n');
     } else if (ndjson) {
       ndjson.writeSummary({ command, ok: summaryOk(cli.prefetch.dryRun ? undefined : summary), summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
     } else if (cli.prefetch.dryRun) {
-      stdout(`${formatPlan(plan)}\n`);
+      for (const chunk of inChunks(planLines(plan), '\n')) stdout(chunk);
+      stdout('\n');
     }
 
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));

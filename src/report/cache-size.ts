@@ -23,16 +23,18 @@ export interface CacheSizeCheck {
 const MAX_ENTRIES = 500_000;
 
 /**
- * Bytes of every regular file under `dir` (links not followed), and each file's size by path.
+ * Bytes of every regular file under `dir` (links not followed), and of those in `unseen`, which
+ * loses each of them as it is counted.
  * Synchronous listing and stat calls, with a turn of the event loop every few directories:
  * through libuv's pool, one round trip per directory and per file, 50,000 archives in 50,000
- * package directories took 9 s of mostly waiting (bench/RESULTS.md, bench/scale.js).
+ * package directories took 9 s of mostly waiting (bench/RESULTS.md, bench/scale.js). No path
+ * is kept: a map of 50,000 joined paths was ~8 MB of peak heap.
  */
-async function directoryBytes(dir: string): Promise<{ total: number; sizes: Map<string, number> }> {
+async function directoryBytes(dir: string, unseen: Set<string>): Promise<{ total: number; planBytes: number }> {
   let total = 0;
+  let planBytes = 0;
   let seen = 0;
   let dirs = 0;
-  const sizes = new Map<string, number>();
   const stack = [dir];
   while (stack.length > 0 && seen < MAX_ENTRIES) {
     const current = stack.pop()!;
@@ -55,11 +57,11 @@ async function directoryBytes(dir: string): Promise<{ total: number; sizes: Map<
           continue; // gone, or not ours to read: not counted, as before
         }
         total += size;
-        sizes.set(full, size);
+        if (unseen.delete(full)) planBytes += size;
       }
     }
   }
-  return { total, sizes };
+  return { total, planBytes };
 }
 
 /** Next power of two in GiB at least 1.5× the need, so a growing lock does not hit the limit next week. */
@@ -70,17 +72,12 @@ export function suggestMaxsize(bytes: number): string {
 }
 
 export async function checkCacheSize(plan: Plan, maxsize: number): Promise<CacheSizeCheck> {
-  const walked = await directoryBytes(plan.cacheFilesDir);
-  // The walk has already seen (nearly) every archive of the plan; only the others are stat'ed.
-  let planBytes = 0;
-  const unseen: string[] = [];
-  for (const t of plan.tasks) {
-    const size = walked.sizes.get(t.cachePath);
-    if (size === undefined) unseen.push(t.cachePath);
-    else planBytes += size;
-  }
+  const unseen = new Set(plan.tasks.map((t) => t.cachePath));
+  const walked = await directoryBytes(plan.cacheFilesDir, unseen);
+  let planBytes = walked.planBytes;
+  // Archives the walk did not reach (another project's cache dir, or past MAX_ENTRIES): one stat each.
   const limit = pLimit(64);
-  const rest = await Promise.all(unseen.map((p) => limit(async () => (await stat(p).catch(() => undefined))?.size ?? 0)));
+  const rest = await Promise.all([...unseen].map((p) => limit(async () => (await stat(p).catch(() => undefined))?.size ?? 0)));
   for (const size of rest) planBytes += size;
   const cacheBytes = Math.max(planBytes, walked.total);
   return { maxsize, planBytes, cacheBytes, overLimit: cacheBytes > maxsize, suggestedMaxsize: suggestMaxsize(cacheBytes) };

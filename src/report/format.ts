@@ -107,20 +107,44 @@ export function formatSummary(summary: Summary): string {
 }
 
 /** `--dry-run`: one block per archive, then what is skipped and why. */
-export function formatPlan(plan: Plan): string {
-  const lines = [`Cache: ${d(plan.cacheFilesDir)}`, `${plan.tasks.length} archives to prefetch:`];
+/** The `--dry-run` listing, a line at a time: a 50,000-package plan is ~200,000 lines, never held as one string. */
+export function* planLines(plan: Plan): Generator<string> {
+  yield `Cache: ${d(plan.cacheFilesDir)}`;
+  yield `${plan.tasks.length} archives to prefetch:`;
   for (const task of plan.tasks) {
-    lines.push(`  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`);
-    lines.push(`    url:   ${displayUrl(task.urls[0])}`);
-    for (const url of task.urls.slice(1)) lines.push(`    also:  ${displayUrl(url)}`);
-    lines.push(`    cache: ${d(task.cachePath)}`);
+    yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`;
+    yield `    url:   ${displayUrl(task.urls[0])}`;
+    for (const url of task.urls.slice(1)) yield `    also:  ${displayUrl(url)}`;
+    yield `    cache: ${d(task.cachePath)}`;
   }
   if (plan.skipped.length > 0) {
-    lines.push(`${plan.skipped.length} skipped:`);
-    for (const skip of plan.skipped) lines.push(`  ${d(skip.packageName)} ${d(skip.version)}: ${skip.reason}`);
+    yield `${plan.skipped.length} skipped:`;
+    for (const skip of plan.skipped) yield `  ${d(skip.packageName)} ${d(skip.version)}: ${skip.reason}`;
   }
-  for (const bad of plan.invalid) lines.push(`  ✗ ${d(bad.packageName ?? '(unnamed entry)')} in ${d(bad.origin)}: ${d(bad.message)}`);
-  return lines.join('\n');
+  for (const bad of plan.invalid) yield `  ✗ ${d(bad.packageName ?? '(unnamed entry)')} in ${d(bad.origin)}: ${d(bad.message)}`;
+}
+
+/**
+ * `pieces` joined by `separator` and cut into strings of about `size` characters: big output
+ * goes out in writes of bounded size instead of as one string the size of the whole text
+ * (plus its flattened copy and the Buffer it is written from).
+ */
+export function* inChunks(pieces: Iterable<string>, separator = '', size = 64 * 1024): Generator<string> {
+  let chunk: string[] = [];
+  let length = 0;
+  let first = true;
+  for (const piece of pieces) {
+    const text = first ? piece : separator + piece;
+    first = false;
+    chunk.push(text);
+    length += text.length;
+    if (length >= size) {
+      yield chunk.join('');
+      chunk = [];
+      length = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk.join('');
 }
 
 /** One line per origin: what the network did, so a slow GitHub is told apart from a broken proxy. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildJsonReport, jsonSummary, type PackageOutcome } from '../../src/report/json-report.js';
+import { buildJsonReport, jsonSummary, reportPieces, type PackageOutcome } from '../../src/report/json-report.js';
+import { inChunks, planLines } from '../../src/report/format.js';
 import type { DownloadTask, Plan, Summary } from '../../src/types.js';
 import { check, reportShape } from './report-schema.js';
 
@@ -80,5 +81,37 @@ describe('the --json report', () => {
     assert.deepEqual(json['failures'], [
       { packageName: 'acme/bad', version: '1.0.0', url: 'https://repo.test/bad.zip?access_token=***', code: 'E_HTTP', message: 'HTTP 500 from https://repo.test/bad.zip?access_token=***', hint: null },
     ]);
+  });
+});
+
+describe('the --json report and the --dry-run listing are written in pieces', () => {
+  const tricky = (name: string): DownloadTask => ({ ...task(name, 'https://repo.test/a.zip'), cachePath: `/cache/files/${name}/"packages": []\n  "packages": [].zip` });
+  const reports: Record<string, Record<string, unknown>> = {
+    'a run with packages': buildJsonReport({ command: 'prefetch', version: '1.2.3', plan, summary, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: [] }),
+    'no packages': buildJsonReport({ command: 'dry-run', version: '1.2.3', plan: { ...plan, tasks: [] }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: ['"packages": []'] }),
+    'values that look like the list': buildJsonReport({ command: 'dry-run', version: '1.2.3', plan: { ...plan, tasks: [tricky('acme/one'), tricky('acme/two')] }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: ['\n  "packages": []'] }),
+  };
+  for (const [label, report] of Object.entries(reports)) {
+    it(`pieces join to exactly JSON.stringify(report, null, 2): ${label}`, () => {
+      const pieces = [...reportPieces(report)];
+      assert.equal(pieces.join(''), JSON.stringify(report, null, 2));
+      assert.equal([...inChunks(pieces, '', 16)].join(''), JSON.stringify(report, null, 2));
+    });
+  }
+
+  it('a long report is more than one piece, each entry on its own', () => {
+    const many = buildJsonReport({ command: 'dry-run', version: '1', plan: { ...plan, tasks: Array.from({ length: 50 }, (_, i) => task(`acme/p${i}`, 'https://repo.test/p.zip')) }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: [] });
+    const pieces = [...reportPieces(many)];
+    assert.equal(pieces.length, 52);
+    const chunks = [...inChunks(pieces, '', 1024)];
+    assert.ok(chunks.length > 3 && chunks.every((c) => c.length < 1024 + 1000), `${chunks.length} chunks`);
+    assert.equal(chunks.join(''), JSON.stringify(many, null, 2));
+  });
+
+  it('inChunks joins with the separator across chunk boundaries', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
+    assert.equal([...inChunks(lines, '\n', 10)].join(''), lines.join('\n'));
+    assert.deepEqual([...inChunks([], '\n')], []);
+    assert.equal([...inChunks([...planLines(plan)], '\n', 7)].join(''), [...planLines(plan)].join('\n'));
   });
 });

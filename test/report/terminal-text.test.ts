@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { PrefetchError } from '../../src/errors.js';
 import type { DownloadTask, Plan } from '../../src/types.js';
 import { formatTransfer } from '../../src/report/bar-reporter.js';
-import { formatPlan, formatSummary } from '../../src/report/format.js';
+import { formatSummary, planLines } from '../../src/report/format.js';
 import { createPlainReporter, escapeWorkflowData } from '../../src/report/plain-reporter.js';
 import { displayText, escapeControlChars } from '../../src/report/terminal-text.js';
 
@@ -55,7 +55,7 @@ describe('human reporters with hostile names, versions and URLs', () => {
   it('summary, dry-run plan and bar transfer lines', () => {
     const failures = tasks.map((t) => ({ packageName: t.packageName, version: t.version, url: t.urls[0], code: 'E_HTTP', message: `HTTP 404 from ${t.urls[0]}`, hint: `h${HOSTILE[2]}` }));
     const summary = { backend: 'native' as const, cacheFilesDir: plan.cacheFilesDir, planned: tasks.length, downloaded: 0, cached: 0, skipped: 0, invalid: 1, failed: tasks.length, bytes: 0, durationMs: 5, failures, interrupted: false, unfinished: 0 };
-    const text = [formatSummary(summary), formatPlan(plan), ...tasks.map((t) => formatTransfer({ packageName: t.packageName, version: t.version, bytes: 1, total: 2 }))].join('\n');
+    const text = [formatSummary(summary), [...planLines(plan)].join('\n'), ...tasks.map((t) => formatTransfer({ packageName: t.packageName, version: t.version, bytes: 1, total: 2 }))].join('\n');
     for (const line of text.split('\n')) {
       assert.doesNotMatch(line, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/, JSON.stringify(line));
       assert.doesNotMatch(line, /^Done: 0 failed/);
