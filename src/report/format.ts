@@ -106,8 +106,10 @@ export function formatSummary(summary: Summary): string {
   return lines.join('\n');
 }
 
-/** `--dry-run`: one block per archive, then what is skipped and why. */
-/** The `--dry-run` listing, a line at a time: a 50,000-package plan is ~200,000 lines, never held as one string. */
+/**
+ * `--dry-run`: one block per archive, then what is skipped and why, a line at a time: a
+ * 50,000-package plan is ~200,000 lines, never held as one string.
+ */
 export function* planLines(plan: Plan): Generator<string> {
   yield `Cache: ${d(plan.cacheFilesDir)}`;
   yield `${plan.tasks.length} archives to prefetch:`;
