@@ -4,7 +4,7 @@ import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
 import { authHeaders } from './auth/auth-headers.js';
 import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
-import { pickBackend, type BackendSetup } from './backends/pick-backend.js';
+import type { BackendSetup } from './backends/pick-backend.js';
 import type { Backend, DownloadTask, FailedPackage, FetchContext, Plan, PrefetchEvent, RequestPolicy, SettledTask, Summary, TaskResult } from './types.js';
 import { assertUsableCacheDir } from './cache/check-cache-dir.js';
 import { createCacheGate } from './cache/cache-gate.js';
@@ -19,7 +19,6 @@ import type { PrefetchOptions } from './config/options.js';
 import { CacheStateError, PrefetchError, toPrefetchError } from './errors.js';
 import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
-import { caLocations, createDispatcher, loadCa, resolveProxySettings } from './net/dispatcher.js';
 import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
@@ -199,6 +198,9 @@ async function download(
 
   const [first] = projects;
   if (first === undefined) return [];
+  // The network stack (undici and the backends, ~40 modules, ~30 ms of start-up) is loaded only
+  // when something is to be downloaded: a no-op run never needs it.
+  const [{ caLocations, createDispatcher, loadCa, resolveProxySettings }, { pickBackend }] = await Promise.all([import('./net/dispatcher.js'), import('./backends/pick-backend.js')]);
   const d = options.download;
   // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath. One
   // connection pool serves every project: the first project's CA settings apply to all.
