@@ -185,6 +185,8 @@ const CLIENTS = {
     return WRAP.length > 0 ? [WRAP[0], [...WRAP.slice(1), process.execPath, ...args]] : [process.execPath, args];
   },
   'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
+  // bench/floor.js: undici alone, bytes straight to files (no checks, no fsync): the lower bound of any Node client.
+  floor: (dir, cache) => [process.execPath, [path.join(ROOT, 'bench', 'floor.js'), path.join(dir, 'urls.txt'), cache, ...(existsSync(path.join(WORK, 'pki', 'done')) ? [pki().caFile] : [])]],
   composer: () => ['composer', ['install', '--download-only', '--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress']],
   'raw aria2c': (dir, cache) => [
     'aria2c',
@@ -242,10 +244,11 @@ const log = (...a) => console.error(...a);
  * alike; prints each run and the medians of wall, CPU (user+sys) and peak RSS per build.
  */
 async function ab() {
-  // `composer` in the list runs Composer's `install --download-only` in the same rotation.
+  // `composer` in the list runs Composer's `install --download-only` in the same rotation, `floor`
+  // bench/floor.js (undici alone, no checks: what no Node client can beat).
   // `DIR+h2` / `DIR+h2x1`: that build with undici's allowH2 forced on (bench/h2-preload.js), pools
   // of up to --per-origin connections / capped at one connection per origin.
-  const builds = value('ab').split(',').map((d) => (d === 'composer' ? d : path.resolve(d)));
+  const builds = value('ab').split(',').map((d) => (d === 'composer' || d === 'floor' ? d : path.resolve(d)));
   const runs = Number(value('runs') ?? 5);
   const which = value('scenario') ?? 'loopback';
   const extra = (value('args') ?? '').split(' ').filter(Boolean);
@@ -257,12 +260,12 @@ async function ab() {
   for (let i = 0; i < runs; i++) {
     for (const b of builds) {
       const [dir, h2] = b.split('+');
-      if (b !== 'composer') MAIN = path.join(dir, 'cli', 'main.js');
+      if (b !== 'composer' && b !== 'floor') MAIN = path.join(dir, 'cli', 'main.js');
       const preload = { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` };
       // `DIR+semiN`: that build with V8's semi-spaces capped at N MB (NODE_OPTIONS=--max-semi-space-size=N).
       const semi = /^semi(\d+)$/.exec(h2 ?? '')?.[1];
       const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : semi !== undefined ? { NODE_OPTIONS: `--max-semi-space-size=${semi}` } : {};
-      const r = await runClient(b === 'composer' ? 'composer' : 'native', w, srv.origin, b === 'composer' ? [] : extra, env);
+      const r = await runClient(b === 'composer' || b === 'floor' ? b : 'native', w, srv.origin, b === 'composer' || b === 'floor' ? [] : extra, env);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
     }
