@@ -163,6 +163,9 @@ async function checkAndDownload(run: {
     return { plan, summary, results, config };
   }
 
+  // The network stack (undici and the backends, ~40 modules, ~30 ms of start-up) is loaded only
+  // when something is to be downloaded (a no-op run never needs it), while the cache dir is checked.
+  const network = pending.length > 0 ? loadNetwork() : undefined;
   // Once, before any download: a cache dir that cannot take files would fail every package alike
   // (the packages whose path could not even be read count: a dir of another user says EACCES).
   if (pending.length + unreadable.length > 0) {
@@ -172,12 +175,22 @@ async function checkAndDownload(run: {
       const project = byDir.get(path.resolve(cacheRootOf(task))) ?? projects[0]!;
       dirs.set(project.cacheFilesDir, project.cacheSource);
     }
-    for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
+    try {
+      for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
+    } catch (error) {
+      await network?.catch(() => undefined);
+      throw error;
+    }
   }
   for (const result of unreadable) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
-  const results = [...unreadable, ...(await download(pending, options, projects, deps, checks))];
+  const results = [...unreadable, ...(network === undefined ? [] : await download(pending, options, projects, deps, checks, await network))];
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
+}
+
+/** The modules only a download needs (undici and the backends). */
+function loadNetwork() {
+  return Promise.all([import('./net/dispatcher.js'), import('./backends/pick-backend.js')]);
 }
 
 async function download(
@@ -186,6 +199,7 @@ async function download(
   projects: readonly Project[],
   deps: PrefetchDeps,
   checks: CheckPool,
+  network: Awaited<ReturnType<typeof loadNetwork>>,
 ): Promise<TaskResult[]> {
   if (pending.length === 0) return [];
   // Deep checks will run on the check thread: start it now, beside the set-up below and the first
@@ -193,14 +207,27 @@ async function download(
   if ((options.verifyLevel ?? 'deep') === 'deep' && pending.some((t) => t.expectedSha1 === undefined)) checks.warm();
   const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
   // Never through a link that leaves the cache: files there are not ours to delete. Best effort: a
-  // directory that cannot be listed fails its own packages later, with their own message.
-  await Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root).catch(() => false)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true }).catch(() => 0)));
+  // directory that cannot be listed fails its own packages later, with their own message. Beside
+  // the downloads, not before them: only other runs' temp files (older, or of dead processes) go.
+  const cleaned = Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root).catch(() => false)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true }).catch(() => 0)));
+  try {
+    return await fetchPending(pending, options, projects, deps, checks, network);
+  } finally {
+    await cleaned;
+  }
+}
 
+/** `download` once the network stack is loaded: the dispatcher, the backend, the fetches. */
+async function fetchPending(
+  pending: readonly SettledTask[],
+  options: PrefetchOptions,
+  projects: readonly Project[],
+  deps: PrefetchDeps,
+  checks: CheckPool,
+  [{ caLocations, createDispatcher, loadCa, resolveProxySettings }, { pickBackend }]: Awaited<ReturnType<typeof loadNetwork>>,
+): Promise<TaskResult[]> {
   const [first] = projects;
   if (first === undefined) return [];
-  // The network stack (undici and the backends, ~40 modules, ~30 ms of start-up) is loaded only
-  // when something is to be downloaded: a no-op run never needs it.
-  const [{ caLocations, createDispatcher, loadCa, resolveProxySettings }, { pickBackend }] = await Promise.all([import('./net/dispatcher.js'), import('./backends/pick-backend.js')]);
   const d = options.download;
   // Proxies from the environment (Composer ≥ 2.7.3 rules) and Composer's cafile/capath. One
   // connection pool serves every project: the first project's CA settings apply to all.
