@@ -248,12 +248,7 @@ describe('check pool (worker threads)', () => {
         pool.warm();
         const verdict = await pool.check(${JSON.stringify(bad)}, 'zip', 'deep').then(() => 'valid', (e) => e.reason ?? e.stack);
         console.log(verdict);`;
-      const file = join(dir, `pool-${build.replace('/', '-')}.mjs`);
-      await writeFile(file, script);
-      const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const { code, stdout } = await runScript(`pool-${build.replace('/', '-')}.mjs`, script);
       assert.equal(code, 0);
       assert.match(stdout, /README\.md: CRC mismatch/);
     });
@@ -269,16 +264,22 @@ describe('check pool (worker threads)', () => {
       await closed.close();
       closed.warm();
       console.log('end of script');`;
-    const file = join(dir, 'pool-warm-only.mjs');
-    await writeFile(file, script);
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stdout } = await runScript('pool-warm-only.mjs', script);
     assert.equal(code, 0);
     assert.equal(stdout, 'end of script\n');
   });
 });
+
+/** Runs `script` as its own Node process (an ES module in the test's folder): its exit code and stdout. */
+async function runScript(name: string, script: string): Promise<{ code: number | null; stdout: string }> {
+  const file = join(dir, name);
+  await writeFile(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stdout };
+}
 
 function taskForPath(cachePath: string): DownloadTask {
   return { packageName: 'acme/big', version: '1.0.0', distType: 'zip', urls: ['https://example.test/big.zip'], cacheKey: 'acme/big/x.zip', cachePath, expectedSha1: undefined, dev: false, origins: [] };
