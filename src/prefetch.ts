@@ -166,6 +166,8 @@ async function checkAndDownload(run: {
   // The network stack (undici and the backends, ~40 modules, ~30 ms of start-up) is loaded only
   // when something is to be downloaded (a no-op run never needs it), while the cache dir is checked.
   const network = pending.length > 0 ? loadNetwork() : undefined;
+  // Handled here too, so a failed import waits (unreported) for the `await` below that throws it.
+  network?.catch(() => undefined);
   // Once, before any download: a cache dir that cannot take files would fail every package alike
   // (the packages whose path could not even be read count: a dir of another user says EACCES).
   if (pending.length + unreadable.length > 0) {
@@ -175,12 +177,7 @@ async function checkAndDownload(run: {
       const project = byDir.get(path.resolve(cacheRootOf(task))) ?? projects[0]!;
       dirs.set(project.cacheFilesDir, project.cacheSource);
     }
-    try {
-      for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
-    } catch (error) {
-      await network?.catch(() => undefined);
-      throw error;
-    }
+    for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
   }
   for (const result of unreadable) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
   const results = [...unreadable, ...(network === undefined ? [] : await download(pending, options, projects, deps, checks, await network))];
@@ -201,7 +198,6 @@ async function download(
   checks: CheckPool,
   network: Awaited<ReturnType<typeof loadNetwork>>,
 ): Promise<TaskResult[]> {
-  if (pending.length === 0) return [];
   // Deep checks will run on the check thread: start it now, beside the set-up below and the first
   // transfers, not when the first archive is waiting for it.
   if ((options.verifyLevel ?? 'deep') === 'deep' && pending.some((t) => t.expectedSha1 === undefined)) checks.warm();
