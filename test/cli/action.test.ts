@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
 import { readAction, runCompositeAction, type ActionDefinition } from '../helpers/composite-action.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, repoRoot, tempDir } from '../helpers/run.js';
+import { isolatedEnv, repoRoot, tempDir, writeHttpProject } from '../helpers/run.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
@@ -52,9 +52,7 @@ describe('action.yml', () => {
       ];
       const dev = [entry('acme/dev-tool', devRoute, composerPackageZip('acme/dev-tool', '1.0.0'))];
       project = path.join(root, 'workspace');
-      await mkdir(project, { recursive: true });
-      await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-      await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': dev }));
+      await writeHttpProject(project, packages, dev);
       stepSummary = path.join(root, 'step-summary.md');
       await writeFile(stepSummary, '');
     });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 import { check, checkEvent, reportShape } from '../report/report-schema.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
@@ -38,9 +38,7 @@ describe('the command line, end to end against a loopback dist server', () => {
       return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: i % 2 === 0 ? sha1(zip) : '' } };
     });
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }, null, 2));
+    await writeHttpProject(project, packages);
     env = isolatedEnv(root);
   });
   after(async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { binPath, isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+import { binPath, isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
@@ -28,12 +28,6 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
   const names = ['acme/alpha', 'acme/beta'];
   let lockPackages: Record<string, unknown>[];
 
-  const writeLock = async (dir: string, packages: readonly Record<string, unknown>[]): Promise<void> => {
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }, null, 2));
-  };
-
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-fail-'));
     server = await new DistServer().start();
@@ -44,7 +38,7 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: sha1(zip) } };
     });
     project = path.join(root, 'project');
-    await writeLock(project, lockPackages);
+    await writeHttpProject(project, lockPackages);
     env = isolatedEnv(root);
   });
   after(async () => {
@@ -130,7 +124,7 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
   it('a cache path too long for the filesystem fails that package only (exit 1); the others land', async () => {
     const dir = path.join(root, 'long');
     const long = { ...lockPackages[0]!, name: `acme/${'x'.repeat(4100)}` };
-    await writeLock(dir, [...lockPackages, long]);
+    await writeHttpProject(dir, [...lockPackages, long]);
     const cache = path.join(root, 'cache-long');
     const run = await runCli(['--json'], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: cache } });
     assert.equal(run.exitCode, 1, run.stderr.slice(0, 2000));
@@ -226,10 +220,7 @@ describe("Composer users' habits", () => {
     const zip = composerPackageZip('acme/one', '1.0.0');
     server.add('/one.zip', zip);
     const dir = path.join(root, 'apps', 'shop');
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    const packages = [{ name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/one.zip`, reference: 'r1', shasum: '' } }];
-    await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages }));
+    await writeHttpProject(dir, [{ name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/one.zip`, reference: 'r1', shasum: '' } }]);
     env = isolatedEnv(root);
   });
   after(async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, runCli, tempDir, type RunResult } from '../helpers/run.js';
+import { isolatedEnv, runCli, tempDir, type RunResult, writeHttpProject } from '../helpers/run.js';
 
 const sha1 = (b: string): string => createHash('sha1').update(b).digest('hex');
 /** Anything a terminal acts on, line breaks aside (human output is made of lines). */
@@ -50,9 +50,7 @@ describe('a hostile lock: secrets stay hidden and the terminal stays ours', () =
       pkg('acme/zeta\u001b]0;pwned\u0007\nDone: 0 failed', '1.0.0', `${server.origin}/dists/zeta.zip`),
     ];
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }, null, 2));
+    await writeHttpProject(project, packages);
     env = isolatedEnv(root);
   });
   after(async () => {

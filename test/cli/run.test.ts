@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { run, type CliIo } from '../../src/cli/run.js';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, tempDir } from '../helpers/run.js';
+import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
@@ -48,9 +47,7 @@ describe('run(argv, io): the CLI in-process', () => {
       return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: sha1(zip) } };
     });
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }));
+    await writeHttpProject(project, packages);
     env = isolatedEnv(root, { NO_COLOR: '1' });
   });
   after(async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
 /** A loopback port nobody listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -32,9 +31,7 @@ describe('a dist server that is down', () => {
       dist: { type: 'zip', url: `http://127.0.0.1:${port}/p${i}.zip`, reference: `r${i}`, shasum: '' },
     }));
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }));
+    await writeHttpProject(project, packages);
     env = isolatedEnv(root);
   });
   after(() => cleanup());

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
@@ -37,23 +36,17 @@ describe('bad bytes and bad entries never reach the cache; the rest still lands'
     server.add('/wrongsum.zip', composerPackageZip('acme/wrongsum', '1.0.0'));
     server.add('/truncated.zip', truncated.subarray(0, truncated.length - 30));
     const entry = (name: string, url: string, shasum = '') => ({ name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${o}${url}`, reference: sha1(name), shasum } });
-    const lock = {
-      'content-hash': 'x',
-      packages: [
-        entry('acme/good', '/good.zip', sha1(good)),
-        entry('acme/html', '/html.zip'),
-        entry('acme/wrongsum', '/wrongsum.zip', sha1('something else')),
-        entry('acme/truncated', '/truncated.zip'),
-        entry('../../../escape', '/good.zip'),
-        entry('acme/../../escape', '/good.zip'),
-        { name: 'acme/no-dist-url', version: '1.0.0', dist: { type: 'zip' } },
-      ],
-      'packages-dev': [],
-    };
+    const packages = [
+      entry('acme/good', '/good.zip', sha1(good)),
+      entry('acme/html', '/html.zip'),
+      entry('acme/wrongsum', '/wrongsum.zip', sha1('something else')),
+      entry('acme/truncated', '/truncated.zip'),
+      entry('../../../escape', '/good.zip'),
+      entry('acme/../../escape', '/good.zip'),
+      { name: 'acme/no-dist-url', version: '1.0.0', dist: { type: 'zip' } },
+    ];
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify(lock, null, 2));
+    await writeHttpProject(project, packages);
     env = isolatedEnv(root);
   });
   after(async () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
+import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
 const TOKEN = 'repo-token-9f8e7d';
 
@@ -36,9 +35,7 @@ describe("the lock's transport-options headers", () => {
       'transport-options': { http: { header: [`X-Repo-Token: ${TOKEN}`] } },
     });
     project = path.join(root, 'project');
-    await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages: [entry('acme/direct', 'acme-direct.zip'), entry('acme/redirected', 'acme-redirected.zip')], 'packages-dev': [] }));
+    await writeHttpProject(project, [entry('acme/direct', 'acme-direct.zip'), entry('acme/redirected', 'acme-redirected.zip')]);
   });
   after(async () => {
     await repo.stop();

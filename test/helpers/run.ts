@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -27,6 +27,16 @@ export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
 export async function tempDir(prefix = 'cp-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A project for a loopback dist server: `dir` made, composer.json with secure-http off (the test
+ * servers are plain http) and a composer.lock listing `packages` and `packagesDev`.
+ */
+export async function writeHttpProject(dir: string, packages: readonly unknown[], packagesDev: readonly unknown[] = []): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
+  await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': packagesDev }, null, 2));
 }
 
 /** An environment with nothing of the developer's machine in it: own HOME, own caches. */
