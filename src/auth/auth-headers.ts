@@ -8,7 +8,7 @@
 import { basicAuthorization, parseHeaderLines } from '../net/request-headers.js';
 
 /** The auth.json key a credential came from; shown in messages (never the secret itself). */
-export type AuthKey = 'http-basic' | 'bearer' | 'github-oauth' | 'gitlab-oauth' | 'gitlab-token' | 'bitbucket-oauth' | 'custom-headers';
+export type AuthKey = 'http-basic' | 'bearer' | 'github-oauth' | 'gitlab-oauth' | 'gitlab-token' | 'bitbucket-oauth' | 'custom-headers' | 'forgejo-token';
 
 /**
  * One origin's credential, as Composer's IO stores it (`setAuthentication($origin, $user, $pass)`),
@@ -30,7 +30,9 @@ export type Credential =
    */
   | { readonly kind: 'bitbucket-consumer' }
   /** Composer 2.9+: raw `Name: value` header lines for the origin. */
-  | { readonly kind: 'custom-headers'; readonly lines: readonly string[] };
+  | { readonly kind: 'custom-headers'; readonly lines: readonly string[] }
+  /** Composer 2.10+: `forgejo-token.{host}: {username, token}`, sent as Basic username:token. */
+  | { readonly kind: 'forgejo-token'; readonly username: string; readonly token: string };
 
 export interface AuthConfig {
   /** Origin (`host[:port]`, as `Url::getOrigin` computes it) → its one credential. */
@@ -45,10 +47,15 @@ export interface AuthConfig {
 const BITBUCKET_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
 
 /**
- * `Url::getOrigin` (current Composer): `host[:port]` with an explicit port; any `*.github.com`
- * becomes `github.com` except `codeload.github.com` (the zipball redirect target, which must not
- * get GitHub credentials); `repo.packagist.org` becomes `packagist.org`; a host that is the start
- * of a gitlab-domains entry with a path (`gitlab.example.com/gitlab`) becomes that entry.
+ * `Url::getOrigin` (composer/composer main, after #12988): `host[:port]` with an explicit port; any
+ * `*.github.com` becomes `github.com` except `codeload.github.com` (the zipball redirect target,
+ * which must not get GitHub credentials); `repo.packagist.org` becomes `packagist.org`.
+ *
+ * A gitlab-domains entry served below a path (`gitlab.example.com/gitlab`) is found from the bare
+ * host: the entry, with any port removed, must equal the origin or start with `origin + "/"`.
+ * Composer ≤ 2.9 matched by string prefix (`gitlab.example.com` claimed `gitlab.ex`, and
+ * `127.0.0.1:80800` claimed `127.0.0.1:8080`), which sent the token to a look-alike host; we
+ * follow the fixed rule.
  *
  * Hosts come from the WHATWG parser, so they are lowercase and a default port (`:443` on https)
  * is dropped; PHP keeps both as written. Auth keys are normally lowercase without default ports,
@@ -63,7 +70,9 @@ export function getOrigin(url: URL, gitlabDomains: readonly string[]): string {
   if (origin === '') return url.href;
   if (!origin.includes('/') && !gitlabDomains.includes(origin)) {
     for (const domain of gitlabDomains) {
-      if (domain !== '' && domain.startsWith(origin)) return domain;
+      // `Preg::replace('{^([^/]+):\d+}', '$1', $gitlabDomain)`: the configured port may be one the URL omits.
+      const withoutPort = domain.replace(/^([^/]+):\d+/, '$1');
+      if (withoutPort === origin || withoutPort.startsWith(`${origin}/`)) return domain;
     }
   }
   return origin;
@@ -125,6 +134,9 @@ export function authHeaders(config: AuthConfig, url: URL): Record<string, string
       return parseHeaderLines(credential.lines);
     case 'http-basic':
       return { authorization: basicAuthorization(credential.username, credential.password) };
+    case 'forgejo-token':
+      // `AuthHelper::addAuthenticationHeader` has no Forgejo branch: its final else sends Basic.
+      return { authorization: basicAuthorization(credential.username, credential.token) };
   }
 }
 

@@ -21,7 +21,7 @@ import type { AuthConfig, AuthKey, Credential } from './auth-headers.js';
  *
  * Then `BaseIO::loadConfiguration` files each host's entry under that host, in this order, a later
  * key replacing an earlier one for the same host: bitbucket-oauth, github-oauth, gitlab-oauth,
- * gitlab-token, http-basic, bearer, custom-headers (2.9+).
+ * gitlab-token, http-basic, bearer, custom-headers (2.9+), forgejo-token (2.10+).
  */
 
 export interface LoadAuthOptions {
@@ -53,7 +53,7 @@ export interface AuthSource {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-const AUTH_KEYS: readonly AuthKey[] = ['bitbucket-oauth', 'github-oauth', 'gitlab-oauth', 'gitlab-token', 'http-basic', 'bearer', 'custom-headers'];
+const AUTH_KEYS: readonly AuthKey[] = ['bitbucket-oauth', 'github-oauth', 'gitlab-oauth', 'gitlab-token', 'http-basic', 'bearer', 'custom-headers', 'forgejo-token'];
 
 async function readAuthFile(file: string): Promise<AuthSource | undefined> {
   let text: string;
@@ -204,6 +204,15 @@ export function buildAuthConfig(sources: readonly AuthSource[], options: Pick<Lo
       continue;
     }
     credentials.set(host, { kind: 'custom-headers', lines: value as string[] });
+  }
+  for (const [host, value] of Object.entries(merged['forgejo-token'])) {
+    const username = isRecord(value) ? str(value['username']) : undefined;
+    const token = isRecord(value) ? str(value['token']) : undefined;
+    if (username === undefined || token === undefined) {
+      skip('forgejo-token', host, '{"username", "token"}');
+      continue;
+    }
+    credentials.set(host, { kind: 'forgejo-token', username, token });
   }
 
   const names = [...new Set(sources.filter((s) => AUTH_KEYS.some((k) => isRecord(s.data[k]))).map((s) => s.name))];
