@@ -5,16 +5,32 @@ import { redactText } from '../report/redact.js';
 import { envNameFor } from './env-options.js';
 
 /**
- * Options that are not project settings: what a run prints or does (`json`, `dry-run`, `check`),
- * or where it looks (`cache-dir` is Composer's own `config.cache-dir`, read anyway).
+ * What a project file may set: an allowlist, so an option added later is not settable from a
+ * checked-out composer.json until someone decides it is safe. CI runs this tool on pull-request
+ * checkouts, so nothing read from the project may name a program to run, a path to write, or a
+ * credential; these only tune how downloads are made and shown.
  */
-const NOT_PROJECT_DEFAULTS = new Set(['json', 'dry-run', 'check', 'cache-dir', 'working-dir', 'help', 'version']);
+const PROJECT_SETTABLE: readonly string[] = [
+  'no-dev', 'concurrency', 'per-origin', 'retries', 'connect-timeout', 'stall-timeout', 'headers-timeout', 'retry-max-time',
+  'low-speed-limit', 'max-size', 'split-size', 'split-segments', 'backend', 'verify', 'mirror', 'mirror-private',
+  'progress', 'no-progress', 'quiet', 'verbose', 'ansi', 'no-ansi', 'no-interaction',
+];
 
-/** The keys `extra.composer-prefetch` accepts: every other long option, without `--`. */
+/** Options a project file asks for that it may not set, with the reason the refusal gives. */
+const REFUSED: Readonly<Record<string, string>> = {
+  aria2c: 'it names a program to run, and a checked-out project must not choose what this tool executes; use --aria2c or COMPOSER_PREFETCH_ARIA2C',
+  'cache-dir': "set Composer's own config.cache-dir (which Composer reads too), or use --cache-dir",
+  'working-dir': 'it chooses which project is read; use -d',
+  json: 'it is about one run, not the project; use --json',
+  'dry-run': 'it is about one run, not the project; use --dry-run',
+  check: 'it is about one run, not the project; use --check',
+};
+
+/** The keys `extra.composer-prefetch` accepts, among this program's long options. */
 export function projectDefaultKeys(program: Command): string[] {
   return program.options
     .map((o) => o.long?.replace(/^--/, ''))
-    .filter((key): key is string => key !== undefined && !NOT_PROJECT_DEFAULTS.has(key));
+    .filter((key): key is string => key !== undefined && PROJECT_SETTABLE.includes(key));
 }
 
 /**
@@ -39,6 +55,9 @@ export async function applyProjectDefaults(program: Command, context: { readonly
   for (const [key, raw] of Object.entries(defaults.values)) {
     const where = `${defaults.file}: extra.${PROJECT_DEFAULTS_KEY}.${key}`;
     const option = allowed.includes(key) ? program.options.find((o) => o.long === `--${key}`) : undefined;
+    if (option === undefined && REFUSED[key] !== undefined) {
+      program.error(`${where} is not an option a project can set: ${REFUSED[key]}.`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
+    }
     if (option === undefined) {
       program.error(`${where} is not an option a project can set; use one of: ${allowed.join(', ')}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
     }

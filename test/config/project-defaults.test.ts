@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyEnvironment, declareEnvironment, normaliseArgv } from '../../src/cli/env-options.js';
@@ -88,6 +88,8 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
       [{ nodev: true }, /^composer\.json: extra\.composer-prefetch\.nodev is not an option a project can set; use one of: no-dev, /],
       [{ json: true }, /extra\.composer-prefetch\.json is not an option a project can set/],
       [{ 'cache-dir': '/c' }, /extra\.composer-prefetch\.cache-dir is not an option a project can set/],
+      [{ aria2c: './evil.sh' }, /^composer\.json: extra\.composer-prefetch\.aria2c is not an option a project can set: it names a program to run, .*use --aria2c or COMPOSER_PREFETCH_ARIA2C\.$/],
+      [{ 'working-dir': '..' }, /extra\.composer-prefetch\.working-dir is not an option a project can set: it chooses which project is read/],
     ];
     for (const [values, message] of cases) {
       const dir = await withDefaults(values);
@@ -119,7 +121,18 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     const program = buildProgram({}, '0.0.0');
     const keys = projectDefaultKeys(program);
     for (const key of ['no-dev', 'concurrency', 'per-origin', 'retries', 'backend', 'mirror', 'mirror-private', 'progress']) assert.ok(keys.includes(key), key);
-    for (const key of ['json', 'dry-run', 'check', 'cache-dir', 'version', 'help']) assert.ok(!keys.includes(key), key);
+    for (const key of ['json', 'dry-run', 'check', 'cache-dir', 'version', 'help', 'aria2c', 'working-dir']) assert.ok(!keys.includes(key), key);
+  });
+
+  it('a project file never chooses a program to run: aria2c in composer.json is refused before anything runs', async () => {
+    const dir = await withDefaults({ backend: 'aria2', aria2c: './evil.sh' });
+    const marker = path.join(dir, 'ran');
+    await writeFile(path.join(dir, 'evil.sh'), `#!/bin/sh\ntouch '${marker}'\necho 'aria2 version 1.37.0'\n`, { mode: 0o755 });
+    await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ packages: [], 'packages-dev': [] }));
+    const run = await runCli([], { cwd: dir, env: isolatedEnv(root) });
+    assert.equal(run.exitCode, 2);
+    assert.match(run.stderr, /extra\.composer-prefetch\.aria2c is not an option a project can set: it names a program to run/);
+    await assert.rejects(stat(marker), { code: 'ENOENT' });
   });
 
   it('the CLI stops with exit 2 and one message naming composer.json and the key', async () => {
