@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { crc32, createGunzip, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { formatBytes } from '../bytes.js';
@@ -115,7 +115,6 @@ export async function validateArchive(path: string, distType: string, level: Ver
 
 /** An open archive file, read at positions. */
 interface Source {
-  readonly fd: number;
   readonly size: number;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   close(): Promise<void>;
@@ -140,7 +139,6 @@ function openSource(path: string): Source {
   }
   let closed = false;
   return {
-    fd,
     size,
     read: (buffer, offset, length, position) => {
       try {
@@ -293,8 +291,26 @@ class BlockReader extends yauzl.RandomAccessReader {
     if (first !== undefined && first.length > 0) this.#blocks = [{ start: 0, data: first }];
   }
 
+  /**
+   * The bytes `[start, end)` as a stream, read through the Source at positions. Not an
+   * `fs.ReadStream` over the Source's fd: destroying one (as an early exit from a big entry does)
+   * closes the fd even with `autoClose: false`, and the Source's own close then closes a number
+   * that may already belong to another download's file or socket.
+   */
   override _readStreamForRange(start: number, end: number): Readable {
-    return createReadStream('', { fd: this.#handle.fd, start, end: end - 1, autoClose: false });
+    const handle = this.#handle;
+    return Readable.from(
+      (async function* () {
+        for (let position = start; position < end; ) {
+          const chunk = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, end - position));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          if (bytesRead === 0) throw new ArchiveValidationError(`zip: file ends inside entry data at offset ${position}`);
+          position += bytesRead;
+          yield chunk.subarray(0, bytesRead);
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { binPath } from './run.js';
+import { assertNoProcessWarning, binPath } from './run.js';
 
 /** One parsed `--json=ndjson` line. */
 export type CliEvent = Record<string, unknown> & { readonly type: string };
@@ -67,6 +67,7 @@ export function startCli(args: readonly string[], options: { cwd: string; env: R
     },
     async result() {
       const r = await finished;
+      assertNoProcessWarning(String(r.stderr));
       return { exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr) };
     },
   };

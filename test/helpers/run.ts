@@ -53,6 +53,16 @@ export function isolatedEnv(root: string, extra: Record<string, string> = {}): R
   };
 }
 
+/**
+ * A Node process warning in a child's stderr (`(node:123) Warning: …`, `[DEP0005] DeprecationWarning`)
+ * or an EBADF: throws, so every test that runs the CLI fails on one. Such a line means a bug (a file
+ * descriptor closed twice, say) even when the run's result looks right.
+ */
+export function assertNoProcessWarning(stderr: string, what = 'the CLI'): void {
+  const line = stderr.split('\n').find((l) => /\(node:\d+\) (?:\[\w+\] )?\w*Warning:|EBADF/.test(l));
+  if (line !== undefined) throw new Error(`${what} printed a process warning: ${line}`);
+}
+
 export async function runCli(args: readonly string[], options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<RunResult> {
   const r = await execa(process.execPath, [binPath, ...args], {
     cwd: options.cwd,
@@ -62,6 +72,7 @@ export async function runCli(args: readonly string[], options: { cwd: string; en
     timeout: options.timeoutMs ?? 120_000,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
   });
+  assertNoProcessWarning(String(r.stderr));
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
 }
 
