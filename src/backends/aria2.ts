@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
+import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
@@ -292,7 +293,7 @@ class Aria2Session {
     signal: AbortSignal;
     network: Aria2BackendOptions['network'];
   }): Promise<Aria2Session> {
-    await mkdir(o.cacheFilesDir, { recursive: true });
+    await makeDirectories(o.cacheFilesDir);
     await removeStaleStaging(o.cacheFilesDir);
     // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
     // which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.

@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
+import { makeDirectories } from './make-dirs.js';
 
 /**
  * Makes sure `dir` (Composer's cache-files-dir) exists or can be created, is a directory and is
@@ -20,11 +21,11 @@ export async function assertUsableCacheDir(dir: string, source: string): Promise
 
 async function unusableReason(dir: string): Promise<string | undefined> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectories(dir);
   } catch (error) {
     // mkdir names the first component it failed on, and on a read-only filesystem often says
     // ENOENT: the nearest existing ancestor tells the real cause.
-    return (await ancestorReason(dir)) ?? errorText(error);
+    return (await ancestorReason(dir)) ?? mkdirText(error);
   }
   const stats = await stat(dir).catch(() => undefined);
   if (stats === undefined || !stats.isDirectory()) return `${dir} is not a directory`;
@@ -58,6 +59,15 @@ function accessText(p: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EROFS') return `${p} is on a read-only filesystem`;
   if (code === 'EACCES' || code === 'EPERM') return `${p} is not writable by this user (permission denied)`;
+  return errorText(error);
+}
+
+/** A level that could not be made although its parent is a writable directory (procfs, sysfs, …). */
+function mkdirText(error: unknown): string {
+  const { code, path: level } = error as NodeJS.ErrnoException;
+  if (level !== undefined && (code === 'ENOENT' || code === 'EPERM' || code === 'ENOSYS')) {
+    return `cannot create ${level}: the filesystem there does not allow new directories (${code})`;
+  }
   return errorText(error);
 }
 

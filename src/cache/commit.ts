@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StagedFile } from '../types.js';
 import { PrefetchError } from '../errors.js';
@@ -9,6 +9,7 @@ import { checkInProcess } from '../verify/check-pool.js';
 import { sha1File } from '../verify/sha1.js';
 import { verifyDownload, type VerifiedDownload, type VerifyOptions } from '../verify/verify-download.js';
 import { cacheRootOf, ensureContainedDir } from './contained-dir.js';
+import { makeDirectories } from './make-dirs.js';
 import { removeQuietly } from './temp-files.js';
 
 /**
@@ -28,7 +29,7 @@ import { removeQuietly } from './temp-files.js';
 export async function commitToCache(stagedPath: string, cachePath: string, root?: string, durable = false): Promise<void> {
   try {
     // With the cache root known, the directory must resolve inside it (a planted symlink must not redirect the rename).
-    if (root === undefined) await mkdir(dirname(cachePath), { recursive: true });
+    if (root === undefined) await makeDirectories(dirname(cachePath));
     else await ensureContainedDir(cachePath, root);
     // Times set and fsync before rename — otherwise a crash can leave the new name pointing at
     // unwritten blocks. `durable`: the backend did both on its still-open handle (`makeDurable`).

@@ -34,13 +34,35 @@ export interface CliIo {
   readonly stdout: OutputStream;
   /** Human output: progress, warnings, errors, the summary. */
   readonly stderr: OutputStream;
-  /** SIGINT/SIGTERM: a first one stops the run gracefully, a second calls `exitNow`. */
+  /**
+   * SIGINT/SIGTERM/SIGHUP: a first one stops the run gracefully, a second one, or a run still going
+   * `STOP_GRACE_MS` after the first, calls `dieBy`.
+   */
   readonly signals: {
     on(listener: (signal: NodeJS.Signals) => void): void;
     off(listener: (signal: NodeJS.Signals) => void): void;
-    exitNow(code: number): void;
+    /**
+     * Ends the process now, as `signal`'s default action would: no exit handlers, so a thread
+     * blocked on a pipe or a hung filesystem cannot hold the exit (Node's `process.exit` waits for it).
+     */
+    dieBy(signal: NodeJS.Signals): void;
   };
 }
+
+/**
+ * The signals that stop a run. SIGHUP (the terminal closed, an ssh session dropped) is handled
+ * like SIGTERM: by default Node would die at once and leave partial temp files behind.
+ */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * How long a run may take to wind down after the first signal. Every phase that waits on the
+ * network or the disk observes the abort signal; a phase that cannot (a stdin that never ends, a
+ * filesystem call that hangs) must not keep the process alive, so after this the process exits.
+ * Temp files left by that exit are never at a Composer path, and the next run removes them (their
+ * owner is provably gone).
+ */
+const STOP_GRACE_MS = 1500;
 
 export function processIo(): CliIo {
   return {
@@ -51,14 +73,17 @@ export function processIo(): CliIo {
     stderr: process.stderr,
     signals: {
       on(listener) {
-        process.on('SIGINT', listener);
-        process.on('SIGTERM', listener);
+        for (const signal of STOP_SIGNALS) process.on(signal, listener);
       },
       off(listener) {
-        process.off('SIGINT', listener);
-        process.off('SIGTERM', listener);
+        for (const signal of STOP_SIGNALS) process.off(signal, listener);
       },
-      exitNow: (code) => process.exit(code),
+      dieBy(signal) {
+        // With no listener left, Node stops catching the signal (its default action is restored),
+        // so raising it again ends the process the way the shell expects (status 128 + n).
+        for (const stop of STOP_SIGNALS) process.removeAllListeners(stop);
+        process.kill(process.pid, signal);
+      },
     },
   };
 }
@@ -143,15 +168,25 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
   const controller = new AbortController();
   let interrupts = 0;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const quitNow = (signal: NodeJS.Signals, why: string | undefined): void => {
+    human.close(); // gives the cursor back
+    if (why !== undefined) stderr(why);
+    io.signals.dieBy(signal);
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
     if (interrupts > 1) {
-      human.close(); // gives the cursor back
-      io.signals.exitNow(EXIT.interrupted);
+      quitNow(signal, undefined);
       return;
     }
-    stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed. Press Ctrl-C again to quit at once.`);
+    // Stop drawing first: a line printed under a live bar is overwritten by its next frame.
+    human.close();
+    const again = signal === 'SIGINT' ? ' Press Ctrl-C again to quit at once.' : '';
+    stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed.${again}`);
     controller.abort();
+    graceTimer = setTimeout(() => quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`), STOP_GRACE_MS);
+    graceTimer.unref();
   };
   io.signals.on(onSignal);
 
@@ -224,6 +259,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
     return exitCodeFor(error.code);
   } finally {
+    clearTimeout(graceTimer);
     io.signals.off(onSignal);
   }
 }

@@ -24,7 +24,7 @@ async function runInProcess(argv: string[], options: { cwd: string; env: Record<
     stdin: Readable.from([]),
     stdout,
     stderr,
-    signals: { on: () => undefined, off: () => undefined, exitNow: () => assert.fail('no signal in these tests') },
+    signals: { on: () => undefined, off: () => undefined, dieBy: () => assert.fail('no signal in these tests') },
   };
   const exitCode = await run(argv, io);
   return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };

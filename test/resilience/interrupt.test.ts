@@ -18,7 +18,7 @@ const landed = (n: number): Moment => ({
 });
 
 /** Starts the CLI, waits for `at`, sends `signal`, returns how it ended. */
-async function runAndSignal(p: Project, env: Record<string, string>, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', at: Moment) {
+async function runAndSignal(p: Project, env: Record<string, string>, signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGKILL', at: Moment) {
   const run = startCli(FLAGS, { cwd: p.project, env });
   await run.until(at.what, at.seen);
   run.kill(signal);
@@ -41,7 +41,8 @@ describe('interrupted runs', () => {
     await p?.cleanup();
   });
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // SIGHUP: the terminal closed or an ssh session dropped; handled like SIGTERM.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${signal} twice mid-transfer: exit 130, temp files removed, no partial file; a third run completes the rest`, async () => {
       const cache = path.join(p.root, `cache-${signal}`);
       const env = { ...p.env, COMPOSER_CACHE_DIR: cache };
@@ -50,6 +51,7 @@ describe('interrupted runs', () => {
         const r = await runAndSignal(p, env, signal, at);
         assert.equal(r.exitCode, 130, r.stderr);
         assert.match(r.stderr, /Interrupted: \d+ downloaded/, 'prints what finished');
+        if (signal !== 'SIGINT') assert.doesNotMatch(r.stderr, /Ctrl-C/, 'no key sent this signal');
         assert.deepEqual(await tempFilesUnder(cache), [], 'temp files removed');
         done.push(await assertNoPartialAtComposerPaths(p, under(cache)));
       }
