@@ -144,7 +144,8 @@ export class RangeMismatchError extends PrefetchError {
 }
 
 /** Why `verify` finds a package's archive unusable. */
-export type CacheState = 'missing' | 'invalid';
+/** What `verify` found at a Composer path: nothing, a damaged archive, or a path this user cannot read. */
+export type CacheState = 'missing' | 'invalid' | 'unreadable';
 
 /** `verify`: an archive the lock needs is missing from Composer's cache, or there but invalid. */
 export class CacheStateError extends PrefetchError {
@@ -153,7 +154,7 @@ export class CacheStateError extends PrefetchError {
   /** What the archive check found, for an invalid one. */
   readonly reason: string | undefined;
   constructor(options: { packageName: string; version: string; state: CacheState; path: string; reason?: string | undefined }) {
-    const found = options.state === 'invalid' ? 'invalid archive' : 'missing';
+    const found = options.state === 'invalid' ? 'invalid archive' : options.state === 'unreadable' ? 'cannot be read' : 'missing';
     super('E_CACHE', `${options.packageName} ${options.version}: ${found} at ${options.path}${options.reason === undefined ? '' : ` (${options.reason})`}`, {
       packageName: options.packageName,
     });

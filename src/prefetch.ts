@@ -147,17 +147,25 @@ async function checkAndDownload(run: {
   const pending = states.filter((s) => s.state === 'missing' || s.state === 'invalid').map((s) => s.task);
 
   if (options.verifyOnly) {
-    const results: TaskResult[] = states
-      .filter((s) => s.state !== 'valid')
-      .map((s) => ({
-        kind: 'failed',
-        task: s.task,
-        attempts: 0,
-        error:
-          s.state === 'unreadable'
-            ? s.error
-            : new CacheStateError({ packageName: s.task.packageName, version: s.task.version, state: s.state === 'invalid' ? 'invalid' : 'missing', path: s.task.cachePath, reason: s.reason }),
-      }));
+    const results: TaskResult[] = states.flatMap((s) =>
+      s.state === 'valid'
+        ? []
+        : [
+            {
+              kind: 'failed' as const,
+              task: s.task,
+              attempts: 0,
+              error: new CacheStateError({
+                packageName: s.task.packageName,
+                version: s.task.version,
+                state: s.state,
+                path: s.task.cachePath,
+                // A path this user may not look at is not "missing": say what stopped the check.
+                reason: s.state === 'unreadable' ? unreadableReason(s.error) : s.reason,
+              }),
+            },
+          ],
+    );
     for (const result of results) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
     const summary = summarise(options, plan, cached, results, now() - started, false);
     return { plan, summary, results, config };
@@ -183,6 +191,13 @@ async function checkAndDownload(run: {
   const results = [...unreadable, ...(network === undefined ? [] : await download(pending, options, projects, deps, checks, await network))];
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
   return { plan, summary, results, config };
+}
+
+/** Why a cache path could not be inspected, for people: "permission denied", or the error's own words. */
+function unreadableReason(error: PrefetchError): string {
+  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied: this user cannot read it';
+  return error.message;
 }
 
 /** The modules only a download needs (undici and the backends). */

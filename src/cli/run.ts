@@ -157,7 +157,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const emit = (event: PrefetchEvent): void => {
     if (event.type === 'done') outcomes?.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
     if (event.type === 'failed') {
-      const status = cli.prefetch.verifyOnly ? (event.error instanceof CacheStateError ? event.error.state : 'missing') : 'failed';
+      const status = cli.prefetch.verifyOnly && event.error instanceof CacheStateError ? event.error.state : 'failed';
       outcomes?.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
     }
     if (event.type === 'warning') warnings.push(event.message);
@@ -191,6 +191,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   io.signals.on(onSignal);
 
   try {
+    if (cli.prefetch.verifyOnly && cli.prefetch.dryRun) {
+      // A dry run looks at nothing, so a verify of it would report every archive present: a CI gate
+      // written so would always pass.
+      throw new PrefetchError('E_USAGE', 'verify (or --check) and --dry-run cannot be combined: a dry run checks nothing in the cache', {
+        hint: 'Drop --dry-run to check the cache (it downloads nothing either), or drop the check to see the plan.',
+      });
+    }
     if (cli.workingDir !== undefined && !isDirectory(cli.prefetch.cwd)) {
       throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, { hint: 'Pass the folder of the project (where composer.json and composer.lock are).' });
     }

@@ -166,7 +166,7 @@ export function formatOrigins(origins: readonly OriginStats[]): string {
   return lines.join('\n');
 }
 
-/** Whether a `verify` failure is a missing or an invalid archive; an unreadable path counts as missing. */
+/** Whether a `verify` failure is a missing, an invalid or an unreadable archive. */
 export function verifyState(failure: Pick<FailedPackage, 'cacheState'>): CacheState {
   return failure.cacheState ?? 'missing';
 }
@@ -176,12 +176,15 @@ export function formatVerifySummary(summary: Summary): string {
   const present = summary.cached;
   const missing = summary.failures.filter((f) => verifyState(f) === 'missing');
   const invalid = summary.failures.filter((f) => verifyState(f) === 'invalid');
+  const unreadable = summary.failures.filter((f) => verifyState(f) === 'unreadable');
   const lines = [
     summary.failed === 0
       ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`
-      : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid.`,
+      : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}.`,
     `Cache: ${d(summary.cacheFilesDir)}`,
   ];
+  for (const f of unreadable) lines.push(`  unreadable  ${d(failureText(f.packageName, f.version, f.message))}`);
+  if (unreadable.length > 0) lines.push('This user cannot read those paths: run verify as the user that runs composer install, or fix the cache\'s owner and modes.');
   for (const f of missing) lines.push(`  missing  ${d(f.packageName)} ${d(f.version)}`);
   // The message says where and why (e.g. which entry failed its CRC).
   for (const f of invalid) lines.push(`  invalid  ${d(failureText(f.packageName, f.version, f.message))}`);

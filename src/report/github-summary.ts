@@ -38,11 +38,12 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   const throughput = summary.bytes > 0 ? `${formatBytes(summary.bytes / seconds)}/s` : '–';
   if (input.command === 'verify') {
     const missing = summary.failures.filter((f) => verifyState(f) === 'missing').length;
-    const invalid = summary.failures.length - missing;
+    const unreadable = summary.failures.filter((f) => verifyState(f) === 'unreadable').length;
+    const invalid = summary.failures.length - missing - unreadable;
     lines.push(
       summary.failed === 0
         ? `### ✅ composer-prefetch verify: all ${summary.cached} archives are in Composer's cache`
-        : `### ❌ composer-prefetch verify: ${missing} missing, ${invalid} invalid of ${summary.planned} archives`,
+        : `### ❌ composer-prefetch verify: ${missing} missing, ${invalid} invalid${unreadable > 0 ? `, ${unreadable} unreadable` : ''} of ${summary.planned} archives`,
     );
   } else {
     const verdict = summary.interrupted ? '⚠️' : summary.failed > 0 || summary.invalid > 0 ? '❌' : '✅';

@@ -12,7 +12,7 @@ import type { Summary } from '../types.js';
 export const REPORT_SCHEMA_VERSION = 1;
 
 export type JsonCommand = 'prefetch' | 'verify' | 'dry-run';
-export type JsonPackageStatus = 'planned' | 'downloaded' | 'cached' | 'failed' | 'missing' | 'invalid';
+export type JsonPackageStatus = 'planned' | 'downloaded' | 'cached' | 'failed' | 'missing' | 'invalid' | 'unreadable';
 
 export interface JsonError {
   readonly code: string;

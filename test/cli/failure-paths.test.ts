@@ -114,6 +114,43 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       assert.doesNotMatch(String(r.stderr), /ENOENT/);
     });
 
+    it('verify (or --check) with --dry-run is refused with exit 2: a dry run checks nothing', async () => {
+      const cache = path.join(root, 'cache-empty-for-dry-verify');
+      for (const args of [['verify', '--dry-run'], ['--check', '--dry-run', '--json'], ['verify', '--dry-run', '--json=ndjson']]) {
+        const run = await runCli(args, { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache } });
+        assert.equal(run.exitCode, 2, `${args.join(' ')}: ${run.stderr}`);
+        assert.match(run.stderr, /verify \(or --check\) and --dry-run cannot be combined: a dry run checks nothing in the cache/);
+        assert.doesNotMatch(run.stderr, /Verified/);
+        if (args.includes('--json')) assert.deepEqual((JSON.parse(run.stdout) as { ok: boolean; error: { code: string } }).error.code, 'E_USAGE');
+        if (args.includes('--json=ndjson')) assert.equal((JSON.parse(lines(run.stdout).at(-1)!) as { ok: boolean }).ok, false);
+      }
+    });
+
+    it('verify on a cache this user cannot read names it unreadable (permission denied), not missing', async (t) => {
+      const cache = path.join(root, 'cache-private');
+      const filled = await runCli([], { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache } });
+      assert.equal(filled.exitCode, 0, filled.stderr);
+      await chmod(path.join(cache, 'files'), 0o700);
+      let command = [process.execPath, binPath];
+      if (process.getuid?.() === 0) {
+        const setpriv = await execa('setpriv', ['--version'], { reject: false });
+        if (setpriv.exitCode !== 0) return t.skip('running as root without setpriv: cannot test as another user');
+        await chmod(root, 0o755);
+        await chmod(cache, 0o755);
+        command = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...command];
+      } else {
+        await chmod(path.join(cache, 'files'), 0o000);
+      }
+      const r = await execa(command[0]!, [...command.slice(1), 'verify', '--json'], { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache }, extendEnv: false, reject: false, stdin: 'ignore' });
+      await chmod(path.join(cache, 'files'), 0o755);
+      assert.equal(r.exitCode, 1, String(r.stderr));
+      assert.match(String(r.stderr), /Not ready: 0 of 2 archives are in Composer's cache; 0 missing, 0 invalid, 2 unreadable\./);
+      assert.match(String(r.stderr), /unreadable {2}acme\/alpha 1\.0\.0: cannot be read at .*permission denied/);
+      assert.doesNotMatch(String(r.stderr), / {2}missing /);
+      const doc = JSON.parse(String(r.stdout)) as { packages: { status: string }[] };
+      assert.deepEqual(doc.packages.map((p) => p.status), ['unreadable', 'unreadable']);
+    });
+
     it('verify and --dry-run need no writable cache', async () => {
       const file = path.join(root, 'a-file');
       assert.equal((await runCli(['--dry-run', '--cache-dir', file], { cwd: project, env })).exitCode, 0);

@@ -70,7 +70,7 @@ export const reportShape: Shape = {
       cacheKey: 'string',
       cachePath: 'string',
       shasum: 'string|null',
-      status: oneOf('planned', 'downloaded', 'cached', 'failed', 'missing', 'invalid'),
+      status: oneOf('planned', 'downloaded', 'cached', 'failed', 'missing', 'invalid', 'unreadable'),
       bytes: 'number',
       source: 'string|null',
       error: (v: unknown) => v === null || check(v, error).length === 0,
