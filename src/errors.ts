@@ -108,10 +108,11 @@ export class ChecksumMismatchError extends PrefetchError {
 
 export class CorruptArchiveError extends PrefetchError {
   readonly reason: string;
-  constructor(options: { packageName: string; url?: string | undefined; archiveType: string; reason: string; cause?: unknown }) {
+  /** `retryable: false` when the same bytes would fail the same way (an archive over a size bound). */
+  constructor(options: { packageName: string; url?: string | undefined; archiveType: string; reason: string; cause?: unknown; retryable?: boolean }) {
     super('E_CORRUPT', `${options.packageName}: not a valid ${options.archiveType} archive (${options.reason})`, {
       ...options,
-      retryable: true,
+      retryable: options.retryable ?? true,
     });
     this.name = 'CorruptArchiveError';
     this.reason = options.reason;

@@ -92,7 +92,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     return { plan, summary, results: [], config };
   }
 
-  const checks = createCheckPool();
+  const checks = createCheckPool({ maxUnpackedBytes: options.download.maxUnpackedBytes });
   try {
     return await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
   } finally {

@@ -96,6 +96,8 @@ export interface DownloadOptions {
   readonly lowSpeedLimit: number;
   /** Largest archive accepted, declared or received (`--max-size`); 0 means no limit. */
   readonly maxSizeBytes: number;
+  /** Most an archive may hold uncompressed (`--max-unpacked-size`); 0 means no limit. */
+  readonly maxUnpackedBytes: number;
   /** Split archives at least this large into parallel Range segments (0 disables). */
   readonly splitMinBytes: number;
   /** Parallel segments for one split archive. */

@@ -103,6 +103,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--retry-max-time <s>', 'per-package deadline: no retry starts after it, and the transfer in flight is stopped', seconds('--retry-max-time'), d.retryMaxTimeMs)
     .option('--low-speed-limit <size>', 'bytes per second a transfer must average over --stall-timeout, or it counts as stalled (e.g. 1K; 0 = no floor)', byteSize('--low-speed-limit'), d.lowSpeedLimit)
     .option('--max-size <size>', 'largest archive accepted, declared or received (e.g. 1G; 0 = no limit)', byteSize('--max-size'), d.maxSizeBytes)
+    .option('--max-unpacked-size <size>', 'most an archive may hold uncompressed (e.g. 4G; 0 = no limit): a bound on bytes, never on the compression ratio', byteSize('--max-unpacked-size'), d.maxUnpackedBytes)
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
@@ -138,6 +139,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     retryMaxTime: number;
     lowSpeedLimit: number;
     maxSize: number;
+    maxUnpackedSize: number;
     splitSize: number;
     splitSegments: number;
     backend: BackendName;
@@ -194,6 +196,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
         retryMaxTimeMs: o.retryMaxTime,
         lowSpeedLimit: o.lowSpeedLimit,
         maxSizeBytes: o.maxSize,
+        maxUnpackedBytes: o.maxUnpackedSize,
       },
     },
   };

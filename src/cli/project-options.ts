@@ -12,7 +12,7 @@ import { envNameFor } from './env-options.js';
  */
 const PROJECT_SETTABLE: readonly string[] = [
   'no-dev', 'concurrency', 'per-origin', 'retries', 'connect-timeout', 'stall-timeout', 'headers-timeout', 'retry-max-time',
-  'low-speed-limit', 'max-size', 'split-size', 'split-segments', 'backend', 'verify', 'mirror', 'mirror-private',
+  'low-speed-limit', 'max-size', 'max-unpacked-size', 'split-size', 'split-segments', 'backend', 'verify', 'mirror', 'mirror-private',
   'progress', 'no-progress', 'quiet', 'verbose', 'ansi', 'no-ansi', 'no-interaction',
 ];
 

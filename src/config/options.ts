@@ -1,5 +1,5 @@
 import type { BackendName, DownloadOptions } from '../types.js';
-import type { VerifyLevel } from '../verify/archive.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, type VerifyLevel } from '../verify/archive.js';
 
 /** Defaults come from `npm run bench` (see bench/RESULTS.md). */
 export const defaultDownloadOptions: DownloadOptions = {
@@ -18,6 +18,8 @@ export const defaultDownloadOptions: DownloadOptions = {
   // Packagist's largest dists are tens of MiB; 1 GiB leaves room for monorepo archives and
   // stops an endless body long before it fills a CI disk.
   maxSizeBytes: 1024 ** 3,
+  // Declared uncompressed bytes, not a ratio (see DEFAULT_MAX_UNPACKED_BYTES in verify/archive.ts).
+  maxUnpackedBytes: DEFAULT_MAX_UNPACKED_BYTES,
   // far-big sweep: 1 MiB / 16 segments 5.9 s vs 4 MiB / 4 segments 11.7 s vs no split 42.7 s.
   splitMinBytes: 1024 * 1024,
   splitSegments: 16,

@@ -21,13 +21,14 @@ export type VerifyLevel = 'deep' | 'structure';
  * A gzip/zip bomb reaches ~1000×, so checking stops at a cost bounded by this ratio instead of
  * inflating gigabytes on every run.
  */
-const MAX_INFLATE_RATIO = 100;
-const MIN_INFLATE_LIMIT = 64 * 1024 * 1024;
-
-/** The inflate budget for a compressed file of `compressedBytes`. */
-export function inflateLimit(compressedBytes: number): number {
-  return Math.max(MIN_INFLATE_LIMIT, compressedBytes * MAX_INFLATE_RATIO);
-}
+/**
+ * Default of `--max-unpacked-size`: the most an archive may hold uncompressed (a zip's declared
+ * entry sizes, a gzip stream's output). A bound on bytes, never on the compression ratio: SQL
+ * dumps, fixtures and generated data compress 100–300× and Composer installs them, so a ratio
+ * would refuse honest packages. Each zip entry is also bounded by its own declared size, so a
+ * hostile archive costs at most this much inflation.
+ */
+export const DEFAULT_MAX_UNPACKED_BYTES = 1024 ** 3;
 
 /**
  * What the bytes turned out to be. `tar+…` is a compressed tar (what `PharData` opens for a
@@ -46,11 +47,24 @@ export interface ArchiveInfo {
 /** The bytes are not what Composer's downloader for this dist type can use. `reason` is for people. */
 export class ArchiveValidationError extends Error {
   readonly reason: string;
-  constructor(reason: string, options: { cause?: unknown } = {}) {
+  /**
+   * The same bytes always fail this way (an archive over `--max-unpacked-size`): downloading them
+   * again cannot help, so the download layer does not retry it.
+   */
+  readonly deterministic: boolean;
+  constructor(reason: string, options: { cause?: unknown; deterministic?: boolean } = {}) {
     super(reason, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ArchiveValidationError';
     this.reason = reason;
+    this.deterministic = options.deterministic === true;
   }
+}
+
+/** An archive that holds more than `--max-unpacked-size`; says how to lift the bound. */
+function overUnpackedLimit(what: string, limit: number): ArchiveValidationError {
+  return new ArchiveValidationError(`${what} more than ${formatBytes(limit)} uncompressed, over --max-unpacked-size (raise it, or 0 for no limit, if this package is meant to be that big)`, {
+    deterministic: true,
+  });
 }
 
 /**
@@ -74,7 +88,7 @@ export class ArchiveValidationError extends Error {
  *   checksum, so headers are all any level can check.
  * - `gzip` (`GzipDownloader`): gzip, decompressed to the end, which checks CRC32 and ISIZE.
  *   Trailing zero bytes are tolerated, other trailing bytes are not. Every gunzip (tar+gzip too,
- *   at both levels) stops past `inflateLimit()`.
+ *   at both levels) stops past `--max-unpacked-size`.
  * - `xz` (`XzDownloader`: `tar -xJf`): stream header and footer (magic, CRC32s) only; Node has
  *   no xz decoder. Catches truncation and error pages, not damage in the middle.
  * - `phar` (`PharDownloader`: `new Phar()`): a zip or tar phar is checked as such; otherwise the
@@ -86,7 +100,7 @@ export class ArchiveValidationError extends Error {
  * A zero-byte file is rejected for every type. Throws `ArchiveValidationError` for bad bytes;
  * I/O errors (ENOENT, EACCES, …) are rethrown unchanged, since they say nothing about the archive.
  */
-export async function validateArchive(path: string, distType: string, level: VerifyLevel = 'deep'): Promise<ArchiveInfo> {
+export async function validateArchive(path: string, distType: string, level: VerifyLevel = 'deep', maxUnpackedBytes: number = DEFAULT_MAX_UNPACKED_BYTES): Promise<ArchiveInfo> {
   // One open for the sniff and the zip walk: the first read is the zip's first block (all of a
   // small archive), so a small zip costs open, fstat, one read and close (was two of each).
   const source = openSource(path);
@@ -99,7 +113,7 @@ export async function validateArchive(path: string, distType: string, level: Ver
     const head = block.subarray(0, 512);
     if (size === 0) throw new ArchiveValidationError('empty file (0 bytes)');
     const kind = sniff(head);
-    const file: CheckedFile = { path, size, level };
+    const file: CheckedFile = { path, size, level, maxUnpackedBytes: maxUnpackedBytes > 0 ? maxUnpackedBytes : Infinity };
     if (distType === 'zip') {
       if (kind !== 'zip') throw wrongBytes('zip', kind, head);
       handedOver = true;
@@ -190,6 +204,8 @@ interface CheckedFile {
   readonly path: string;
   readonly size: number;
   readonly level: VerifyLevel;
+  /** `--max-unpacked-size` in bytes; Infinity for no limit. */
+  readonly maxUnpackedBytes: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +410,6 @@ async function validateZip(file: CheckedFile, handle: Source, first: Buffer): Pr
     if (zip.entryCount === 0) throw new ArchiveValidationError('zip: the archive has no entries');
     let entries = 0;
     let declared = 0;
-    const limit = inflateLimit(file.size);
     for await (const entry of zip.eachEntry()) {
       entries += 1;
       // yauzl checks the signature and that the data lies inside the file; the name and method
@@ -408,12 +423,10 @@ async function validateZip(file: CheckedFile, handle: Source, first: Buffer): Pr
       }
       if (file.level !== 'deep') continue;
       // Each entry's inflation is bounded by its declared size, and the running total of those by
-      // `inflateLimit`: an entry that declares a bomb is refused before it is inflated (Composer's
-      // own extraction would write every declared byte to disk).
+      // --max-unpacked-size: an entry that declares too much is refused before it is inflated
+      // (Composer's own extraction would write every declared byte to disk).
       declared += entry.uncompressedSize;
-      if (declared > limit) {
-        throw new ArchiveValidationError(`zip: entries declare more than ${formatBytes(limit)} uncompressed from ${formatBytes(file.size)} (over ${MAX_INFLATE_RATIO}×: a zip bomb?)`);
-      }
+      if (declared > file.maxUnpackedBytes) throw overUnpackedLimit('zip: its entries declare', file.maxUnpackedBytes);
       await checkEntryData(zip, reader, entry, local.fileDataStart);
     }
     if (entries !== zip.entryCount) {
@@ -588,8 +601,8 @@ function checkTarHeader(block: Buffer): string | undefined {
 /**
  * Streams the file through gunzip into `consume`; corrupt or truncated gzip becomes a validation
  * error. Decompression is the check at every level (there is no tar structure without it), so it
- * is always bounded: it stops once the output passes `inflateLimit(size)` — an 8 MiB gzip bomb
- * then costs 800 MiB of inflation once instead of 8 GiB on every run and every `verify`.
+ * is always bounded: it stops once the output passes `--max-unpacked-size` — an 8 MiB gzip bomb
+ * then costs 1 GiB of inflation (by default) instead of 8 GiB.
  */
 async function gunzipFile(file: CheckedFile, consume: (source: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
   // Not stream.pipeline: when the consumer throws (or zlib ends early on trailing zero bytes)
@@ -599,7 +612,7 @@ async function gunzipFile(file: CheckedFile, consume: (source: AsyncIterable<Buf
   input.on('error', (error) => gunzip.destroy(error));
   input.pipe(gunzip);
   try {
-    await consume(bounded(gunzip, file.size));
+    await consume(bounded(gunzip, file.maxUnpackedBytes));
   } catch (error) {
     throw asValidationError(error, 'gzip');
   } finally {
@@ -608,14 +621,11 @@ async function gunzipFile(file: CheckedFile, consume: (source: AsyncIterable<Buf
   }
 }
 
-async function* bounded(source: AsyncIterable<Buffer>, compressedBytes: number): AsyncGenerator<Buffer> {
-  const limit = inflateLimit(compressedBytes);
+async function* bounded(source: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
   let total = 0;
   for await (const chunk of source) {
     total += chunk.length;
-    if (total > limit) {
-      throw new ArchiveValidationError(`gzip: inflates to more than ${formatBytes(limit)} from ${formatBytes(compressedBytes)} (over ${MAX_INFLATE_RATIO}×: a gzip bomb?)`);
-    }
+    if (total > limit) throw overUnpackedLimit('gzip: inflates to', limit);
     yield chunk;
   }
 }

@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ArchiveValidationError, validateArchive, type ArchiveInfo, type VerifyLevel } from './archive.js';
+import { ArchiveValidationError, DEFAULT_MAX_UNPACKED_BYTES, validateArchive, type ArchiveInfo, type VerifyLevel } from './archive.js';
 
 /** Checks one archive file at a level; rejects with `ArchiveValidationError` for bad bytes. */
 export type CheckArchive = (path: string, distType: string, level: VerifyLevel) => Promise<ArchiveInfo>;
 
-/** In-process check: for tests, and for `structure`, which is I/O, not CPU. */
-export const checkInProcess: CheckArchive = validateArchive;
+/** In-process check at the default `--max-unpacked-size`: for tests, and for `structure`, which is I/O, not CPU. */
+export const checkInProcess: CheckArchive = (path, distType, level) => validateArchive(path, distType, level);
 
 export interface CheckPool {
   readonly check: CheckArchive;
@@ -26,11 +26,12 @@ export interface CheckRequest {
   readonly path: string;
   readonly distType: string;
   readonly level: VerifyLevel;
+  readonly maxUnpackedBytes: number;
 }
 /** @internal */
 export type CheckReply =
   | { readonly id: number; readonly kind: 'ok'; readonly info: ArchiveInfo }
-  | { readonly id: number; readonly kind: 'invalid'; readonly reason: string }
+  | { readonly id: number; readonly kind: 'invalid'; readonly reason: string; readonly deterministic: boolean }
   | { readonly id: number; readonly kind: 'error'; readonly message: string; readonly code: string | undefined };
 
 interface Job {
@@ -60,8 +61,9 @@ interface Slot {
  * The worker file is resolved next to this module, so it is found from `dist/` and from the
  * compiled tests in `build-test/src/` alike.
  */
-export function createCheckPool(options: { readonly size?: number } = {}): CheckPool {
+export function createCheckPool(options: { readonly size?: number; readonly maxUnpackedBytes?: number } = {}): CheckPool {
   const size = Math.max(1, options.size ?? availableParallelism() - 1);
+  const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 1;
@@ -105,10 +107,10 @@ export function createCheckPool(options: { readonly size?: number } = {}): Check
   };
 
   const check: CheckArchive = (path, distType, level) => {
-    if (level === 'structure') return checkInProcess(path, distType, level);
+    if (level === 'structure') return validateArchive(path, distType, level, maxUnpackedBytes);
     if (closed) return Promise.reject(new Error('archive check pool is closed'));
     return new Promise<ArchiveInfo>((resolve, reject) => {
-      queue.push({ request: { id: nextId++, path, distType, level }, resolve, reject });
+      queue.push({ request: { id: nextId++, path, distType, level, maxUnpackedBytes }, resolve, reject });
       dispatch();
     });
   };
@@ -136,7 +138,7 @@ function settle(job: Job, reply: CheckReply): void {
       job.resolve(reply.info);
       return;
     case 'invalid':
-      job.reject(new ArchiveValidationError(reply.reason));
+      job.reject(new ArchiveValidationError(reply.reason, { deterministic: reply.deterministic }));
       return;
     case 'error': {
       // Keep the errno code: callers tell "missing" (ENOENT) from "unreadable" by it.

@@ -10,12 +10,12 @@ const port = parentPort;
 if (port === null) throw new Error('check-worker.js must run as a worker thread');
 
 port.on('message', (request: CheckRequest) => {
-  validateArchive(request.path, request.distType, request.level).then(
+  validateArchive(request.path, request.distType, request.level, request.maxUnpackedBytes).then(
     (info) => port.postMessage({ id: request.id, kind: 'ok', info } satisfies CheckReply),
     (error: unknown) => {
       const reply: CheckReply =
         error instanceof ArchiveValidationError
-          ? { id: request.id, kind: 'invalid', reason: error.reason }
+          ? { id: request.id, kind: 'invalid', reason: error.reason, deterministic: error.deterministic }
           : { id: request.id, kind: 'error', message: error instanceof Error ? error.message : String(error), code: errorCode(error) };
       port.postMessage(reply);
     },

@@ -28,7 +28,7 @@ export interface VerifyOptions {
  * caller does, whatever the outcome.
  *
  * @throws ChecksumMismatchError (E_CHECKSUM, retryable) when the sha1 differs.
- * @throws CorruptArchiveError (E_CORRUPT, retryable) when the bytes are not a usable archive.
+ * @throws CorruptArchiveError (E_CORRUPT, retryable unless the same bytes always fail) when the bytes are not a usable archive.
  * @throws PrefetchError E_CACHE when the staged file cannot be read.
  */
 export async function verifyDownload(task: DownloadTask, staged: StagedFile, options: VerifyOptions = {}): Promise<VerifiedDownload> {
@@ -52,7 +52,7 @@ export async function verifyDownload(task: DownloadTask, staged: StagedFile, opt
     archive = await (options.check ?? checkInProcess)(staged.path, task.distType, level);
   } catch (error) {
     if (error instanceof ArchiveValidationError) {
-      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason: error.reason, cause: error });
+      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason: error.reason, cause: error, retryable: !error.deterministic });
     }
     throw readError(error, task, staged);
   }

@@ -61,3 +61,41 @@ describe('archives with entries over 4 MiB, many at once', () => {
     assert.match(verify.stderr, /24/);
   });
 });
+
+describe('--max-unpacked-size: a bound on bytes, not on the compression ratio', () => {
+  let server: DistServer;
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let project: string;
+
+  before(async () => {
+    ({ dir: root, cleanup } = await tempDir('cp-unpacked-'));
+    server = await new DistServer().start();
+    // A 100 MiB SQL dump that deflates ~300× (over the old 64 MiB floor): Composer installs it, so must we.
+    const line = Buffer.from("INSERT INTO `t` VALUES (1,'a','2024-01-01 00:00:00',NULL,0);\n");
+    const sql = Buffer.alloc(100 * 1024 * 1024);
+    for (let at = 0; at < sql.length; at += line.length) line.copy(sql, at);
+    const zip = makeZip([{ name: 'dump/composer.json', content: '{"name":"acme/dump"}', compress: true }, { name: 'dump/data.sql', content: sql, compress: true }]);
+    server.add('/dists/dump.zip', zip);
+    project = path.join(root, 'project');
+    await writeHttpProject(project, [{ name: 'acme/dump', version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}/dists/dump.zip`, reference: sha1('acme/dump') } }]);
+  });
+  after(async () => {
+    await server.stop();
+    await cleanup();
+  });
+
+  it('an honest archive that compresses ~300× lands, downloaded once', async () => {
+    const run = await runCli(['--no-progress'], { cwd: project, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, 'cache-a') }) });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(server.hits(), 1);
+  });
+
+  it('over the bound: one download (the same bytes fail the same way), and the message names the option', async () => {
+    server.resetLog();
+    const run = await runCli(['--no-progress', '--max-unpacked-size', '8M'], { cwd: project, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, 'cache-b') }) });
+    assert.equal(run.exitCode, 1, run.stderr);
+    assert.match(run.stderr, /more than 8 MiB uncompressed, over --max-unpacked-size/);
+    assert.equal(server.hits(), 1, 'not downloaded again');
+  });
+});
