@@ -211,8 +211,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
     // Composer's GC does not run on a read-only cache, and a dry run has nothing on disk to measure.
     let cacheSize: CacheSizeCheck | undefined;
-    if (!cli.prefetch.dryRun && !config.cacheReadOnly && plan.tasks.length > 0) {
-      cacheSize = await checkCacheSize(plan, config.cacheFilesMaxsize);
+    if (!cli.prefetch.dryRun && !config.cacheReadOnly && plan.tasks.length > 0 && !controller.signal.aborted) {
+      cacheSize = await checkCacheSize(plan, config.cacheFilesMaxsize, controller.signal);
       if (cacheSize.overLimit) {
         const warning = formatCacheSizeWarning(cacheSize);
         warnings.push(warning);

@@ -30,13 +30,14 @@ const MAX_ENTRIES = 500_000;
  * package directories took 9 s of mostly waiting (bench/RESULTS.md, bench/scale.js). No path
  * is kept: a map of 50,000 joined paths was ~8 MB of peak heap.
  */
-async function directoryBytes(dir: string, unseen: Set<string>): Promise<{ total: number; planBytes: number }> {
+async function directoryBytes(dir: string, unseen: Set<string>, signal: AbortSignal | undefined): Promise<{ total: number; planBytes: number }> {
   let total = 0;
   let planBytes = 0;
   let seen = 0;
   let dirs = 0;
   const stack = [dir];
-  while (stack.length > 0 && seen < MAX_ENTRIES) {
+  // A signal stops the walk (the measure is advice; the run is ending).
+  while (stack.length > 0 && seen < MAX_ENTRIES && signal?.aborted !== true) {
     const current = stack.pop()!;
     if (++dirs % 64 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     let entries;
@@ -71,9 +72,9 @@ export function suggestMaxsize(bytes: number): string {
   return `${gib}GiB`;
 }
 
-export async function checkCacheSize(plan: Plan, maxsize: number): Promise<CacheSizeCheck> {
+export async function checkCacheSize(plan: Plan, maxsize: number, signal?: AbortSignal): Promise<CacheSizeCheck> {
   const unseen = new Set(plan.tasks.map((t) => t.cachePath));
-  const walked = await directoryBytes(plan.cacheFilesDir, unseen);
+  const walked = await directoryBytes(plan.cacheFilesDir, unseen, signal);
   let planBytes = walked.planBytes;
   // Archives the walk did not reach (another project's cache dir, or past MAX_ENTRIES): one stat each.
   const limit = pLimit(64);
