@@ -80,7 +80,8 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   const tasks = settleTasks(plan, plans, projects);
   const config = projects[0]!.config;
 
-  for (const warning of new Set(projects.flatMap((p) => p.auth.warnings))) deps.emit({ type: 'warning', message: warning });
+  // Config problems Composer itself would print (a bad cache-files-maxsize, domains of the wrong type).
+  for (const warning of new Set(projects.flatMap((p) => [...p.config.warnings, ...p.auth.warnings]))) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
   if (projects.some((p) => p.config.cacheReadOnly)) {

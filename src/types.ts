@@ -42,7 +42,7 @@ export interface DownloadTask {
   readonly origins: readonly string[];
 }
 
-export type SkipReason = 'no-dist' | 'path-dist' | 'metapackage' | 'dev-excluded';
+export type SkipReason = 'no-dist' | 'path-dist' | 'metapackage' | 'dev-excluded' | 'local-file';
 
 export interface SkippedPackage {
   readonly packageName: string;

@@ -155,7 +155,9 @@ function platformCacheDir(e: Environment, home: string): { dir: string; rule: st
   if (e.platform === 'darwin') {
     // Composer would also move an old <home>/cache here on its next run (commit 759897e7e)
     const moved = e.isDir(`${home}/cache`) && !e.isDir(`${userDir}/Library/Caches/composer`);
-    return { dir: `${userDir}/Library/Caches/composer`, rule: `~/Library/Caches/composer (macOS)${moved ? `; Composer will move ${home}/cache there` : ''}` };
+    // `Factory::getCacheDir` moves <home>/cache only while ~/Library/Caches/composer does not exist;
+    // once this run creates it, Composer leaves the old folder where it is.
+    return { dir: `${userDir}/Library/Caches/composer`, rule: `~/Library/Caches/composer (macOS)${moved ? `; the old cache at ${home}/cache stays where it is (Composer moves it only while this folder does not exist)` : ''}` };
   }
   if (home === `${userDir}/.composer` && e.isDir(`${home}/cache`)) {
     return { dir: `${home}/cache`, rule: '~/.composer/cache (exists)' };

@@ -124,8 +124,14 @@ export function updateDistReference(url: string, reference: string, domains: Dis
   return url;
 }
 
-/** `FileDownloader::processUrl`: `updateDistReference` only when `dist.reference` is truthy (PHP). */
+/**
+ * `FileDownloader::processUrl`: `updateDistReference` whenever `dist.reference` is not null. We
+ * follow Composer ≥ 2.7.3 (`$package->getDistReference() !== null`); up to 2.7.2 (Debian ships
+ * 2.5.5) the test was PHP-truthy, so a reference of "" or "0" left the URL alone there. Only
+ * GitHub/GitLab/Bitbucket-style archive URLs change, and only for such a reference: a lock with
+ * `"reference": ""` on a zipball URL gets `…/zipball/`, hence another cache key, than on 2.5.
+ */
 export function processDistUrl(url: string, pkg: Pick<LockedPackage, 'dist'>, domains: DistDomains): string {
   const reference = pkg.dist?.reference;
-  return phpTruthy(reference) ? updateDistReference(url, reference, domains) : url;
+  return reference !== undefined ? updateDistReference(url, reference, domains) : url;
 }

@@ -44,6 +44,11 @@ function invalid(pkg: LockedPackage, message: string): Decision {
   return { kind: 'invalid', invalid: { packageName: pkg.name, origin: pkg.origin, message } };
 }
 
+/** A dist URL that names a file on this machine: `file://`, or no `scheme://` at all (a path, `C:\\…`). */
+function isLocalDist(url: string): boolean {
+  return /^file:\/\//i.test(url) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+}
+
 function skip(pkg: LockedPackage, reason: SkippedPackage['reason']): Decision {
   return { kind: 'skip', skipped: { packageName: pkg.name.toLowerCase(), version: pkg.version, reason, origin: pkg.origin } };
 }
@@ -78,6 +83,9 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
   const urls = getDistUrls(pkg).map((url) => processDistUrl(url, pkg, options));
   const first = urls[0];
   if (first === undefined) return invalid(pkg, 'dist has no url');
+  // A path (an artifact repository writes `artifacts/x.zip`) or a file:// URL: Composer reads it
+  // from disk through its remote filesystem; there is nothing to fetch ahead of it.
+  if (isLocalDist(first)) return skip(pkg, 'local-file');
   // No request could be made (curl fails on it too); said here, with the URL, not as a network error later.
   if (!URL.canParse(first)) return invalid(pkg, `dist.url ${redactUrl(first)} is not a valid URL`);
   try {

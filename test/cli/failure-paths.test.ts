@@ -158,6 +158,26 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
     });
   });
 
+  it("the Composer config's own warnings reach the user (a bad cache-files-maxsize)", async () => {
+    const dir = path.join(root, 'bad-maxsize');
+    await writeHttpProject(dir, lockPackages);
+    await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ config: { 'secure-http': false, 'cache-files-maxsize': 'lots', 'github-domains': 'github.com' } }));
+    const run = await runCli(['--no-progress', '--json'], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache-maxsize') } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /warning: Could not parse the value of 'cache-files-maxsize': "lots"/);
+    assert.match(run.stderr, /warning: config\.github-domains must be an array of host names; ignored/);
+    assert.ok((JSON.parse(run.stdout) as { warnings: string[] }).warnings.some((w) => w.includes('cache-files-maxsize')));
+  });
+
+  it('a local dist (artifact repository path) is skipped, not a failure: exit 0', async () => {
+    const dir = path.join(root, 'artifact');
+    await writeHttpProject(dir, [...lockPackages, { name: 'acme/art', version: '1.0.0', type: 'library', dist: { type: 'zip', url: 'artifacts/acme-art-1.0.0.zip', reference: null } }]);
+    const run = await runCli(['--no-progress'], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache-artifact') } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /1 skipped/);
+    assert.doesNotMatch(run.stderr, /not a valid URL|warning/);
+  });
+
   it('a cache path too long for the filesystem fails that package only (exit 1); the others land', async () => {
     const dir = path.join(root, 'long');
     const long = { ...lockPackages[0]!, name: `acme/${'x'.repeat(4100)}` };

@@ -94,11 +94,19 @@ describe('updateDistReference (Url::updateDistReference)', () => {
     const url = 'https://ghe.example.com/api/v3/repos/o/r/zipball/v1';
     assert.equal(updateDistReference(url, ref, { githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] }), url);
   });
-  it('processDistUrl only rewrites with a truthy reference ("0" is falsy in PHP)', () => {
+  it('processDistUrl rewrites with any non-null reference, "" and "0" included (Composer ≥ 2.7.3)', () => {
     const url = 'https://github.com/o/r/zipball/v1';
-    assert.equal(processDistUrl(url, pkg({ dist: { reference: '0' } }), DOMAINS), url);
     assert.equal(processDistUrl(url, pkg({ dist: { reference: undefined } }), DOMAINS), url);
     assert.equal(processDistUrl(url, pkg({ dist: { reference: 'abc' } }), DOMAINS), 'https://api.github.com/repos/o/r/zipball/abc');
+    // Golden values of the newest Composer (2.5.5, truthy test, would keep `url` for both).
+    assert.equal(processDistUrl(url, pkg({ dist: { reference: '0' } }), DOMAINS), 'https://api.github.com/repos/o/r/zipball/0');
+    assert.equal(processDistUrl(url, pkg({ dist: { reference: '' } }), DOMAINS), 'https://api.github.com/repos/o/r/zipball/');
+    const gitlab = 'https://gitlab.com/api/v4/projects/1/repository/archive.zip?sha=v1';
+    assert.equal(processDistUrl(gitlab, pkg({ dist: { reference: '0' } }), DOMAINS), 'https://gitlab.com/api/v4/projects/1/repository/archive.zip?sha=0');
+    const bitbucket = 'https://bitbucket.org/o/r/get/v1.zip';
+    assert.equal(processDistUrl(bitbucket, pkg({ dist: { reference: '' } }), DOMAINS), 'https://bitbucket.org/o/r/get/.zip');
+    // Other hosts never change.
+    assert.equal(processDistUrl('https://repo.example.com/p.zip', pkg({ dist: { reference: '' } }), DOMAINS), 'https://repo.example.com/p.zip');
   });
 });
 

@@ -275,3 +275,18 @@ describe('mergePlans (several projects)', () => {
     assert.match(elsewhere.warnings.at(-1) ?? '', /different Composer caches/);
   });
 });
+
+describe('local dists (artifact repositories, file:// URLs)', () => {
+  it('are skipped as local-file, never invalid: Composer reads them from disk', () => {
+    const urls = ['artifacts/acme-art-1.0.0.zip', './artifacts/b.zip', '/srv/artifacts/c.zip', 'file:///srv/artifacts/d.zip', 'C:\\artifacts\\e.zip'];
+    const plan = planDownloads([input(urls.map((url, i) => lockPkg({ name: `acme/art${i}`, version: '1.0.0', dist: { type: 'zip', url, reference: null } })))], OPTIONS);
+    assert.deepEqual(plan.invalid, []);
+    assert.deepEqual(plan.tasks, []);
+    assert.deepEqual(plan.skipped.map((s) => `${s.packageName}:${s.reason}`), urls.map((_, i) => `acme/art${i}:local-file`));
+  });
+  it('an http(s) URL is still planned, and a malformed one still invalid', () => {
+    const plan = planDownloads([input([lockPkg({ name: 'acme/web', version: '1.0.0', dist: { type: 'zip', url: 'https://repo.example.com/w.zip' } }), lockPkg({ name: 'acme/bad', version: '1.0.0', dist: { type: 'zip', url: 'https://exa mple.com/x.zip' } })])], OPTIONS);
+    assert.equal(plan.tasks.length, 1);
+    assert.equal(plan.invalid.length, 1);
+  });
+});
