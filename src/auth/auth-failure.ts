@@ -28,11 +28,25 @@ export function explainAuthFailure(error: PrefetchError, auth: AuthConfig): Pref
   } else if (found?.credential.kind === 'bitbucket-consumer') {
     message = `HTTP ${error.status} from ${error.url}: ${host} needs an OAuth access token; only a bitbucket-oauth consumer key/secret is configured for "${found.origin}"`;
     hint = 'composer-prefetch does not run the Bitbucket OAuth exchange: run Composer once so it stores an access-token in auth.json, or add an app password as "http-basic".';
+  } else if (otherPort(auth, url) !== undefined) {
+    // Keys are `host[:port]` and must match the URL's origin exactly (`Url::getOrigin`).
+    const key = otherPort(auth, url)!;
+    message = `HTTP ${error.status} from ${error.url}: ${host} requires authentication; the configured ${auth.credentials.get(key)!.kind} entry is for "${key}", another port`;
+    hint = `auth.json keys are host[:port] and must match the URL exactly: file the entry under "${origin}" (this URL's origin).`;
   } else {
     message = `HTTP ${error.status} from ${error.url}: ${host} requires authentication and no credentials are configured for "${origin}"`;
     hint = `Add ${suggestKey(origin, url, auth)} to auth.json (in the project or $COMPOSER_HOME) or to COMPOSER_AUTH.`;
   }
   return new HttpStatusError({ status: error.status, url: error.url, packageName: error.packageName, retryable: false, hint, message });
+}
+
+/** A configured key for the same host name with another (or no) port, when there is one. */
+function otherPort(auth: AuthConfig, url: URL): string | undefined {
+  const name = url.hostname;
+  for (const key of auth.credentials.keys()) {
+    if (key !== url.host && key.replace(/:\d+$/, '') === name) return key;
+  }
+  return undefined;
 }
 
 /** A credential that adds no header to this URL (a github.com token on codeload, say). */

@@ -133,6 +133,14 @@ describe('401/403 messages', () => {
     assert.equal(e.code, 'E_AUTH');
     assert.match(explainAuthFailure(err('https://api.github.com/repos/a/b/zipball/r', 403), config({})).hint ?? '', /github-oauth.*github\.com/);
   });
+  it('a key filed under another port says the port is the problem', () => {
+    const e = explainAuthFailure(err('https://ghe.example.com/api/v3/repos/a/b/zipball/r'), config({ 'ghe.example.com:8443': { kind: 'github-oauth', token: 'TOKEN1' } }, { githubDomains: ['github.com', 'ghe.example.com:8443'] }));
+    assert.match(e.message, /the configured github-oauth entry is for "ghe\.example\.com:8443", another port/);
+    assert.match(e.hint ?? '', /file the entry under "ghe\.example\.com"/);
+    assert.doesNotMatch(`${e.message} ${e.hint}`, /TOKEN1/);
+    const back = explainAuthFailure(err('https://repo.example.com:8443/a.zip'), config({ 'repo.example.com': { kind: 'http-basic', username: 'u', password: 'p' } }));
+    assert.match(back.message, /entry is for "repo\.example\.com", another port/);
+  });
   it('credential configured: says it was refused, never shows it', () => {
     const e = explainAuthFailure(err('https://repo.example.com/a.zip', 403), config({ 'repo.example.com': { kind: 'http-basic', username: 'u', password: 'PASSWORD1' } }));
     assert.match(e.message, /refused the configured http-basic credential for "repo\.example\.com"/);
