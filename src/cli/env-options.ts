@@ -15,6 +15,18 @@ export function envFlag(value: string | undefined): boolean {
 }
 
 /**
+ * A COMPOSER_PREFETCH_* flag's value, strictly: the documented words only (1/true/yes/on,
+ * 0/false/no/off, or empty for off), any case; undefined for anything else, so that a typo
+ * (`flase`) or a guess (`maybe`) is refused instead of silently turning the option on.
+ */
+export function envSwitch(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (/^(1|true|yes|on)$/.test(v)) return true;
+  if (/^(|0|false|no|off)$/.test(v)) return false;
+  return undefined;
+}
+
+/**
  * Names every option's COMPOSER_PREFETCH_* variable (`Option.env()`, so `--help` lists it).
  * Declared after the options were added, commander does not read these variables itself: the
  * values come from `applyEnvironment`, out of the environment the CLI was given (a test's, or
@@ -30,8 +42,8 @@ export function declareEnvironment(program: Command): void {
 /**
  * After parsing: each option not given on the command line takes its variable, validated by the
  * option's own parser (flags win, as commander's own environment handling does). A flag's
- * variable turns it on with 1/true/yes/on (any other value), and is ignored with 0/false/no/off
- * or empty, so that it means off rather than on.
+ * variable turns it on with 1/true/yes/on, and is ignored with 0/false/no/off or empty, so that it
+ * means off rather than on; any other word stops the run (exit 2) naming the variable.
  */
 export function applyEnvironment(program: Command, env: Readonly<Record<string, string | undefined>>): void {
   for (const option of program.options) {
@@ -42,7 +54,13 @@ export function applyEnvironment(program: Command, env: Readonly<Record<string, 
     const source = program.getOptionValueSource(key);
     if (source !== undefined && source !== 'default' && source !== 'env') continue;
     const takesValue = option.required || option.optional;
-    if (!takesValue && !envFlag(raw)) continue;
+    if (!takesValue) {
+      const on = envSwitch(raw);
+      if (on === undefined) {
+        program.error(`${name}=${raw} is not valid for ${option.long ?? option.flags}: use 1, true, yes or on to turn it on, or 0, false, no or off.`, { exitCode: 2, code: 'commander.invalidArgument' });
+      }
+      if (!on) continue;
+    }
     program.setOptionValueWithSource(key, takesValue ? envValue(program, option, name, raw) : option.negate ? false : (option.presetArg ?? true), 'env');
   }
 }
