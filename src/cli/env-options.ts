@@ -61,14 +61,20 @@ export function applyEnvironment(program: Command, env: Readonly<Record<string, 
       }
       if (!on) continue;
     }
-    program.setOptionValueWithSource(key, takesValue ? envValue(program, option, name, raw) : option.negate ? false : (option.presetArg ?? true), 'env');
+    // A repeatable option's variable lists several values, separated by whitespace.
+    const value = !takesValue
+      ? option.negate ? false : (option.presetArg ?? true)
+      : Array.isArray(option.defaultValue)
+        ? raw.split(/\s+/).filter((item) => item !== '').reduce<unknown>((previous, item) => envValue(program, option, name, item, previous), option.defaultValue)
+        : envValue(program, option, name, raw, program.getOptionValue(key));
+    program.setOptionValueWithSource(key, value, 'env');
   }
 }
 
-function envValue(program: Command, option: Option, name: string, raw: string): unknown {
+function envValue(program: Command, option: Option, name: string, raw: string, previous: unknown): unknown {
   if (!option.parseArg) return raw;
   try {
-    return option.parseArg(raw, program.getOptionValue(option.attributeName()));
+    return option.parseArg(raw, previous);
   } catch (error) {
     const e = error as { code?: string; message?: string };
     if (e.code !== 'commander.invalidArgument') throw error;
