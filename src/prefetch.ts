@@ -23,7 +23,7 @@ import { readInputs } from './lockfile/read-inputs.js';
 import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
-import { failureCause, failureReason } from './report/failure-cause.js';
+import { failureCause, failureHint, failureReason } from './report/failure-cause.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
@@ -382,7 +382,7 @@ function summarise(
         url: error.url,
         code: error.code,
         message: error.message,
-        hint: error.hint,
+        hint: failureHint(error),
         cause: failureCause(error),
         reason: failureReason(error),
         ...(error instanceof CacheStateError ? { cacheState: error.state } : {}),

@@ -66,7 +66,7 @@ export function listNames(names: readonly string[], shown = GROUP_NAMES): string
 
 /** Lines for one group: what failed where, what to check, which packages. */
 function formatGroup(group: FailureGroup): string[] {
-  const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause);
+  const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause, group.failures[0]?.url);
   const hints = new Set(group.failures.map((f) => f.hint));
   const where = group.host === '' ? '' : ` at ${d(group.host)}`;
   const lines = [`  ✗ ${group.failures.length} packages failed: ${d(group.reason)}${where}${guidance === undefined ? '' : ` — ${guidance}`}`];
@@ -75,7 +75,8 @@ function formatGroup(group: FailureGroup): string[] {
   const [first] = group.failures;
   if (first !== undefined && (group.cause === 'other' || group.cause === 'limit' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
   const hint = first?.hint;
-  if (hint !== undefined) lines.push(`    ${d(hint)}`);
+  // The guidance already closes the group's first line; a hint that is only that is not repeated.
+  if (hint !== undefined && hint !== guidance) lines.push(`    ${d(hint)}`);
   return lines;
 }
 

@@ -58,7 +58,7 @@ describe('a server that is down: few lines, one grouped failure', () => {
     const text = formatSummary(summary(tasks.map((t) => failed(t, refused(t)))));
     const lines = text.split('\n');
     assert.equal(lines.length, 4, text);
-    assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTPS_PROXY)?');
+    assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTP_PROXY)?');
     assert.equal(lines[3], '    acme/p0, acme/p1, acme/p2, acme/p3, acme/p4 and 148 more');
   });
 
