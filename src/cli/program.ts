@@ -159,7 +159,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
     .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
-    .option('--dry-run', 'print the plan (package, version, URL, cache path) and download nothing')
+    .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
     .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
     .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
     .addOption(new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']))

@@ -113,9 +113,16 @@ export function formatSummary(summary: Summary): string {
  */
 export function* planLines(plan: Plan): Generator<string> {
   yield `Cache: ${d(plan.cacheFilesDir)}`;
-  yield `${plan.tasks.length} archives to prefetch:`;
+  const inCache = plan.inCache;
+  if (inCache === undefined) yield `${plan.tasks.length} archives to prefetch:`;
+  else {
+    const cached = inCache.cachedKeys.size;
+    const pending = plan.tasks.length - cached;
+    const pendingBytes = inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
+    yield `${plan.tasks.length} archives: ${cached} already in the cache${cached > 0 ? ` (${formatBytes(inCache.cachedBytes)})` : ''}, ${pending} to download${pendingBytes}:`;
+  }
   for (const task of plan.tasks) {
-    yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`;
+    yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}${inCache?.cachedKeys.has(task.cacheKey) ? ' (cached)' : ''}`;
     yield `    url:   ${displayUrl(task.urls[0])}`;
     for (const url of task.urls.slice(1)) yield `    also:  ${displayUrl(url)}`;
     yield `    cache: ${d(task.cachePath)}`;
