@@ -6,9 +6,10 @@ import { envNameFor } from './env-options.js';
 
 /**
  * Options that are not project settings: what a run prints or does (`json`, `dry-run`, `check`),
- * or where it looks (`cache-dir` is Composer's own `config.cache-dir`, read anyway).
+ * where it looks (`cache-dir` is Composer's own `config.cache-dir`, read anyway), or a program to
+ * run (`aria2c`): a checked-out pull request's composer.json is untrusted input.
  */
-const NOT_PROJECT_DEFAULTS = new Set(['json', 'dry-run', 'check', 'cache-dir', 'working-dir', 'help', 'version']);
+const NOT_PROJECT_DEFAULTS = new Set(['json', 'dry-run', 'check', 'cache-dir', 'working-dir', 'aria2c', 'help', 'version']);
 
 /** The keys `extra.composer-prefetch` accepts: every other long option, without `--`. */
 export function projectDefaultKeys(program: Command): string[] {

@@ -120,6 +120,7 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     const keys = projectDefaultKeys(program);
     for (const key of ['no-dev', 'concurrency', 'per-origin', 'retries', 'backend', 'mirror', 'mirror-private', 'progress']) assert.ok(keys.includes(key), key);
     for (const key of ['json', 'dry-run', 'check', 'cache-dir', 'version', 'help']) assert.ok(!keys.includes(key), key);
+    assert.ok(!keys.includes('aria2c'), 'a project never names a program to run');
   });
 
   it('the CLI stops with exit 2 and one message naming composer.json and the key', async () => {
