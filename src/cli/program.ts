@@ -154,7 +154,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
     .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).argParser(verifyLevel).default('deep'))
-    .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
+    .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
     // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
     // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
     .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
