@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { setMaxListeners } from 'node:events';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
 import { authHeaders } from './auth/auth-headers.js';
@@ -12,7 +13,7 @@ import { inspectCachedArchive } from './cache/commit.js';
 import { cacheRootOf, resolvesInside } from './cache/contained-dir.js';
 import { sizeHints, orderLargestFirst } from './cache/size-hints.js';
 import { cleanStaleTempFiles } from './cache/temp-files.js';
-import { cacheDisabledReason, resolveCacheDirs } from './config/cache-dir.js';
+import { cacheDisabledReason, resolveCacheDirs, withoutDotSegments } from './config/cache-dir.js';
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
@@ -22,7 +23,7 @@ import { readInputs } from './lockfile/read-inputs.js';
 import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
-import { failureCause, failureReason } from './report/failure-cause.js';
+import { failureCause, failureHint, failureReason } from './report/failure-cause.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
@@ -56,6 +57,14 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   // Every in-flight request and backoff sleep listens on this one signal; hundreds at once are
   // expected here, not a leak, so Node's 10-listener warning would only be noise on stderr.
   setMaxListeners(0, deps.signal);
+  // An error, not a warning: an aria2c given and silently unused means the run uses another engine
+  // than its user believes, and a warning scrolls past in a CI log. Stopping costs one edit, before
+  // anything is read or downloaded.
+  if (options.aria2c !== undefined && options.backend !== 'aria2') {
+    throw new PrefetchError('E_USAGE', `--aria2c is only used with --backend aria2; this run's backend is ${options.backend}`, {
+      hint: 'Add --backend aria2 (or COMPOSER_PREFETCH_BACKEND=aria2) to download with aria2c, or leave out --aria2c (and COMPOSER_PREFETCH_ARIA2C).',
+    });
+  }
 
   const inputs = await readInputs(options.inputs, {
     cwd: options.cwd,
@@ -88,33 +97,17 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     deps.emit({ type: 'warning', message: 'Composer\'s cache is read-only (cache-read-only / COMPOSER_CACHE_READ_ONLY): prefetched archives are still read by `composer install`, which will not add or remove any itself.' });
   }
 
-  if (options.dryRun) {
-    const summary = summarise(options, plan, [], [], now() - started, deps.signal.aborted);
-    return { plan, summary, results: [], config };
-  }
-
   const checks = createCheckPool({ maxUnpackedBytes: options.download.maxUnpackedBytes });
   try {
+    if (options.dryRun) return await lookUpCache({ plan, tasks, config, options, deps, checks, started });
     return await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
   } finally {
     await checks.close();
   }
 }
 
-/** The planned run from the cache check on; `checks` runs deep archive checks off the main thread. */
-async function checkAndDownload(run: {
-  readonly plan: Plan;
-  /** `plan.tasks`, each with its project's request policy. */
-  readonly tasks: readonly SettledTask[];
-  readonly config: ComposerConfig;
-  readonly options: PrefetchOptions;
-  readonly projects: readonly Project[];
-  readonly deps: PrefetchDeps;
-  readonly checks: CheckPool;
-  readonly started: number;
-}): Promise<PrefetchResult> {
-  const { plan, tasks, config, options, projects, deps, checks, started } = run;
-  const now = deps.now ?? Date.now;
+/** Each task's archive as the cache holds it, looked at 16 at a time. */
+async function inspectCache(tasks: readonly SettledTask[], options: PrefetchOptions, checks: CheckPool) {
   // Already in the cache and valid → nothing to do. Invalid → downloaded again and replaced.
   // `verify` checks at the chosen level (deep by default: inflating finds bit-rot in a restored
   // cache). A prefetch run checks what is cached at `structure` level unless told otherwise:
@@ -142,6 +135,53 @@ async function checkAndDownload(run: {
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, tasks.length) }, runner));
+  return states;
+}
+
+/**
+ * `--dry-run`: the cache looked at as a prefetch run would (same level), nothing written. The plan
+ * comes back with `inCache`, so its listing says what is there and what would be downloaded.
+ */
+async function lookUpCache(run: {
+  readonly plan: Plan;
+  readonly tasks: readonly SettledTask[];
+  readonly config: ComposerConfig;
+  readonly options: PrefetchOptions;
+  readonly deps: PrefetchDeps;
+  readonly checks: CheckPool;
+  readonly started: number;
+}): Promise<PrefetchResult> {
+  const { plan, tasks, config, options, deps, checks, started } = run;
+  const now = deps.now ?? Date.now;
+  const states = await inspectCache(tasks, options, checks);
+  const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
+  const pending = states.filter((s) => s.state !== 'valid').map((s) => s.task);
+  for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
+  let cachedBytes = 0;
+  for (const task of cached) cachedBytes += statSync(task.cachePath, { throwIfNoEntry: false })?.size ?? 0;
+  const hints = pending.length === 0 ? new Map<DownloadTask, number>() : await sizeHints(pending);
+  const pendingBytes = pending.every((t) => hints.has(t)) ? pending.reduce((sum, t) => sum + hints.get(t)!, 0) : undefined;
+  deps.emit({ type: 'checked', cacheFilesDir: plan.cacheFilesDir, cached: cached.length, pending: pending.length });
+  const looked: Plan = { ...plan, inCache: { cachedKeys: new Set(cached.map((t) => t.cacheKey)), cachedBytes, pendingBytes } };
+  const summary = summarise(options, looked, cached, [], now() - started, deps.signal.aborted);
+  return { plan: looked, summary, results: [], config };
+}
+
+/** The planned run from the cache check on; `checks` runs deep archive checks off the main thread. */
+async function checkAndDownload(run: {
+  readonly plan: Plan;
+  /** `plan.tasks`, each with its project's request policy. */
+  readonly tasks: readonly SettledTask[];
+  readonly config: ComposerConfig;
+  readonly options: PrefetchOptions;
+  readonly projects: readonly Project[];
+  readonly deps: PrefetchDeps;
+  readonly checks: CheckPool;
+  readonly started: number;
+}): Promise<PrefetchResult> {
+  const { plan, tasks, config, options, projects, deps, checks, started } = run;
+  const now = deps.now ?? Date.now;
+  const states = await inspectCache(tasks, options, checks);
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
   for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
   const unreadable: TaskResult[] = states.flatMap((s) => (s.state === 'unreadable' ? [{ kind: 'failed' as const, task: s.task, attempts: 0, error: s.error }] : []));
@@ -188,6 +228,8 @@ async function checkAndDownload(run: {
     }
     for (const [dir, source] of dirs) await assertUsableCacheDir(dir, source);
   }
+  // Only now: "prefetching into <dir>" is not said of a directory that cannot take the files.
+  deps.emit({ type: 'checked', cacheFilesDir: plan.cacheFilesDir, cached: cached.length, pending: pending.length + unreadable.length });
   for (const result of unreadable) if (result.kind === 'failed') deps.emit({ type: 'failed', task: result.task, error: result.error });
   const results = [...unreadable, ...(network === undefined ? [] : await download(pending, options, projects, deps, checks, await network))];
   const summary = summarise(options, plan, cached, results, now() - started, deps.signal.aborted);
@@ -324,7 +366,7 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     explainFailure: (error) => explainAuthFailure(error, auth),
   });
   const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
-  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, cacheSource, policy };
+  return { group, config, auth, cacheFilesDir: withoutDotSegments(dirs.cacheFilesDir), cacheSource, policy };
 }
 
 function summarise(
@@ -356,7 +398,7 @@ function summarise(
         url: error.url,
         code: error.code,
         message: error.message,
-        hint: error.hint,
+        hint: failureHint(error),
         cause: failureCause(error),
         reason: failureReason(error),
         ...(error instanceof CacheStateError ? { cacheState: error.state } : {}),

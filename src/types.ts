@@ -65,6 +65,18 @@ export interface Plan {
   readonly invalid: readonly InvalidPackage[];
   /** Human-readable warnings (download-modifying plugins, …). */
   readonly warnings: readonly string[];
+  /** `--dry-run`: what the cache already holds, once it was looked at (`prefetch`); planning leaves it out. */
+  readonly inCache?: CacheLookup;
+}
+
+/** The cache as a dry run found it: archives there and valid, and the sizes known without the network. */
+export interface CacheLookup {
+  /** Cache keys of the tasks whose archive is in the cache and valid. */
+  readonly cachedKeys: ReadonlySet<string>;
+  /** Bytes of those archives. */
+  readonly cachedBytes: number;
+  /** Estimated bytes to download (older versions' sizes in the cache); undefined unless known for every one. */
+  readonly pendingBytes: number | undefined;
 }
 
 // ---- fetching -------------------------------------------------------------------------------
@@ -223,6 +235,11 @@ export type PrefetchEvent =
   | { readonly type: 'progress'; readonly task: DownloadTask; readonly bytes: number; readonly total: number | undefined }
   /** Expected archive sizes by cache key, before any download (`sizeHints`: older versions in the cache); for the ETA. */
   | { readonly type: 'sized'; readonly sizes: ReadonlyMap<string, number> }
+  /**
+   * The cache was looked at (and, before a download, found usable): `cached` archives are there
+   * and valid, `pending` are to be downloaded. Not sent by `verify`.
+   */
+  | { readonly type: 'checked'; readonly cacheFilesDir: string; readonly cached: number; readonly pending: number }
   | { readonly type: 'retried'; readonly task: DownloadTask; readonly url: string; readonly attempt: number; readonly delayMs: number; readonly error: PrefetchError }
   | { readonly type: 'done'; readonly task: DownloadTask; readonly result: 'downloaded' | 'cached'; readonly bytes: number; readonly url: string | undefined }
   | { readonly type: 'failed'; readonly task: DownloadTask; readonly error: PrefetchError }

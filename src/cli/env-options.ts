@@ -15,6 +15,18 @@ export function envFlag(value: string | undefined): boolean {
 }
 
 /**
+ * A COMPOSER_PREFETCH_* flag's value, strictly: the documented words only (1/true/yes/on,
+ * 0/false/no/off, or empty for off), any case; undefined for anything else, so that a typo
+ * (`flase`) or a guess (`maybe`) is refused instead of silently turning the option on.
+ */
+export function envSwitch(value: string): boolean | undefined {
+  const v = value.trim().toLowerCase();
+  if (/^(1|true|yes|on)$/.test(v)) return true;
+  if (/^(|0|false|no|off)$/.test(v)) return false;
+  return undefined;
+}
+
+/**
  * Names every option's COMPOSER_PREFETCH_* variable (`Option.env()`, so `--help` lists it).
  * Declared after the options were added, commander does not read these variables itself: the
  * values come from `applyEnvironment`, out of the environment the CLI was given (a test's, or
@@ -30,8 +42,8 @@ export function declareEnvironment(program: Command): void {
 /**
  * After parsing: each option not given on the command line takes its variable, validated by the
  * option's own parser (flags win, as commander's own environment handling does). A flag's
- * variable turns it on with 1/true/yes/on (any other value), and is ignored with 0/false/no/off
- * or empty, so that it means off rather than on.
+ * variable turns it on with 1/true/yes/on, and is ignored with 0/false/no/off or empty, so that it
+ * means off rather than on; any other word stops the run (exit 2) naming the variable.
  */
 export function applyEnvironment(program: Command, env: Readonly<Record<string, string | undefined>>): void {
   for (const option of program.options) {
@@ -42,15 +54,27 @@ export function applyEnvironment(program: Command, env: Readonly<Record<string, 
     const source = program.getOptionValueSource(key);
     if (source !== undefined && source !== 'default' && source !== 'env') continue;
     const takesValue = option.required || option.optional;
-    if (!takesValue && !envFlag(raw)) continue;
-    program.setOptionValueWithSource(key, takesValue ? envValue(program, option, name, raw) : option.negate ? false : (option.presetArg ?? true), 'env');
+    if (!takesValue) {
+      const on = envSwitch(raw);
+      if (on === undefined) {
+        program.error(`${name}=${raw} is not valid for ${option.long ?? option.flags}: use 1, true, yes or on to turn it on, or 0, false, no or off.`, { exitCode: 2, code: 'commander.invalidArgument' });
+      }
+      if (!on) continue;
+    }
+    // A repeatable option's variable lists several values, separated by whitespace.
+    const value = !takesValue
+      ? option.negate ? false : (option.presetArg ?? true)
+      : Array.isArray(option.defaultValue)
+        ? raw.split(/\s+/).filter((item) => item !== '').reduce<unknown>((previous, item) => envValue(program, option, name, item, previous), option.defaultValue)
+        : envValue(program, option, name, raw, program.getOptionValue(key));
+    program.setOptionValueWithSource(key, value, 'env');
   }
 }
 
-function envValue(program: Command, option: Option, name: string, raw: string): unknown {
+function envValue(program: Command, option: Option, name: string, raw: string, previous: unknown): unknown {
   if (!option.parseArg) return raw;
   try {
-    return option.parseArg(raw, program.getOptionValue(option.attributeName()));
+    return option.parseArg(raw, previous);
   } catch (error) {
     const e = error as { code?: string; message?: string };
     if (e.code !== 'commander.invalidArgument') throw error;

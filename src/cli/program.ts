@@ -3,7 +3,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../types.js';
 import type { VerifyLevel } from '../verify/archive.js';
-import { parseMirrorEnv } from '../plan/mirror-urls.js';
 
 export type JsonFormat = 'report' | 'ndjson';
 export type ProgressMode = 'bar' | 'plain' | 'none';
@@ -30,7 +29,7 @@ function jsonFormat(value: string): JsonFormat | false {
   if (v === 'ndjson' || v === 'jsonl') return 'ndjson';
   if (v === '' || v === 'report' || v === 'json' || v === '1' || v === 'true' || v === 'yes') return 'report';
   if (v === '0' || v === 'false' || v === 'no') return false;
-  throw new InvalidArgumentError('use --json for one report at the end, or --json=ndjson for one event per line.');
+  throw new InvalidArgumentError('Use --json for one report at the end, or --json=ndjson for one event per line.');
 }
 
 function positiveInt(name: string) {
@@ -65,6 +64,45 @@ function byteSize(name: string) {
   };
 }
 
+/**
+ * `--verify` takes a level; a path after it (`--verify composer.lock`) is someone reaching for the
+ * `verify` command, so the refusal says where that is.
+ */
+function verifyLevel(value: string): VerifyLevel {
+  if (value === 'deep' || value === 'structure') return value;
+  const looksLikeInput = /[./\\*]/.test(value) || value === '-';
+  throw new InvalidArgumentError(
+    looksLikeInput
+      ? `Allowed choices are deep, structure. To check the cache for a lock, use the verify command: composer-prefetch verify ${value}`
+      : 'Allowed choices are deep, structure.',
+  );
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours) between two short words. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * A first input that is a bare word one or two typos from `verify` (`verfy`, `verifiy`) is a
+ * mistyped command, not a lock: a lock path has a dot or a slash, and a file really named so can
+ * be given as `./verfy` (as `./verify` is).
+ */
+export function mistypedCommand(word: string): string | undefined {
+  if (word === 'verify' || !/^[a-z]+$/i.test(word)) return undefined;
+  const distance = editDistance(word.toLowerCase(), 'verify');
+  return distance > 0 && distance <= 2 ? 'verify' : undefined;
+}
+
 /** Each `-v` adds one: `-vvv` is 3, as in Composer. */
 function increaseVerbosity(_value: string, previous: number): number {
   return previous + 1;
@@ -86,12 +124,21 @@ Examples:
 /** Builds the commander program; `parse` turns argv + env into typed options and nothing else. */
 export function buildProgram(env: Readonly<Record<string, string | undefined>>, version: string): Command {
   const d = defaultDownloadOptions;
-  return new Command()
+  const program = new Command();
+  /** Inputs one at a time; the first one is checked for a mistyped `verify`. */
+  const input = (value: string, previous: string[] | undefined): string[] => {
+    const meant = previous === undefined ? mistypedCommand(value) : undefined;
+    if (meant !== undefined) {
+      program.error(`unknown command '${value}' (Did you mean ${meant}?)\n  Use ./${value} for a file of that name.`, { exitCode: 2, code: 'composer-prefetch.unknownCommand' });
+    }
+    return [...(previous ?? []), value];
+  };
+  return program
     .name('composer-prefetch')
     .description("Download every dist archive of a composer.lock in parallel, verified, into Composer's own cache, so the next `composer install` downloads nothing.")
     .version(version, '-V, --version')
     .usage('[options] [inputs...]\n       composer-prefetch verify [options] [inputs...]')
-    .argument('[inputs...]', 'composer.lock, installed.json or package-list JSON files, glob patterns, or - for stdin (default: the project lock, honouring COMPOSER)')
+    .argument('[inputs...]', 'composer.lock, installed.json or package-list JSON files, glob patterns, or - for stdin (default: the project lock, honouring COMPOSER)', input)
     .option('--no-dev', 'leave out packages-dev (also env COMPOSER_NO_DEV=1)')
     .option('--cache-dir <dir>', "Composer's cache-dir: archives go to <dir>/files (default: as Composer resolves it)")
     .option('-j, --concurrency <n>', 'downloads in flight at once', positiveInt('--concurrency'), d.concurrency)
@@ -107,12 +154,13 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
-    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).default('deep'))
-    .option('--aria2c <path>', 'aria2c binary for --backend aria2 (default: aria2c on PATH)')
-    // Repeatable; the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace.
-    .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, ...parseMirrorEnv(value)], [] as string[])
+    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).argParser(verifyLevel).default('deep'))
+    .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
+    // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
+    // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
+    .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
-    .option('--dry-run', 'print the plan (package, version, URL, cache path) and download nothing')
+    .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
     .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
     .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
     .addOption(new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']))

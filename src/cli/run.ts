@@ -250,7 +250,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
       stderr(formatSummary(summary));
-      if (mode !== 'none' && stats.length > 0) stderr(formatOrigins(stats));
+      // Whatever the progress mode: the README promises one line per host in every summary.
+      if (stats.length > 0) stderr(formatOrigins(stats));
     }
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;

@@ -243,6 +243,16 @@ export function resolveCacheDirs(
   return { cacheDir, cacheFilesDir, source };
 }
 
+/**
+ * `dir` without its `.` segments (`/project/./x/files` → `/project/x/files`), for every message and
+ * report: `Config::realpath` joins a relative `COMPOSER_CACHE_DIR=./x` to the working directory as
+ * written. The same directory on disk; `..` segments stay, since through a symlink they would not be.
+ */
+export function withoutDotSegments(dir: string): string {
+  const tidy = dir.replace(/\/\.(?=\/|$)/g, '');
+  return tidy === '' && dir.startsWith('/') ? '/' : tidy;
+}
+
 /** `Cache::isUsable`: a `/dev/null`, `nul`, `NUL` or `$null` path segment disables the cache. */
 const UNUSABLE_RE = /(?:^|[\\/])(?:\$null|nul|NUL|\/dev\/null)(?:[\\/]|$|(?=\n$))/;
 

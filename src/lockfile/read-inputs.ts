@@ -67,11 +67,20 @@ async function expandInputs(inputs: readonly string[], options: ReadInputsOption
 }
 
 async function readInputFile(file: string, cwd: string): Promise<string> {
+  const absolute = path.resolve(cwd, file);
   try {
-    return await readFile(path.resolve(cwd, file), 'utf8');
+    return await readFile(absolute, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'is not readable' : 'cannot be read';
-    throw new PrefetchError('E_INPUT', `${file} ${why}`, { cause: error, hint: 'Pass the path of a composer.lock, an installed.json or a JSON package list.' });
+    // A relative path is read from the working directory (or -d's): say which file that was.
+    const where = path.isAbsolute(file) ? '' : ` (looked for ${absolute})`;
+    // A project folder given where a lock is expected: Composer's way to name a project is -d.
+    const lockInside = code === 'EISDIR' && (await access(path.join(absolute, 'composer.lock')).then(() => true, () => false));
+    const hint =
+      code === 'EISDIR'
+        ? `To run in that project, use -d: composer-prefetch -d ${file}${lockInside ? ` (or pass ${path.join(file, 'composer.lock')})` : ''}`
+        : 'Pass the path of a composer.lock, an installed.json or a JSON package list.';
+    throw new PrefetchError('E_INPUT', `${file} ${why}${where}`, { cause: error, hint });
   }
 }

@@ -15,8 +15,8 @@ export interface CacheSizeCheck {
   readonly cacheBytes: number;
   /** GC would evict files (possibly this plan's) the next time it runs. */
   readonly overLimit: boolean;
-  /** A value for `composer config -g cache-files-maxsize` that fits with room to grow. */
-  readonly suggestedMaxsize: string;
+  /** A value for `composer config -g cache-files-maxsize` that fits with room to grow; null unless `overLimit`. */
+  readonly suggestedMaxsize: string | null;
 }
 
 /** Walking a pathological cache must not take longer than the prefetch did. */
@@ -81,13 +81,15 @@ export async function checkCacheSize(plan: Plan, maxsize: number, signal?: Abort
   const rest = await Promise.all([...unseen].map((p) => limit(async () => (await stat(p).catch(() => undefined))?.size ?? 0)));
   for (const size of rest) planBytes += size;
   const cacheBytes = Math.max(planBytes, walked.total);
-  return { maxsize, planBytes, cacheBytes, overLimit: cacheBytes > maxsize, suggestedMaxsize: suggestMaxsize(cacheBytes) };
+  const overLimit = cacheBytes > maxsize;
+  // Only a cache over the limit needs a new one: a suggestion beside `overLimit: false` reads as advice to act.
+  return { maxsize, planBytes, cacheBytes, overLimit, suggestedMaxsize: overLimit ? suggestMaxsize(cacheBytes) : null };
 }
 
 export function formatCacheSizeWarning(check: CacheSizeCheck): string {
   return (
     `Composer's cache now holds ${formatBytes(check.cacheBytes)} (this lock: ${formatBytes(check.planBytes)}), more than cache-files-maxsize ` +
     `(${formatBytes(check.maxsize)}). Composer's cache GC runs on about 1 in 50 Composer runs and would then delete the least recently used ` +
-    `archives, possibly ones this run fetched. Raise the limit:\n    composer config -g cache-files-maxsize ${check.suggestedMaxsize}`
+    `archives, possibly ones this run fetched. Raise the limit:\n    composer config -g cache-files-maxsize ${check.suggestedMaxsize ?? suggestMaxsize(check.cacheBytes)}`
   );
 }

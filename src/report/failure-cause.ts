@@ -105,11 +105,15 @@ const REASON_BY_ERROR_CODE: Readonly<Partial<Record<PrefetchError['code'], strin
   E_LIMIT: 'a download limit was reached',
 };
 
-/** What to check when many packages failed the same way at one host; undefined when the hint says it. */
-export function failureGuidance(cause: FailureCause): string | undefined {
+/**
+ * What to check when packages fail this way; undefined when only the error's own hint can say.
+ * `url` (the one asked for) picks the proxy variable: Composer takes http_proxy for http:// URLs
+ * and https_proxy for https:// ones, without falling back (`ProxyManager::getProxyData`, ≥ 2.7.3).
+ */
+export function failureGuidance(cause: FailureCause, url?: string | undefined): string | undefined {
   switch (cause) {
     case 'connect':
-      return 'is the host reachable? a proxy needed (HTTPS_PROXY)?';
+      return `is the host reachable? a proxy needed (${proxyVariable(url)})?`;
     case 'timeout':
       return 'the host is slow or unreachable: check the network or proxy, or try again later';
     case 'reset':
@@ -119,4 +123,18 @@ export function failureGuidance(cause: FailureCause): string | undefined {
     default:
       return undefined;
   }
+}
+
+function proxyVariable(url: string | undefined): string {
+  if (url?.startsWith('http://') === true) return 'HTTP_PROXY';
+  if (url?.startsWith('https://') === true) return 'HTTPS_PROXY';
+  return 'HTTPS_PROXY or HTTP_PROXY';
+}
+
+/**
+ * The one hint a failure is shown with, on the terminal, in the JSON report, the ndjson events and
+ * the GitHub job summary alike: the error's own, else the guidance for its class.
+ */
+export function failureHint(error: PrefetchError): string | undefined {
+  return error.hint ?? failureGuidance(failureCause(error), error.url);
 }

@@ -66,7 +66,7 @@ export function listNames(names: readonly string[], shown = GROUP_NAMES): string
 
 /** Lines for one group: what failed where, what to check, which packages. */
 function formatGroup(group: FailureGroup): string[] {
-  const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause);
+  const guidance = group.cause === undefined ? undefined : failureGuidance(group.cause, group.failures[0]?.url);
   const hints = new Set(group.failures.map((f) => f.hint));
   const where = group.host === '' ? '' : ` at ${d(group.host)}`;
   const lines = [`  ✗ ${group.failures.length} packages failed: ${d(group.reason)}${where}${guidance === undefined ? '' : ` — ${guidance}`}`];
@@ -75,7 +75,8 @@ function formatGroup(group: FailureGroup): string[] {
   const [first] = group.failures;
   if (first !== undefined && (group.cause === 'other' || group.cause === 'limit' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
   const hint = first?.hint;
-  if (hint !== undefined) lines.push(`    ${d(hint)}`);
+  // The guidance already closes the group's first line; a hint that is only that is not repeated.
+  if (hint !== undefined && hint !== guidance) lines.push(`    ${d(hint)}`);
   return lines;
 }
 
@@ -112,9 +113,16 @@ export function formatSummary(summary: Summary): string {
  */
 export function* planLines(plan: Plan): Generator<string> {
   yield `Cache: ${d(plan.cacheFilesDir)}`;
-  yield `${plan.tasks.length} archives to prefetch:`;
+  const inCache = plan.inCache;
+  if (inCache === undefined) yield `${plan.tasks.length} archives to prefetch:`;
+  else {
+    const cached = inCache.cachedKeys.size;
+    const pending = plan.tasks.length - cached;
+    const pendingBytes = inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
+    yield `${plan.tasks.length} archives: ${cached} already in the cache${cached > 0 ? ` (${formatBytes(inCache.cachedBytes)})` : ''}, ${pending} to download${pendingBytes}:`;
+  }
   for (const task of plan.tasks) {
-    yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}`;
+    yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}${inCache?.cachedKeys.has(task.cacheKey) ? ' (cached)' : ''}`;
     yield `    url:   ${displayUrl(task.urls[0])}`;
     for (const url of task.urls.slice(1)) yield `    also:  ${displayUrl(url)}`;
     yield `    cache: ${d(task.cachePath)}`;

@@ -1,6 +1,6 @@
 import { redactUrl } from '../net/request-policy.js';
 import type { DownloadTask } from '../types.js';
-import { failureCause } from './failure-cause.js';
+import { failureCause, failureHint } from './failure-cause.js';
 import { jsonError, REPORT_SCHEMA_VERSION } from './json-report.js';
 import { originOf } from './origin-stats.js';
 import { redactText } from './redact.js';
@@ -58,7 +58,7 @@ function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown
         cachePath: event.task.cachePath,
       };
     case 'failed':
-      return { ...base, ...pkg(event.task), cause: failureCause(event.error), error: jsonError(event.error) };
+      return { ...base, ...pkg(event.task), cause: failureCause(event.error), error: jsonError({ code: event.error.code, message: event.error.message, hint: failureHint(event.error) }) };
     case 'warning':
       return { ...base, message: redactText(event.message) };
     default:

@@ -43,6 +43,13 @@ function formatProgressLine(s: ProgressSnapshot): string {
   );
 }
 
+/** What the run is about to do, once the cache was looked at. */
+export function prefetchingLine(event: { readonly cacheFilesDir: string; readonly cached: number; readonly pending: number }): string {
+  const dir = d(event.cacheFilesDir);
+  if (event.pending === 0) return `Nothing to download: all ${event.cached} archives are in ${dir}`;
+  return `Prefetching ${event.pending} archives into ${dir}${event.cached > 0 ? ` (${event.cached} already cached)` : ''}`;
+}
+
 /**
  * GitHub's escaping for a workflow command's message (`::error::…`): one line, `%` first (a line
  * break becomes `%0A`, which GitHub shows inside the annotation). Other control characters are
@@ -77,8 +84,11 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
     handle(event: PrefetchEvent) {
       state.handle(event);
       switch (event.type) {
+        case 'checked':
+          // Said once the cache directory is known to take files, never above "cache directory not usable".
+          if (!options.quiet) options.write(prefetchingLine(event));
+          break;
         case 'planned':
-          if (!options.quiet) options.write(`Prefetching ${event.plan.tasks.length} archives into ${d(event.plan.cacheFilesDir)}`);
           for (const bad of event.plan.invalid) {
             const text = `skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`;
             options.write(github ? `::warning title=composer-prefetch::${escapeWorkflowData(text)}` : paint.yellow(`warning: ${d(text)}`));

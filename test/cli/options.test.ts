@@ -62,6 +62,21 @@ describe('command line and environment', () => {
     assert.throws(() => parse([], { COMPOSER_PREFETCH_CONCURRENCY: 'lots' }), /COMPOSER_PREFETCH_CONCURRENCY=lots is not valid for --concurrency/);
   });
 
+  it('takes only the documented words for a flag variable, and names the variable otherwise', () => {
+    for (const v of ['1', 'TRUE', 'yes', 'On']) assert.equal(parse([], { COMPOSER_PREFETCH_NO_DEV: v }).prefetch.noDev, true, v);
+    for (const v of ['', '0', 'False', 'no', 'OFF']) assert.equal(parse([], { COMPOSER_PREFETCH_NO_DEV: v }).prefetch.noDev, false, v);
+    for (const v of ['maybe', 'flase', '2', 'y']) {
+      assert.throws(
+        () => parse([], { COMPOSER_PREFETCH_NO_DEV: v }),
+        (error: { exitCode?: number; message?: string }) => error.exitCode === 2 && new RegExp(`COMPOSER_PREFETCH_NO_DEV=${v} is not valid for --no-dev`).test(error.message ?? ''),
+        v,
+      );
+    }
+    assert.throws(() => parse([], { COMPOSER_PREFETCH_DRY_RUN: 'maybe' }), /COMPOSER_PREFETCH_DRY_RUN=maybe .*0, false, no or off/);
+    // A flag on the command line wins, so its variable is not read at all.
+    assert.equal(parse(['--quiet'], { COMPOSER_PREFETCH_QUIET: 'maybe' }).quiet, true);
+  });
+
   it('envFlag reads CI-style booleans', () => {
     for (const v of ['1', 'true', 'yes', 'on']) assert.equal(envFlag(v), true);
     for (const v of [undefined, '', '0', 'false', 'no', 'off']) assert.equal(envFlag(v), false);

@@ -70,6 +70,9 @@ describe('run(argv, io): the CLI in-process', () => {
     const variable = await runInProcess([], { cwd: project, env: { ...env, COMPOSER_PREFETCH_CONCURRENCY: 'lots' } });
     assert.equal(variable.exitCode, 2);
     assert.match(variable.stderr, /COMPOSER_PREFETCH_CONCURRENCY=lots is not valid for --concurrency/);
+    const loose = await runInProcess(['--dry-run'], { cwd: project, env: { ...env, COMPOSER_PREFETCH_NO_DEV: 'flase' } });
+    assert.equal(loose.exitCode, 2, 'a misspelt boolean is refused, not read as on');
+    assert.match(loose.stderr, /COMPOSER_PREFETCH_NO_DEV=flase is not valid for --no-dev/);
   });
 
   it('verify, prefetch, verify: 1 with both missing, 0 after the download', async () => {

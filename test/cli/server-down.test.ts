@@ -43,7 +43,7 @@ describe('a dist server that is down', () => {
     assert.ok(lines.length <= 12, `${lines.length} lines:\n${run.stderr}`);
     assert.doesNotMatch(run.stderr, /^retry /m);
     assert.equal(lines.filter((l) => l.startsWith('failed: ')).length, 3);
-    assert.ok(lines.includes(`  ✗ ${PACKAGES} packages failed: connection refused at 127.0.0.1:${port} — is the host reachable? a proxy needed (HTTPS_PROXY)?`), run.stderr);
+    assert.ok(lines.includes(`  ✗ ${PACKAGES} packages failed: connection refused at 127.0.0.1:${port} — is the host reachable? a proxy needed (HTTP_PROXY)?`), run.stderr);
     assert.ok(lines.includes(`    acme/p00, acme/p01, acme/p02, acme/p03, acme/p04 and ${PACKAGES - 5} more`), run.stderr);
     assert.match(run.stderr, new RegExp(`^Done: 0 downloaded .*, ${PACKAGES} failed in `, 'm'));
   });

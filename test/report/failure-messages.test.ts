@@ -32,6 +32,7 @@ describe('a server that is down: few lines, one grouped failure', () => {
     const lines: string[] = [];
     const reporter = createPlainReporter({ write: (l) => lines.push(l), quiet: false, every: () => () => undefined });
     reporter.handle({ type: 'planned', plan: plan(tasks) });
+    reporter.handle({ type: 'checked', cacheFilesDir: '/c/files', cached: 0, pending: tasks.length });
     for (const t of tasks) {
       for (let attempt = 1; attempt <= 4; attempt++) reporter.handle({ type: 'retried', task: t, url: t.urls[0], attempt, delayMs: 10, error: refused(t) });
       reporter.handle({ type: 'failed', task: t, error: refused(t) });
@@ -57,7 +58,7 @@ describe('a server that is down: few lines, one grouped failure', () => {
     const text = formatSummary(summary(tasks.map((t) => failed(t, refused(t)))));
     const lines = text.split('\n');
     assert.equal(lines.length, 4, text);
-    assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTPS_PROXY)?');
+    assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTP_PROXY)?');
     assert.equal(lines[3], '    acme/p0, acme/p1, acme/p2, acme/p3, acme/p4 and 148 more');
   });
 
@@ -103,6 +104,7 @@ describe('an interrupt is not a failure', () => {
     const reporter = createPlainReporter({ write: (l) => lines.push(l), quiet: false, every: () => () => undefined });
     for (const r of [state, reporter]) {
       r.handle({ type: 'planned', plan: plan([a, b, c]) });
+      r.handle({ type: 'checked', cacheFilesDir: '/c/files', cached: 0, pending: 3 });
       r.handle({ type: 'done', task: a, result: 'downloaded', bytes: 10, url: a.urls[0] });
       for (const t of [b, c]) r.handle({ type: 'failed', task: t, error: new PrefetchError('E_ABORTED', `${t.packageName}: interrupted`) });
     }

@@ -81,7 +81,11 @@ export const reportShape: Shape = {
   warnings: ['string'],
   summary: (v: unknown) => v === null || check(v, summaryShape).length === 0,
   origins: [originShape],
-  cacheSize: (v: unknown) => v === null || check(v, { maxsize: 'number', planBytes: 'number', cacheBytes: 'number', overLimit: 'boolean', suggestedMaxsize: 'string' }).length === 0,
+  // A suggested cache-files-maxsize only when the cache is over the limit.
+  cacheSize: (v: unknown) =>
+    v === null ||
+    (check(v, { maxsize: 'number', planBytes: 'number', cacheBytes: 'number', overLimit: 'boolean', suggestedMaxsize: 'string|null' }).length === 0 &&
+      (v as { overLimit: boolean; suggestedMaxsize: string | null }).overLimit === ((v as { suggestedMaxsize: string | null }).suggestedMaxsize !== null)),
 };
 
 const pkg = { name: 'string', version: 'string', cacheKey: 'string' } as const;

@@ -141,6 +141,7 @@ describe('plain reporter', () => {
       },
     });
     reporter.handle({ type: 'planned', plan: plan(tasks) });
+    reporter.handle({ type: 'checked', cacheFilesDir: '/cache/files', cached: 0, pending: tasks.length });
     for (const [i, x] of tasks.entries()) {
       t += 10;
       reporter.handle({ type: 'started', task: x, url: x.urls[0], attempt: 1 });
