@@ -84,7 +84,7 @@ class DirConfig {
 
   /** `Config::get` for the keys that matter here. */
   get(key: string): string | undefined {
-    if (++this.depth > 32) throw new PrefetchError('E_CACHE', `config placeholder {$${key}} refers to itself`);
+    if (++this.depth > 32) throw new PrefetchError('E_CACHE', `The config placeholder {$${key}} refers to itself`);
     try {
       if (ENV_PATH_KEYS.has(key)) {
         const envName = `COMPOSER_${key.toUpperCase().replace(/-/g, '_')}`;
@@ -262,10 +262,10 @@ const UNUSABLE_RE = /(?:^|[\\/])(?:\$null|nul|NUL|\/dev\/null)(?:[\\/]|$|(?=\n$)
  */
 export function cacheDisabledReason(cacheFilesDir: string, config: { readonly cacheFilesTtl: number }): string | undefined {
   if (UNUSABLE_RE.test(cacheFilesDir)) {
-    return `the cache directory ${cacheFilesDir} is a null device (set by --no-cache or COMPOSER_CACHE_DIR=/dev/null): Composer does not use its cache`;
+    return `The cache directory ${cacheFilesDir} is a null device (set by --no-cache or COMPOSER_CACHE_DIR=/dev/null): Composer does not use its cache`;
   }
   if (config.cacheFilesTtl <= 0) {
-    return 'cache-files-ttl (or cache-ttl) is 0: Composer creates no files cache, so prefetched archives would never be read';
+    return 'Composer\'s cache-files-ttl (or cache-ttl) is 0: Composer creates no files cache, so prefetched archives would never be read';
   }
   return undefined;
 }

@@ -78,7 +78,7 @@ async function readConfigSection(file: string, warnings: string[]): Promise<{ fo
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { found: false, section: undefined };
-    throw new PrefetchError('E_INPUT', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    throw new PrefetchError('E_INPUT', `Cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
   // composer.json and config.json may hold credentials (`config.http-basic`, …): never quote them.
   const data = parseSecretJson(text, file);

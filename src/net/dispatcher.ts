@@ -64,7 +64,7 @@ function proxyEnv(env: Readonly<Record<string, string | undefined>>, name: strin
 /** `ProxyItem::__construct`: validates the proxy URL; errors never print its password. */
 export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
   const syntaxError = (detail: string): PrefetchError =>
-    new PrefetchError('E_USAGE', `unsupported \`${source}\` syntax: ${detail}`, { hint: `${source} must look like http://[user:password@]host:port` });
+    new PrefetchError('E_USAGE', `Unsupported \`${source}\` syntax: ${detail}`, { hint: `${source} must look like http://[user:password@]host:port` });
   if (/[\r\n\t]/.test(value)) throw syntaxError('control characters');
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
   let url: URL;
@@ -76,7 +76,7 @@ export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PrefetchError('E_USAGE', `${source}: proxy scheme must be http or https (got ${url.protocol.slice(0, -1)})`);
   }
-  if (url.hostname === '') throw new PrefetchError('E_USAGE', `unable to find proxy host in ${source}`);
+  if (url.hostname === '') throw new PrefetchError('E_USAGE', `Unable to find the proxy host in ${source}`);
   let authorization: string | undefined;
   if (url.username !== '') {
     // ProxyItem: rawurldecode(user)[:rawurldecode(pass)]
@@ -262,7 +262,7 @@ export async function loadCa(locations: { cafile: string | undefined; capath: st
     try {
       certs.push(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new PrefetchError('E_USAGE', `cannot read ${setting} ${file}: ${(error as Error).message}`, { hint: `Fix "${setting}" in the Composer config.` });
+      throw new PrefetchError('E_USAGE', `Cannot read ${setting} ${file}: ${(error as Error).message}`, { hint: `Fix "${setting}" in the Composer config.` });
     }
   };
   if (locations.cafile !== undefined) await read(locations.cafile, 'cafile');
@@ -271,7 +271,7 @@ export async function loadCa(locations: { cafile: string | undefined; capath: st
     try {
       names = await readdir(locations.capath);
     } catch (error) {
-      throw new PrefetchError('E_USAGE', `cannot read capath ${locations.capath}: ${(error as Error).message}`);
+      throw new PrefetchError('E_USAGE', `Cannot read capath ${locations.capath}: ${(error as Error).message}`);
     }
     for (const name of names.sort()) if (/\.(pem|crt|cer)$/i.test(name)) await read(path.join(locations.capath, name), 'capath');
   }

@@ -111,6 +111,10 @@ describe('what a person reads when a command line is wrong', () => {
       assertSentencesCapitalised(r.stderr);
     }
     assert.match((await cli(['--json=xx'], { cwd: project, env })).stderr, /is invalid\. Use --json/);
+    // A message that stops the run starts upper-case (or with a path or a flag).
+    const nul = await cli(['--dry-run'], { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: '/dev/null' } });
+    assert.equal(nul.exitCode, 2);
+    assert.match(nul.stderr, /^composer-prefetch: The cache directory \/dev\/null\/files is a null device/m);
   });
 
   it('COMPOSER_CACHE_DIR=./x is shown without its ./', async () => {
