@@ -5,7 +5,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
-import type { Dispatcher } from 'undici';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
@@ -13,12 +12,9 @@ import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
-import { createNativeBackend } from './native.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
-import { transportHeadersFor } from '../auth/transport-headers.js';
-import { downloadOrder } from '../plan/mirror-urls.js';
 
 const POLL_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 10_000;
@@ -42,8 +38,6 @@ const INSTALL_HINT =
 export interface Aria2BackendOptions {
   /** aria2c binary; `aria2c` on PATH when undefined. */
   readonly aria2c: string | undefined;
-  /** For the tasks that stay on the native backend (credentials, see `carriesCredentials`). */
-  readonly dispatcher: Dispatcher;
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
@@ -72,30 +66,14 @@ async function probeAria2(bin: string): Promise<string> {
   return version.join('.');
 }
 
-/**
- * True when any URL of the task would be sent with a header (credentials from auth.json, URL
- * userinfo, the lock's transport-options headers). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
- * such tasks stay on the native backend, which decides headers again at every hop.
- */
-export function carriesCredentials(task: SettledTask): boolean {
-  return downloadOrder(task).some((raw) => {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return true; // Let the native backend report the bad URL exactly as it always does.
-    }
-    return url.username !== '' || url.password !== '' || Object.keys({ ...task.policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
-  });
-}
-
 /** `<cache-files-dir>` from a task: its cache path minus the cache key. */
 function cacheFilesDirOf(task: DownloadTask): string {
   return task.cachePath.slice(0, task.cachePath.length - task.cacheKey.length);
 }
 
 /**
- * aria2 moves the bytes; we keep everything else. Each task gets one URL at a time (mirrors are
+ * aria2 moves the bytes; we keep everything else. It carries no per-request headers (see
+ * `needsPerRequestHeaders`, pick-backend.ts, which routes such tasks elsewhere). Each task gets one URL at a time (mirrors are
  * tried in order by us), aria2 writes into a private staging dir inside the cache dir, and every
  * finished file goes through `ctx.accept` like the native backend's. Retries follow the shared
  * retry policy, so events, summary and `--json` are the same for both backends.
@@ -111,15 +89,10 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
   return {
     name: 'aria2',
     async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const viaNative = tasks.filter((t) => carriesCredentials(t));
-      const viaAria2 = tasks.filter((t) => !viaNative.includes(t));
-      let session: Aria2Session | undefined;
-      if (viaAria2.length > 0) {
-        session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(viaAria2[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
-        sessions.add(session);
-      }
+      if (tasks.length === 0) return [];
+      const session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(tasks[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
+      sessions.add(session);
       try {
-        const native = createNativeBackend({ dispatcher: options.dispatcher, retryPolicy: basePolicy, random });
         // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` the whole package.
         const policy: RetryPolicy = {
           ...basePolicy,
@@ -128,19 +101,11 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
           maxTimeMs: ctx.options.retryMaxTimeMs,
         };
         const limit = pLimit(ctx.options.concurrency);
-        const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session: session! };
-        const [fromNative, fromAria2] = await Promise.all([
-          viaNative.length > 0 ? native.fetchAll(viaNative, ctx) : Promise.resolve([]),
-          Promise.all(viaAria2.map((task, index) => runTask(task, index, deps))),
-        ]);
-        const byTask = new Map<DownloadTask, TaskResult>();
-        for (const r of [...fromNative, ...fromAria2]) byTask.set(r.task, r);
-        return tasks.map((t) => byTask.get(t)!);
+        const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session };
+        return await Promise.all(tasks.map((task, index) => runTask(task, index, deps)));
       } finally {
-        if (session) {
-          await session.stop();
-          sessions.delete(session);
-        }
+        await session.stop();
+        sessions.delete(session);
       }
     },
     async close() {
