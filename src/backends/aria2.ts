@@ -12,11 +12,15 @@ import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
+import { Aria2LogReader, type Aria2Exchange } from './aria2-log.js';
+import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
 
 const POLL_INTERVAL_MS = 100;
+/** Longest wait for aria2's log to show the response that RPC already reported as failed. */
+const LOG_LAG_MS = 1000;
 const READY_TIMEOUT_MS = 10_000;
 /** A staging dir this old belongs to a run that was killed with SIGKILL (live runs touch theirs). */
 const STALE_STAGING_MS = 6 * 60 * 60 * 1000;
@@ -152,12 +156,20 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
-  const outcome = await session.download(url, {
-    options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
-    onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
-    signal: how.signal,
-    maxSizeBytes: ctx.options.maxSizeBytes,
-  });
+  const exchanges = session.watch(url);
+  let outcome: Outcome;
+  try {
+    outcome = await session.download(url, {
+      options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
+      onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
+      signal: how.signal,
+      maxSizeBytes: ctx.options.maxSizeBytes,
+    });
+    // An HTTP status ended it: the answer's head (host, Retry-After) is in aria2's log, which may trail RPC by a moment.
+    if (outcome.kind === 'error' && outcome.errorCode === '22') await exchanges.final(LOG_LAG_MS);
+  } finally {
+    exchanges.close();
+  }
   // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
@@ -178,7 +190,7 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   if (outcome.kind === 'complete') {
     throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, { packageName: task.packageName, url: shown });
   }
-  throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown });
+  throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown, answer: exchanges.lastFinal() });
 }
 
 
@@ -226,15 +238,19 @@ class Aria2Session {
   #exited = false;
   #stopping: Promise<void> | undefined;
   #output = '';
+  /** Who asked for each URL (`host` + path + query, as aria2 logs requests), redirect targets included. */
+  readonly #targets = new Map<string, { readonly watch: ExchangeWatch; readonly url: URL }>();
 
   private constructor(stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
     this.stagingDir = stagingDir;
     this.#rpc = rpc;
     this.#process = subprocess;
     this.#signal = signal;
-    const keep = (chunk: Buffer): void => void (this.#output = (this.#output + chunk.toString('utf8')).slice(-2000));
-    subprocess.stdout?.on('data', keep);
-    subprocess.stderr?.on('data', keep);
+    const keep = (text: string): void => void (this.#output = (this.#output + text).slice(-2000));
+    // stdout is aria2's log (`--log=-`): its HTTP exchanges go to their watchers, anything else is kept for messages.
+    const log = new Aria2LogReader((exchange) => this.#exchanged(exchange), (line) => keep(`${line}\n`));
+    subprocess.stdout?.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
+    subprocess.stderr?.setEncoding('utf8').on('data', keep);
     void subprocess.done.then(() => this.#died());
     this.#onAbort = () => this.#settleAll({ kind: 'aborted' });
     signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -308,6 +324,33 @@ class Aria2Session {
     } catch (error) {
       await rm(stagingDir, { recursive: true, force: true });
       throw error;
+    }
+  }
+
+  /** Collects the HTTP exchanges aria2 makes for `url` (redirects followed) until `close`. */
+  watch(url: string): ExchangeWatch {
+    const watch = new ExchangeWatch(() => {
+      for (const [key, target] of this.#targets) if (target.watch === watch) this.#targets.delete(key);
+    });
+    const parsed = new URL(url);
+    this.#targets.set(targetKey(parsed.host, `${parsed.pathname}${parsed.search}`), { watch, url: parsed });
+    return watch;
+  }
+
+  #exchanged(exchange: Aria2Exchange): void {
+    const target = this.#targets.get(targetKey(exchange.host, exchange.path));
+    if (target === undefined) return;
+    const { watch, url } = target;
+    watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'] });
+    const location = exchange.headers['location'];
+    if (exchange.status >= 300 && exchange.status < 400 && location !== undefined) {
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return;
+      }
+      this.#targets.set(targetKey(next.host, `${next.pathname}${next.search}`), { watch, url: next });
     }
   }
 
@@ -458,6 +501,53 @@ class Aria2Session {
     waiter?.resolve(outcome);
     void this.#rpc.call('aria2.removeDownloadResult', gid).catch(() => undefined);
   }
+}
+
+/** How aria2's log names a request target: `host[:port]` as in `Host`, then path and query. */
+function targetKey(host: string, path: string): string {
+  return `${host.toLowerCase()}${path}`;
+}
+
+/** The HTTP exchanges of one aria2 download, in order, as its log shows them. */
+class ExchangeWatch {
+  readonly answers: HttpAnswer[] = [];
+  readonly #close: () => void;
+  #wake: (() => void) | undefined;
+
+  constructor(close: () => void) {
+    this.#close = close;
+  }
+
+  add(answer: HttpAnswer): void {
+    this.answers.push(answer);
+    if (!isRedirect(answer.status)) this.#wake?.();
+  }
+
+  /** The last answer that was not a redirect: the one that ended the download. */
+  lastFinal(): HttpAnswer | undefined {
+    return this.answers.findLast((a) => !isRedirect(a.status));
+  }
+
+  /** Resolves once a final answer was seen, or after `ms`. */
+  async final(ms: number): Promise<void> {
+    if (this.lastFinal() !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  close(): void {
+    this.#close();
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
 }
 
 /** A port that was free a moment ago; aria2 reports a bind failure if it was taken since, and we retry. */

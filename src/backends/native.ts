@@ -5,10 +5,11 @@ import { Agent } from '../net/undici-lean.js';
 import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
-import { HttpStatusError, PrefetchError, RangeMismatchError } from '../errors.js';
-import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
+import { PrefetchError, RangeMismatchError } from '../errors.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import { isPushback, statusFailure } from '../net/http-status.js';
 import { OriginGate } from '../net/origin-gate.js';
-import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
+import { isResetLike, networkError } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
@@ -318,17 +319,10 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
     }
   }
   await response.body.dump().catch(() => undefined);
-  if (statusCode === 429 || statusCode === 503) deps.gate.congested(url.host, sentAt);
+  if (isPushback(statusCode)) deps.gate.congested(url.host, sentAt);
   // Our offset is no longer valid: start over on the next attempt.
   if (statusCode === 416) await how.resume.discard();
-  throw new HttpStatusError({
-    status: statusCode,
-    url: shown,
-    packageName: task.packageName,
-    retryable: isRetryableStatus(statusCode, url.hostname) || statusCode === 416,
-    retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
-    hint: statusHint(statusCode, url),
-  });
+  throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after') }, { packageName: task.packageName, shown, nowMs: Date.now() });
 }
 
 /**
@@ -495,13 +489,4 @@ async function continuationProblem(
     // Gone: start over.
   }
   return { problem: 'unexpected', detail: 'while our partial file on disk was not as we left it' };
-}
-
-function statusHint(status: number, url: URL): string | undefined {
-  if (status === 401 || status === 403) {
-    return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH, and check that the token has not expired.`;
-  }
-  if (status === 407) return PROXY_AUTH_HINT;
-  if (status === 404 || status === 410) return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
-  return undefined;
 }
