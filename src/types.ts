@@ -218,6 +218,12 @@ export interface Summary {
 export type PrefetchEvent =
   | { readonly type: 'planned'; readonly plan: Plan }
   | { readonly type: 'started'; readonly task: DownloadTask; readonly url: string; readonly attempt: number }
+  /**
+   * One HTTP exchange of an attempt, as the server saw it: every redirect hop and every range
+   * request is one. `url` (redacted) is the URL that answered; `status` is undefined when no
+   * response head came back (a reset, a timeout). Per-origin statistics count these as requests.
+   */
+  | { readonly type: 'exchange'; readonly task: DownloadTask; readonly url: string; readonly status: number | undefined }
   | { readonly type: 'progress'; readonly task: DownloadTask; readonly bytes: number; readonly total: number | undefined }
   /** Expected archive sizes by cache key, before any download (`sizeHints`: older versions in the cache); for the ETA. */
   | { readonly type: 'sized'; readonly sizes: ReadonlyMap<string, number> }

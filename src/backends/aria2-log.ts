@@ -7,6 +7,28 @@
  * how many requests it took (redirects, ranges) and what Retry-After came with a 429.
  */
 
+/** One request aria2 sent. */
+export interface Aria2Request {
+  readonly cuid: number;
+  readonly method: string;
+  /** `host[:port]` as sent in `Host` (or the absolute request-target, through a proxy). */
+  readonly host: string;
+  /** Path and query as requested. */
+  readonly path: string;
+}
+
+/** What the reader reports, in log order. */
+export interface Aria2LogListener {
+  /** A request was sent (its answer, if any, comes as `response`). */
+  readonly request?: (request: Aria2Request) => void;
+  /** A response head arrived for the request `cuid` sent last. */
+  readonly response: (exchange: Aria2Exchange) => void;
+  /** aria2 finished a download and wrote its file (`RequestGroup`'s "Download complete: <path>"). */
+  readonly complete?: (path: string) => void;
+  /** A line that is no log entry (console messages, such as a bind failure). */
+  readonly other?: (line: string) => void;
+}
+
 /** One request aria2 sent and the response head it got. */
 export interface Aria2Exchange {
   /** aria2's command id: one connection's worth of work, kept across a redirect. */
@@ -23,6 +45,7 @@ export interface Aria2Exchange {
 
 const ENTRY = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+ \[[A-Z]+\] \[[^\]]*\] (.*)$/;
 const HTTP_BLOCK = /^CUID#(\d+) - (Requesting|Response received):$/;
+const COMPLETE = /^Download complete: (.+)$/;
 
 interface Block {
   readonly cuid: number;
@@ -31,20 +54,17 @@ interface Block {
 }
 
 /**
- * Pure, incremental: `push` chunks of aria2's stdout as they come; each response head that ends
- * is handed to `onExchange` with the request it answers. Lines that are not aria2 log entries
- * (console messages such as a bind failure) go to `onOther`.
+ * Pure, incremental: `push` chunks of aria2's stdout as they come; the listener hears of each
+ * request, each response head with the request it answers, and each finished download.
  */
 export class Aria2LogReader {
-  readonly #onExchange: (exchange: Aria2Exchange) => void;
-  readonly #onOther: (line: string) => void;
-  readonly #requests = new Map<number, { method: string; host: string; path: string }>();
+  readonly #listener: Aria2LogListener;
+  readonly #requests = new Map<number, Aria2Request>();
   #partial = '';
   #block: Block | undefined;
 
-  constructor(onExchange: (exchange: Aria2Exchange) => void, onOther: (line: string) => void = () => undefined) {
-    this.#onExchange = onExchange;
-    this.#onOther = onOther;
+  constructor(listener: Aria2LogListener) {
+    this.#listener = listener;
   }
 
   push(chunk: string): void {
@@ -68,11 +88,16 @@ export class Aria2LogReader {
     }
     const entry = ENTRY.exec(line);
     if (entry === null) {
-      if (line !== '') this.#onOther(line);
+      if (line !== '') this.#listener.other?.(line);
       return;
     }
     const http = HTTP_BLOCK.exec(entry[1]!);
-    if (http !== null) this.#block = { cuid: Number(http[1]), kind: http[2] as Block['kind'], lines: [] };
+    if (http !== null) {
+      this.#block = { cuid: Number(http[1]), kind: http[2] as Block['kind'], lines: [] };
+      return;
+    }
+    const complete = COMPLETE.exec(entry[1]!);
+    if (complete !== null) this.#listener.complete?.(complete[1]!);
   }
 
   #finish(block: Block): void {
@@ -92,13 +117,13 @@ export class Aria2LogReader {
         // Through a proxy: the absolute request-target names the host.
         try {
           const url = new URL(target);
-          this.#requests.set(block.cuid, { method, host: url.host, path: `${url.pathname}${url.search}` });
+          this.#sent({ cuid: block.cuid, method, host: url.host, path: `${url.pathname}${url.search}` });
         } catch {
           this.#requests.delete(block.cuid);
         }
         return;
       }
-      this.#requests.set(block.cuid, { method, host: (headers['host'] ?? '').toLowerCase(), path: target });
+      this.#sent({ cuid: block.cuid, method, host: (headers['host'] ?? '').toLowerCase(), path: target });
       return;
     }
     const status = /^HTTP\/[\d.]+ (\d{3})\b/.exec(first);
@@ -107,6 +132,11 @@ export class Aria2LogReader {
     this.#requests.delete(block.cuid);
     // A proxy's answer to CONNECT sets up a tunnel; the exchange with the server comes after it.
     if (request.method === 'CONNECT') return;
-    this.#onExchange({ cuid: block.cuid, method: request.method, host: request.host, path: request.path, status: Number(status[1]), headers });
+    this.#listener.response({ ...request, status: Number(status[1]), headers });
+  }
+
+  #sent(request: Aria2Request): void {
+    this.#requests.set(request.cuid, request);
+    if (request.method !== 'CONNECT') this.#listener.request?.(request);
   }
 }

@@ -12,7 +12,7 @@ import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
-import { Aria2LogReader, type Aria2Exchange } from './aria2-log.js';
+import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
 import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask } from './fetch-loop.js';
@@ -156,7 +156,7 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
-  const exchanges = session.watch(url);
+  const exchanges = session.watch(url, (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }));
   let outcome: Outcome;
   try {
     outcome = await session.download(url, {
@@ -166,7 +166,9 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
       maxSizeBytes: ctx.options.maxSizeBytes,
     });
     // An HTTP status ended it: the answer's head (host, Retry-After) is in aria2's log, which may trail RPC by a moment.
-    if (outcome.kind === 'error' && outcome.errorCode === '22') await exchanges.final(LOG_LAG_MS);
+    if (outcome.kind === 'error' && /status=\d{3}/.test(outcome.errorMessage ?? '')) await exchanges.final(LOG_LAG_MS);
+    // Every exchange of a finished download is in the log before its "complete" line.
+    if (outcome.kind === 'complete') await session.completeLogged(file, LOG_LAG_MS);
   } finally {
     exchanges.close();
   }
@@ -240,6 +242,11 @@ class Aria2Session {
   #output = '';
   /** Who asked for each URL (`host` + path + query, as aria2 logs requests), redirect targets included. */
   readonly #targets = new Map<string, { readonly watch: ExchangeWatch; readonly url: URL }>();
+  /** Requests sent and not answered yet, by aria2 command id. */
+  readonly #pending = new Map<number, { readonly watch: ExchangeWatch; readonly url: URL }>();
+  /** Files aria2's log said are complete, and who waits to hear it. */
+  readonly #completeFiles = new Set<string>();
+  readonly #completeWaiters = new Map<string, () => void>();
 
   private constructor(stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
     this.stagingDir = stagingDir;
@@ -248,7 +255,12 @@ class Aria2Session {
     this.#signal = signal;
     const keep = (text: string): void => void (this.#output = (this.#output + text).slice(-2000));
     // stdout is aria2's log (`--log=-`): its HTTP exchanges go to their watchers, anything else is kept for messages.
-    const log = new Aria2LogReader((exchange) => this.#exchanged(exchange), (line) => keep(`${line}\n`));
+    const log = new Aria2LogReader({
+      request: (request) => this.#requested(request),
+      response: (exchange) => this.#exchanged(exchange),
+      complete: (file) => this.#completed(file),
+      other: (line) => keep(`${line}\n`),
+    });
     subprocess.stdout?.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
     subprocess.stderr?.setEncoding('utf8').on('data', keep);
     void subprocess.done.then(() => this.#died());
@@ -327,18 +339,57 @@ class Aria2Session {
     }
   }
 
-  /** Collects the HTTP exchanges aria2 makes for `url` (redirects followed) until `close`. */
-  watch(url: string): ExchangeWatch {
-    const watch = new ExchangeWatch(() => {
+  /**
+   * Collects the HTTP exchanges aria2 makes for `url` (redirects followed, ranges included) until
+   * `close`; `onExchange` hears each, with its answer, or with none for a request left unanswered.
+   */
+  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void): ExchangeWatch {
+    const watch = new ExchangeWatch(onExchange, () => {
       for (const [key, target] of this.#targets) if (target.watch === watch) this.#targets.delete(key);
+      for (const [cuid, sent] of this.#pending) {
+        if (sent.watch !== watch) continue;
+        this.#pending.delete(cuid);
+        watch.unanswered(sent.url);
+      }
     });
     const parsed = new URL(url);
     this.#targets.set(targetKey(parsed.host, `${parsed.pathname}${parsed.search}`), { watch, url: parsed });
     return watch;
   }
 
+  /** Resolves once aria2's log says `file` is complete (all its exchanges are read by then), or after `ms`. */
+  async completeLogged(file: string, ms: number): Promise<void> {
+    if (this.#completeFiles.delete(file)) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#completeWaiters.set(file, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#completeWaiters.delete(file);
+    this.#completeFiles.delete(file);
+  }
+
+  #completed(file: string): void {
+    const absolute = path.resolve(this.stagingDir, file);
+    const waiter = this.#completeWaiters.get(absolute);
+    if (waiter !== undefined) waiter();
+    else this.#completeFiles.add(absolute);
+  }
+
+  #requested(request: Aria2Request): void {
+    const target = this.#targets.get(targetKey(request.host, request.path));
+    // A request on a command whose last one got no answer: that one is over, unanswered.
+    const before = this.#pending.get(request.cuid);
+    if (before !== undefined) before.watch.unanswered(before.url);
+    if (target === undefined) this.#pending.delete(request.cuid);
+    else this.#pending.set(request.cuid, target);
+  }
+
   #exchanged(exchange: Aria2Exchange): void {
-    const target = this.#targets.get(targetKey(exchange.host, exchange.path));
+    const target = this.#targets.get(targetKey(exchange.host, exchange.path)) ?? this.#pending.get(exchange.cuid);
+    this.#pending.delete(exchange.cuid);
     if (target === undefined) return;
     const { watch, url } = target;
     watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'] });
@@ -511,16 +562,24 @@ function targetKey(host: string, path: string): string {
 /** The HTTP exchanges of one aria2 download, in order, as its log shows them. */
 class ExchangeWatch {
   readonly answers: HttpAnswer[] = [];
+  readonly #onExchange: (url: URL, answer: HttpAnswer | undefined) => void;
   readonly #close: () => void;
   #wake: (() => void) | undefined;
 
-  constructor(close: () => void) {
+  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, close: () => void) {
+    this.#onExchange = onExchange;
     this.#close = close;
   }
 
   add(answer: HttpAnswer): void {
     this.answers.push(answer);
+    this.#onExchange(answer.url, answer);
     if (!isRedirect(answer.status)) this.#wake?.();
+  }
+
+  /** A request to `url` that got no response head (cut, timed out, or dropped by aria2). */
+  unanswered(url: URL): void {
+    this.#onExchange(url, undefined);
   }
 
   /** The last answer that was not a redirect: the one that ended the download. */

@@ -252,9 +252,12 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
       try {
         response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
       } catch (error) {
+        // Sent but unanswered: the server may well have seen it.
+        if (!watch.signal.aborted) deps.ctx.emit({ type: 'exchange', task, url: shown, status: undefined });
         if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
         throw networkError(watch.explain(error), task.packageName, shown);
       }
+      deps.ctx.emit({ type: 'exchange', task, url: shown, status: response.statusCode });
       const location = header(response.headers, 'location');
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
         await response.body.dump().catch(() => undefined);

@@ -38,7 +38,7 @@ Exception: [AbstractCommand.cc:351] errorCode=22 URI=http://localhost:44841/x
 function read(text: string, chunk = text.length): { exchanges: Aria2Exchange[]; other: string[] } {
   const exchanges: Aria2Exchange[] = [];
   const other: string[] = [];
-  const reader = new Aria2LogReader((e) => exchanges.push(e), (l) => other.push(l));
+  const reader = new Aria2LogReader({ response: (e) => exchanges.push(e), other: (l) => other.push(l) });
   for (let i = 0; i < text.length; i += chunk) reader.push(text.slice(i, i + chunk));
   return { exchanges, other };
 }
@@ -56,6 +56,15 @@ describe("aria2's log: the HTTP exchanges it shows", () => {
     assert.equal(exchanges[0]!.headers['location'], 'http://localhost:44841/x');
     assert.equal(exchanges[1]!.headers['retry-after'], '3');
     assert.deepEqual(other, ['12/02 11:27:20 [ERROR] CUID#7 - Download aborted. URI=http://127.0.0.1:44841/r', 'Exception: [AbstractCommand.cc:351] errorCode=22 URI=http://localhost:44841/x']);
+  });
+
+  it('tells of each request as it is sent, and of each finished download by its path', () => {
+    const requests: string[] = [];
+    const complete: string[] = [];
+    const reader = new Aria2LogReader({ request: (r) => requests.push(`${r.cuid} ${r.host}${r.path}`), response: () => undefined, complete: (p) => complete.push(p) });
+    reader.push(`${LOG}2026-12-02 11:39:24.529829 [NOTICE] [RequestGroup.cc:1214] Download complete: /tmp/staging/p0-a1.part\n`);
+    assert.deepEqual(requests, ['7 127.0.0.1:44841/r', '7 localhost:44841/x?y=1']);
+    assert.deepEqual(complete, ['/tmp/staging/p0-a1.part']);
   });
 
   it('reads the same from chunks cut anywhere, CRLF or not', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,10 +9,12 @@ import { defaultDownloadOptions } from '../../src/config/options.js';
 import { HttpStatusError } from '../../src/errors.js';
 import { createDispatcher, resolveProxySettings } from '../../src/net/dispatcher.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
+import { createOriginStats, type OriginStats } from '../../src/report/origin-stats.js';
 import type { BackendName, DownloadOptions, FetchContext, PrefetchEvent, SettledTask, TaskResult } from '../../src/types.js';
-import { composerPackageZip } from '../helpers/archives.js';
+import { composerPackageZip, makeZip } from '../helpers/archives.js';
 import { assertAria2cInstalled } from '../helpers/aria2.js';
-import { FakeInternet } from '../helpers/fake-internet.js';
+import { FakeInternet, type FakeRequest } from '../helpers/fake-internet.js';
+import type { ServerResponse } from 'node:http';
 import { tempDir } from '../helpers/run.js';
 
 /**
@@ -29,7 +31,11 @@ interface Harness {
   /** A fresh name for this case on this backend (hosts and paths never collide across cases). */
   readonly unique: (base: string) => string;
   readonly task: (urls: readonly [string, ...string[]], body: Buffer, policy?: SettledTask['policy']) => SettledTask;
-  readonly fetch: (tasks: readonly SettledTask[], options?: Partial<DownloadOptions>) => Promise<{ results: TaskResult[]; events: PrefetchEvent[] }>;
+  /**
+   * Runs the tasks through the backend. Every run checks the contract that needs no case of its
+   * own: the per-origin statistics count exactly the requests each server saw.
+   */
+  readonly fetch: (tasks: readonly SettledTask[], options?: Partial<DownloadOptions>) => Promise<{ results: TaskResult[]; events: PrefetchEvent[]; stats: readonly OriginStats[] }>;
 }
 
 interface Case {
@@ -40,6 +46,27 @@ interface Case {
 function zipFor(name: string): Buffer {
   return composerPackageZip(name, '1.0.0');
 }
+
+/** A package zip of at least `bytes`: a stored entry of random filler (incompressible, as real archives are). */
+function bigZipFor(name: string, bytes: number): Buffer {
+  const top = `${name.replace('/', '-')}-1.0.0/`;
+  return makeZip([{ name: top }, { name: `${top}composer.json`, content: JSON.stringify({ name }) }, { name: `${top}data.bin`, content: randomBytes(bytes) }]);
+}
+
+/** A static file with ranges, ETag and Content-Length, as a CDN serves it. */
+function serveFile(body: Buffer, req: FakeRequest, res: ServerResponse): void {
+  const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+  const base = { 'accept-ranges': 'bytes', etag: '"v1"', 'content-type': 'application/zip' };
+  if (range === null || (req.headers['if-range'] !== undefined && req.headers['if-range'] !== '"v1"')) {
+    res.writeHead(200, { ...base, 'content-length': String(body.length) }).end(body);
+    return;
+  }
+  const start = Number(range[1]);
+  const end = range[2] === '' ? body.length - 1 : Math.min(Number(range[2]), body.length - 1);
+  res.writeHead(206, { ...base, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) }).end(body.subarray(start, end + 1));
+}
+
+const statsOf = (stats: readonly OriginStats[], host: string): OriginStats | undefined => stats.find((s) => s.origin === `http://${host}`);
 
 const CASES: readonly Case[] = [
   {
@@ -86,6 +113,81 @@ const CASES: readonly Case[] = [
       assert.deepEqual(h.net.seen(codeload).map((r) => r.status), [400, 200]);
     },
   },
+  {
+    name: 'redirects across hosts: requests, bytes and failures are credited to the host that answered each',
+    async run(h) {
+      const body = zipFor('acme/redirected');
+      const ref = h.unique('r');
+      const codeload = h.net.route('codeload.github.com', `/acme/redirected/legacy.zip/${ref}`, (_req, res, hit) =>
+        hit === 1 ? res.writeHead(503, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
+      );
+      const api = h.net.route('api.github.com', `/repos/acme/redirected/zipball/${ref}`, (_req, res) => res.writeHead(302, { location: codeload, 'content-length': '0' }).end());
+      const { results, stats } = await h.fetch([h.task([api], body)]);
+      assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
+      const [github, code] = [statsOf(stats, 'api.github.com'), statsOf(stats, 'codeload.github.com')];
+      assert.deepEqual([github?.requests, github?.bytes, github?.failures], [2, 0, 0]);
+      assert.deepEqual([code?.requests, code?.bytes, code?.downloaded, code?.failures, code?.failuresByCause.http5xx], [2, body.length, 1, 1, 1]);
+    },
+  },
+  {
+    name: '503s are backed off and retried until the archive comes',
+    async run(h) {
+      const body = zipFor('acme/overloaded');
+      const url = h.net.route(h.unique('busy.example'), '/b.zip', (_req, res, hit) => (hit <= 2 ? res.writeHead(503, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body)));
+      const { results, events } = await h.fetch([h.task([url], body)]);
+      assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
+      const causes = events.flatMap((e) => (e.type === 'retried' && e.error instanceof HttpStatusError ? [e.error.status] : []));
+      assert.deepEqual(causes, [503, 503]);
+    },
+  },
+  {
+    name: 'a connection cut mid-body is retried, and the archive is whole',
+    async run(h) {
+      const body = bigZipFor('acme/cut', 200_000);
+      const url = h.net.route(h.unique('cut.example'), '/c.zip', (req, res, hit) => {
+        if (hit > 1) return serveFile(body, req, res);
+        res.writeHead(200, { 'content-length': String(body.length), 'accept-ranges': 'bytes', etag: '"v1"' });
+        res.write(body.subarray(0, 50_000), () => res.socket?.resetAndDestroy());
+      });
+      const { results } = await h.fetch([h.task([url], body)]);
+      assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
+    },
+  },
+  {
+    name: 'a chunked, Range-ignoring origin that cuts its first responses (codeload-like) still delivers',
+    async run(h) {
+      const host = h.unique('codeload-like.example');
+      const tasks = [0, 1, 2].map((i) => {
+        const body = bigZipFor(`acme/chunked${i}`, 300_000);
+        const url = h.net.route(host, `/z${i}.zip`, (_req, res, hit) => {
+          // No Content-Length, no Accept-Ranges, no validator: an archive made on the fly.
+          res.writeHead(200, { 'content-type': 'application/zip' });
+          if (hit > 1) return void res.end(body);
+          res.write(body.subarray(0, 100_000), () => res.socket?.resetAndDestroy());
+        });
+        return h.task([url], body);
+      });
+      const { results } = await h.fetch(tasks, { splitMinBytes: 64 * 1024, splitProbeMs: 0 });
+      assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded', 'downloaded']);
+      assert.ok(h.net.log.filter((r) => r.host === host).every((r) => r.headers.range === undefined), 'never asked a Range-ignoring origin for ranges');
+    },
+  },
+  {
+    name: 'a failed range request of a split archive is an HTTP failure, retried, and the archive is whole',
+    async run(h) {
+      const body = bigZipFor('acme/split', 3 * 1024 * 1024);
+      let ranges = 0;
+      const url = h.net.route(h.unique('cdn.example'), '/s.zip', (req, res) => {
+        if (req.headers.range !== undefined && ++ranges === 1) return void res.writeHead(503, { 'content-length': '0' }).end();
+        serveFile(body, req, res);
+      });
+      const { results, events } = await h.fetch([h.task([url], body)], { splitMinBytes: 1024 * 1024, splitSegments: 4, splitProbeMs: 0 });
+      assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
+      assert.ok(ranges > 1, 'the archive was fetched in ranges');
+      // Reported, if at all, as what it was: an HTTP 503.
+      for (const e of events) if (e.type === 'retried') assert.ok(e.error instanceof HttpStatusError && e.error.status === 503, String(e.error));
+    },
+  },
 ];
 
 for (const backend of ['native', 'aria2'] as const) {
@@ -125,12 +227,22 @@ for (const backend of ['native', 'aria2'] as const) {
           network: { proxies: resolveProxySettings(env), ca: undefined },
         };
         const events: PrefetchEvent[] = [];
-        const ctx: FetchContext = { signal: new AbortController().signal, options, emit: (e) => events.push(e), accept: async (t, staged) => void (await acceptIntoCache(t, staged)) };
+        const origins = createOriginStats();
+        const emit = (e: PrefetchEvent): void => {
+          events.push(e);
+          origins.handle(e);
+        };
+        const ctx: FetchContext = { signal: new AbortController().signal, options, emit, accept: async (t, staged) => void (await acceptIntoCache(t, staged)) };
         const picked = await pickBackend(setup);
+        const logFrom = net.log.length;
         try {
           const results = await picked.fetchAll(tasks, ctx);
           for (const r of results) if (r.kind === 'downloaded') assert.ok((await readFile(r.task.cachePath)).length > 0);
-          return { results, events };
+          const stats = origins.snapshot();
+          const seen = new Map<string, number>();
+          for (const r of net.log.slice(logFrom)) seen.set(`http://${r.host}`, (seen.get(`http://${r.host}`) ?? 0) + 1);
+          assert.deepEqual(Object.fromEntries(stats.map((s) => [s.origin, s.requests])), Object.fromEntries(seen), 'requests per origin = what each server saw');
+          return { results, events, stats };
         } finally {
           await picked.close();
           await setup.dispatcher.close();
