@@ -24,12 +24,15 @@ export interface DownloadTask {
   readonly urls: readonly [string, ...string[]];
   /**
    * Download order when it differs from `urls`: `--mirror` URLs first, then `urls`. Never part of
-   * the cache key. Backends iterate `downloadOrder(task)` (plan/mirror-urls.ts).
+   * the cache key. Backends iterate `urlsToTry(task)` (backends/fetch-loop.ts).
    */
   readonly downloadUrls?: readonly string[];
   /** The `--mirror` URLs among `downloadUrls`: bytes from them get the package-identity check. */
   readonly mirrorUrls?: readonly string[];
-  /** The lock's `transport-options.http.header` lines; sent only to the origin of the URL being tried. */
+  /**
+   * The lock's `transport-options.http.header` lines; sent only to the origin of the URL being
+   * tried. Backends never read them: `settleTasks` folds them into the task's `policy`.
+   */
   readonly transportHeaders?: readonly string[];
   /** `<name>/<sha1(processed urls[0])>.<dist.type>`, sanitised as `Cache` does. */
   readonly cacheKey: string;

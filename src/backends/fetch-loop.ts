@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
 import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
-import { downloadOrder } from '../plan/mirror-urls.js';
 import type { DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
 /** The longest delay setTimeout takes (2^31 - 1 ms). */
@@ -49,7 +48,7 @@ export interface RetrySettings {
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
 export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const urls = downloadOrder(task);
+  const urls = urlsToTry(task);
   let attempts = 0;
   let lastError: PrefetchError | undefined;
   let shownNow: string | undefined;
@@ -121,6 +120,15 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The URLs to try, in order: planning's download order (`--mirror` URLs first) when it set one,
+ * else the lock's URLs (`Package::getDistUrls()` order). Read here, not asked of plan/: a
+ * backend knows tasks only as data.
+ */
+export function urlsToTry(task: DownloadTask): readonly string[] {
+  return task.downloadUrls ?? task.urls;
 }
 
 /** The package's `--retry-max-time` ran out; says where it was and what went wrong before. */

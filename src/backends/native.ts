@@ -17,7 +17,6 @@ import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask,
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
-import { transportHeadersFor } from '../auth/transport-headers.js';
 import { TransferWatch } from './transfer-watch.js';
 import { progressReporter } from './progress.js';
 
@@ -229,7 +228,6 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
     task.policy.assertAllowed(current);
     const shown = task.policy.redact(current.href);
     const headers: Record<string, string> = {
-      ...transportHeadersFor(task, current),
       ...task.policy.headersFor(current),
       'user-agent': deps.userAgent,
       // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing

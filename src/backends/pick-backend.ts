@@ -1,8 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ProxySettings } from '../net/dispatcher.js';
-import { transportHeadersFor } from '../auth/transport-headers.js';
-import { downloadOrder } from '../plan/mirror-urls.js';
 import type { Backend, BackendName, FetchContext, SettledTask, TaskResult } from '../types.js';
+import { urlsToTry } from './fetch-loop.js';
 import { createNativeBackend } from './native.js';
 
 /** What a backend is built from: the run's choice and its network, never a project's settings (those travel on each task). */
@@ -43,19 +42,19 @@ export async function pickBackend(setup: BackendSetup): Promise<Backend> {
 
 /**
  * True when any URL of the task would be sent with a header (credentials from auth.json, URL
- * userinfo, the lock's transport-options headers). aria2 forwards request headers to every
+ * userinfo, the lock's transport-options headers: all of them come from `task.policy`). aria2 forwards request headers to every
  * redirect target (aria2/aria2#1176), so such tasks need a transport that decides headers again
  * at every hop, as Composer's `CurlDownloader::handleRedirect` does: the native one.
  */
 export function needsPerRequestHeaders(task: SettledTask): boolean {
-  return downloadOrder(task).some((raw) => {
+  return urlsToTry(task).some((raw) => {
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys({ ...task.policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
+    return url.username !== '' || url.password !== '' || Object.keys(task.policy.headersFor(url)).length > 0;
   });
 }
 

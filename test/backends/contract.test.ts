@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pickBackend, type BackendSetup } from '../../src/backends/pick-backend.js';
@@ -68,7 +69,37 @@ function serveFile(body: Buffer, req: FakeRequest, res: ServerResponse): void {
 
 const statsOf = (stats: readonly OriginStats[], host: string): OriginStats | undefined => stats.find((s) => s.origin === `http://${host}`);
 
+/** A private CA and a certificate it signed for `*.secure.example`, made with the openssl CLI (.ci/run installs it). */
+async function makePki(dir: string): Promise<{ ca: string; key: string; cert: string }> {
+  const run = (args: string[]) => execa('openssl', args, { cwd: dir });
+  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=composer-prefetch contract CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=secure.example', '-keyout', 'server.key', '-out', 'server.csr']);
+  await writeFile(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:*.secure.example\n');
+  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem']);
+  const read = (f: string) => readFile(path.join(dir, f), 'utf8');
+  return { ca: await read('ca.pem'), key: await read('server.key'), cert: await read('server.pem') };
+}
+
 const CASES: readonly Case[] = [
+  {
+    name: 'https through the proxy with the configured CA on every attempt, credentialed retries included',
+    async run(h) {
+      const serve = (body: Buffer) => (_req: FakeRequest, res: ServerResponse, hit: number) => (hit === 1 ? res.writeHead(500, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body));
+      const [privateBody, publicBody] = [zipFor('acme/tls-private'), zipFor('acme/tls-public')];
+      const privateUrl = h.net.route(h.unique('secure.example'), '/p.zip', serve(privateBody), 'https');
+      const publicUrl = h.net.route(h.unique('secure.example'), '/q.zip', serve(publicBody), 'https');
+      const policy = createRequestPolicy({ secureHttp: true, credentialsFor: (u) => (u.href === privateUrl ? { authorization: 'Bearer s3cret' } : {}) });
+      const tunnelsBefore = h.net.tunnels.length;
+      const { results } = await h.fetch([h.task([privateUrl], privateBody, policy), h.task([publicUrl], publicBody, policy)]);
+      assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded'], JSON.stringify(results));
+      assert.deepEqual(h.net.seen(privateUrl).map((r) => [r.status, r.headers.authorization]), [[500, 'Bearer s3cret'], [200, 'Bearer s3cret']]);
+      assert.deepEqual(h.net.seen(publicUrl).map((r) => [r.status, r.headers.authorization]), [[500, undefined], [200, undefined]]);
+      // Every request came through a tunnel of the proxy (the hosts exist nowhere else), and TLS
+      // inside it was verified with the configured CA (the only one that signed the certificate).
+      const tunnels = h.net.tunnels.slice(tunnelsBefore);
+      for (const url of [privateUrl, publicUrl]) assert.ok(tunnels.includes(`${new URL(url).hostname}:443`), `${url}: ${tunnels.join(', ')}`);
+    },
+  },
   {
     name: 'a credentialed package whose first attempt gets a 500 goes through the proxy on both attempts, with its credentials',
     async run(h) {
@@ -192,15 +223,19 @@ const CASES: readonly Case[] = [
 
 for (const backend of ['native', 'aria2'] as const) {
   describe(`backend contract: ${backend}`, () => {
-    const net = new FakeInternet();
+    let net: FakeInternet;
+    let ca: string;
     let root: string;
     let cleanup: () => Promise<void>;
     let n = 0;
 
     before(async () => {
       if (backend === 'aria2') await assertAria2cInstalled();
-      await net.start();
       ({ dir: root, cleanup } = await tempDir(`cp-contract-${backend}-`));
+      await mkdir(path.join(root, 'pki'));
+      const pki = await makePki(path.join(root, 'pki'));
+      ca = pki.ca;
+      net = await new FakeInternet({ key: pki.key, cert: pki.cert }).start();
     });
     after(async () => {
       await net.stop();
@@ -209,7 +244,9 @@ for (const backend of ['native', 'aria2'] as const) {
 
     const harness: Harness = {
       backend,
-      net,
+      get net() {
+        return net;
+      },
       unique: (base) => `${backend}-${n++}.${base}`,
       task(urls, body, policy = createRequestPolicy({ secureHttp: false })) {
         const name = `acme/c${n++}`;
@@ -217,14 +254,14 @@ for (const backend of ['native', 'aria2'] as const) {
         return { packageName: name, version: '1.0.0', distType: 'zip', urls, cacheKey, cachePath: path.join(root, 'files', cacheKey), expectedSha1: sha1(body), dev: false, origins: ['test'], policy };
       },
       async fetch(tasks, overrides = {}) {
-        const env = { http_proxy: net.url };
+        const env = { http_proxy: net.url, https_proxy: net.url };
         const options: DownloadOptions = { ...defaultDownloadOptions, retries: 3, splitMinBytes: 0, ...overrides };
         const setup: BackendSetup = {
           backend,
           aria2c: undefined,
-          dispatcher: createDispatcher(options, env),
-          freshDispatcher: () => createDispatcher({ ...options, perOrigin: 1 }, env),
-          network: { proxies: resolveProxySettings(env), ca: undefined },
+          dispatcher: createDispatcher({ ...options, ca: [ca] }, env),
+          freshDispatcher: () => createDispatcher({ ...options, perOrigin: 1, ca: [ca] }, env),
+          network: { proxies: resolveProxySettings(env), ca: [ca] },
         };
         const events: PrefetchEvent[] = [];
         const origins = createOriginStats();
@@ -240,7 +277,7 @@ for (const backend of ['native', 'aria2'] as const) {
           for (const r of results) if (r.kind === 'downloaded') assert.ok((await readFile(r.task.cachePath)).length > 0);
           const stats = origins.snapshot();
           const seen = new Map<string, number>();
-          for (const r of net.log.slice(logFrom)) seen.set(`http://${r.host}`, (seen.get(`http://${r.host}`) ?? 0) + 1);
+          for (const r of net.log.slice(logFrom)) seen.set(`${r.scheme}://${r.host}`, (seen.get(`${r.scheme}://${r.host}`) ?? 0) + 1);
           assert.deepEqual(Object.fromEntries(stats.map((s) => [s.origin, s.requests])), Object.fromEntries(seen), 'requests per origin = what each server saw');
           return { results, events, stats };
         } finally {
