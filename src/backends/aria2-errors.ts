@@ -1,5 +1,6 @@
 import { HttpStatusError, PrefetchError } from '../errors.js';
 import { statusFailure, type HttpAnswer } from '../net/http-status.js';
+import { socketCause } from '../net/network-error.js';
 
 export interface Aria2Failure {
   /** aria2's per-download `errorCode` (the exit-code table of aria2c(1)), as a string from RPC. */
@@ -41,11 +42,28 @@ export function aria2FailureToError(failure: Aria2Failure, context: { packageNam
       hint: 'Check free space and permissions of the Composer cache directory.',
     });
   }
+  const socket = socketCodeOf(code, message);
   return new PrefetchError('E_NETWORK', `${context.packageName}: ${message} (aria2 error ${code}) from ${context.url}`, {
     packageName: context.packageName,
     url: context.url,
     retryable: RETRYABLE_CODES.has(code),
+    ...(socket === undefined ? {} : { cause: socketCause(socket, message) }),
   });
+}
+
+/**
+ * The socket-level code behind an aria2 network failure, so it is classified as the same
+ * failure from undici would be. aria2 reports these as a code and its own words (aria2c(1),
+ * EXIT STATUS): 2 is a timeout, 19 a failed name lookup, 6 "network problem", whose message
+ * (from the socket error aria2 got) tells a refused connection from a cut one.
+ */
+function socketCodeOf(code: number, message: string): Parameters<typeof socketCause>[0] | undefined {
+  if (code === 2) return 'ETIMEDOUT';
+  if (code === 19) return 'ENOTFOUND';
+  if (code !== 6) return undefined;
+  if (/refused/i.test(message)) return 'ECONNREFUSED';
+  if (/timed? ?out/i.test(message)) return 'ETIMEDOUT';
+  return 'ECONNRESET';
 }
 
 function parseOr(url: string): URL {

@@ -9,7 +9,7 @@ import { PrefetchError, RangeMismatchError } from '../errors.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import { isPushback, statusFailure } from '../net/http-status.js';
 import { OriginGate } from '../net/origin-gate.js';
-import { isResetLike, networkError } from '../net/network-error.js';
+import { isResetLike, networkError, socketCause } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
@@ -245,14 +245,14 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
         how.started();
         deps.ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
       }
-      const sentAt = Date.now();
+      const sentAt = deps.gate.now();
       let response: Dispatcher.ResponseData;
       try {
         response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
       } catch (error) {
         // Sent but unanswered: the server may well have seen it.
         if (!watch.signal.aborted) deps.ctx.emit({ type: 'exchange', task, url: shown, status: undefined });
-        if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
+        if (isResetLike(error)) deps.gate.reset(current.host, sentAt);
         throw networkError(watch.explain(error), task.packageName, shown);
       }
       deps.ctx.emit({ type: 'exchange', task, url: shown, status: response.statusCode });
@@ -306,7 +306,7 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
               retryPolicy: deps.policy,
               random: deps.random,
               headers: landed.headers,
-              onCongested: () => deps.gate.congested(url.host),
+              gate: { pushedBack: () => deps.gate.congested(url.host), cut: () => deps.gate.reset(url.host) },
               watch,
             }),
             resumed: false,
@@ -315,7 +315,7 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
       deps.gate.succeeded(url.host);
       return { staged: staged.file, assembled: split !== undefined || staged.resumed };
     } catch (error) {
-      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(url.host, sentAt);
+      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.reset(url.host, sentAt);
       throw error;
     }
   }
@@ -435,6 +435,7 @@ async function receive(
       packageName: task.packageName,
       url: shown,
       retryable: true,
+      cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the response ended before its Content-Length'),
     });
   }
   progress(partial.bytes, partial.bytes, true);

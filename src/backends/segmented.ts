@@ -7,7 +7,7 @@ import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError, toPrefetchError } from '../errors.js';
-import { isResetLike, networkError } from '../net/network-error.js';
+import { isResetLike, networkError, socketCause } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { decideRetry, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
@@ -75,8 +75,8 @@ export interface SegmentedTransfer {
   readonly random: () => number;
   /** Request headers for `url` (credentials, user agent, identity encoding), without Range. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Told about throttling/resets and clean segments, so the origin's adaptive cap sees them. */
-  readonly onCongested?: () => void;
+  /** The origin's adaptive cap: told when a segment's request is throttled (429/503) or its connection cut. */
+  readonly gate?: { readonly pushedBack: () => void; readonly cut: () => void };
   /** The attempt's bounds (low speed over all segments together, `--max-size`); its signal is `ctx.signal`. */
   readonly watch?: TransferWatch;
 }
@@ -249,6 +249,7 @@ async function runSegment(
           packageName: t.task.packageName,
           url: t.shown,
           retryable: true,
+          cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the range response ended before its end'),
         });
       }
       return;
@@ -261,7 +262,7 @@ async function runSegment(
       // A bound of the whole attempt (--max-size, low speed) is not this segment's to retry.
       if (thrown instanceof PrefetchError && thrown.code === 'E_LIMIT') throw thrown;
       const error = toPrefetchError(networkError(thrown, t.task.packageName, t.shown));
-      if (isResetLike(thrown)) t.onCongested?.();
+      if (isResetLike(thrown)) t.gate?.cut();
       // The package's retry policy, with this segment's own attempt history. A segment retried
       // here is not a package retry: the package's attempt is still running (no `retried` event);
       // its requests are counted as the `exchange`s they are.
@@ -304,7 +305,7 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
     // A 206 of the right entity at the wrong offset: ask again.
     throw new PrefetchError('E_HTTP', `${t.task.packageName}: a byte range of ${t.shown} came back at another offset`, { packageName: t.task.packageName, url: t.shown, retryable: true });
   }
-  if (isPushback(response.statusCode)) t.onCongested?.();
+  if (isPushback(response.statusCode)) t.gate?.pushedBack();
   // The same status rules as a whole download (an HttpStatusError: http5xx is http5xx, Retry-After honoured).
   throw statusFailure({ status: response.statusCode, url: t.url, retryAfter: header(response.headers, 'retry-after') }, { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() });
 }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { aria2FailureToError } from '../../src/backends/aria2-errors.js';
 import { Aria2LogReader, type Aria2Exchange } from '../../src/backends/aria2-log.js';
 import { HttpStatusError } from '../../src/errors.js';
+import { failureCause } from '../../src/report/failure-cause.js';
 
 /** aria2 1.36's info log for one redirected download that ends in a 429, as `--log=-` prints it. */
 const LOG = `2026-12-02 11:27:17.564866 [NOTICE] [Context.cc:310] Downloading 1 item(s)
@@ -113,5 +114,16 @@ describe('aria2FailureToError: HTTP statuses by the rules every transport uses',
     assert.ok(error instanceof HttpStatusError);
     assert.equal(error.retryAfterMs, 3000);
     assert.equal(error.retryable, true);
+  });
+});
+
+describe('aria2FailureToError: network failures classified as the same failure from undici', () => {
+  const cause = (errorCode: string, errorMessage: string) => failureCause(aria2FailureToError({ errorCode, errorMessage }, { packageName: 'a/b', url: 'https://h/x.zip' }));
+  it('by the socket code behind aria2 codes 2, 6 and 19', () => {
+    assert.equal(cause('2', 'Timeout.'), 'timeout');
+    assert.equal(cause('6', 'Failed to establish connection, cause: Connection refused'), 'connect');
+    assert.equal(cause('6', 'Got EOF from the server.'), 'reset');
+    assert.equal(cause('19', 'Name resolution for h failed'), 'connect');
+    assert.equal(cause('28', 'reset in the words of an unrelated error'), 'other');
   });
 });
