@@ -4,18 +4,18 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import pLimit from 'p-limit';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
+import { Semaphore } from '../net/semaphore.js';
 import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
 import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
-import { abortedError, fetchTask } from './fetch-loop.js';
+import { abortedError, fetchTask, retryPolicyFor } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
 
 const POLL_INTERVAL_MS = 100;
@@ -45,6 +45,8 @@ export interface Aria2BackendOptions {
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
+  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
+  readonly slots?: Semaphore;
   /** Proxies and CA certificates, as the native backend uses them (net/dispatcher.ts). */
   readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
@@ -85,7 +87,6 @@ function cacheFilesDirOf(task: DownloadTask): string {
 export async function createAria2Backend(options: Aria2BackendOptions): Promise<Backend> {
   const bin = options.aria2c ?? 'aria2c';
   const version = await probeAria2(bin);
-  const basePolicy = options.retryPolicy ?? defaultRetryPolicy;
   const random = options.random ?? Math.random;
   const userAgent = options.userAgent ?? `composer-prefetch aria2/${version}`;
   const sessions = new Set<Aria2Session>();
@@ -97,15 +98,9 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
       const session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(tasks[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
       sessions.add(session);
       try {
-        // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` the whole package.
-        const policy: RetryPolicy = {
-          ...basePolicy,
-          retries: ctx.options.retries,
-          integrityRetries: Math.min(basePolicy.integrityRetries, ctx.options.retries),
-          maxTimeMs: ctx.options.retryMaxTimeMs,
-        };
-        const limit = pLimit(ctx.options.concurrency);
-        const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session };
+        const policy = retryPolicyFor(ctx.options, options.retryPolicy);
+        const slots = options.slots ?? new Semaphore(ctx.options.concurrency);
+        const deps: TaskDeps = { ctx, slots, policy, random, userAgent, session };
         return await Promise.all(tasks.map((task, index) => runTask(task, index, deps)));
       } finally {
         await session.stop();
@@ -121,7 +116,8 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
 
 interface TaskDeps {
   readonly ctx: FetchContext;
-  readonly limit: ReturnType<typeof pLimit>;
+  /** Transfers in flight at once (`--concurrency`), shared with the other transports of the run. */
+  readonly slots: Semaphore;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
@@ -136,14 +132,17 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
   const { ctx } = deps;
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
-    attempt(url, attempt, scope) {
+    async attempt(url, attempt, scope) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
       task.policy.assertAllowed(new URL(url));
-      return deps.limit(() => {
+      const release = await deps.slots.acquire(scope.signal);
+      try {
         scope.started();
         ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
-        return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
-      });
+        return await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
+      } finally {
+        release();
+      }
     },
     rejected() {
       whole = true;

@@ -6,7 +6,7 @@ import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError } from '../errors.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import type { RetryPolicy } from '../net/retry-policy.js';
 import { isPushback, statusFailure } from '../net/http-status.js';
 import { OriginGate } from '../net/origin-gate.js';
 import { isResetLike, networkError, socketCause } from '../net/network-error.js';
@@ -15,7 +15,7 @@ import { checkPartialResponse, validatorOf, type Validator } from '../net/transf
 import { Semaphore } from '../net/semaphore.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
-import { fetchTask } from './fetch-loop.js';
+import { fetchTask, retryPolicyFor } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
 import { TransferWatch } from './transfer-watch.js';
 import { progressReporter } from './progress.js';
@@ -31,6 +31,8 @@ export interface NativeBackendOptions {
    * `ctx.options` timeouts.
    */
   readonly freshDispatcher?: (options: DownloadOptions) => Dispatcher;
+  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
+  readonly slots?: Semaphore;
   /** Base policy; `retries` and `maxTimeMs` are taken from `ctx.options` (the CLI flags). */
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
@@ -93,11 +95,11 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
   return {
     name: 'native',
     async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const policy: RetryPolicy = { ...(options.retryPolicy ?? defaultRetryPolicy), retries: ctx.options.retries, maxTimeMs: ctx.options.retryMaxTimeMs };
+      const policy = retryPolicyFor(ctx.options, options.retryPolicy);
       const deps: Deps = {
         ctx,
         gate: new OriginGate(ctx.options.perOrigin),
-        slots: new Semaphore(ctx.options.concurrency),
+        slots: options.slots ?? new Semaphore(ctx.options.concurrency),
         policy,
         random,
         userAgent,

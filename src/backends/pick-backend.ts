@@ -3,6 +3,7 @@ import type { ProxySettings } from '../net/dispatcher.js';
 import type { Backend, BackendName, FetchContext, SettledTask, TaskResult } from '../types.js';
 import { urlsToTry } from './fetch-loop.js';
 import { createNativeBackend } from './native.js';
+import { Semaphore } from '../net/semaphore.js';
 
 /** What a backend is built from: the run's choice and its network, never a project's settings (those travel on each task). */
 export interface BackendSetup {
@@ -24,20 +25,37 @@ export interface BackendSetup {
  * so a missing binary stops the run (exit 2) before any download.
  */
 export async function pickBackend(setup: BackendSetup): Promise<Backend> {
-  const native = createNativeBackend({ dispatcher: setup.dispatcher, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
+  // `--concurrency` is one budget for the run, whichever transport carries a task (sized per fetchAll).
+  const slots = new Semaphore(1);
+  const native = createNativeBackend({ dispatcher: setup.dispatcher, slots, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
   switch (setup.backend) {
     case 'native':
-      return native;
+      return sized(native, slots);
     case 'aria2': {
       // Loaded on demand: aria2.js pulls in execa (~80 ms and ~10 MB of startup for every native run).
       const { createAria2Backend } = await import('./aria2.js');
-      const aria2 = await createAria2Backend({ aria2c: setup.aria2c, ...(setup.network ? { network: setup.network } : {}) });
-      return routeTasks('aria2', [
-        { backend: native, takes: needsPerRequestHeaders },
-        { backend: aria2, takes: () => true },
-      ]);
+      const aria2 = await createAria2Backend({ aria2c: setup.aria2c, slots, ...(setup.network ? { network: setup.network } : {}) });
+      return sized(
+        routeTasks('aria2', [
+          { backend: native, takes: needsPerRequestHeaders },
+          { backend: aria2, takes: () => true },
+        ]),
+        slots,
+      );
     }
   }
+}
+
+/** `backend` with the shared slots sized to the run's `--concurrency` before each fetch. */
+function sized(backend: Backend, slots: Semaphore): Backend {
+  return {
+    name: backend.name,
+    fetchAll(tasks, ctx) {
+      slots.limit = ctx.options.concurrency;
+      return backend.fetchAll(tasks, ctx);
+    },
+    close: () => backend.close(),
+  };
 }
 
 /**

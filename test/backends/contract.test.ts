@@ -219,6 +219,28 @@ const CASES: readonly Case[] = [
       for (const e of events) if (e.type === 'retried') assert.ok(e.error instanceof HttpStatusError && e.error.status === 503, String(e.error));
     },
   },
+  {
+    name: '--concurrency is one budget for the run, whichever transport carries each task',
+    async run(h) {
+      let inFlight = 0;
+      let most = 0;
+      const host = h.unique('slots.example');
+      const tasks = [0, 1, 2, 3, 4, 5].map((i) => {
+        const body = zipFor(`acme/slot${i}`);
+        const url = h.net.route(host, `/s${i}.zip`, (_req, res) => {
+          most = Math.max(most, ++inFlight);
+          res.on('close', () => void inFlight--);
+          setTimeout(() => res.writeHead(200, { 'content-length': String(body.length) }).end(body), 600);
+        });
+        // Half with credentials: on aria2 those take the native transport.
+        const policy = createRequestPolicy({ secureHttp: false, credentialsFor: () => (i % 2 === 0 ? { authorization: 'Bearer t' } : {}) });
+        return h.task([url], body, policy);
+      });
+      const { results } = await h.fetch(tasks, { concurrency: 2 });
+      assert.deepEqual(results.map((r) => r.kind), Array(6).fill('downloaded'));
+      assert.ok(most <= 2, `${most} requests at once`);
+    },
+  },
 ];
 
 for (const backend of ['native', 'aria2'] as const) {
