@@ -43,9 +43,29 @@ export function retryPolicyFor(options: Pick<DownloadOptions, 'retries' | 'retry
   return { ...base, retries: options.retries, integrityRetries: Math.min(base.integrityRetries, options.retries), maxTimeMs: options.retryMaxTimeMs };
 }
 
+/** Time as the loop sees it; tests inject a fake one. */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` after `ms`; returns what cancels it. */
+  after(ms: number, fn: () => void): () => void;
+  /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
 export interface RetrySettings {
   readonly policy: RetryPolicy;
   readonly random: () => number;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -65,17 +85,18 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
   // It runs from the first attempt's real start (curl's --retry-max-time also counts from the first request).
   const deadline = new AbortController();
   const budgetMs = retry.policy.maxTimeMs;
+  const clock = retry.clock ?? systemClock;
   let startedAt: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelDeadline: (() => void) | undefined;
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   setMaxListeners(0, signal);
   const scope: AttemptScope = {
     signal,
     started: () => {
       if (startedAt !== undefined) return;
-      startedAt = Date.now();
+      startedAt = clock.now();
       // Past setTimeout's ceiling (~24.8 days) Node would fire at once: such a budget means "none".
-      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
+      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) cancelDeadline = clock.after(budgetMs, () => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)));
     },
   };
   // The one place a package fails: the event and the result carry the same, explained error.
@@ -109,7 +130,7 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
             lastError = error;
             if (staged !== undefined) transfer.rejected?.(url, error);
             if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : Date.now() - startedAt }, retry.policy, retry.random);
+            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : clock.now() - startedAt }, retry.policy, retry.random);
             if (verdict.action === 'next-url') {
               // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
               if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
@@ -117,7 +138,7 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
             }
             ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
             // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
-            await sleep(verdict.delayMs, undefined, { signal }).catch(() => undefined);
+            await clock.sleep(verdict.delayMs, signal);
           }
         }
       } finally {
@@ -126,7 +147,7 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
     }
     return fail(lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName }));
   } finally {
-    clearTimeout(timer);
+    cancelDeadline?.();
   }
 }
 
