@@ -216,6 +216,8 @@ const SCENARIOS = [
   { name: 'far-many', workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
   { name: 'no-range', workload: 'big', shaping: { ...far, range: false, contentLength: false }, split: false },
   { name: 'near', workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
+  // GitHub's codeload: archives made on the fly (chunked, no ranges), first responses cut.
+  { name: 'codeload-cuts', workload: 'many', shaping: { latencyMs: 30, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: false, contentLength: false, cutFirst: 16 * 1024 }, split: false },
   // The same over TLS: HTTP/1.1 only (https), and an origin that offers h2 (h2). Composer (curl)
   // and aria2c speak HTTP/1.1 to both; composer-prefetch (HTTP/1.1 by default) runs a second time
   // on the h2 origin with undici's allowH2 forced on by bench/h2-preload.js ("native, h2").

@@ -8,6 +8,8 @@
 //   - connBps: a token bucket per TCP connection (a per-flow cap, as CDNs and long fat pipes impose);
 //   - linkBps: one token bucket shared by all connections (the access link).
 // range=false: no Accept-Ranges, Range ignored. contentLength=false: chunked, no Content-Length.
+// cutFirst=N: the first response for each path is cut (TCP reset) after N body bytes, as GitHub's
+// codeload cuts responses for archives it is still building; later requests get the whole file.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +17,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer } from 'node:http2';
 import path from 'node:path';
 
-const o = { latencyMs: 0, connBps: 0, linkBps: 0, range: true, contentLength: true, ...JSON.parse(process.argv[2] ?? '{}') };
+const o = { latencyMs: 0, connBps: 0, linkBps: 0, range: true, contentLength: true, cutFirst: 0, ...JSON.parse(process.argv[2] ?? '{}') };
+const served = new Set();
 const files = new Map();
 for (const name of o.root ? readdirSync(o.root) : []) {
   const body = readFileSync(path.join(o.root, name));
@@ -110,6 +113,12 @@ const handler = async (req, res) => {
   if (o.contentLength) headers['content-length'] = String(body.length);
   res.writeHead(status, headers);
   if (req.method === 'HEAD') return void res.end();
+  const key = (req.url ?? '/').split('?')[0];
+  if (o.cutFirst > 0 && !served.has(key)) {
+    served.add(key);
+    res.write(body.subarray(0, Math.min(o.cutFirst, body.length - 1)), () => res.socket?.resetAndDestroy());
+    return;
+  }
   await send(res, conn, body);
 };
 const server = o.tls

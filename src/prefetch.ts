@@ -5,6 +5,7 @@ import path from 'node:path';
 import { explainAuthFailure } from './auth/auth-failure.js';
 import { authHeaders } from './auth/auth-headers.js';
 import { loadAuth, type LoadedAuth } from './auth/load-auth.js';
+import { transportHeadersFor } from './auth/transport-headers.js';
 import type { BackendSetup } from './backends/pick-backend.js';
 import type { Backend, DownloadTask, FailedPackage, FetchContext, Plan, PrefetchEvent, RequestPolicy, SettledTask, Summary, TaskResult } from './types.js';
 import { assertUsableCacheDir } from './cache/check-cache-dir.js';
@@ -324,7 +325,18 @@ function settleTasks(plan: Plan, plans: readonly Plan[], projects: readonly Proj
   // `{ policy, ...task }`, not `{ ...task, policy }`: V8 gives an object that gains a property
   // after a spread a new out-of-object property store, ~480 instead of ~140 bytes per task
   // (50,000 tasks: ~17 MB more peak heap, bench/scale.js).
-  return plan.tasks.map((task) => ({ policy: policies.get(task.cachePath)!, ...task }));
+  return plan.tasks.map((task) => ({ policy: withTransportHeaders(policies.get(task.cachePath)!, task), ...task }));
+}
+
+/**
+ * The project's rules plus the lock's `transport-options.http.header` lines for this task, so a
+ * backend asks one policy for every header of a request and never reads auth/ itself. The
+ * project's credentials win over a lock header of the same name, as before. A task without such
+ * lines shares its project's policy object.
+ */
+function withTransportHeaders(policy: RequestPolicy, task: DownloadTask): RequestPolicy {
+  if (task.transportHeaders === undefined || task.transportHeaders.length === 0) return policy;
+  return { ...policy, headersFor: (url) => ({ ...transportHeadersFor(task, url), ...policy.headersFor(url) }) };
 }
 
 /** One Composer project's settings: where its cache is, its config, its credentials. */

@@ -24,12 +24,15 @@ export interface DownloadTask {
   readonly urls: readonly [string, ...string[]];
   /**
    * Download order when it differs from `urls`: `--mirror` URLs first, then `urls`. Never part of
-   * the cache key. Backends iterate `downloadOrder(task)` (plan/mirror-urls.ts).
+   * the cache key. Backends iterate `urlsToTry(task)` (backends/fetch-loop.ts).
    */
   readonly downloadUrls?: readonly string[];
   /** The `--mirror` URLs among `downloadUrls`: bytes from them get the package-identity check. */
   readonly mirrorUrls?: readonly string[];
-  /** The lock's `transport-options.http.header` lines; sent only to the origin of the URL being tried. */
+  /**
+   * The lock's `transport-options.http.header` lines; sent only to the origin of the URL being
+   * tried. Backends never read them: `settleTasks` folds them into the task's `policy`.
+   */
   readonly transportHeaders?: readonly string[];
   /** `<name>/<sha1(processed urls[0])>.<dist.type>`, sanitised as `Cache` does. */
   readonly cacheKey: string;
@@ -232,6 +235,12 @@ export interface Summary {
 export type PrefetchEvent =
   | { readonly type: 'planned'; readonly plan: Plan }
   | { readonly type: 'started'; readonly task: DownloadTask; readonly url: string; readonly attempt: number }
+  /**
+   * One HTTP exchange of an attempt, as the server saw it: every redirect hop and every range
+   * request is one. `url` (redacted) is the URL that answered; `status` is undefined when no
+   * response head came back (a reset, a timeout). Per-origin statistics count these as requests.
+   */
+  | { readonly type: 'exchange'; readonly task: DownloadTask; readonly url: string; readonly status: number | undefined }
   | { readonly type: 'progress'; readonly task: DownloadTask; readonly bytes: number; readonly total: number | undefined }
   /** Expected archive sizes by cache key, before any download (`sizeHints`: older versions in the cache); for the ETA. */
   | { readonly type: 'sized'; readonly sizes: ReadonlyMap<string, number> }

@@ -87,6 +87,23 @@ describe('architecture', () => {
     assert.deepEqual(wrong, []);
   });
 
+  it('backends know tasks only as data: they import neither plan/ nor auth/', () => {
+    const wrong = [...graph].flatMap(([file, imports]) => (unitOf(file) === 'backends' ? imports.filter((t) => unitOf(t) === 'plan' || unitOf(t) === 'auth').map((t) => `${file} -> ${t}`) : []));
+    assert.deepEqual(wrong, []);
+  });
+
+  it('no backend imports another; only pick-backend.ts knows them all', () => {
+    // A backend is a module of backends/ that builds one (`create…Backend`).
+    const backends = files.filter((file) => unitOf(file) === 'backends' && /^export (?:async )?function create\w*Backend\b/m.test(readFileSync(path.join(srcDir, file), 'utf8')));
+    assert.ok(backends.includes('backends/native.ts') && backends.includes('backends/aria2.ts'), backends.join(', '));
+    const wrong: string[] = [];
+    for (const [file, imports] of graph) {
+      if (file === 'backends/pick-backend.ts') continue;
+      for (const target of imports) if (backends.includes(target) && target !== file) wrong.push(`${file} -> ${target}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it('types.ts holds types only', () => {
     const compiled = readFileSync(path.join(srcDir, 'types.ts'), 'utf8');
     assert.doesNotMatch(compiled, /^\s*export\s+(?:const|let|function|class|async)\b/m);

@@ -50,6 +50,10 @@ export function aria2ProcessArgs(s: Aria2ProcessSettings): string[] {
     '--no-netrc=true',
     // Results are read and removed by us; keep enough that none is dropped before we saw it.
     '--max-download-result=100000',
+    // Its log on stdout, for the HTTP exchanges it shows (backends/aria2-log.ts); nothing secret
+    // is in it: aria2 masks Authorization headers, and tasks with credentials never come here.
+    '--log=-',
+    '--log-level=info',
     '--console-log-level=error',
     '--summary-interval=0',
     '--show-console-readout=false',

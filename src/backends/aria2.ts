@@ -4,24 +4,24 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import pLimit from 'p-limit';
-import type { Dispatcher } from 'undici';
 import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
-import { createNativeBackend } from './native.js';
+import { Semaphore } from '../net/semaphore.js';
+import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
+import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
-import { abortedError, fetchTask } from './fetch-loop.js';
+import { abortedError, fetchTask, retryPolicyFor } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
-import { transportHeadersFor } from '../auth/transport-headers.js';
-import { downloadOrder } from '../plan/mirror-urls.js';
 
 const POLL_INTERVAL_MS = 100;
+/** Longest wait for aria2's log to show the response that RPC already reported as failed. */
+const LOG_LAG_MS = 1000;
 const READY_TIMEOUT_MS = 10_000;
 /** A staging dir this old belongs to a run that was killed with SIGKILL (live runs touch theirs). */
 const STALE_STAGING_MS = 6 * 60 * 60 * 1000;
@@ -43,11 +43,11 @@ const INSTALL_HINT =
 export interface Aria2BackendOptions {
   /** aria2c binary; `aria2c` on PATH when undefined. */
   readonly aria2c: string | undefined;
-  /** For the tasks that stay on the native backend (credentials, see `carriesCredentials`). */
-  readonly dispatcher: Dispatcher;
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
+  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
+  readonly slots?: Semaphore;
   /** Proxies and CA certificates, as the native backend uses them (net/dispatcher.ts). */
   readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
@@ -73,30 +73,14 @@ async function probeAria2(bin: string): Promise<string> {
   return version.join('.');
 }
 
-/**
- * True when any URL of the task would be sent with a header (credentials from auth.json, URL
- * userinfo, the lock's transport-options headers). aria2 forwards request headers to every redirect target (aria2/aria2#1176), so
- * such tasks stay on the native backend, which decides headers again at every hop.
- */
-export function carriesCredentials(task: SettledTask): boolean {
-  return downloadOrder(task).some((raw) => {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return true; // Let the native backend report the bad URL exactly as it always does.
-    }
-    return url.username !== '' || url.password !== '' || Object.keys({ ...task.policy.headersFor(url), ...transportHeadersFor(task, url) }).length > 0;
-  });
-}
-
 /** `<cache-files-dir>` from a task: its cache path minus the cache key. */
 function cacheFilesDirOf(task: DownloadTask): string {
   return task.cachePath.slice(0, task.cachePath.length - task.cacheKey.length);
 }
 
 /**
- * aria2 moves the bytes; we keep everything else. Each task gets one URL at a time (mirrors are
+ * aria2 moves the bytes; we keep everything else. It carries no per-request headers (see
+ * `needsPerRequestHeaders`, pick-backend.ts, which routes such tasks elsewhere). Each task gets one URL at a time (mirrors are
  * tried in order by us), aria2 writes into a private staging dir inside the cache dir, and every
  * finished file goes through `ctx.accept` like the native backend's. Retries follow the shared
  * retry policy, so events, summary and `--json` are the same for both backends.
@@ -104,7 +88,6 @@ function cacheFilesDirOf(task: DownloadTask): string {
 export async function createAria2Backend(options: Aria2BackendOptions): Promise<Backend> {
   const bin = options.aria2c ?? 'aria2c';
   const version = await probeAria2(bin);
-  const basePolicy = options.retryPolicy ?? defaultRetryPolicy;
   const random = options.random ?? Math.random;
   const userAgent = options.userAgent ?? `composer-prefetch aria2/${version}`;
   const sessions = new Set<Aria2Session>();
@@ -112,36 +95,17 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
   return {
     name: 'aria2',
     async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const viaNative = tasks.filter((t) => carriesCredentials(t));
-      const viaAria2 = tasks.filter((t) => !viaNative.includes(t));
-      let session: Aria2Session | undefined;
-      if (viaAria2.length > 0) {
-        session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(viaAria2[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
-        sessions.add(session);
-      }
+      if (tasks.length === 0) return [];
+      const session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(tasks[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
+      sessions.add(session);
       try {
-        const native = createNativeBackend({ dispatcher: options.dispatcher, retryPolicy: basePolicy, random });
-        // As the native backend: `--retries` bounds every kind of retry, and `--retry-max-time` the whole package.
-        const policy: RetryPolicy = {
-          ...basePolicy,
-          retries: ctx.options.retries,
-          integrityRetries: Math.min(basePolicy.integrityRetries, ctx.options.retries),
-          maxTimeMs: ctx.options.retryMaxTimeMs,
-        };
-        const limit = pLimit(ctx.options.concurrency);
-        const deps: TaskDeps = { ctx, limit, policy, random, userAgent, session: session! };
-        const [fromNative, fromAria2] = await Promise.all([
-          viaNative.length > 0 ? native.fetchAll(viaNative, ctx) : Promise.resolve([]),
-          Promise.all(viaAria2.map((task, index) => runTask(task, index, deps))),
-        ]);
-        const byTask = new Map<DownloadTask, TaskResult>();
-        for (const r of [...fromNative, ...fromAria2]) byTask.set(r.task, r);
-        return tasks.map((t) => byTask.get(t)!);
+        const policy = retryPolicyFor(ctx.options, options.retryPolicy);
+        const slots = options.slots ?? new Semaphore(ctx.options.concurrency);
+        const deps: TaskDeps = { ctx, slots, policy, random, userAgent, session };
+        return await Promise.all(tasks.map((task, index) => runTask(task, index, deps)));
       } finally {
-        if (session) {
-          await session.stop();
-          sessions.delete(session);
-        }
+        await session.stop();
+        sessions.delete(session);
       }
     },
     async close() {
@@ -153,7 +117,8 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
 
 interface TaskDeps {
   readonly ctx: FetchContext;
-  readonly limit: ReturnType<typeof pLimit>;
+  /** Transfers in flight at once (`--concurrency`), shared with the other transports of the run. */
+  readonly slots: Semaphore;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
@@ -168,14 +133,17 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
   const { ctx } = deps;
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
-    attempt(url, attempt, scope) {
+    async attempt(url, attempt, scope) {
       // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
       task.policy.assertAllowed(new URL(url));
-      return deps.limit(() => {
+      const release = await deps.slots.acquire(scope.signal);
+      try {
         scope.started();
         ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
-        return transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
-      });
+        return await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
+      } finally {
+        release();
+      }
     },
     rejected() {
       whole = true;
@@ -188,12 +156,22 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
-  const outcome = await session.download(url, {
-    options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
-    onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
-    signal: how.signal,
-    maxSizeBytes: ctx.options.maxSizeBytes,
-  });
+  const exchanges = session.watch(url, (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }));
+  let outcome: Outcome;
+  try {
+    outcome = await session.download(url, {
+      options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
+      onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
+      signal: how.signal,
+      maxSizeBytes: ctx.options.maxSizeBytes,
+    });
+    // An HTTP status ended it: the answer's head (host, Retry-After) is in aria2's log, which may trail RPC by a moment.
+    if (outcome.kind === 'error' && /status=\d{3}/.test(outcome.errorMessage ?? '')) await exchanges.final(LOG_LAG_MS);
+    // Every exchange of a finished download is in the log before its "complete" line.
+    if (outcome.kind === 'complete') await session.completeLogged(file, LOG_LAG_MS);
+  } finally {
+    exchanges.close();
+  }
   // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
@@ -214,7 +192,7 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   if (outcome.kind === 'complete') {
     throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, { packageName: task.packageName, url: shown });
   }
-  throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown });
+  throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown, answer: exchanges.lastFinal() });
 }
 
 
@@ -262,15 +240,29 @@ class Aria2Session {
   #exited = false;
   #stopping: Promise<void> | undefined;
   #output = '';
+  /** Who asked for each URL (`host` + path + query, as aria2 logs requests), redirect targets included. */
+  readonly #targets = new Map<string, { readonly watch: ExchangeWatch; readonly url: URL }>();
+  /** Requests sent and not answered yet, by aria2 command id. */
+  readonly #pending = new Map<number, { readonly watch: ExchangeWatch; readonly url: URL }>();
+  /** Files aria2's log said are complete, and who waits to hear it. */
+  readonly #completeFiles = new Set<string>();
+  readonly #completeWaiters = new Map<string, () => void>();
 
   private constructor(stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
     this.stagingDir = stagingDir;
     this.#rpc = rpc;
     this.#process = subprocess;
     this.#signal = signal;
-    const keep = (chunk: Buffer): void => void (this.#output = (this.#output + chunk.toString('utf8')).slice(-2000));
-    subprocess.stdout?.on('data', keep);
-    subprocess.stderr?.on('data', keep);
+    const keep = (text: string): void => void (this.#output = (this.#output + text).slice(-2000));
+    // stdout is aria2's log (`--log=-`): its HTTP exchanges go to their watchers, anything else is kept for messages.
+    const log = new Aria2LogReader({
+      request: (request) => this.#requested(request),
+      response: (exchange) => this.#exchanged(exchange),
+      complete: (file) => this.#completed(file),
+      other: (line) => keep(`${line}\n`),
+    });
+    subprocess.stdout?.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
+    subprocess.stderr?.setEncoding('utf8').on('data', keep);
     void subprocess.done.then(() => this.#died());
     this.#onAbort = () => this.#settleAll({ kind: 'aborted' });
     signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -344,6 +336,72 @@ class Aria2Session {
     } catch (error) {
       await rm(stagingDir, { recursive: true, force: true });
       throw error;
+    }
+  }
+
+  /**
+   * Collects the HTTP exchanges aria2 makes for `url` (redirects followed, ranges included) until
+   * `close`; `onExchange` hears each, with its answer, or with none for a request left unanswered.
+   */
+  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void): ExchangeWatch {
+    const watch = new ExchangeWatch(onExchange, () => {
+      for (const [key, target] of this.#targets) if (target.watch === watch) this.#targets.delete(key);
+      for (const [cuid, sent] of this.#pending) {
+        if (sent.watch !== watch) continue;
+        this.#pending.delete(cuid);
+        watch.unanswered(sent.url);
+      }
+    });
+    const parsed = new URL(url);
+    this.#targets.set(targetKey(parsed.host, `${parsed.pathname}${parsed.search}`), { watch, url: parsed });
+    return watch;
+  }
+
+  /** Resolves once aria2's log says `file` is complete (all its exchanges are read by then), or after `ms`. */
+  async completeLogged(file: string, ms: number): Promise<void> {
+    if (this.#completeFiles.delete(file)) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#completeWaiters.set(file, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#completeWaiters.delete(file);
+    this.#completeFiles.delete(file);
+  }
+
+  #completed(file: string): void {
+    const absolute = path.resolve(this.stagingDir, file);
+    const waiter = this.#completeWaiters.get(absolute);
+    if (waiter !== undefined) waiter();
+    else this.#completeFiles.add(absolute);
+  }
+
+  #requested(request: Aria2Request): void {
+    const target = this.#targets.get(targetKey(request.host, request.path));
+    // A request on a command whose last one got no answer: that one is over, unanswered.
+    const before = this.#pending.get(request.cuid);
+    if (before !== undefined) before.watch.unanswered(before.url);
+    if (target === undefined) this.#pending.delete(request.cuid);
+    else this.#pending.set(request.cuid, target);
+  }
+
+  #exchanged(exchange: Aria2Exchange): void {
+    const target = this.#targets.get(targetKey(exchange.host, exchange.path)) ?? this.#pending.get(exchange.cuid);
+    this.#pending.delete(exchange.cuid);
+    if (target === undefined) return;
+    const { watch, url } = target;
+    watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'] });
+    const location = exchange.headers['location'];
+    if (exchange.status >= 300 && exchange.status < 400 && location !== undefined) {
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return;
+      }
+      this.#targets.set(targetKey(next.host, `${next.pathname}${next.search}`), { watch, url: next });
     }
   }
 
@@ -494,6 +552,61 @@ class Aria2Session {
     waiter?.resolve(outcome);
     void this.#rpc.call('aria2.removeDownloadResult', gid).catch(() => undefined);
   }
+}
+
+/** How aria2's log names a request target: `host[:port]` as in `Host`, then path and query. */
+function targetKey(host: string, path: string): string {
+  return `${host.toLowerCase()}${path}`;
+}
+
+/** The HTTP exchanges of one aria2 download, in order, as its log shows them. */
+class ExchangeWatch {
+  readonly answers: HttpAnswer[] = [];
+  readonly #onExchange: (url: URL, answer: HttpAnswer | undefined) => void;
+  readonly #close: () => void;
+  #wake: (() => void) | undefined;
+
+  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, close: () => void) {
+    this.#onExchange = onExchange;
+    this.#close = close;
+  }
+
+  add(answer: HttpAnswer): void {
+    this.answers.push(answer);
+    this.#onExchange(answer.url, answer);
+    if (!isRedirect(answer.status)) this.#wake?.();
+  }
+
+  /** A request to `url` that got no response head (cut, timed out, or dropped by aria2). */
+  unanswered(url: URL): void {
+    this.#onExchange(url, undefined);
+  }
+
+  /** The last answer that was not a redirect: the one that ended the download. */
+  lastFinal(): HttpAnswer | undefined {
+    return this.answers.findLast((a) => !isRedirect(a.status));
+  }
+
+  /** Resolves once a final answer was seen, or after `ms`. */
+  async final(ms: number): Promise<void> {
+    if (this.lastFinal() !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  close(): void {
+    this.#close();
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
 }
 
 /** A port that was free a moment ago; aria2 reports a bind failure if it was taken since, and we retry. */

@@ -1,9 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
-import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
-import { downloadOrder } from '../plan/mirror-urls.js';
-import type { DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
+import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
+import type { DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
 /** The longest delay setTimeout takes (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -36,9 +35,37 @@ export interface UrlTransfer {
   rejected?(url: string, error: PrefetchError): void;
 }
 
+/**
+ * The run's retry policy, the same for every transport: `--retries` bounds every kind of retry
+ * (integrity ones included) and `--retry-max-time` the whole package.
+ */
+export function retryPolicyFor(options: Pick<DownloadOptions, 'retries' | 'retryMaxTimeMs'>, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
+  return { ...base, retries: options.retries, integrityRetries: Math.min(base.integrityRetries, options.retries), maxTimeMs: options.retryMaxTimeMs };
+}
+
+/** Time as the loop sees it; tests inject a fake one. */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` after `ms`; returns what cancels it. */
+  after(ms: number, fn: () => void): () => void;
+  /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
 export interface RetrySettings {
   readonly policy: RetryPolicy;
   readonly random: () => number;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -49,7 +76,7 @@ export interface RetrySettings {
  * `FileDownloader::download`, a URL that keeps failing hands over to the next one.
  */
 export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: RetrySettings, transfer: UrlTransfer): Promise<TaskResult> {
-  const urls = downloadOrder(task);
+  const urls = urlsToTry(task);
   let attempts = 0;
   let lastError: PrefetchError | undefined;
   let shownNow: string | undefined;
@@ -58,17 +85,18 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
   // It runs from the first attempt's real start (curl's --retry-max-time also counts from the first request).
   const deadline = new AbortController();
   const budgetMs = retry.policy.maxTimeMs;
+  const clock = retry.clock ?? systemClock;
   let startedAt: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelDeadline: (() => void) | undefined;
   const signal = AbortSignal.any([ctx.signal, deadline.signal]);
   setMaxListeners(0, signal);
   const scope: AttemptScope = {
     signal,
     started: () => {
       if (startedAt !== undefined) return;
-      startedAt = Date.now();
+      startedAt = clock.now();
       // Past setTimeout's ceiling (~24.8 days) Node would fire at once: such a budget means "none".
-      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) timer = setTimeout(() => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)), budgetMs);
+      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) cancelDeadline = clock.after(budgetMs, () => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)));
     },
   };
   // The one place a package fails: the event and the result carry the same, explained error.
@@ -102,7 +130,7 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
             lastError = error;
             if (staged !== undefined) transfer.rejected?.(url, error);
             if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : Date.now() - startedAt }, retry.policy, retry.random);
+            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : clock.now() - startedAt }, retry.policy, retry.random);
             if (verdict.action === 'next-url') {
               // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
               if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
@@ -110,7 +138,7 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
             }
             ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: verdict.delayMs, error });
             // Sleeping holds no slot and no gate: other packages keep downloading meanwhile.
-            await sleep(verdict.delayMs, undefined, { signal }).catch(() => undefined);
+            await clock.sleep(verdict.delayMs, signal);
           }
         }
       } finally {
@@ -119,8 +147,17 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
     }
     return fail(lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName }));
   } finally {
-    clearTimeout(timer);
+    cancelDeadline?.();
   }
+}
+
+/**
+ * The URLs to try, in order: planning's download order (`--mirror` URLs first) when it set one,
+ * else the lock's URLs (`Package::getDistUrls()` order). Read here, not asked of plan/: a
+ * backend knows tasks only as data.
+ */
+export function urlsToTry(task: DownloadTask): readonly string[] {
+  return task.downloadUrls ?? task.urls;
 }
 
 /** The package's `--retry-max-time` ran out; says where it was and what went wrong before. */

@@ -5,18 +5,18 @@ import { Agent } from '../net/undici-lean.js';
 import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
-import { HttpStatusError, PrefetchError, RangeMismatchError } from '../errors.js';
-import { defaultRetryPolicy, isRetryableStatus, parseRetryAfter, type RetryPolicy } from '../net/retry-policy.js';
+import { PrefetchError, RangeMismatchError } from '../errors.js';
+import type { RetryPolicy } from '../net/retry-policy.js';
+import { isPushback, statusFailure } from '../net/http-status.js';
 import { OriginGate } from '../net/origin-gate.js';
-import { isResetLike, networkError, PROXY_AUTH_HINT } from '../net/network-error.js';
+import { isResetLike, networkError, socketCause } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
 import { Semaphore } from '../net/semaphore.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
-import { fetchTask } from './fetch-loop.js';
+import { fetchTask, retryPolicyFor } from './fetch-loop.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
-import { transportHeadersFor } from '../auth/transport-headers.js';
 import { TransferWatch } from './transfer-watch.js';
 import { progressReporter } from './progress.js';
 
@@ -31,6 +31,8 @@ export interface NativeBackendOptions {
    * `ctx.options` timeouts.
    */
   readonly freshDispatcher?: (options: DownloadOptions) => Dispatcher;
+  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
+  readonly slots?: Semaphore;
   /** Base policy; `retries` and `maxTimeMs` are taken from `ctx.options` (the CLI flags). */
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
@@ -93,11 +95,11 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
   return {
     name: 'native',
     async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
-      const policy: RetryPolicy = { ...(options.retryPolicy ?? defaultRetryPolicy), retries: ctx.options.retries, maxTimeMs: ctx.options.retryMaxTimeMs };
+      const policy = retryPolicyFor(ctx.options, options.retryPolicy);
       const deps: Deps = {
         ctx,
         gate: new OriginGate(ctx.options.perOrigin),
-        slots: new Semaphore(ctx.options.concurrency),
+        slots: options.slots ?? new Semaphore(ctx.options.concurrency),
         policy,
         random,
         userAgent,
@@ -228,7 +230,6 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
     task.policy.assertAllowed(current);
     const shown = task.policy.redact(current.href);
     const headers: Record<string, string> = {
-      ...transportHeadersFor(task, current),
       ...task.policy.headersFor(current),
       'user-agent': deps.userAgent,
       // The sha1 in the lock is of the bytes as served; a transparent gzip layer would change nothing
@@ -246,14 +247,17 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
         how.started();
         deps.ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
       }
-      const sentAt = Date.now();
+      const sentAt = deps.gate.now();
       let response: Dispatcher.ResponseData;
       try {
         response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
       } catch (error) {
-        if (isResetLike(error)) deps.gate.congested(current.host, sentAt);
+        // Sent but unanswered: the server may well have seen it.
+        if (!watch.signal.aborted) deps.ctx.emit({ type: 'exchange', task, url: shown, status: undefined });
+        if (isResetLike(error)) deps.gate.reset(current.host, sentAt);
         throw networkError(watch.explain(error), task.packageName, shown);
       }
+      deps.ctx.emit({ type: 'exchange', task, url: shown, status: response.statusCode });
       const location = header(response.headers, 'location');
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
         await response.body.dump().catch(() => undefined);
@@ -304,7 +308,7 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
               retryPolicy: deps.policy,
               random: deps.random,
               headers: landed.headers,
-              onCongested: () => deps.gate.congested(url.host),
+              gate: { pushedBack: () => deps.gate.congested(url.host), cut: () => deps.gate.reset(url.host) },
               watch,
             }),
             resumed: false,
@@ -313,22 +317,15 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
       deps.gate.succeeded(url.host);
       return { staged: staged.file, assembled: split !== undefined || staged.resumed };
     } catch (error) {
-      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.congested(url.host, sentAt);
+      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.reset(url.host, sentAt);
       throw error;
     }
   }
   await response.body.dump().catch(() => undefined);
-  if (statusCode === 429 || statusCode === 503) deps.gate.congested(url.host, sentAt);
+  if (isPushback(statusCode)) deps.gate.congested(url.host, sentAt);
   // Our offset is no longer valid: start over on the next attempt.
   if (statusCode === 416) await how.resume.discard();
-  throw new HttpStatusError({
-    status: statusCode,
-    url: shown,
-    packageName: task.packageName,
-    retryable: isRetryableStatus(statusCode, url.hostname) || statusCode === 416,
-    retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(header(response.headers, 'retry-after'), Date.now()) : undefined,
-    hint: statusHint(statusCode, url),
-  });
+  throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after') }, { packageName: task.packageName, shown, nowMs: Date.now() });
 }
 
 /**
@@ -440,6 +437,7 @@ async function receive(
       packageName: task.packageName,
       url: shown,
       retryable: true,
+      cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the response ended before its Content-Length'),
     });
   }
   progress(partial.bytes, partial.bytes, true);
@@ -495,13 +493,4 @@ async function continuationProblem(
     // Gone: start over.
   }
   return { problem: 'unexpected', detail: 'while our partial file on disk was not as we left it' };
-}
-
-function statusHint(status: number, url: URL): string | undefined {
-  if (status === 401 || status === 403) {
-    return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH, and check that the token has not expired.`;
-  }
-  if (status === 407) return PROXY_AUTH_HINT;
-  if (status === 404 || status === 410) return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
-  return undefined;
 }

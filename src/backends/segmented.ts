@@ -7,10 +7,11 @@ import { makeDurable } from '../cache/commit.js';
 import { cacheRootOf, ensureContainedDir } from '../cache/contained-dir.js';
 import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError, toPrefetchError } from '../errors.js';
-import { isResetLike, networkError } from '../net/network-error.js';
+import { isResetLike, networkError, socketCause } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
-import { decideRetry, isRetryableStatus, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
+import { decideRetry, type AttemptHistory, type RetryPolicy } from '../net/retry-policy.js';
+import { isPushback, statusFailure } from '../net/http-status.js';
 import type { DownloadOptions, DownloadTask, FetchContext, StagedFile } from '../types.js';
 import { progressReporter } from './progress.js';
 import { BodyBatches } from './body-batches.js';
@@ -74,8 +75,8 @@ export interface SegmentedTransfer {
   readonly random: () => number;
   /** Request headers for `url` (credentials, user agent, identity encoding), without Range. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Told about throttling/resets and clean segments, so the origin's adaptive cap sees them. */
-  readonly onCongested?: () => void;
+  /** The origin's adaptive cap: told when a segment's request is throttled (429/503) or its connection cut. */
+  readonly gate?: { readonly pushedBack: () => void; readonly cut: () => void };
   /** The attempt's bounds (low speed over all segments together, `--max-size`); its signal is `ctx.signal`. */
   readonly watch?: TransferWatch;
 }
@@ -248,6 +249,7 @@ async function runSegment(
           packageName: t.task.packageName,
           url: t.shown,
           retryable: true,
+          cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the range response ended before its end'),
         });
       }
       return;
@@ -260,23 +262,32 @@ async function runSegment(
       // A bound of the whole attempt (--max-size, low speed) is not this segment's to retry.
       if (thrown instanceof PrefetchError && thrown.code === 'E_LIMIT') throw thrown;
       const error = toPrefetchError(networkError(thrown, t.task.packageName, t.shown));
-      if (isResetLike(thrown)) t.onCongested?.();
-      const verdict = decideRetry(error, { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } as AttemptHistory, t.retryPolicy, t.random);
+      if (isResetLike(thrown)) t.gate?.cut();
+      // The package's retry policy, with this segment's own attempt history. A segment retried
+      // here is not a package retry: the package's attempt is still running (no `retried` event);
+      // its requests are counted as the `exchange`s they are.
+      const verdict = decideRetry(error, { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } satisfies AttemptHistory, t.retryPolicy, t.random);
       if (verdict.action !== 'retry') throw error;
-      t.ctx.emit({ type: 'retried', task: t.task, url: t.shown, attempt: attempts, delayMs: verdict.delayMs, error });
       await sleep(verdict.delayMs, undefined, { signal });
     }
   }
 }
 
 async function requestRange(segment: Segment, t: SegmentedTransfer, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  const response = await t.dispatcher.request({
-    origin: t.url.origin,
-    path: `${t.url.pathname}${t.url.search}`,
-    method: 'GET',
-    headers: { ...t.headers, range: `bytes=${segment.pos}-${segment.end - 1}`, 'if-range': t.decision.validator.value },
-    signal,
-  });
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await t.dispatcher.request({
+      origin: t.url.origin,
+      path: `${t.url.pathname}${t.url.search}`,
+      method: 'GET',
+      headers: { ...t.headers, range: `bytes=${segment.pos}-${segment.end - 1}`, 'if-range': t.decision.validator.value },
+      signal,
+    });
+  } catch (error) {
+    if (!signal.aborted) t.ctx.emit({ type: 'exchange', task: t.task, url: t.shown, status: undefined });
+    throw error;
+  }
+  t.ctx.emit({ type: 'exchange', task: t.task, url: t.shown, status: response.statusCode });
   const verdict = response.statusCode === 206 ? checkPartialResponse({ validator: t.decision.validator, start: segment.pos, total: t.decision.total }, response.headers) : undefined;
   if (verdict?.ok === true && contentRange(response.headers)?.total === t.decision.total) return response;
   await response.body.dump().catch(() => undefined);
@@ -290,12 +301,13 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
     // bytes of the old one, so the only safe move is to start the archive over.
     throw new RangeMismatchError({ packageName: t.task.packageName, url: t.shown, problem: 'validator-changed', detail: 'with the whole file instead (its If-Range no longer matched: the file changed)' });
   }
-  if (response.statusCode === 429 || response.statusCode === 503) t.onCongested?.();
-  throw new PrefetchError('E_HTTP', `${t.task.packageName}: HTTP ${response.statusCode} for a byte range of ${t.shown}`, {
-    packageName: t.task.packageName,
-    url: t.shown,
-    retryable: isRetryableStatus(response.statusCode) || response.statusCode === 206,
-  });
+  if (response.statusCode === 206) {
+    // A 206 of the right entity at the wrong offset: ask again.
+    throw new PrefetchError('E_HTTP', `${t.task.packageName}: a byte range of ${t.shown} came back at another offset`, { packageName: t.task.packageName, url: t.shown, retryable: true });
+  }
+  if (isPushback(response.statusCode)) t.gate?.pushedBack();
+  // The same status rules as a whole download (an HttpStatusError: http5xx is http5xx, Retry-After honoured).
+  throw statusFailure({ status: response.statusCode, url: t.url, retryAfter: header(response.headers, 'retry-after') }, { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() });
 }
 
 /** Writes the body at the segment's offsets and stops at the segment's end (the first response runs to the end of the file otherwise). */

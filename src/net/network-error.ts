@@ -65,3 +65,12 @@ export function isResetLike(error: unknown): boolean {
   const code = e?.code ?? e?.cause?.code;
   return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED';
 }
+
+/**
+ * The socket-level code a failure is classified by (`failureCause`), as the `cause` of a
+ * PrefetchError made by us rather than by undici: the cause says what happened, the message
+ * only tells a person.
+ */
+export function socketCause(code: 'ETIMEDOUT' | 'ECONNRESET' | 'ECONNREFUSED' | 'ENOTFOUND' | 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', detail: string): Error {
+  return Object.assign(new Error(detail), { code });
+}

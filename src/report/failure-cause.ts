@@ -8,13 +8,16 @@ const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABOR
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
- * Classifies by error code, HTTP status and the underlying socket error; the message is the last
- * resort, for network errors that carry no socket code (aria2 reports text).
+ * Classifies by error code, HTTP status and the underlying socket error, never by the message:
+ * every transport puts the socket-level code into the error's `cause` (aria2's reports are
+ * translated where they are read, backends/aria2-errors.ts).
  */
 export function failureCause(error: PrefetchError): FailureCause {
   if (error.code === 'E_CHECKSUM') return 'checksum';
   if (error.code === 'E_CORRUPT') return 'corrupt';
   if (error.code === 'E_LIMIT') return 'limit';
+  // Under --low-speed-limit for the whole window: a stall, as undici's body timeout is.
+  if (error instanceof TransferLimitError && error.limit.kind === 'low-speed') return 'timeout';
   const status = statusOf(error);
   if (status !== undefined) {
     if (status >= 400 && status < 500) return 'http4xx';
@@ -26,10 +29,6 @@ export function failureCause(error: PrefetchError): FailureCause {
     if (RESET_CODES.has(code)) return 'reset';
     if (CONNECT_CODES.has(code)) return 'connect';
   }
-  const text = error.message.toLowerCase();
-  if (/time(d)? ?out|stalled|no response headers/.test(text)) return 'timeout';
-  if (/reset|truncated|body ended|closed|partial response/.test(text)) return 'reset';
-  if (/refused|dns|resolve|unreachable/.test(text)) return 'connect';
   return 'other';
 }
 

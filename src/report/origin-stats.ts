@@ -3,10 +3,16 @@ import { FAILURE_CAUSES, failureCause } from './failure-cause.js';
 import type { FailureCause } from '../types.js';
 import type { PrefetchEvent } from '../types.js';
 
-/** What the network did, per origin (scheme://host:port of the URL asked for; redirects count with it). */
+/**
+ * What the network did, per origin (scheme://host:port of the URL that answered: after a
+ * redirect, the bytes and failures are the redirect target's).
+ */
 export interface OriginStats {
   readonly origin: string;
-  /** Requests started (every attempt, retries included). */
+  /**
+   * HTTP exchanges, as the servers saw them: every redirect hop and range request is one. An
+   * attempt whose backend reported no exchange counts as one request to the URL it started at.
+   */
   readonly requests: number;
   /** Archives that came from this origin. */
   readonly downloaded: number;
@@ -51,8 +57,8 @@ export function originOf(url: string): string {
 /** Folds events into per-origin counters; `now` is injected so tests control the clock. */
 export function createOriginStats(now: () => number = Date.now): OriginStatsCollector {
   const origins = new Map<string, Mutable>();
-  /** The request each task has in flight: a backend may move to the next mirror without an event. */
-  const open = new Map<string, string>();
+  /** The attempt each task has in flight: the origin now serving it, and how many exchanges it reported. */
+  const open = new Map<string, { origin: string; exchanges: number }>();
 
   const entry = (origin: string): Mutable => {
     let e = origins.get(origin);
@@ -63,19 +69,42 @@ export function createOriginStats(now: () => number = Date.now): OriginStatsColl
     }
     return e;
   };
-  const begin = (key: string, origin: string): void => {
+  const busy = (origin: string): void => {
     const e = entry(origin);
     if (e.inFlight++ === 0) e.busySince = now();
-    e.requests++;
-    open.set(key, origin);
   };
-  /** Ends the task's open request; returns its origin's counters. */
-  const end = (key: string): Mutable | undefined => {
-    const origin = open.get(key);
-    if (origin === undefined) return undefined;
-    open.delete(key);
+  const idle = (origin: string): Mutable => {
     const e = entry(origin);
     if (--e.inFlight === 0) e.activeMs += now() - e.busySince;
+    return e;
+  };
+  const begin = (key: string, origin: string): void => {
+    busy(origin);
+    open.set(key, { origin, exchanges: 0 });
+  };
+  /** One exchange of the task's attempt; the attempt moves to the origin that answered it. */
+  const exchanged = (key: string, origin: string): void => {
+    const attempt = open.get(key);
+    if (attempt === undefined) {
+      entry(origin).requests++;
+      return;
+    }
+    if (attempt.origin !== origin) {
+      idle(attempt.origin);
+      busy(origin);
+      attempt.origin = origin;
+    }
+    attempt.exchanges++;
+    entry(origin).requests++;
+  };
+  /** Ends the task's open attempt; returns the counters of the origin serving it last. */
+  const end = (key: string): Mutable | undefined => {
+    const attempt = open.get(key);
+    if (attempt === undefined) return undefined;
+    open.delete(key);
+    const e = idle(attempt.origin);
+    // A backend that reports no exchanges: the attempt was one request.
+    if (attempt.exchanges === 0) e.requests++;
     return e;
   };
 
@@ -93,6 +122,9 @@ export function createOriginStats(now: () => number = Date.now): OriginStatsColl
           begin(event.task.cacheKey, originOf(event.url));
           break;
         }
+        case 'exchange':
+          exchanged(event.task.cacheKey, originOf(event.url));
+          break;
         case 'retried': {
           const e = end(event.task.cacheKey) ?? entry(originOf(event.url));
           e.retries++;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { carriesCredentials } from '../../src/backends/aria2.js';
+import { needsPerRequestHeaders as carriesCredentials } from '../../src/backends/pick-backend.js';
 import { aria2FailureToError } from '../../src/backends/aria2-errors.js';
 import { aria2ConfFile, aria2DownloadOptions, aria2Environment, aria2ProcessArgs, isSupportedAria2Version, parseAria2Version } from '../../src/backends/aria2-options.js';
 import type { DownloadOptions } from '../../src/types.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { fetchTask, type AttemptScope } from '../../src/backends/fetch-loop.js';
+import { fetchTask, type AttemptScope, type Clock } from '../../src/backends/fetch-loop.js';
 import type { FetchContext, PrefetchEvent, StagedFile } from '../../src/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
 import { ChecksumMismatchError, PrefetchError, TransferLimitError } from '../../src/errors.js';
@@ -16,7 +15,40 @@ function context(accept: FetchContext['accept'] = async () => undefined): FetchC
   return { signal: new AbortController().signal, options: defaultDownloadOptions, emit: () => undefined, accept };
 }
 
-const retry = (maxTimeMs: number) => ({ policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs }, random: () => 0 });
+const retry = (maxTimeMs: number, clock?: Clock) => ({ policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs }, random: () => 0, ...(clock ? { clock } : {}) });
+
+/** A clock that moves only when told to: `advance` fires the timers that fall due, in order. */
+class FakeClock implements Clock {
+  t = 0;
+  readonly timers = new Set<{ at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  after(ms: number, fn: () => void): () => void {
+    const timer = { at: this.t + ms, fn };
+    this.timers.add(timer);
+    return () => void this.timers.delete(timer);
+  }
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const cancel = this.after(ms, resolve);
+      signal.addEventListener('abort', () => (cancel(), resolve()), { once: true });
+    });
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers].filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      this.timers.delete(due);
+      this.t = due.at;
+      due.fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.t = end;
+  }
+}
 
 /** Resolves when `scope.signal` aborts, rejecting with its reason (what a real transfer does). */
 const untilAborted = (scope: AttemptScope): Promise<never> =>
@@ -24,10 +56,14 @@ const untilAborted = (scope: AttemptScope): Promise<never> =>
 
 describe('fetchTask: the per-package deadline', () => {
   it('ends the attempt in flight with a TransferLimitError naming --retry-max-time and the URL', async () => {
-    const result = await fetchTask(task, context(), retry(100), {
-      attempt: (_url, _n, scope) => {
+    const clock = new FakeClock();
+    const result = await fetchTask(task, context(), retry(100, clock), {
+      attempt: async (_url, _n, scope) => {
         scope.started();
-        return untilAborted(scope);
+        const ended = untilAborted(scope);
+        ended.catch(() => undefined); // rejects while the clock advances; returned below
+        await clock.advance(100);
+        return ended;
       },
     });
     assert.equal(result.kind, 'failed');
@@ -39,11 +75,12 @@ describe('fetchTask: the per-package deadline', () => {
   });
 
   it('runs from the first real start: time queued before it does not count', async () => {
-    const result = await fetchTask(task, context(), retry(150), {
+    const clock = new FakeClock();
+    const result = await fetchTask(task, context(), retry(150, clock), {
       attempt: async (_url, _n, scope) => {
-        await sleep(250); // waiting for a slot behind other packages
+        await clock.advance(250); // waiting for a slot behind other packages
         scope.started();
-        await sleep(50);
+        await clock.advance(50);
         return staged;
       },
     });
@@ -51,10 +88,12 @@ describe('fetchTask: the per-package deadline', () => {
   });
 
   it('a budget beyond what a timer can hold means no deadline (not an instant one)', async () => {
-    const result = await fetchTask(task, context(), retry(40 * 24 * 3600 * 1000), {
+    const clock = new FakeClock();
+    const result = await fetchTask(task, context(), retry(40 * 24 * 3600 * 1000, clock), {
       attempt: async (_url, _n, scope) => {
         scope.started();
-        await Promise.race([sleep(50), untilAborted(scope)]);
+        assert.equal(clock.timers.size, 0, 'no deadline timer: setTimeout would fire such a delay at once');
+        await Promise.race([clock.advance(50), untilAborted(scope)]);
         return staged;
       },
     });

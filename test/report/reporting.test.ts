@@ -4,6 +4,7 @@ import { CacheStateError, ChecksumMismatchError, CorruptArchiveError, HttpStatus
 import type { DownloadTask, Plan } from '../../src/types.js';
 import { suggestMaxsize } from '../../src/report/cache-size.js';
 import { failureCause, failureReason } from '../../src/report/failure-cause.js';
+import { socketCause } from '../../src/net/network-error.js';
 import { formatVerifySummary } from '../../src/report/format.js';
 import { createNdjsonReporter } from '../../src/report/ndjson-reporter.js';
 import { createOriginStats } from '../../src/report/origin-stats.js';
@@ -43,7 +44,9 @@ describe('failureCause', () => {
     assert.equal(failureCause(new HttpStatusError({ status: 502, url: 'https://x/', retryable: true })), 'http5xx');
     assert.equal(failureCause(new ChecksumMismatchError({ packageName: 'a/b', expected: '1', actual: '2' })), 'checksum');
     assert.equal(failureCause(new CorruptArchiveError({ packageName: 'a/b', archiveType: 'zip', reason: 'no EOCD' })), 'corrupt');
-    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes')), 'reset');
+    // By what happened (the cause's code), never by the words of the message.
+    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes', { cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'short') })), 'reset');
+    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: connection reset, timed out, refused')), 'other');
     assert.equal(failureCause(new PrefetchError('E_CACHE', 'disk full')), 'other');
   });
 
