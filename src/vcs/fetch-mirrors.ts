@@ -1,0 +1,300 @@
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import pLimit from 'p-limit';
+import { isOwnerGone, ownedName } from '../cache/temp-files.js';
+import { PrefetchError, type ErrorCode } from '../errors.js';
+import { gitEnv, gitHost, originPrefix, sanitizeGitUrl, type GitEnvOptions } from './git-env.js';
+import { branchOrTagListed, checkedBranch, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
+
+export type MirrorAction = 'clone' | 'update';
+
+export type MirrorResult =
+  /** Every locked reference (and the branch/tag Composer checks) was already in the mirror. */
+  | { readonly kind: 'cached'; readonly task: MirrorTask }
+  | { readonly kind: 'cloned' | 'updated'; readonly task: MirrorTask; readonly bytes: number | undefined; readonly attempts: number; readonly durationMs: number }
+  | { readonly kind: 'failed'; readonly task: MirrorTask; readonly error: PrefetchError; readonly attempts: number };
+
+export type MirrorEvent =
+  /** A git command about to run (`-v`): argv only, which never holds a credential. */
+  | { readonly type: 'command'; readonly task: MirrorTask; readonly args: readonly string[] }
+  | { readonly type: 'started'; readonly task: MirrorTask; readonly action: MirrorAction; readonly attempt: number }
+  | { readonly type: 'retried'; readonly task: MirrorTask; readonly attempt: number; readonly delayMs: number; readonly error: PrefetchError }
+  | { readonly type: 'result'; readonly result: MirrorResult }
+  | { readonly type: 'warning'; readonly message: string };
+
+export interface MirrorFetchOptions {
+  /** `fetch` fills the cache; `check` (`verify`) only says which mirrors lack a reference. */
+  readonly mode: 'fetch' | 'check';
+  /** git processes at once, across hosts. */
+  readonly concurrency: number;
+  /** git processes at once against one host: a git server is not a CDN. */
+  readonly perHost: number;
+  /** Longest one git command may run before it is killed (and retried). */
+  readonly timeoutMs: number;
+  readonly retries: number;
+  /** Environment and settings every git command gets; credentials are added per URL. */
+  readonly env: Omit<GitEnvOptions, 'headers'>;
+  /** The `Authorization` value for a source URL (auth.json), if any. */
+  readonly authorization: (url: URL) => string | undefined;
+  readonly signal: AbortSignal;
+  readonly emit: (event: MirrorEvent) => void;
+  /** git binary (default `git` on PATH). */
+  readonly git?: string;
+}
+
+export interface MirrorFetchOutcome {
+  readonly results: readonly MirrorResult[];
+  /** git is not installed: nothing was tried (a warning, not a failure of the run). */
+  readonly gitMissing: boolean;
+}
+
+/** Leftover clone folders of a killed run, removed once their run is gone. */
+const TEMP_PREFIX = '.cp-tmp-';
+const OLD_PREFIX = '.cp-old-';
+const STALE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Creates or updates every planned bare mirror the way `Git::syncMirror` would (`git clone --mirror`,
+ * or `git remote update --prune origin` on an existing one), in parallel within the bounds, each
+ * clone made beside its target and renamed into place only once every locked reference resolves
+ * to a commit in it (`Git::checkRefIsInMirror`). A folder Composer would not accept as a mirror
+ * (`git rev-parse --git-dir` is not `.`) is replaced.
+ */
+export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions): Promise<MirrorFetchOutcome> {
+  if (plan.tasks.length === 0) return { results: [], gitMissing: false };
+  const gitBin = options.git ?? 'git';
+  const version = await execa(gitBin, ['--version'], { reject: false, env: gitEnv(options.env), extendEnv: false });
+  if (version.failed) return { results: [], gitMissing: true };
+  if (options.mode === 'fetch') await removeStaleTemps(plan.cacheVcsDir);
+
+  const global = pLimit(Math.max(1, options.concurrency));
+  const hosts = new Map<string, ReturnType<typeof pLimit>>();
+  const perHost = (url: string): ReturnType<typeof pLimit> => {
+    const host = gitHost(url);
+    let limit = hosts.get(host);
+    if (limit === undefined) hosts.set(host, (limit = pLimit(Math.max(1, options.perHost))));
+    return limit;
+  };
+  const results = await Promise.all(
+    plan.tasks.map((task) =>
+      // The host's slot is taken first, so a task waiting for a busy host holds no global slot.
+      perHost(task.url)(() =>
+        global(async () => {
+          const result = await mirrorOne(task, options, gitBin);
+          options.emit({ type: 'result', result });
+          return result;
+        }),
+      ),
+    ),
+  );
+  return { results, gitMissing: false };
+}
+
+interface Git {
+  run(args: readonly string[], cwd: string, timeoutMs?: number): Promise<{ ok: boolean; stdout: string; stderr: string; timedOut: boolean; aborted: boolean }>;
+}
+
+function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): { git: Git; url: string } {
+  const url = sanitizeGitUrl(task.url);
+  const headers = new Map<string, string>();
+  if (URL.canParse(task.url)) {
+    const parsed = new URL(task.url);
+    const fromAuth = options.authorization(new URL(url));
+    // Userinfo in the lock's URL is what Composer would use when nothing is configured (`Git::runCommand`).
+    const fromUrl = parsed.username !== '' ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}` : undefined;
+    const value = fromAuth ?? fromUrl;
+    if (value !== undefined) headers.set(originPrefix(new URL(url)), value);
+  }
+  const env = gitEnv({ ...options.env, headers });
+  const git: Git = {
+    async run(args, cwd, timeoutMs = options.timeoutMs) {
+      options.emit({ type: 'command', task, args });
+      const r = await execa(gitBin, args, {
+        cwd,
+        env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        timeout: timeoutMs,
+        cancelSignal: options.signal,
+        forceKillAfterDelay: 2000,
+      });
+      return { ok: r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut === true, aborted: r.isCanceled === true };
+    },
+  };
+  return { git, url };
+}
+
+/** `Git::syncMirror`'s test for an existing mirror: `git rev-parse --git-dir` prints `.` inside it. */
+async function isMirror(git: Git, dir: string): Promise<boolean> {
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) return false;
+  const r = await git.run(['rev-parse', '--git-dir'], dir);
+  return r.ok && r.stdout.trim() === '.';
+}
+
+interface RefState {
+  /** References that resolve to no commit: Composer would sync (network), then fail without them. */
+  readonly missing: readonly MirrorRef[];
+  /** Present, but neither a branch nor a tag matches the version: Composer syncs again on every install. */
+  readonly unlisted: readonly MirrorRef[];
+}
+
+/** `Git::checkRefIsInMirror` for every locked reference, then the branch/tag check of `fetchRefOrSyncMirror`. */
+async function refState(git: Git, dir: string, refs: readonly MirrorRef[]): Promise<RefState> {
+  const missing: MirrorRef[] = [];
+  const present: MirrorRef[] = [];
+  for (const ref of refs) {
+    const r = await git.run(['rev-parse', '--quiet', '--verify', `${ref.reference}^{commit}`], dir);
+    (r.ok ? present : missing).push(ref);
+  }
+  const checked = present.filter((ref) => checkedBranch(ref) !== undefined);
+  if (checked.length === 0) return { missing, unlisted: [] };
+  const branches = await git.run(['branch'], dir);
+  const tags = await git.run(['tag'], dir);
+  // Composer skips the check when either command fails.
+  if (!branches.ok || !tags.ok) return { missing, unlisted: [] };
+  return { missing, unlisted: checked.filter((ref) => !branchOrTagListed(checkedBranch(ref)!, branches.stdout, tags.stdout)) };
+}
+
+async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): Promise<MirrorResult> {
+  const { git, url } = gitFor(task, options, gitBin);
+  const existing = await isMirror(git, task.dir);
+  const before = existing ? await refState(git, task.dir, task.refs) : undefined;
+  if (before !== undefined && before.missing.length === 0 && before.unlisted.length === 0) return { kind: 'cached', task };
+  if (options.mode === 'check') {
+    const first = before?.missing[0] ?? before?.unlisted[0] ?? task.refs[0]!;
+    const what = before === undefined ? `no mirror at ${task.dir}` : before.missing.length > 0 ? `reference ${first.reference} is not in the mirror ${task.dir}` : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
+    return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', `${first.packageName} ${first.version}: ${what}`, { packageName: first.packageName, url }) };
+  }
+  const action: MirrorAction = existing ? 'update' : 'clone';
+  const started = Date.now();
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    options.emit({ type: 'started', task, action, attempt });
+    try {
+      const bytes = action === 'update' ? await updateMirror(git, task, url) : await cloneMirror(git, task, url);
+      const after = await refState(git, task.dir, task.refs);
+      if (after.missing.length > 0) {
+        const ref = after.missing[0]!;
+        throw new PrefetchError('E_PACKAGE', `${ref.packageName} ${ref.version}: reference ${ref.reference} is not in ${url} (git rev-parse --verify ${ref.reference}^{commit} failed in the mirror)`, {
+          packageName: ref.packageName,
+          url,
+          hint: 'The locked commit is gone from the repository (force-pushed or deleted branch?): run `composer update` for this package.',
+        });
+      }
+      for (const ref of after.unlisted) {
+        options.emit({ type: 'warning', message: `${ref.packageName} ${ref.version}: the mirror has the locked commit but no branch or tag named ${checkedBranch(ref)}, so composer install will still sync it from ${url} (Git::fetchRefOrSyncMirror).` });
+      }
+      return { kind: action === 'update' ? 'updated' : 'cloned', task, bytes, attempts: attempt, durationMs: Date.now() - started };
+    } catch (error) {
+      const failure = error instanceof PrefetchError ? error : new PrefetchError('E_CACHE', `${task.refs[0]!.packageName}: ${(error as Error).message}`, { cause: error, packageName: task.refs[0]!.packageName, url });
+      if (!failure.retryable || attempt > options.retries || options.signal.aborted) return { kind: 'failed', task, error: failure, attempts: attempt };
+      const delayMs = 500 * attempt;
+      options.emit({ type: 'retried', task, attempt, delayMs, error: failure });
+      await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
+}
+
+/** A failed git command as a typed error: auth failures are final, the rest may be retried. */
+function commandError(task: MirrorTask, url: string, what: string, r: { stderr: string; timedOut: boolean; aborted: boolean }): PrefetchError {
+  const packageName = task.refs[0]!.packageName;
+  if (r.aborted) return new PrefetchError('E_ABORTED', `${packageName}: ${what} interrupted`, { packageName, url });
+  const tail = r.stderr.split(/[\r\n]+/).filter((l) => l.trim() !== '' && !/^(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)/.test(l)).slice(-3).join(' / ');
+  if (r.timedOut) return new PrefetchError('E_NETWORK', `${packageName}: ${what} of ${url} did not finish in time and was stopped`, { packageName, url, retryable: true });
+  const auth = /Authentication failed|could not read (?:Username|Password)|returned error: 40[13]|terminal prompts disabled|Permission denied \(publickey/i.test(r.stderr);
+  const code: ErrorCode = auth ? 'E_AUTH' : 'E_NETWORK';
+  return new PrefetchError(code, `${packageName}: ${what} of ${url} failed: ${tail || 'git exited with an error'}`, {
+    packageName,
+    url,
+    retryable: !auth,
+    ...(auth ? { hint: `Add credentials for ${gitHost(url)} to auth.json (http-basic, github-oauth, gitlab-token, bitbucket-oauth) or COMPOSER_AUTH, or set up ssh keys for ssh URLs.` } : {}),
+  });
+}
+
+/** Bytes git reports for `Receiving objects` (with `--progress`), when it reports them. */
+function receivedBytes(stderr: string): number | undefined {
+  const matches = [...stderr.matchAll(/Receiving objects:[^\r\n]*?,\s*([\d.]+)\s*(bytes|KiB|MiB|GiB)/g)];
+  const last = matches.at(-1);
+  if (last === undefined) return undefined;
+  const unit = { bytes: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[last[2] as 'bytes' | 'KiB' | 'MiB' | 'GiB'];
+  return Math.round(Number(last[1]) * unit);
+}
+
+/**
+ * `git clone --mirror` into a fresh folder beside the target, checked, then renamed into place:
+ * a killed run leaves only a `.cp-tmp-*` folder, which Composer never looks at.
+ */
+async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<number | undefined> {
+  const parent = path.dirname(task.dir);
+  await mkdir(parent, { recursive: true });
+  const tmp = path.join(parent, ownedName(`${TEMP_PREFIX}${path.basename(task.dir).slice(0, 80)}.`));
+  try {
+    const r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent);
+    if (!r.ok) throw commandError(task, url, 'git clone --mirror', r);
+    const state = await refState(git, tmp, task.refs);
+    if (state.missing.length > 0) {
+      const ref = state.missing[0]!;
+      throw new PrefetchError('E_PACKAGE', `${ref.packageName} ${ref.version}: reference ${ref.reference} is not in ${url}`, { packageName: ref.packageName, url, hint: 'The locked commit is gone from the repository: run `composer update` for this package.' });
+    }
+    await install(git, tmp, task.dir);
+    return receivedBytes(r.stderr);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Renames a checked clone into place; a broken folder there is moved aside first, then removed. */
+async function install(git: Git, tmp: string, dir: string): Promise<void> {
+  const exists = await stat(dir).then(() => true, () => false);
+  if (exists) {
+    // Another run may have put a good mirror here since we looked: keep it.
+    if (await isMirror(git, dir)) return;
+    const old = path.join(path.dirname(dir), ownedName(`${OLD_PREFIX}${path.basename(dir).slice(0, 80)}.`));
+    await rename(dir, old).catch(() => undefined);
+    void rm(old, { recursive: true, force: true });
+  }
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    // Lost a race with a concurrent run: its mirror is as good as ours.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (!(await isMirror(git, dir))) throw error;
+  }
+}
+
+/**
+ * `Git::syncMirror` on an existing mirror: `git remote update --prune origin`, then `git gc --auto`.
+ * Composer sets the credentialed URL for the fetch and the sanitized one after it; the origin here
+ * is always the sanitized URL, and the credential travels in the environment.
+ */
+async function updateMirror(git: Git, task: MirrorTask, url: string): Promise<number | undefined> {
+  const setUrl = await git.run(['remote', 'set-url', 'origin', '--', url], task.dir);
+  if (!setUrl.ok) throw commandError(task, url, 'git remote set-url', setUrl);
+  const r = await git.run(['remote', 'update', '--prune', 'origin'], task.dir);
+  if (!r.ok) throw commandError(task, url, 'git remote update --prune origin', r);
+  await git.run(['gc', '--auto'], task.dir);
+  return receivedBytes(r.stderr);
+}
+
+/**
+ * Removes `.cp-tmp-*`/`.cp-old-*` folders whose run is provably gone (`isOwnerGone`, as for the
+ * archives' temp files) or that are a day old (another host or container sharing the cache).
+ */
+async function removeStaleTemps(cacheVcsDir: string): Promise<void> {
+  const entries = await readdir(cacheVcsDir).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((name) => name.startsWith(TEMP_PREFIX) || name.startsWith(OLD_PREFIX))
+      .map(async (name) => {
+        const full = path.join(cacheVcsDir, name);
+        const owner = /\.(\d+)-[0-9a-f]{12}(?:\.([0-9a-f]{8}))?$/.exec(name);
+        const age = await stat(full).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const gone = owner !== null && isOwnerGone(Number(owner[1]), owner[2]);
+        if (age > STALE_MS || gone) await rm(full, { recursive: true, force: true }).catch(() => undefined);
+      }),
+  );
+}
