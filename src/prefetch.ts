@@ -24,6 +24,8 @@ import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import { failureCause, failureReason } from './report/failure-cause.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
+import { installsFromMirror } from './vcs/plan-mirrors.js';
+import type { SourceOutcome } from './vcs/source-stage.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -46,6 +48,8 @@ export interface PrefetchResult {
   readonly results: readonly TaskResult[];
   /** The Composer settings used (the CLI compares the cache size with `cacheFilesMaxsize`). */
   readonly config: ComposerConfig;
+  /** The git mirrors of source packages (`--no-source`, or none in the lock: undefined). */
+  readonly sources?: SourceOutcome | undefined;
 }
 
 /** read → plan → check cache → download → verify → commit. Never touches process.* or stdout. */
@@ -89,15 +93,38 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
   if (options.dryRun) {
     const summary = summarise(options, plan, [], [], now() - started, deps.signal.aborted);
-    return { plan, summary, results: [], config };
+    return { plan, summary, results: [], config, sources: await prefetchSourceMirrors('plan', options, projects, deps) };
   }
 
   const checks = createCheckPool();
+  let result: PrefetchResult;
   try {
-    return await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
+    result = await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
   } finally {
     await checks.close();
   }
+  const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
+  if (sources === undefined) return result;
+  const { withSourceFailures } = await import('./vcs/source-stage.js');
+  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started } };
+}
+
+/**
+ * After the archives: the git mirrors of packages `composer install` takes from source, in
+ * Composer's `cache-vcs-dir` (src/vcs). Loaded only when a lock has such a package.
+ */
+async function prefetchSourceMirrors(mode: 'plan' | 'check' | 'fetch', options: PrefetchOptions, projects: readonly Project[], deps: PrefetchDeps): Promise<SourceOutcome | undefined> {
+  if (options.source === false) return undefined;
+  if (!projects.some((p) => p.group.inputs.some((i) => i.packages.some((pkg) => installsFromMirror(pkg, p.config.preferredInstall))))) return undefined;
+  const { prefetchSources } = await import('./vcs/source-stage.js');
+  return prefetchSources({
+    projects: projects.map((p) => ({ inputs: p.group.inputs, dir: p.group.dir, cacheVcsDir: p.cacheVcsDir, preferredInstall: p.config.preferredInstall, auth: p.auth, configSections: [p.config.global, p.config.project] })),
+    noDev: options.noDev,
+    mode,
+    env: deps.environment.env,
+    signal: deps.signal,
+    emit: deps.emit,
+  });
 }
 
 /** The planned run from the cache check on; `checks` runs deep archive checks off the main thread. */
@@ -275,6 +302,8 @@ interface Project {
   readonly config: ComposerConfig;
   readonly auth: LoadedAuth;
   readonly cacheFilesDir: string;
+  /** `cache-vcs-dir`: where `composer install` looks for git mirrors. */
+  readonly cacheVcsDir: string;
   /** Where `cacheFilesDir` comes from, for messages. */
   readonly cacheSource: string;
   readonly policy: RequestPolicy;
@@ -308,7 +337,7 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     explainFailure: (error) => explainAuthFailure(error, auth),
   });
   const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
-  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, cacheSource, policy };
+  return { group, config, auth, cacheFilesDir: dirs.cacheFilesDir, cacheVcsDir: dirs.cacheVcsDir, cacheSource, policy };
 }
 
 function summarise(
