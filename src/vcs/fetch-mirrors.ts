@@ -13,8 +13,17 @@ export type MirrorAction = 'clone' | 'update';
 export type MirrorResult =
   /** Every locked reference (and the branch/tag Composer checks) was already in the mirror. */
   | { readonly kind: 'cached'; readonly task: MirrorTask }
-  | { readonly kind: 'cloned' | 'updated'; readonly task: MirrorTask; readonly bytes: number | undefined; readonly attempts: number; readonly durationMs: number }
+  /**
+   * The mirror is in place; `missing` are the packages whose reference it still lacks (each a
+   * failure of that package, named): the others sharing the repository are served.
+   */
+  | { readonly kind: 'cloned' | 'updated'; readonly task: MirrorTask; readonly bytes: number | undefined; readonly attempts: number; readonly durationMs: number; readonly missing: readonly MissingRef[] }
   | { readonly kind: 'failed'; readonly task: MirrorTask; readonly error: PrefetchError; readonly attempts: number };
+
+export interface MissingRef {
+  readonly ref: MirrorRef;
+  readonly error: PrefetchError;
+}
 
 export type MirrorEvent =
   /** A git command about to run (`-v`): argv only, which never holds a credential. */
@@ -166,7 +175,7 @@ async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: 
   if (options.mode === 'check') {
     const first = before?.missing[0] ?? before?.unlisted[0] ?? task.refs[0]!;
     const what = before === undefined ? `no mirror at ${task.dir}` : before.missing.length > 0 ? `reference ${first.reference} is not in the mirror ${task.dir}` : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
-    return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', `${first.packageName} ${first.version}: ${what}`, { packageName: first.packageName, url }) };
+    return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', what, { packageName: first.packageName, url }) };
   }
   const action: MirrorAction = existing ? 'update' : 'clone';
   const started = Date.now();
@@ -177,20 +186,13 @@ async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: 
     try {
       const bytes = action === 'update' ? await updateMirror(git, task, url) : await cloneMirror(git, task, url);
       const after = await refState(git, task.dir, task.refs);
-      if (after.missing.length > 0) {
-        const ref = after.missing[0]!;
-        throw new PrefetchError('E_PACKAGE', `${ref.packageName} ${ref.version}: reference ${ref.reference} is not in ${url} (git rev-parse --verify ${ref.reference}^{commit} failed in the mirror)`, {
-          packageName: ref.packageName,
-          url,
-          hint: 'The locked commit is gone from the repository (force-pushed or deleted branch?): run `composer update` for this package.',
-        });
-      }
+      const missing = after.missing.map((ref) => ({ ref, error: missingRefError(ref, url) }));
       for (const ref of after.unlisted) {
         options.emit({ type: 'warning', message: `${ref.packageName} ${ref.version}: the mirror has the locked commit but no branch or tag named ${checkedBranch(ref)}, so composer install will still sync it from ${url} (Git::fetchRefOrSyncMirror).` });
       }
-      return { kind: action === 'update' ? 'updated' : 'cloned', task, bytes, attempts: attempt, durationMs: Date.now() - started };
+      return { kind: action === 'update' ? 'updated' : 'cloned', task, bytes, attempts: attempt, durationMs: Date.now() - started, missing };
     } catch (error) {
-      const failure = error instanceof PrefetchError ? error : new PrefetchError('E_CACHE', `${task.refs[0]!.packageName}: ${(error as Error).message}`, { cause: error, packageName: task.refs[0]!.packageName, url });
+      const failure = error instanceof PrefetchError ? error : new PrefetchError('E_CACHE', (error as Error).message, { cause: error, packageName: task.refs[0]!.packageName, url });
       if (!failure.retryable || attempt > options.retries || options.signal.aborted) return { kind: 'failed', task, error: failure, attempts: attempt };
       const delayMs = 500 * attempt;
       options.emit({ type: 'retried', task, attempt, delayMs, error: failure });
@@ -199,15 +201,24 @@ async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: 
   }
 }
 
+/** `Git::checkRefIsInMirror` failed after a clone or update: the commit is not in the repository. */
+function missingRefError(ref: MirrorRef, url: string): PrefetchError {
+  return new PrefetchError('E_PACKAGE', `reference ${ref.reference} is not in ${url} (git rev-parse --verify ${ref.reference}^{commit} fails in the mirror)`, {
+    packageName: ref.packageName,
+    url,
+    hint: 'The locked commit is gone from the repository (a force-push or a deleted branch?): run `composer update` for this package.',
+  });
+}
+
 /** A failed git command as a typed error: auth failures are final, the rest may be retried. */
 function commandError(task: MirrorTask, url: string, what: string, r: { stderr: string; timedOut: boolean; aborted: boolean }): PrefetchError {
   const packageName = task.refs[0]!.packageName;
-  if (r.aborted) return new PrefetchError('E_ABORTED', `${packageName}: ${what} interrupted`, { packageName, url });
+  if (r.aborted) return new PrefetchError('E_ABORTED', `${what} interrupted`, { packageName, url });
   const tail = r.stderr.split(/[\r\n]+/).filter((l) => l.trim() !== '' && !/^(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)/.test(l)).slice(-3).join(' / ');
-  if (r.timedOut) return new PrefetchError('E_NETWORK', `${packageName}: ${what} of ${url} did not finish in time and was stopped`, { packageName, url, retryable: true });
+  if (r.timedOut) return new PrefetchError('E_NETWORK', `${what} of ${url} did not finish in time and was stopped`, { packageName, url, retryable: true });
   const auth = /Authentication failed|could not read (?:Username|Password)|returned error: 40[13]|terminal prompts disabled|Permission denied \(publickey/i.test(r.stderr);
   const code: ErrorCode = auth ? 'E_AUTH' : 'E_NETWORK';
-  return new PrefetchError(code, `${packageName}: ${what} of ${url} failed: ${tail || 'git exited with an error'}`, {
+  return new PrefetchError(code, `${what} of ${url} failed: ${tail || 'git exited with an error'}`, {
     packageName,
     url,
     retryable: !auth,
@@ -235,11 +246,9 @@ async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<num
   try {
     const r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent);
     if (!r.ok) throw commandError(task, url, 'git clone --mirror', r);
+    // A clone with none of the locked references serves nobody: not kept. With some, the others fail by name.
     const state = await refState(git, tmp, task.refs);
-    if (state.missing.length > 0) {
-      const ref = state.missing[0]!;
-      throw new PrefetchError('E_PACKAGE', `${ref.packageName} ${ref.version}: reference ${ref.reference} is not in ${url}`, { packageName: ref.packageName, url, hint: 'The locked commit is gone from the repository: run `composer update` for this package.' });
-    }
+    if (state.missing.length === task.refs.length) throw missingRefError(task.refs[0]!, url);
     await install(git, tmp, task.dir);
     return receivedBytes(r.stderr);
   } finally {

@@ -138,7 +138,9 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
       const r = event.result;
       for (const ref of r.task.refs) {
         const task = mirrorDownloadTask(r.task, ref);
+        const missing = r.kind === 'cloned' || r.kind === 'updated' ? r.missing.find((m) => m.ref === ref) : undefined;
         if (r.kind === 'failed') options.emit({ type: 'failed', task, error: r.error });
+        else if (missing !== undefined) options.emit({ type: 'failed', task, error: missing.error });
         else options.emit({ type: 'done', task, result: r.kind === 'cached' ? 'cached' : 'downloaded', bytes: r.kind === 'cached' ? 0 : (r.bytes ?? 0), url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url) });
       }
       return;
@@ -147,9 +149,9 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
 }
 
 function failuresOf(result: MirrorResult): FailedPackage[] {
-  if (result.kind !== 'failed') return [];
-  const error: PrefetchError = result.error;
-  return result.task.refs.map((ref) => ({
+  if (result.kind === 'cached') return [];
+  const failed: { ref: MirrorRef; error: PrefetchError }[] = result.kind === 'failed' ? result.task.refs.map((ref) => ({ ref, error: result.error })) : [...result.missing];
+  return failed.map(({ ref, error }) => ({
     packageName: ref.packageName,
     version: ref.version,
     url: sanitizeGitUrl(result.task.url),

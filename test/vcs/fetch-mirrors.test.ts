@@ -118,6 +118,18 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(existsSync(t.dir), false);
   });
 
+  it('two packages share a repository and one reference is gone: the mirror serves the other, the gone one fails by name', async () => {
+    const head = await server.commit('acme/shared');
+    const t = task('acme/shared', [
+      { reference: head, version: 'dev-main', name: 'acme/kept' },
+      { reference: 'e'.repeat(40), version: 'dev-old', name: 'acme/lost' },
+    ]);
+    const r = (await run(plan(t))).results[0]!;
+    assert.equal(r.kind, 'cloned');
+    assert.deepEqual(r.kind === 'cloned' && r.missing.map((m) => [m.ref.packageName, m.error.code, m.error.packageName]), [['acme/lost', 'E_PACKAGE', 'acme/lost']]);
+    assert.equal((await git(t.dir, 'rev-parse', '--git-dir')).stdout, '.');
+  });
+
   it('a folder Composer would not take for a mirror is replaced', async () => {
     const head = await server.commit('acme/broken');
     const t = task('acme/broken', [{ reference: head, version: 'dev-main' }]);
