@@ -68,7 +68,11 @@ export function gitEnv(options: GitEnvOptions): Record<string, string> {
   if (env['GIT_SSH_COMMAND'] === undefined && env['GIT_SSH'] === undefined) env['GIT_SSH_COMMAND'] = 'ssh -o BatchMode=yes';
   env['GIT_HTTP_LOW_SPEED_LIMIT'] = '1024';
   env['GIT_HTTP_LOW_SPEED_TIME'] = String(Math.max(1, Math.round(options.lowSpeedSeconds)));
-  const config: [string, string][] = [];
+  // The URLs come from a lock (untrusted): no transport that runs a command or reads a descriptor.
+  const config: [string, string][] = [
+    ['protocol.ext.allow', 'never'],
+    ['protocol.fd.allow', 'never'],
+  ];
   for (const [origin, value] of options.headers ?? []) config.push([`http.${origin}.extraHeader`, `Authorization: ${value}`]);
   if (options.caFile !== undefined) config.push(['http.sslCAInfo', options.caFile]);
   if (options.caPath !== undefined) config.push(['http.sslCAPath', options.caPath]);

@@ -23,7 +23,7 @@ export interface MirrorTask {
   readonly refs: readonly MirrorRef[];
 }
 
-export type MirrorSkipReason = 'not-git' | 'local-path' | 'no-reference';
+export type MirrorSkipReason = 'not-git' | 'local-path' | 'no-reference' | 'unsafe-url';
 
 export interface SkippedSource {
   readonly packageName: string;
@@ -133,6 +133,12 @@ export function planMirrors(inputs: readonly ParsedInput[], options: MirrorPlanO
       const url = sourceUrls(pkg.name, source)[0]!;
       if (isLocalPath(url)) {
         skip('local-path');
+        continue;
+      }
+      // A lock is untrusted input: a URL whose folder would be `.` or `..` (outside the mirrors), one git
+      // would read as an option, or a helper transport (`ext::`, `fd::`) is never handed to git.
+      if (/^\.*$/.test(mirrorDirName(url)) || url.startsWith('-') || /^[a-z][a-z0-9+.-]*::/i.test(url)) {
+        skip('unsafe-url');
         continue;
       }
       const dir = `${options.cacheVcsDir.replace(/[/\\]+$/, '')}/${mirrorDirName(url)}`;

@@ -58,7 +58,12 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
   for (const s of plans.flatMap((p) => p.skipped)) {
     // A local repository needs no network: `GitDownloader::doDownload` keeps no mirror of it, so nothing is missing.
     if (s.reason === 'local-path') continue;
-    const why = s.reason === 'not-git' ? `its source is ${s.sourceType}, and only git mirrors are prefetched` : 'its source has no reference (Composer refuses it too)';
+    const why =
+      s.reason === 'not-git'
+        ? `its source is ${s.sourceType}, and only git mirrors are prefetched`
+        : s.reason === 'unsafe-url'
+          ? 'its source URL is not one this tool hands to git (a transport helper, an option, or a folder outside the cache)'
+          : 'its source has no reference (Composer refuses it too)';
     skipped.add(`${s.packageName} ${s.version} installs from source, not prefetched: ${why}.`);
   }
   for (const message of skipped) options.emit({ type: 'warning', message });

@@ -25,10 +25,14 @@ describe('gitEnv', () => {
     assert.equal(env['GIT_DIR'], undefined);
     assert.equal(env['GIT_TERMINAL_PROMPT'], '0');
     assert.equal(env['GIT_SSH_COMMAND'], 'ssh -o BatchMode=yes');
-    assert.equal(env['GIT_CONFIG_COUNT'], '2');
-    assert.equal(env['GIT_CONFIG_KEY_0'], 'http.https://h.example/.extraHeader');
-    assert.equal(env['GIT_CONFIG_VALUE_0'], 'Authorization: Basic abc');
-    assert.equal(env['GIT_CONFIG_KEY_1'], 'http.sslCAInfo');
+    const config = Object.fromEntries(Array.from({ length: Number(env['GIT_CONFIG_COUNT']) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`], env[`GIT_CONFIG_VALUE_${i}`]]));
+    assert.deepEqual(config, {
+      'protocol.ext.allow': 'never',
+      'protocol.fd.allow': 'never',
+      'http.https://h.example/.extraHeader': 'Authorization: Basic abc',
+      'http.sslCAInfo': '/ca.pem',
+    });
+    assert.equal(env['GIT_CONFIG_KEY_9'], undefined);
   });
   it("keeps the user's own ssh command", () => {
     assert.equal(gitEnv({ base: { GIT_SSH_COMMAND: 'ssh -i k' }, lowSpeedSeconds: 30 })['GIT_SSH_COMMAND'], 'ssh -i k');

@@ -93,6 +93,22 @@ describe('planMirrors edge cases', () => {
     );
   });
 
+  it('a hostile URL never reaches git and never names a folder outside the mirrors', () => {
+    const p = planMirrors(
+      [
+        lock([
+          { name: 'x/dots', version: 'dev-main', source: src('git', '..') },
+          { name: 'x/dot', version: 'dev-main', source: src('git', '.') },
+          { name: 'x/opt', version: 'dev-main', source: src('git', '--upload-pack=touch /tmp/pwned') },
+          { name: 'x/ext', version: 'dev-main', source: src('git', 'ext::sh -c touch% /tmp/pwned') },
+        ]),
+      ],
+      { cacheVcsDir: VCS, noDev: false, preferredInstall: 'dist' },
+    );
+    assert.deepEqual(p.tasks, []);
+    assert.deepEqual(p.skipped.map((s) => s.reason), ['unsafe-url', 'unsafe-url', 'unsafe-url', 'unsafe-url']);
+  });
+
   it('two packages from one repository share one mirror, each reference checked', () => {
     const p = planMirrors(
       [
