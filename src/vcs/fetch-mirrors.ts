@@ -160,11 +160,14 @@ async function refState(git: Git, dir: string, refs: readonly MirrorRef[]): Prom
   }
   const checked = present.filter((ref) => checkedBranch(ref) !== undefined);
   if (checked.length === 0) return { missing, unlisted: [] };
-  const branches = await git.run(['branch'], dir);
-  const tags = await git.run(['tag'], dir);
-  // Composer skips the check when either command fails.
-  if (!branches.ok || !tags.ok) return { missing, unlisted: [] };
-  return { missing, unlisted: checked.filter((ref) => !branchOrTagListed(checkedBranch(ref)!, branches.stdout, tags.stdout)) };
+  // One process for what Composer reads from `git branch` and `git tag`: the same names, one per line.
+  const listed = await git.run(['for-each-ref', '--format=%(refname)', 'refs/heads', 'refs/tags'], dir);
+  // Composer skips the check when the listing fails.
+  if (!listed.ok) return { missing, unlisted: [] };
+  const names = listed.stdout.split('\n');
+  const branches = names.flatMap((n) => (n.startsWith('refs/heads/') ? [`  ${n.slice('refs/heads/'.length)}`] : [])).join('\n');
+  const tags = names.flatMap((n) => (n.startsWith('refs/tags/') ? [n.slice('refs/tags/'.length)] : [])).join('\n');
+  return { missing, unlisted: checked.filter((ref) => !branchOrTagListed(checkedBranch(ref)!, branches, tags)) };
 }
 
 async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): Promise<MirrorResult> {
@@ -184,8 +187,7 @@ async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: 
     attempt++;
     options.emit({ type: 'started', task, action, attempt });
     try {
-      const bytes = action === 'update' ? await updateMirror(git, task, url) : await cloneMirror(git, task, url);
-      const after = await refState(git, task.dir, task.refs);
+      const { bytes, state: after } = action === 'update' ? await updateMirror(git, task, url) : await cloneMirror(git, task, url);
       const missing = after.missing.map((ref) => ({ ref, error: missingRefError(ref, url) }));
       for (const ref of after.unlisted) {
         options.emit({ type: 'warning', message: `${ref.packageName} ${ref.version}: the mirror has the locked commit but no branch or tag named ${checkedBranch(ref)}, so composer install will still sync it from ${url} (Git::fetchRefOrSyncMirror).` });
@@ -239,7 +241,7 @@ function receivedBytes(stderr: string): number | undefined {
  * `git clone --mirror` into a fresh folder beside the target, checked, then renamed into place:
  * a killed run leaves only a `.cp-tmp-*` folder, which Composer never looks at.
  */
-async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<number | undefined> {
+async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<{ bytes: number | undefined; state: RefState }> {
   const parent = path.dirname(task.dir);
   await mkdir(parent, { recursive: true });
   const tmp = path.join(parent, ownedName(`${TEMP_PREFIX}${path.basename(task.dir).slice(0, 80)}.`));
@@ -249,29 +251,32 @@ async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<num
     // A clone with none of the locked references serves nobody: not kept. With some, the others fail by name.
     const state = await refState(git, tmp, task.refs);
     if (state.missing.length === task.refs.length) throw missingRefError(task.refs[0]!, url);
-    await install(git, tmp, task.dir);
-    return receivedBytes(r.stderr);
+    // Lost a race to a concurrent run: its mirror is the one in place, so its state is the one that counts.
+    const kept = await install(git, tmp, task.dir);
+    return { bytes: receivedBytes(r.stderr), state: kept === 'ours' ? state : await refState(git, task.dir, task.refs) };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
 /** Renames a checked clone into place; a broken folder there is moved aside first, then removed. */
-async function install(git: Git, tmp: string, dir: string): Promise<void> {
+async function install(git: Git, tmp: string, dir: string): Promise<'ours' | 'theirs'> {
   const exists = await stat(dir).then(() => true, () => false);
   if (exists) {
     // Another run may have put a good mirror here since we looked: keep it.
-    if (await isMirror(git, dir)) return;
+    if (await isMirror(git, dir)) return 'theirs';
     const old = path.join(path.dirname(dir), ownedName(`${OLD_PREFIX}${path.basename(dir).slice(0, 80)}.`));
     await rename(dir, old).catch(() => undefined);
-    void rm(old, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
   }
   try {
     await rename(tmp, dir);
+    return 'ours';
   } catch (error) {
     // Lost a race with a concurrent run: its mirror is as good as ours.
     if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     if (!(await isMirror(git, dir))) throw error;
+    return 'theirs';
   }
 }
 
@@ -280,13 +285,13 @@ async function install(git: Git, tmp: string, dir: string): Promise<void> {
  * Composer sets the credentialed URL for the fetch and the sanitized one after it; the origin here
  * is always the sanitized URL, and the credential travels in the environment.
  */
-async function updateMirror(git: Git, task: MirrorTask, url: string): Promise<number | undefined> {
+async function updateMirror(git: Git, task: MirrorTask, url: string): Promise<{ bytes: number | undefined; state: RefState }> {
   const setUrl = await git.run(['remote', 'set-url', 'origin', '--', url], task.dir);
   if (!setUrl.ok) throw commandError(task, url, 'git remote set-url', setUrl);
   const r = await git.run(['remote', 'update', '--prune', 'origin'], task.dir);
   if (!r.ok) throw commandError(task, url, 'git remote update --prune origin', r);
   await git.run(['gc', '--auto'], task.dir);
-  return receivedBytes(r.stderr);
+  return { bytes: receivedBytes(r.stderr), state: await refState(git, task.dir, task.refs) };
 }
 
 /**
