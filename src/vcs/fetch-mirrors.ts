@@ -87,16 +87,14 @@ export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions
     return limit;
   };
   const results = await Promise.all(
-    plan.tasks.map((task) =>
-      // The host's slot is taken first, so a task waiting for a busy host holds no global slot.
-      perHost(task.url)(() =>
-        global(async () => {
-          const result = await mirrorOne(task, options, gitBin);
-          options.emit({ type: 'result', result });
-          return result;
-        }),
-      ),
-    ),
+    plan.tasks.map(async (task) => {
+      // Looking at a mirror on disk takes no host's slot; only fetching does. The host's slot is
+      // taken before the global one, so a task waiting for a busy host holds no global slot.
+      const local = await global(() => inspectMirror(task, options, gitBin));
+      const result = 'kind' in local ? local : await perHost(task.url)(() => global(() => syncMirror(task, local, options)));
+      options.emit({ type: 'result', result });
+      return result;
+    }),
   );
   return { results, gitMissing: false };
 }
@@ -170,7 +168,15 @@ async function refState(git: Git, dir: string, refs: readonly MirrorRef[]): Prom
   return { missing, unlisted: checked.filter((ref) => !branchOrTagListed(checkedBranch(ref)!, branches, tags)) };
 }
 
-async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): Promise<MirrorResult> {
+/** What is on disk, when the network is needed: the git runner and whether a mirror is there to update. */
+interface LocalState {
+  readonly git: Git;
+  readonly url: string;
+  readonly existing: boolean;
+}
+
+/** The mirror on disk: `cached` when Composer would not sync it, a `check`-mode failure, or what to fetch. */
+async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): Promise<MirrorResult | LocalState> {
   const { git, url } = gitFor(task, options, gitBin);
   const existing = await isMirror(git, task.dir);
   const before = existing ? await refState(git, task.dir, task.refs) : undefined;
@@ -180,6 +186,10 @@ async function mirrorOne(task: MirrorTask, options: MirrorFetchOptions, gitBin: 
     const what = before === undefined ? `no mirror at ${task.dir}` : before.missing.length > 0 ? `reference ${first.reference} is not in the mirror ${task.dir}` : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
     return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', what, { packageName: first.packageName, url }) };
   }
+  return { git, url, existing };
+}
+
+async function syncMirror(task: MirrorTask, { git, url, existing }: LocalState, options: MirrorFetchOptions): Promise<MirrorResult> {
   const action: MirrorAction = existing ? 'update' : 'clone';
   const started = Date.now();
   let attempt = 0;
