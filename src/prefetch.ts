@@ -38,6 +38,8 @@ export interface PrefetchDeps {
   /** Replaces the backend (tests); built from the options otherwise. */
   readonly createBackend?: (context: BackendSetup) => Promise<Backend> | Backend;
   readonly now?: () => number;
+  /** Each git command of the source stage (its arguments hold no credential), for `-v`. */
+  readonly onGitCommand?: (args: readonly string[]) => void;
 }
 
 export type { BackendSetup };
@@ -106,7 +108,8 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
   if (sources === undefined) return result;
   const { withSourceFailures } = await import('./vcs/source-stage.js');
-  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started } };
+  // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
+  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
 }
 
 /**
@@ -124,6 +127,7 @@ async function prefetchSourceMirrors(mode: 'plan' | 'check' | 'fetch', options: 
     env: deps.environment.env,
     signal: deps.signal,
     emit: deps.emit,
+    ...(deps.onGitCommand === undefined ? {} : { onCommand: deps.onGitCommand }),
   });
 }
 

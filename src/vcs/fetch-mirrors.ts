@@ -118,17 +118,37 @@ function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): 
   const git: Git = {
     async run(args, cwd, timeoutMs = options.timeoutMs) {
       options.emit({ type: 'command', task, args });
-      const r = await execa(gitBin, args, {
-        cwd,
-        env,
-        extendEnv: false,
-        reject: false,
-        stdin: 'ignore',
-        timeout: timeoutMs,
-        cancelSignal: options.signal,
-        forceKillAfterDelay: 2000,
-      });
-      return { ok: r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut === true, aborted: r.isCanceled === true };
+      // Its own process group: git's helpers (git-remote-http, index-pack) hold the output pipes, so
+      // stopping only git would wait for a stalled helper; the whole group is stopped instead.
+      const child = execa(gitBin, args, { cwd, env, extendEnv: false, reject: false, stdin: 'ignore', detached: process.platform !== 'win32' });
+      let stopped: 'timeout' | 'abort' | undefined;
+      let hardKill: NodeJS.Timeout | undefined;
+      const signalGroup = (signal: NodeJS.Signals): void => {
+        try {
+          if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, signal);
+          else child.kill(signal);
+        } catch {
+          // already gone
+        }
+      };
+      const stop = (why: 'timeout' | 'abort'): void => {
+        if (stopped !== undefined) return;
+        stopped = why;
+        signalGroup('SIGTERM');
+        hardKill = setTimeout(() => signalGroup('SIGKILL'), 1000);
+      };
+      const timer = setTimeout(() => stop('timeout'), timeoutMs);
+      const onAbort = (): void => stop('abort');
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      if (options.signal.aborted) onAbort();
+      try {
+        const r = await child;
+        return { ok: stopped === undefined && r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: stopped === 'timeout', aborted: stopped === 'abort' };
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(hardKill);
+        options.signal.removeEventListener('abort', onAbort);
+      }
     },
   };
   return { git, url };

@@ -159,6 +159,26 @@ describe('fetchMirrors against git http-backend', () => {
     assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
   });
 
+  it('an interrupt stops a clone at once and leaves nothing behind', async () => {
+    const head = await server.commit('acme/interrupted');
+    const t = task('acme/interrupted', [{ reference: head, version: 'dev-main' }]);
+    server.hold = true;
+    const controller = new AbortController();
+    try {
+      const running = run(plan(t), { signal: controller.signal });
+      await server.nextRequest((r) => r.repo === 'acme/interrupted');
+      const stopped = Date.now();
+      controller.abort();
+      const out = await running;
+      assert.ok(Date.now() - stopped < 2000, 'stops within two seconds');
+      assert.equal(out.results[0]!.kind === 'failed' && out.results[0]!.error.code, 'E_ABORTED');
+    } finally {
+      server.hold = false;
+    }
+    assert.equal(existsSync(t.dir), false);
+    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+  });
+
   it('bounds git processes per host', async () => {
     const repos = ['p/1', 'p/2', 'p/3', 'p/4', 'p/5'];
     const tasks = await Promise.all(repos.map(async (r) => task(r, [{ reference: await server.commit(r), version: 'dev-main' }])));
