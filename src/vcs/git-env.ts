@@ -61,6 +61,9 @@ export function gitEnv(options: GitEnvOptions): Record<string, string> {
     if (value === undefined || key === 'GIT_DIR' || key === 'GIT_WORK_TREE' || key.startsWith('GIT_CONFIG_')) continue;
     env[key] = value;
   }
+  // libcurl reads only the lower-case `http_proxy` (CGI safety); Composer also takes `HTTP_PROXY` on
+  // the command line (`ProxyManager`, 2.7.3+), so git gets it under the name curl reads.
+  if (env['http_proxy'] === undefined && env['HTTP_PROXY'] !== undefined && env['HTTP_PROXY'] !== '') env['http_proxy'] = env['HTTP_PROXY'];
   env['GIT_TERMINAL_PROMPT'] = '0';
   env['GIT_ASKPASS'] = 'echo';
   env['LANGUAGE'] = 'C';

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { fetchMirrors, type MirrorEvent, type MirrorFetchOptions } from '../../src/vcs/fetch-mirrors.js';
 import type { MirrorPlan, MirrorTask } from '../../src/vcs/plan-mirrors.js';
 import { mirrorDirName } from '../../src/vcs/plan-mirrors.js';
+import { ForwardProxy } from '../helpers/forward-proxy.js';
 import { GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -177,6 +178,20 @@ describe('fetchMirrors against git http-backend', () => {
     }
     assert.equal(existsSync(t.dir), false);
     assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+  });
+
+  it('a proxy from the environment (HTTP_PROXY, as Composer reads it) carries the git traffic', async () => {
+    const proxy = await new ForwardProxy().start();
+    try {
+      const head = await server.commit('acme/proxied');
+      const t = task('acme/proxied', [{ reference: head, version: 'dev-main' }]);
+      // git (libcurl) never proxies 127.0.0.1 unless told so; NO_PROXY is cleared for the same reason.
+      const out = await run(plan(t), { env: { base: { PATH: process.env['PATH'], HOME: tmp.dir, HTTP_PROXY: proxy.url, NO_PROXY: '' }, lowSpeedSeconds: 30 } });
+      assert.equal(out.results[0]!.kind, 'cloned');
+      assert.ok(proxy.log.some((r) => r.target.includes('/acme/proxied.git/')), 'requests went through the proxy');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('bounds git processes per host', async () => {

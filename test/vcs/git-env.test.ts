@@ -34,6 +34,10 @@ describe('gitEnv', () => {
     });
     assert.equal(env['GIT_CONFIG_KEY_9'], undefined);
   });
+  it('HTTP_PROXY reaches git as http_proxy, which is the name curl reads; a lower-case one wins', () => {
+    assert.equal(gitEnv({ base: { HTTP_PROXY: 'http://p:3128' }, lowSpeedSeconds: 30 })['http_proxy'], 'http://p:3128');
+    assert.equal(gitEnv({ base: { HTTP_PROXY: 'http://p:3128', http_proxy: 'http://q:8080' }, lowSpeedSeconds: 30 })['http_proxy'], 'http://q:8080');
+  });
   it("keeps the user's own ssh command", () => {
     assert.equal(gitEnv({ base: { GIT_SSH_COMMAND: 'ssh -i k' }, lowSpeedSeconds: 30 })['GIT_SSH_COMMAND'], 'ssh -i k');
   });
