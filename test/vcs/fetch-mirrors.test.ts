@@ -194,6 +194,16 @@ describe('fetchMirrors against git http-backend', () => {
     }
   });
 
+  it('two runs at once: both succeed, one good mirror stays, no temp folder is left', async () => {
+    const head = await server.commit('acme/raced');
+    const t = task('acme/raced', [{ reference: head, version: 'dev-main' }]);
+    const [a, b] = await Promise.all([run(plan(t)), run(plan(t))]);
+    assert.deepEqual([a.results[0]!.kind, b.results[0]!.kind].sort(), ['cloned', 'cloned']);
+    assert.equal((await git(t.dir, 'rev-parse', '--verify', `${head}^{commit}`)).stdout, head);
+    assert.equal((await git(t.dir, 'fsck', '--no-progress')).exitCode, 0);
+    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+  });
+
   it('bounds git processes per host', async () => {
     const repos = ['p/1', 'p/2', 'p/3', 'p/4', 'p/5'];
     const tasks = await Promise.all(repos.map(async (r) => task(r, [{ reference: await server.commit(r), version: 'dev-main' }])));
