@@ -76,6 +76,13 @@ export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions
   const gitBin = options.git ?? 'git';
   const version = await execa(gitBin, ['--version'], { reject: false, env: gitEnv(options.env), extendEnv: false });
   if (version.failed) return { results: [], gitMissing: true };
+  // Credentials travel as GIT_CONFIG_COUNT/KEY/VALUE, which git reads since 2.31; an older git
+  // would silently drop them (and the protocol limits), so it is not used.
+  const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(String(version.stdout)) ?? []).slice(1).map(Number);
+  if (major < 2 || (major === 2 && minor < 31)) {
+    options.emit({ type: 'warning', message: `${String(version.stdout).trim()} is older than 2.31, which this tool needs to hand git credentials through its environment: source packages not prefetched.` });
+    return { results: [], gitMissing: false };
+  }
   if (options.mode === 'fetch') await removeStaleTemps(plan.cacheVcsDir);
 
   const global = pLimit(Math.max(1, options.concurrency));

@@ -58,6 +58,14 @@ export function mirrorDirName(url: string): string {
   return url.replace(/[^a-z0-9.]/giu, (c) => '-'.repeat(utf8.encode(c).length));
 }
 
+/**
+ * `Cache::isUsable` on the mirror folder, as `GitDownloader::doDownload` calls it: a `$null`, `nul`,
+ * `NUL` or `/dev/null` segment means Composer keeps no mirrors and clones straight from the server.
+ */
+export function vcsCacheUsable(cacheVcsDir: string): boolean {
+  return !/(?:^|[\\/])(?:\$null|nul|NUL|\/dev\/null)(?:[\\/]|$)/.test(`${cacheVcsDir}/`);
+}
+
 /** `Filesystem::isLocalPath`: `doDownload` makes no mirror of a repository already on disk. */
 export function isLocalPath(url: string): boolean {
   return /^(?:file:\/\/(?!\/\/)|\/(?!\/)|\/?[a-z]:[\\/]|\.\.[\\/]|[a-z0-9_.-]+[\\/])/i.test(url);

@@ -6,7 +6,7 @@ import { failureCause, failureReason } from '../report/failure-cause.js';
 import type { DownloadTask, FailedPackage, PrefetchEvent, PreferredInstall, Summary } from '../types.js';
 import { fetchMirrors, type MirrorEvent, type MirrorResult } from './fetch-mirrors.js';
 import { gitAuthorization, sanitizeGitUrl } from './git-env.js';
-import { planMirrors, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
+import { planMirrors, vcsCacheUsable, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
 
 /** One Composer project, as far as its source packages are concerned. */
 export interface SourceProject {
@@ -53,7 +53,12 @@ const DEFAULTS = { concurrency: 12, perHost: 4, timeoutMs: 10 * 60 * 1000, lowSp
  * `cachePath` is the mirror folder, so every reporter shows them without knowing about git.
  */
 export async function prefetchSources(options: SourceStageOptions): Promise<SourceOutcome> {
-  const plans = options.projects.map((p) => planMirrors(p.inputs, { cacheVcsDir: p.cacheVcsDir, noDev: options.noDev, preferredInstall: p.preferredInstall }));
+  for (const p of options.projects) {
+    if (!vcsCacheUsable(p.cacheVcsDir)) {
+      options.emit({ type: 'warning', message: `cache-vcs-dir ${p.cacheVcsDir} is a null device: Composer keeps no git mirrors there, so source packages are not prefetched.` });
+    }
+  }
+  const plans = options.projects.filter((p) => vcsCacheUsable(p.cacheVcsDir)).map((p) => planMirrors(p.inputs, { cacheVcsDir: p.cacheVcsDir, noDev: options.noDev, preferredInstall: p.preferredInstall }));
   const skipped = new Set<string>();
   for (const s of plans.flatMap((p) => p.skipped)) {
     // A local repository needs no network: `GitDownloader::doDownload` keeps no mirror of it, so nothing is missing.
@@ -73,7 +78,7 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
   let gitMissing = false;
   const seen = new Set<string>();
   // One project after the other: each has its own auth.json and CA settings. A mirror two projects share is fetched once.
-  for (const [i, project] of options.projects.entries()) {
+  for (const [i, project] of options.projects.filter((p) => vcsCacheUsable(p.cacheVcsDir)).entries()) {
     const plan = plans[i]!;
     const tasks = plan.tasks.filter((t) => !seen.has(t.dir));
     for (const t of tasks) seen.add(t.dir);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseInput } from '../../src/lockfile/parse-input.js';
 import type { ParsedInput } from '../../src/lockfile/types.js';
-import { branchOrTagListed, checkedBranch, isLocalPath, mirrorDirName, planMirrors, sourceUrls } from '../../src/vcs/plan-mirrors.js';
+import { branchOrTagListed, checkedBranch, isLocalPath, mirrorDirName, planMirrors, sourceUrls, vcsCacheUsable } from '../../src/vcs/plan-mirrors.js';
 import { LOCKS_DIR } from '../helpers/lock-fixtures.js';
 
 const load = (file: string): ParsedInput => parseInput(JSON.parse(readFileSync(path.join(LOCKS_DIR, file), 'utf8')), file);
@@ -140,6 +140,11 @@ describe('planMirrors edge cases', () => {
     assert.equal(mirrorDirName('git@github.com:Acme/Lib_x.git'), 'git-github.com-Acme-Lib-x.git');
     assert.equal(mirrorDirName('ssh://git@host:2222/a/b'), 'ssh---git-host-2222-a-b');
     assert.equal(mirrorDirName('https://u:p@h.example/ä'), 'https---u-p-h.example---');
+  });
+
+  it('vcsCacheUsable (Cache::isUsable)', () => {
+    for (const bad of ['/dev/null/vcs', '/dev/null', 'C:\\x\\nul\\vcs', '$null/vcs']) assert.equal(vcsCacheUsable(bad), false, bad);
+    for (const ok of ['/home/u/.cache/composer/vcs', '/tmp/null/vcs', '/srv/nullish']) assert.equal(vcsCacheUsable(ok), true, ok);
   });
 
   it('isLocalPath (Filesystem::isLocalPath)', () => {
