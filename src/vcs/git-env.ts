@@ -75,6 +75,9 @@ export function gitEnv(options: GitEnvOptions): Record<string, string> {
   const config: [string, string][] = [
     ['protocol.ext.allow', 'never'],
     ['protocol.fd.allow', 'never'],
+    // A mirror wants every ref anyway: v0's up-front advertisement saves v2's separate `ls-refs`
+    // round trip on every clone and update (2 requests instead of 3 over smart HTTP).
+    ['protocol.version', '0'],
   ];
   for (const [origin, value] of options.headers ?? []) config.push([`http.${origin}.extraHeader`, `Authorization: ${value}`]);
   if (options.caFile !== undefined) config.push(['http.sslCAInfo', options.caFile]);

@@ -44,7 +44,7 @@ export interface SourceOutcome {
 }
 
 /** Defaults: a few git processes per host (a git server is not a CDN), a stalled clone killed after 10 minutes. */
-const DEFAULTS = { concurrency: 12, perHost: 4, timeoutMs: 10 * 60 * 1000, lowSpeedSeconds: 60 };
+const DEFAULTS = { concurrency: 16, perHost: 6, timeoutMs: 10 * 60 * 1000, lowSpeedSeconds: 60 };
 
 /**
  * The source stage of a run: plan the git mirrors `composer install` would clone, then create or

@@ -29,6 +29,7 @@ describe('gitEnv', () => {
     assert.deepEqual(config, {
       'protocol.ext.allow': 'never',
       'protocol.fd.allow': 'never',
+      'protocol.version': '0',
       'http.https://h.example/.extraHeader': 'Authorization: Basic abc',
       'http.sslCAInfo': '/ca.pem',
     });
