@@ -26,6 +26,8 @@ import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import { failureCause, failureHint, failureReason } from './report/failure-cause.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
+import { installsFromMirror } from './vcs/plan-mirrors.js';
+import type { SourceOutcome } from './vcs/source-stage.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -38,6 +40,8 @@ export interface PrefetchDeps {
   /** Replaces the backend (tests); built from the options otherwise. */
   readonly createBackend?: (context: BackendSetup) => Promise<Backend> | Backend;
   readonly now?: () => number;
+  /** Each git command of the source stage (its arguments hold no credential), for `-v`. */
+  readonly onGitCommand?: (args: readonly string[]) => void;
 }
 
 export type { BackendSetup };
@@ -48,6 +52,8 @@ export interface PrefetchResult {
   readonly results: readonly TaskResult[];
   /** The Composer settings used (the CLI compares the cache size with `cacheFilesMaxsize`). */
   readonly config: ComposerConfig;
+  /** The git mirrors of source packages (`--no-source`, or none in the lock: undefined). */
+  readonly sources?: SourceOutcome | undefined;
 }
 
 /** read → plan → check cache → download → verify → commit. Never touches process.* or stdout. */
@@ -99,12 +105,40 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   }
 
   const checks = createCheckPool({ maxUnpackedBytes: options.download.maxUnpackedBytes });
+  let result: PrefetchResult;
   try {
-    if (options.dryRun) return await lookUpCache({ plan, tasks, config, options, deps, checks, started });
-    return await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
+    if (options.dryRun) {
+      const looked = await lookUpCache({ plan, tasks, config, options, deps, checks, started });
+      return { ...looked, sources: await prefetchSourceMirrors('plan', options, projects, deps) };
+    }
+    result = await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
   } finally {
     await checks.close();
   }
+  const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
+  if (sources === undefined) return result;
+  const { withSourceFailures } = await import('./vcs/source-stage.js');
+  // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
+  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
+}
+
+/**
+ * After the archives: the git mirrors of packages `composer install` takes from source, in
+ * Composer's `cache-vcs-dir` (src/vcs). Loaded only when a lock has such a package.
+ */
+async function prefetchSourceMirrors(mode: 'plan' | 'check' | 'fetch', options: PrefetchOptions, projects: readonly Project[], deps: PrefetchDeps): Promise<SourceOutcome | undefined> {
+  if (options.source === false) return undefined;
+  if (!projects.some((p) => p.group.inputs.some((i) => i.packages.some((pkg) => installsFromMirror(pkg, p.config.preferredInstall))))) return undefined;
+  const { prefetchSources } = await import('./vcs/source-stage.js');
+  return prefetchSources({
+    projects: projects.map((p) => ({ inputs: p.group.inputs, dir: p.group.dir, cacheVcsDir: p.cacheVcsDir, preferredInstall: p.config.preferredInstall, auth: p.auth, configSections: [p.config.global, p.config.project] })),
+    noDev: options.noDev,
+    mode,
+    env: deps.environment.env,
+    signal: deps.signal,
+    emit: deps.emit,
+    ...(deps.onGitCommand === undefined ? {} : { onCommand: deps.onGitCommand }),
+  });
 }
 
 /** Each task's archive as the cache holds it, looked at 16 at a time. */
@@ -345,6 +379,8 @@ interface Project {
   readonly config: ComposerConfig;
   readonly auth: LoadedAuth;
   readonly cacheFilesDir: string;
+  /** `cache-vcs-dir`: where `composer install` looks for git mirrors. */
+  readonly cacheVcsDir: string;
   /** Where `cacheFilesDir` comes from, for messages. */
   readonly cacheSource: string;
   readonly policy: RequestPolicy;
@@ -378,7 +414,7 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     explainFailure: (error) => explainAuthFailure(error, auth),
   });
   const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
-  return { group, config, auth, cacheFilesDir: withoutDotSegments(dirs.cacheFilesDir), cacheSource, policy };
+  return { group, config, auth, cacheFilesDir: withoutDotSegments(dirs.cacheFilesDir), cacheVcsDir: withoutDotSegments(dirs.cacheVcsDir), cacheSource, policy };
 }
 
 function summarise(

@@ -16,7 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['lockfile', 'net', 'verify'],
   ['plan', 'auth', 'cache'],
   ['config', 'report'],
-  ['backends'],
+  ['backends', 'vcs'],
   ['prefetch.ts'],
   ['index.ts', 'cli'],
 ];

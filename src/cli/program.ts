@@ -160,6 +160,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
     .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
+    .option('--no-source', "do not mirror the git repositories of packages installed from source into Composer's cache-vcs-dir")
     .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
     .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
     .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
@@ -195,6 +196,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
     aria2c?: string;
     mirror: string[];
     mirrorPrivate?: boolean;
+    source: boolean;
     dryRun?: boolean;
     check?: boolean;
     json?: JsonFormat | false | true;
@@ -231,6 +233,7 @@ export function toCliOptions(program: Command, env: Readonly<Record<string, stri
       aria2c: o.aria2c,
       mirrors: o.mirror,
       mirrorPrivate: o.mirrorPrivate === true,
+      source: o.source !== false,
       download: {
         ...defaultDownloadOptions,
         concurrency: o.concurrency,

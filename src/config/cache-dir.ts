@@ -24,6 +24,8 @@ export type ComposerConfigSection = Readonly<Record<string, unknown>>;
 export interface CacheDirs {
   readonly cacheDir: string;
   readonly cacheFilesDir: string;
+  /** `cache-vcs-dir`: where `GitDownloader::doDownload` keeps its `git clone --mirror` copies. */
+  readonly cacheVcsDir: string;
   /** Human-readable: which rule decided `cacheFilesDir` (and `cache-dir` when that mattered). */
   readonly source: string;
 }
@@ -238,9 +240,10 @@ export function resolveCacheDirs(
 
   const cacheFilesDir = cfg.get('cache-files-dir') ?? '';
   const cacheDir = cfg.get('cache-dir') ?? '';
+  const cacheVcsDir = cfg.get('cache-vcs-dir') ?? '';
   const filesFromDefault = getEnv(e, 'COMPOSER_CACHE_FILES_DIR') === undefined && cfg.rawValue('cache-files-dir')?.origin === 'default';
   const source = filesFromDefault ? `{$cache-dir}/files, cache-dir from ${describe('cache-dir')}` : describe('cache-files-dir');
-  return { cacheDir, cacheFilesDir, source };
+  return { cacheDir, cacheFilesDir, cacheVcsDir, source };
 }
 
 /**

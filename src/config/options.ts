@@ -43,6 +43,11 @@ export interface PrefetchOptions {
   readonly mirrorPrivate?: boolean;
   readonly download: DownloadOptions;
   /**
+   * Also fill Composer's `cache-vcs-dir` with git mirrors of the packages `composer install` takes
+   * from source (default true; `--no-source` turns it off).
+   */
+  readonly source?: boolean;
+  /**
    * `--verify`: how deeply archives without a lock shasum are checked (default `deep`). Applies to
    * every download and to `verify`.
    */

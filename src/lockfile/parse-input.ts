@@ -1,6 +1,6 @@
 import { PrefetchError } from '../errors.js';
 import { isRecord } from '../json.js';
-import type { DistMirror, InputKind, LockedDist, LockedPackage, PackageProblem, ParsedInput } from './types.js';
+import type { DistMirror, InputKind, LockedDist, LockedPackage, LockedSource, PackageProblem, ParsedInput } from './types.js';
 
 /**
  * Turns the parsed JSON of one input into packages. Accepts what Composer itself reads:
@@ -108,12 +108,22 @@ function normalizePackage(entry: unknown, origin: string, isDev: (name: string) 
     type,
     dist,
     hasSource: isRecord(entry['source']),
+    ...sourceOf(entry['source']),
     dev: isDev(name),
     origin,
     modifiesDownloads,
     ...(typeof entry['notification-url'] === 'string' ? { notificationUrl: entry['notification-url'] } : {}),
     ...transportHeaders(entry['transport-options']),
   };
+}
+
+/** `source` as `ArrayLoader::configureObject` reads it: type, url and reference, cast to strings. */
+function sourceOf(raw: unknown): { source?: LockedSource } {
+  if (!isRecord(raw)) return {};
+  const { type, url, reference, mirrors } = raw;
+  if (typeof type !== 'string' || type === '' || typeof url !== 'string' || url === '') return {};
+  const list = (Array.isArray(mirrors) ? mirrors : []).filter(isRecord).flatMap((m) => (typeof m['url'] === 'string' ? [{ url: m['url'], preferred: m['preferred'] === true }] : []));
+  return { source: { type, url, reference: typeof reference === 'string' ? reference : typeof reference === 'number' ? String(reference) : '', mirrors: list } };
 }
 
 /** `transport-options.http.header` as Composer accepts it: one line or a list of lines. */

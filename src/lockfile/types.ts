@@ -14,6 +14,22 @@ export interface LockedDist {
   readonly mirrors: readonly DistMirror[];
 }
 
+/** A source mirror as recorded in a lock (`source.mirrors[]`, `ArrayDumper::dump`). */
+export interface SourceMirror {
+  readonly url: string;
+  readonly preferred: boolean;
+}
+
+/** `source` of a locked package, as written: Composer clones it when it installs from source. */
+export interface LockedSource {
+  /** `git`, `hg`, `svn`, … (`DownloadManager::getDownloader` lowercases it). */
+  readonly type: string;
+  readonly url: string;
+  /** The commit (git), changeset (hg) or revision (svn); empty when the lock has none. */
+  readonly reference: string;
+  readonly mirrors: readonly SourceMirror[];
+}
+
 /** One package of a composer.lock, installed.json or resolved set, normalised. */
 export interface LockedPackage {
   /** The name as written (pretty case); Composer lowercases it (`BasePackage::__construct`). */
@@ -26,6 +42,8 @@ export interface LockedPackage {
   readonly type: string;
   readonly dist: LockedDist | undefined;
   readonly hasSource: boolean;
+  /** The `source` entry when it has a type and a URL (`Package::getSourceUrls` needs both). */
+  readonly source?: LockedSource | undefined;
   /** Came from `packages-dev` (lock) or `dev-package-names` (installed.json v2). */
   readonly dev: boolean;
   /** Which input file this entry came from (for messages and de-duplication reports). */
