@@ -13,6 +13,7 @@ import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportP
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
+import { redactText } from '../report/redact.js';
 import { displayText } from '../report/terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../types.js';
 import { applyEnvironment, declareEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
@@ -201,11 +202,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (cli.workingDir !== undefined && !isDirectory(cli.prefetch.cwd)) {
       throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, { hint: 'Pass the folder of the project (where composer.json and composer.lock are).' });
     }
-    const { plan, summary, config } = await prefetch(cli.prefetch, {
+    const { plan, summary, config, sources } = await prefetch(cli.prefetch, {
       environment: { ...defaultEnvironment(), env, cwd: cli.prefetch.cwd },
       readStdin: () => text(io.stdin),
       emit,
       signal: controller.signal,
+      // -v: each git command, as Composer's -v shows them (credentials travel in git's environment, never here).
+      ...(verbose ? { onGitCommand: (args: readonly string[]) => stderr(paint.dim(`git ${displayText(redactText(args.join(' ')))}`)) } : {}),
     });
     human.close();
 
@@ -245,6 +248,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     } else if (cli.prefetch.dryRun) {
       for (const chunk of inChunks(planLines(plan), '\n')) stdout(chunk);
       stdout('\n');
+      const mirrors = sources?.plans.flatMap((p) => p.tasks) ?? [];
+      if (mirrors.length > 0) {
+        stdout(`${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'} for packages installed from source (cloned or updated in Composer's cache-vcs-dir):\n`);
+        for (const m of mirrors) stdout(`  ${displayText(redactText(m.url))}\n    ${displayText(m.dir)}\n`);
+      }
     }
 
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
@@ -253,6 +261,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       // Whatever the progress mode: the README promises one line per host in every summary.
       if (stats.length > 0) stderr(formatOrigins(stats));
     }
+    if (!cli.prefetch.dryRun && sources !== undefined && sources.results.length > 0) stderr(sourcesLine(sources.results, cli.prefetch.verifyOnly));
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
   } catch (thrown) {
@@ -270,6 +279,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     clearTimeout(graceTimer);
     io.signals.off(onSignal);
   }
+}
+
+/** One summary line for the git mirrors: how many were cloned, updated, already complete, failed. */
+function sourcesLine(results: readonly { readonly kind: 'cached' | 'cloned' | 'updated' | 'failed' }[], verifyOnly: boolean): string {
+  const count = (kind: string): number => results.filter((r) => r.kind === kind).length;
+  if (verifyOnly) return `Git mirrors: ${count('cached')} of ${results.length} complete in Composer's cache-vcs-dir.`;
+  return `Git mirrors: ${count('cloned')} cloned, ${count('updated')} updated, ${count('cached')} already complete, ${count('failed')} failed.`;
 }
 
 function isDirectory(dir: string): boolean {

@@ -109,11 +109,18 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
 
   it('a second prefetch fetches nothing; `verify` agrees', async () => {
     const since = server.requests.length;
-    const again = await runCli([], { cwd: project, env });
+    const again = await runCli(['-v'], { cwd: project, env });
     assert.equal(again.exitCode, 0, again.stderr);
     assert.equal(server.count(undefined, since), 0);
+    assert.match(again.stderr, /^Git mirrors: 0 cloned, 0 updated, 4 already complete, 0 failed\.$/m);
+    assert.match(again.stderr, /^git .*for-each-ref/m, '-v shows the git commands');
+    assert.doesNotMatch(again.stderr, new RegExp(SECRET));
     const verify = await runCli(['verify'], { cwd: project, env });
     assert.equal(verify.exitCode, 0, verify.stderr);
+    assert.match(verify.stderr, /^Git mirrors: 4 of 4 complete in Composer's cache-vcs-dir\.$/m);
+    const dry = await runCli(['--dry-run'], { cwd: project, env });
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    assert.match(dry.stdout, /^4 git mirrors for packages installed from source/m);
   });
 
   it('a lock moved to a newer reference updates the mirror (no re-clone), and composer install still goes offline', async () => {
