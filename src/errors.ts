@@ -68,12 +68,18 @@ export class HttpStatusError extends PrefetchError {
   readonly status: number;
   /** Seconds to wait, from a Retry-After header, when the server sent one. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * An API rate limit used up (`X-RateLimit-Remaining: 0`, as GitHub sends with its 403/429):
+   * when it resets, as an ISO time and as a wait from the answer, when the server said.
+   */
+  readonly rateLimit: { readonly resetAt: string | undefined; readonly resetInMs: number | undefined } | undefined;
   constructor(options: {
     status: number;
     url: string;
     packageName?: string | undefined;
     retryable: boolean;
     retryAfterMs?: number | undefined;
+    rateLimit?: { readonly resetAt: string | undefined; readonly resetInMs: number | undefined } | undefined;
     hint?: string | undefined;
     /** Replaces the standard `HTTP <status> from <url>` (an explained auth failure says more). */
     message?: string | undefined;
@@ -88,6 +94,7 @@ export class HttpStatusError extends PrefetchError {
     this.name = 'HttpStatusError';
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.rateLimit = options.rateLimit;
   }
 }
 

@@ -19,6 +19,16 @@ export function explainAuthFailure(error: PrefetchError, auth: AuthConfig): Pref
   const found = credentialFor(auth, url);
   let message: string;
   let hint: string;
+  if (error.rateLimit !== undefined) {
+    // Composer says the same interactively (`GitHub::getRateLimit` + "API limit exhausted").
+    const when = error.rateLimit.resetAt === undefined ? '' : `; it resets at ${error.rateLimit.resetAt.slice(11, 16)} UTC${error.rateLimit.resetInMs === undefined ? '' : ` (in ${Math.ceil(error.rateLimit.resetInMs / 60_000)} min)`}`;
+    message = `HTTP ${error.status} from ${error.url}: ${host}'s API rate limit is used up (X-RateLimit-Remaining: 0)${when}`;
+    hint =
+      found !== undefined && !sendsNothing(found.credential, url)
+        ? `The configured ${found.credential.kind} token for "${found.origin}" has used its hourly quota: wait for the reset, or use another token.`
+        : `Requests without a token share a small hourly quota per IP address. Add a token: ${suggestKey(origin, url, auth)} in auth.json (in the project or $COMPOSER_HOME) or COMPOSER_AUTH.`;
+    return new HttpStatusError({ status: error.status, url: error.url, packageName: error.packageName, retryable: false, rateLimit: error.rateLimit, hint, message });
+  }
   if (url.username !== '') {
     message = `HTTP ${error.status} from ${error.url}: ${host} refused the credentials written into the URL`;
     hint = 'Check the user:password in the lock\'s dist URL, or remove them and configure the host in auth.json instead.';

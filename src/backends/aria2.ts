@@ -392,7 +392,7 @@ class Aria2Session {
     this.#pending.delete(exchange.cuid);
     if (target === undefined) return;
     const { watch, url } = target;
-    watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'] });
+    watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'], rateLimitRemaining: exchange.headers['x-ratelimit-remaining'], rateLimitReset: exchange.headers['x-ratelimit-reset'] });
     const location = exchange.headers['location'];
     if (exchange.status >= 300 && exchange.status < 400 && location !== undefined) {
       let next: URL;

@@ -325,7 +325,7 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
   if (isPushback(statusCode)) deps.gate.congested(url.host, sentAt);
   // Our offset is no longer valid: start over on the next attempt.
   if (statusCode === 416) await how.resume.discard();
-  throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after') }, { packageName: task.packageName, shown, nowMs: Date.now() });
+  throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after'), rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'), rateLimitReset: header(response.headers, 'x-ratelimit-reset') }, { packageName: task.packageName, shown, nowMs: Date.now() });
 }
 
 /**

@@ -307,7 +307,7 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
   }
   if (isPushback(response.statusCode)) t.gate?.pushedBack();
   // The same status rules as a whole download (an HttpStatusError: http5xx is http5xx, Retry-After honoured).
-  throw statusFailure({ status: response.statusCode, url: t.url, retryAfter: header(response.headers, 'retry-after') }, { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() });
+  throw statusFailure({ status: response.statusCode, url: t.url, retryAfter: header(response.headers, 'retry-after'), rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'), rateLimitReset: header(response.headers, 'x-ratelimit-reset') }, { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() });
 }
 
 /** Writes the body at the segment's offsets and stops at the segment's end (the first response runs to the end of the file otherwise). */

@@ -9,6 +9,9 @@ export interface HttpAnswer {
   readonly url: URL;
   /** The raw `Retry-After` header, when there was one. */
   readonly retryAfter?: string | undefined;
+  /** The raw `X-RateLimit-Remaining` / `X-RateLimit-Reset` headers (GitHub's API sends them). */
+  readonly rateLimitRemaining?: string | undefined;
+  readonly rateLimitReset?: string | undefined;
 }
 
 /**
@@ -19,14 +22,28 @@ export interface HttpAnswer {
  */
 export function statusFailure(answer: HttpAnswer, context: { readonly packageName: string; readonly shown: string; readonly nowMs: number }): HttpStatusError {
   const { status, url } = answer;
+  const rateLimit = rateLimitOf(answer, context.nowMs);
   return new HttpStatusError({
     status,
     url: context.shown,
     packageName: context.packageName,
-    retryable: isRetryableStatus(status, url.hostname) || status === 416,
+    // A used-up quota resets in up to an hour: asking again at once only spends more of it.
+    retryable: rateLimit === undefined && (isRetryableStatus(status, url.hostname) || status === 416),
+    rateLimit,
     retryAfterMs: status === 429 || status === 503 ? parseRetryAfter(answer.retryAfter, context.nowMs) : undefined,
     hint: statusHint(status, url),
   });
+}
+
+/**
+ * GitHub's answer when an API quota is used up: 403 (or 429) with `X-RateLimit-Remaining: 0`, and
+ * `X-RateLimit-Reset` in epoch seconds (what Composer's `GitHub::getRateLimit` reads).
+ */
+function rateLimitOf(answer: HttpAnswer, nowMs: number): HttpStatusError['rateLimit'] {
+  if ((answer.status !== 403 && answer.status !== 429) || answer.rateLimitRemaining?.trim() !== '0') return undefined;
+  const seconds = Number(answer.rateLimitReset);
+  if (answer.rateLimitReset === undefined || !Number.isFinite(seconds) || seconds <= 0) return { resetAt: undefined, resetInMs: undefined };
+  return { resetAt: new Date(seconds * 1000).toISOString(), resetInMs: Math.max(0, seconds * 1000 - nowMs) };
 }
 
 /** Whether a server pushed back (throttling, overload): the origin's gate should ease off. */

@@ -133,6 +133,16 @@ describe('401/403 messages', () => {
     assert.equal(e.code, 'E_AUTH');
     assert.match(explainAuthFailure(err('https://api.github.com/repos/a/b/zipball/r', 403), config({})).hint ?? '', /github-oauth.*github\.com/);
   });
+  it("GitHub's API rate limit says so, when it resets, and how to add a token", () => {
+    const limited = (status: number) => new HttpStatusError({ status, url: 'https://api.github.com/repos/a/b/zipball/r', retryable: false, rateLimit: { resetAt: '2026-12-02T12:45:00.000Z', resetInMs: 17 * 60_000 } });
+    const anonymous = explainAuthFailure(limited(403), config({}));
+    assert.match(anonymous.message, /api\.github\.com's API rate limit is used up \(X-RateLimit-Remaining: 0\); it resets at 12:45 UTC \(in 17 min\)/);
+    assert.doesNotMatch(anonymous.message, /requires authentication/);
+    assert.match(anonymous.hint ?? '', /Add a token: \{"github-oauth": \{"github\.com": "<token>"\}\} in auth\.json .* or COMPOSER_AUTH/);
+    const withToken = explainAuthFailure(limited(403), config({ 'github.com': { kind: 'github-oauth', token: 'ghp_SECRET' } }));
+    assert.match(withToken.hint ?? '', /The configured github-oauth token for "github\.com" has used its hourly quota/);
+    assert.doesNotMatch(`${withToken.message} ${withToken.hint}`, /ghp_SECRET|wrong, expired/);
+  });
   it('a key filed under another port says the port is the problem', () => {
     const e = explainAuthFailure(err('https://ghe.example.com/api/v3/repos/a/b/zipball/r'), config({ 'ghe.example.com:8443': { kind: 'github-oauth', token: 'TOKEN1' } }, { githubDomains: ['github.com', 'ghe.example.com:8443'] }));
     assert.match(e.message, /the configured github-oauth entry is for "ghe\.example\.com:8443", another port/);

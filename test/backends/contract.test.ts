@@ -145,6 +145,26 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    name: "GitHub's API rate limit (403, X-RateLimit-Remaining: 0) is reported as such, with its reset, and not retried",
+    async run(h) {
+      const body = zipFor('acme/limited');
+      const ref = h.unique('r');
+      const reset = 4_102_444_800; // 2100-01-01T00:00:00Z
+      const api = h.net.route('api.github.com', `/repos/acme/limited/zipball/${ref}`, (_req, res) =>
+        res.writeHead(403, { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset), 'content-length': '0' }).end(),
+      );
+      const { results } = await h.fetch([h.task([api], body)]);
+      const result = results[0]!;
+      assert.equal(result.kind, 'failed', JSON.stringify(result));
+      const error = (result as { error: unknown }).error;
+      assert.ok(error instanceof HttpStatusError, String(error));
+      assert.equal(error.status, 403);
+      assert.equal(error.rateLimit?.resetAt, '2100-01-01T00:00:00.000Z');
+      assert.equal(error.retryable, false);
+      assert.equal(h.net.seen(api).length, 1, 'a used-up quota is not asked again');
+    },
+  },
+  {
     name: 'redirects across hosts: requests, bytes and failures are credited to the host that answered each',
     async run(h) {
       const body = zipFor('acme/redirected');
