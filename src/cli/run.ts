@@ -217,7 +217,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (!cli.prefetch.dryRun && !config.cacheReadOnly && plan.tasks.length > 0 && !controller.signal.aborted) {
       cacheSize = await checkCacheSize(plan, config.cacheFilesMaxsize, controller.signal);
       if (cacheSize.overLimit) {
-        const warning = formatCacheSizeWarning(cacheSize);
+        const warning = formatCacheSizeWarning(cacheSize, config.cacheFilesMaxsizeScope);
         warnings.push(warning);
         stderr(paint.yellow(`warning: ${warning}`));
       }

@@ -32,6 +32,8 @@ export interface ComposerConfig {
   readonly cacheFilesTtl: number;
   /** `Config::get('cache-files-maxsize')` in bytes (default 300 MiB). */
   readonly cacheFilesMaxsize: number;
+  /** Where that value comes from: the project composer.json wins over the global config.json. */
+  readonly cacheFilesMaxsizeScope: 'project' | 'global' | 'default';
   /** Defaults ∪ global ∪ project ∪ hosts with github-oauth in these sections (2.5+ `BaseIO::loadConfiguration`). */
   readonly githubDomains: readonly string[];
   /** Defaults ∪ global ∪ project ∪ hosts with gitlab-oauth / gitlab-token in these sections. */
@@ -192,6 +194,7 @@ export async function loadComposerConfig(options: LoadComposerConfigOptions): Pr
     cacheReadOnly,
     cacheFilesTtl,
     cacheFilesMaxsize,
+    cacheFilesMaxsizeScope: project && 'cache-files-maxsize' in project ? 'project' : global && 'cache-files-maxsize' in global ? 'global' : 'default',
     githubDomains,
     gitlabDomains,
     secureHttp,

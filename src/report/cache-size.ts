@@ -86,10 +86,16 @@ export async function checkCacheSize(plan: Plan, maxsize: number, signal?: Abort
   return { maxsize, planBytes, cacheBytes, overLimit, suggestedMaxsize: overLimit ? suggestMaxsize(cacheBytes) : null };
 }
 
-export function formatCacheSizeWarning(check: CacheSizeCheck): string {
+/**
+ * The warning, with the command that raises the limit where it is set: a project composer.json
+ * value beats the global one (`Config::merge`), so raising the global one would change nothing.
+ */
+export function formatCacheSizeWarning(check: CacheSizeCheck, scope: 'project' | 'global' | 'default' = 'default'): string {
+  const value = check.suggestedMaxsize ?? suggestMaxsize(check.cacheBytes);
+  const command = scope === 'project' ? `composer config cache-files-maxsize ${value}   (in the project: its composer.json sets the limit)` : `composer config -g cache-files-maxsize ${value}`;
   return (
     `Composer's cache now holds ${formatBytes(check.cacheBytes)} (this lock: ${formatBytes(check.planBytes)}), more than cache-files-maxsize ` +
     `(${formatBytes(check.maxsize)}). Composer's cache GC runs on about 1 in 50 Composer runs and would then delete the least recently used ` +
-    `archives, possibly ones this run fetched. Raise the limit:\n    composer config -g cache-files-maxsize ${check.suggestedMaxsize ?? suggestMaxsize(check.cacheBytes)}`
+    `archives, possibly ones this run fetched. Raise the limit:\n    ${command}`
   );
 }

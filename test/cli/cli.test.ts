@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { composerPackageZip } from '../helpers/archives.js';
@@ -168,5 +168,17 @@ describe('the command line, end to end against a loopback dist server', () => {
     assert.ok(report.warnings.some((w) => w.includes('cache-files-maxsize')));
     // The archives landed where the report says.
     assert.ok((await readdir(path.dirname(report.packages[0]!.cachePath))).length > 0);
+  });
+
+  it("when the project's composer.json sets the smaller cache-files-maxsize, the fix names the project setting, not -g", async () => {
+    const dir = path.join(root, 'project-small-maxsize');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'composer.lock'), await readFile(path.join(project, 'composer.lock')));
+    const composerJson = JSON.parse(await readFile(path.join(project, 'composer.json'), 'utf8').catch(() => '{}')) as { config?: Record<string, unknown> };
+    await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ ...composerJson, config: { ...composerJson.config, 'cache-files-maxsize': '1K' } }));
+    const run = await runCli([], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache-small-project') } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /composer config cache-files-maxsize 1GiB {3}\(in the project: its composer\.json sets the limit\)/);
+    assert.doesNotMatch(run.stderr, /composer config -g/);
   });
 });
