@@ -6,6 +6,7 @@ import { Agent, DispatcherBase, ProxyAgent } from './undici-lean.js';
 import { PrefetchError } from '../errors.js';
 import { basicAuthorization } from './request-headers.js';
 import { redactUrl } from './request-policy.js';
+export { caLocations } from './ca-locations.js';
 
 /**
  * The HTTP dispatcher for downloads: one keep-alive Agent, or, when proxy variables are set, a
@@ -238,17 +239,6 @@ export function createDispatcher(options: DispatcherOptions, env: Readonly<Recor
       requestTls: { timeout: options.connectTimeoutMs, ...tls },
     }),
   );
-}
-
-/** Where Composer's `cafile` / `capath` point (project config over global), resolved against `cwd`. */
-export function caLocations(sections: readonly (Readonly<Record<string, unknown>> | undefined)[], cwd: string): { cafile: string | undefined; capath: string | undefined } {
-  let cafile: string | undefined;
-  let capath: string | undefined;
-  for (const section of sections) {
-    if (typeof section?.['cafile'] === 'string' && section['cafile'] !== '') cafile = path.resolve(cwd, section['cafile']);
-    if (typeof section?.['capath'] === 'string' && section['capath'] !== '') capath = path.resolve(cwd, section['capath']);
-  }
-  return { cafile, capath };
 }
 
 /**

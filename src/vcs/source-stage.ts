@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { caLocations } from '../net/ca-locations.js';
 import type { AuthConfig } from '../auth/auth-headers.js';
 import { PrefetchError } from '../errors.js';
 import type { ParsedInput } from '../lockfile/types.js';
@@ -173,13 +174,3 @@ function failuresOf(result: MirrorResult): FailedPackage[] {
   }));
 }
 
-/** Composer's `cafile`/`capath` (project over global), resolved against the project, as `net/dispatcher.ts` `caLocations` does. */
-function caLocations(sections: readonly (Readonly<Record<string, unknown>> | undefined)[], cwd: string): { cafile: string | undefined; capath: string | undefined } {
-  let cafile: string | undefined;
-  let capath: string | undefined;
-  for (const section of sections) {
-    if (typeof section?.['cafile'] === 'string' && section['cafile'] !== '') cafile = path.resolve(cwd, section['cafile']);
-    if (typeof section?.['capath'] === 'string' && section['capath'] !== '') capath = path.resolve(cwd, section['capath']);
-  }
-  return { cafile, capath };
-}

@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { applyEnvironment, declareEnvironment } from '../../src/cli/env-options.js';
 import { buildProgram, mistypedCommand, toCliOptions } from '../../src/cli/program.js';
-import { run, type CliIo } from '../../src/cli/run.js';
 import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
+import { runInProcess as cli } from '../helpers/in-process.js';
 
-/** The CLI in this process: its own env, cwd and streams, no process signal handlers. */
-async function cli(argv: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = {
-    env: options.env,
-    cwd: options.cwd,
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    signals: { on: () => undefined, off: () => undefined, dieBy: () => assert.fail('no signal in these tests') },
-  };
-  const exitCode = await run(argv, io);
-  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
 
 /** Every sentence of a message starts upper-case: after ". " comes no lower-case letter. */
 function assertSentencesCapitalised(text: string): void {

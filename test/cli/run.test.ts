@@ -1,34 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { run, type CliIo } from '../../src/cli/run.js';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
-/** The CLI in this process: its own env, cwd and streams, no process signal handlers. */
-async function runInProcess(argv: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = {
-    env: options.env,
-    cwd: options.cwd,
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    signals: { on: () => undefined, off: () => undefined, dieBy: () => assert.fail('no signal in these tests') },
-  };
-  const exitCode = await run(argv, io);
-  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
 
 describe('run(argv, io): the CLI in-process', () => {
   let server: DistServer;
