@@ -25,6 +25,7 @@ import { createRequestPolicy } from './net/request-policy.js';
 import { validateMirrorTemplate } from './plan/mirror-urls.js';
 import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import { failureCause, failureHint, failureReason } from './report/failure-cause.js';
+import type { ClientTls } from './net/dispatcher.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
 import { installsFromMirror } from './vcs/plan-mirrors.js';
 import type { SourceOutcome } from './vcs/source-stage.js';
@@ -313,7 +314,7 @@ async function fetchPending(
   projects: readonly Project[],
   deps: PrefetchDeps,
   checks: CheckPool,
-  [{ caLocations, createDispatcher, loadCa, resolveProxySettings }, { pickBackend }]: Awaited<ReturnType<typeof loadNetwork>>,
+  [{ caLocations, createDispatcher, loadCa, loadClientCertificates, resolveProxySettings }, { pickBackend }]: Awaited<ReturnType<typeof loadNetwork>>,
 ): Promise<TaskResult[]> {
   const [first] = projects;
   if (first === undefined) return [];
@@ -327,8 +328,14 @@ async function fetchPending(
     deps.emit({ type: 'warning', message: `The projects set different cafile/capath; ${first.group.dir}'s are used for every download.` });
   }
   const env = deps.environment.env;
-  const dispatcher = createDispatcher({ ...d, ca }, env);
-  const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca }, env);
+  // auth.json `client-certificate` (Composer 2.10): each project's entries, the first project's winning for an origin.
+  const clientCertificates = new Map<string, ClientTls>();
+  for (const p of projects) {
+    if (p.auth.clientCertificates === undefined || p.auth.clientCertificates.size === 0) continue;
+    for (const [origin, tls] of await loadClientCertificates(p.auth.clientCertificates, p.group.dir)) if (!clientCertificates.has(origin)) clientCertificates.set(origin, tls);
+  }
+  const dispatcher = createDispatcher({ ...d, ca, clientCertificates }, env);
+  const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca, clientCertificates }, env);
   const setup: BackendSetup = { backend: options.backend, aria2c: options.aria2c, dispatcher, freshDispatcher, network: { proxies: resolveProxySettings(env), ca } };
   const backend = deps.createBackend ? await deps.createBackend(setup) : await pickBackend(setup);
   const ctx: FetchContext = {
@@ -412,6 +419,7 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
     secureHttp: config.secureHttp,
     credentialsFor: (url) => authHeaders(auth, url),
     explainFailure: (error) => explainAuthFailure(error, auth),
+    clientCertificateOrigins: new Set(auth.clientCertificates?.keys() ?? []),
   });
   const cacheSource = options.cacheDir === undefined ? dirs.source : `--cache-dir ${options.cacheDir}`;
   return { group, config, auth, cacheFilesDir: withoutDotSegments(dirs.cacheFilesDir), cacheVcsDir: withoutDotSegments(dirs.cacheVcsDir), cacheSource, policy };

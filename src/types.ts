@@ -148,6 +148,11 @@ export interface StagedFile {
 export interface RequestPolicy {
   /** Headers for a request to this URL; never reused for another origin. */
   headersFor(url: URL): Record<string, string>;
+  /**
+   * Whether a request to this URL presents a TLS client certificate (auth.json
+   * `client-certificate`): only a transport built with the run's dispatcher can (the native one).
+   */
+  presentsClientCertificate?(url: URL): boolean;
   /** The URL as it may be shown to a person: no userinfo, no token query parameters. */
   redact(url: string): string;
   /** Throws `E_INSECURE` for a URL Composer would refuse (`Config::prohibitUrlByConfig`), checked at every hop. */

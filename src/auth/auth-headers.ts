@@ -34,9 +34,22 @@ export type Credential =
   /** Composer 2.10+: `forgejo-token.{host}: {username, token}`, sent as Basic username:token. */
   | { readonly kind: 'forgejo-token'; readonly username: string; readonly token: string };
 
+/**
+ * Composer 2.10's `client-certificate.{host}`: a TLS client certificate for that origin
+ * (`local_cert`, optional `local_pk` and `passphrase`, as PHP's ssl stream context names them).
+ * Paths as written, resolved against the working directory when read.
+ */
+export interface ClientCertificate {
+  readonly localCert: string;
+  readonly localPk: string | undefined;
+  readonly passphrase: string | undefined;
+}
+
 export interface AuthConfig {
   /** Origin (`host[:port]`, as `Url::getOrigin` computes it) → its one credential. */
   readonly credentials: ReadonlyMap<string, Credential>;
+  /** Origin → the TLS client certificate presented to it (none by default). */
+  readonly clientCertificates?: ReadonlyMap<string, ClientCertificate>;
   /** Effective github-domains, including hosts added implicitly because they have github-oauth. */
   readonly githubDomains: readonly string[];
   /** Effective gitlab-domains, including hosts added implicitly for gitlab-oauth / gitlab-token. */

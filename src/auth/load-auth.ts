@@ -2,7 +2,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
 import { isRecord, parseSecretJson } from '../json.js';
-import type { AuthConfig, AuthKey, Credential } from './auth-headers.js';
+import type { AuthConfig, AuthKey, ClientCertificate, Credential } from './auth-headers.js';
 
 /**
  * Reads credentials the way current Composer (≥ 2.7.8) does and turns them into one credential per
@@ -54,6 +54,8 @@ export interface AuthSource {
 }
 
 const AUTH_KEYS: readonly AuthKey[] = ['bitbucket-oauth', 'github-oauth', 'gitlab-oauth', 'gitlab-token', 'http-basic', 'bearer', 'custom-headers', 'forgejo-token'];
+/** Merged like the others, but not a header: a TLS setting of the connection (`client-certificate`, 2.10). */
+const CLIENT_CERTIFICATE_KEY = 'client-certificate';
 
 async function readAuthFile(file: string): Promise<AuthSource | undefined> {
   let text: string;
@@ -109,10 +111,11 @@ export async function loadAuth(options: LoadAuthOptions): Promise<LoadedAuth> {
 }
 
 /** `Config::merge` per auth key (a later source replaces a host's entry) — pure. */
-function mergeAuthSources(sources: readonly AuthSource[]): Record<AuthKey, Record<string, unknown>> {
-  const merged = Object.fromEntries(AUTH_KEYS.map((key) => [key, {} as Record<string, unknown>])) as Record<AuthKey, Record<string, unknown>>;
+function mergeAuthSources(sources: readonly AuthSource[]): Record<AuthKey | typeof CLIENT_CERTIFICATE_KEY, Record<string, unknown>> {
+  const keys = [...AUTH_KEYS, CLIENT_CERTIFICATE_KEY] as const;
+  const merged = Object.fromEntries(keys.map((key) => [key, {} as Record<string, unknown>])) as Record<AuthKey | typeof CLIENT_CERTIFICATE_KEY, Record<string, unknown>>;
   for (const source of sources) {
-    for (const key of AUTH_KEYS) {
+    for (const key of keys) {
       const map = source.data[key];
       if (isRecord(map)) Object.assign(merged[key], map);
     }
@@ -215,6 +218,17 @@ export function buildAuthConfig(sources: readonly AuthSource[], options: Pick<Lo
     credentials.set(host, { kind: 'forgejo-token', username, token });
   }
 
-  const names = [...new Set(sources.filter((s) => AUTH_KEYS.some((k) => isRecord(s.data[k]))).map((s) => s.name))];
-  return { credentials, githubDomains, gitlabDomains, sources: names, warnings };
+  const clientCertificates = new Map<string, ClientCertificate>();
+  for (const [host, value] of Object.entries(merged[CLIENT_CERTIFICATE_KEY])) {
+    const localCert = isRecord(value) ? str(value['local_cert']) : undefined;
+    if (localCert === undefined || localCert === '') {
+      warnings.push(`auth: ignoring client-certificate.${host}: expected {"local_cert", "local_pk" (optional), "passphrase" (optional)}`);
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    clientCertificates.set(host, { localCert, localPk: str(record['local_pk']), passphrase: str(record['passphrase']) });
+  }
+
+  const names = [...new Set(sources.filter((s) => [...AUTH_KEYS, CLIENT_CERTIFICATE_KEY].some((k) => isRecord(s.data[k]))).map((s) => s.name))];
+  return { credentials, clientCertificates, githubDomains, gitlabDomains, sources: names, warnings };
 }

@@ -60,7 +60,8 @@ function sized(backend: Backend, slots: Semaphore): Backend {
 
 /**
  * True when any URL of the task would be sent with a header (credentials from auth.json, URL
- * userinfo, the lock's transport-options headers: all of them come from `task.policy`). aria2 forwards request headers to every
+ * userinfo, the lock's transport-options headers: all of them come from `task.policy`) or a TLS
+ * client certificate (held by the run's dispatcher, which aria2 does not use). aria2 forwards request headers to every
  * redirect target (aria2/aria2#1176), so such tasks need a transport that decides headers again
  * at every hop, as Composer's `CurlDownloader::handleRedirect` does: the native one.
  */
@@ -72,7 +73,7 @@ export function needsPerRequestHeaders(task: SettledTask): boolean {
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys(task.policy.headersFor(url)).length > 0;
+    return url.username !== '' || url.password !== '' || Object.keys(task.policy.headersFor(url)).length > 0 || task.policy.presentsClientCertificate?.(url) === true;
   });
 }
 

@@ -29,6 +29,15 @@ export interface DispatcherOptions {
   readonly stallTimeoutMs: number;
   /** PEM certificates that replace the default trust store (Composer's `cafile` / `capath`). */
   readonly ca?: readonly string[] | undefined;
+  /** Origin (`host[:port]`) → the TLS client certificate presented to it (auth.json `client-certificate`). */
+  readonly clientCertificates?: ReadonlyMap<string, ClientTls> | undefined;
+}
+
+/** A loaded client certificate: PEM text, as Node's TLS options take it. */
+export interface ClientTls {
+  readonly cert: string;
+  readonly key?: string | undefined;
+  readonly passphrase?: string | undefined;
 }
 
 export interface ProxyEndpoint {
@@ -211,13 +220,73 @@ class ProxyRouter extends DispatcherBase {
   }
 }
 
+/** `host[:port]` of an origin as auth.json keys name it (`Url::getOrigin`: an explicit port only). */
+function originKey(origin: string | URL): string {
+  const url = new URL(String(origin));
+  return url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
+}
+
+/** Sends each request to the dispatcher of its origin, or to the default one. */
+class OriginRouter extends DispatcherBase {
+  readonly #fallback: Dispatcher;
+  readonly #byOrigin: ReadonlyMap<string, Dispatcher>;
+
+  constructor(fallback: Dispatcher, byOrigin: ReadonlyMap<string, Dispatcher>) {
+    super();
+    this.#fallback = fallback;
+    this.#byOrigin = byOrigin;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const own = options.origin === undefined ? undefined : this.#byOrigin.get(originKey(options.origin));
+    return (own ?? this.#fallback).dispatch(options, handler);
+  }
+
+  #all(): Dispatcher[] {
+    return [this.#fallback, ...this.#byOrigin.values()];
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all(this.#all().map((d) => d.close())).then(() => undefined);
+    if (callback === undefined) return done;
+    void done.then(callback, callback);
+  }
+
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(): Promise<void>;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === 'function' ? null : (a ?? null);
+    const callback = typeof a === 'function' ? a : b;
+    const done = Promise.all(this.#all().map((d) => d.destroy(err))).then(() => undefined);
+    if (callback === undefined) return done;
+    void done.then(callback, callback);
+  }
+}
+
 /**
  * The dispatcher for a run. Same pool settings direct or proxied; with a custom CA, both the
  * proxy connection (https proxies) and the origin TLS session trust only those certificates,
  * as curl does with Composer's `cafile`.
  */
 export function createDispatcher(options: DispatcherOptions, env: Readonly<Record<string, string | undefined>>): Dispatcher {
-  const tls = options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {};
+  const certificates = options.clientCertificates;
+  if (certificates === undefined || certificates.size === 0) return originDispatcher(options, env, undefined);
+  // A client certificate belongs to its origin only: those origins get pools of their own, so the
+  // certificate is never presented anywhere else (Composer 2.10 sets it per origin in the stream context).
+  const byOrigin = new Map([...certificates].map(([origin, tls]) => [origin, originDispatcher(options, env, tls)]));
+  return new OriginRouter(originDispatcher(options, env, undefined), byOrigin);
+}
+
+/** One connection setup: pools direct or through the proxies, with the CA and an optional client certificate. */
+function originDispatcher(options: DispatcherOptions, env: Readonly<Record<string, string | undefined>>, client: ClientTls | undefined): Dispatcher {
+  const tls = {
+    ...(options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {}),
+    ...(client === undefined ? {} : { cert: client.cert, ...(client.key === undefined ? {} : { key: client.key }), ...(client.passphrase === undefined ? {} : { passphrase: client.passphrase }) }),
+  };
   const pool = {
     connections: options.perOrigin,
     headersTimeout: options.headersTimeoutMs,
@@ -235,7 +304,8 @@ export function createDispatcher(options: DispatcherOptions, env: Readonly<Recor
       // http:// targets go to an http proxy as absolute-URI requests (what curl does); https://
       // targets are tunnelled with CONNECT so the proxy never sees the request or its headers.
       proxyTunnel: false,
-      proxyTls: { timeout: options.connectTimeoutMs, ...tls },
+      // The proxy never sees the client certificate; only the origin's TLS session does.
+      proxyTls: { timeout: options.connectTimeoutMs, ...(options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {}) },
       requestTls: { timeout: options.connectTimeoutMs, ...tls },
     }),
   );
@@ -246,6 +316,26 @@ export function createDispatcher(options: DispatcherOptions, env: Readonly<Recor
  * when neither is configured: Node's own store applies then, which already includes
  * `NODE_EXTRA_CA_CERTS` (read by Node itself at startup).
  */
+/** Reads the PEM files of auth.json's `client-certificate` entries (paths resolved against `cwd`). */
+export async function loadClientCertificates(entries: ReadonlyMap<string, { readonly localCert: string; readonly localPk: string | undefined; readonly passphrase: string | undefined }>, cwd: string): Promise<Map<string, ClientTls>> {
+  const read = async (file: string, origin: string, field: string): Promise<string> => {
+    try {
+      return await readFile(path.resolve(cwd, file), 'utf8');
+    } catch (error) {
+      throw new PrefetchError('E_USAGE', `Cannot read client-certificate.${origin}.${field} ${file}: ${(error as Error).message}`, { hint: 'Fix the path in auth.json (or COMPOSER_AUTH).' });
+    }
+  };
+  const loaded = new Map<string, ClientTls>();
+  for (const [origin, entry] of entries) {
+    loaded.set(origin, {
+      cert: await read(entry.localCert, origin, 'local_cert'),
+      key: entry.localPk === undefined ? undefined : await read(entry.localPk, origin, 'local_pk'),
+      passphrase: entry.passphrase,
+    });
+  }
+  return loaded;
+}
+
 export async function loadCa(locations: { cafile: string | undefined; capath: string | undefined }): Promise<string[] | undefined> {
   const certs: string[] = [];
   const read = async (file: string, setting: string): Promise<void> => {

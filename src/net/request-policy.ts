@@ -42,6 +42,8 @@ export interface RequestPolicyOptions {
   readonly credentialsFor?: (url: URL) => Record<string, string>;
   /** A final failure in this project's words (`explainAuthFailure` with its auth.json); as is by default. */
   readonly explainFailure?: (error: PrefetchError) => PrefetchError;
+  /** Origins (`host[:port]`) that get a TLS client certificate. */
+  readonly clientCertificateOrigins?: ReadonlySet<string>;
 }
 
 export function createRequestPolicy(options: RequestPolicyOptions): RequestPolicy {
@@ -61,6 +63,10 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
     },
     redact: redactUrl,
     explainFailure: options.explainFailure ?? ((error) => error),
+    presentsClientCertificate(url) {
+      const origins = options.clientCertificateOrigins;
+      return origins !== undefined && origins.size > 0 && origins.has(url.port === '' ? url.hostname : `${url.hostname}:${url.port}`);
+    },
     assertAllowed(url) {
       if (url.protocol === 'https:') return;
       if (url.protocol === 'http:' && !options.secureHttp) return;
