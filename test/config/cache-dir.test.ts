@@ -70,6 +70,10 @@ describe('resolveComposerHome (Factory::getHomeDir)', () => {
     assert.equal(resolveComposerHome(envOf({ APPDATA: 'C:\\A\\' }, [], 'win32')), 'C:/A/Composer');
     assert.equal(resolveComposerHome(envOf({ HOME: '/home/u//' }, [])), '/home/u/.composer');
   });
+  it('on Windows without APPDATA or COMPOSER_HOME, refuses as Composer does instead of guessing', () => {
+    assert.throws(() => resolveComposerHome(envOf({ USERPROFILE: 'C:\\Users\\u' }, [], 'win32')), /The APPDATA or COMPOSER_HOME environment variable must be set for Composer to run correctly/);
+    assert.equal(resolveComposerHome(envOf({ COMPOSER_HOME: 'C:\\ch' }, [], 'win32')), 'C:\\ch');
+  });
 });
 
 describe('cacheDisabledReason (Cache::isUsable, cache-files-ttl)', () => {
