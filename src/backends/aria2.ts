@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
-import { PrefetchError } from '../errors.js';
+import { PrefetchError, toPrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
 import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
@@ -133,7 +133,7 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
     async attempt(url, attempt, scope) {
-      // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
+      // secure-http for the first hop; the hops aria2 follows are checked as its log shows them (`transfer`).
       task.policy.assertAllowed(new URL(url));
       const release = await deps.slots.acquire(scope.signal);
       try {
@@ -155,13 +155,29 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
-  const exchanges = session.watch(url, (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }));
+  // aria2 follows redirects itself; each hop it reports is checked against secure-http as the
+  // native backend checks it before sending (Composer's `CurlDownloader::handleRedirect`). aria2
+  // may have sent that hop's request already, but nothing it serves is kept.
+  const refuse = new AbortController();
+  let refused: PrefetchError | undefined;
+  const exchanges = session.watch(
+    url,
+    (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }),
+    (next) => {
+      try {
+        task.policy.assertAllowed(next);
+      } catch (error) {
+        refused ??= toPrefetchError(error, 'E_INSECURE', { packageName: task.packageName, url: task.policy.redact(next.href) });
+        refuse.abort();
+      }
+    },
+  );
   let outcome: Outcome;
   try {
     outcome = await session.download(url, {
       options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
       onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
-      signal: how.signal,
+      signal: AbortSignal.any([how.signal, refuse.signal]),
       maxSizeBytes: ctx.options.maxSizeBytes,
     });
     // An HTTP status ended it: the answer's head (host, Retry-After) is in aria2's log, which may trail RPC by a moment.
@@ -173,6 +189,10 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   }
   // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
+  if (refused !== undefined && !how.signal.aborted) {
+    await removeQuietly(file);
+    throw refused;
+  }
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
     const bytes = await stat(file).then((s) => s.size, () => undefined);
     if (bytes !== undefined) {
@@ -342,8 +362,8 @@ class Aria2Session {
    * Collects the HTTP exchanges aria2 makes for `url` (redirects followed, ranges included) until
    * `close`; `onExchange` hears each, with its answer, or with none for a request left unanswered.
    */
-  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void): ExchangeWatch {
-    const watch = new ExchangeWatch(onExchange, () => {
+  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void, onRedirect: (next: URL) => void = () => undefined): ExchangeWatch {
+    const watch = new ExchangeWatch(onExchange, onRedirect, () => {
       for (const [key, target] of this.#targets) if (target.watch === watch) this.#targets.delete(key);
       for (const [cuid, sent] of this.#pending) {
         if (sent.watch !== watch) continue;
@@ -401,6 +421,7 @@ class Aria2Session {
         return;
       }
       this.#targets.set(targetKey(next.host, `${next.pathname}${next.search}`), { watch, url: next });
+      watch.redirected(next);
     }
   }
 
@@ -562,11 +583,14 @@ function targetKey(host: string, path: string): string {
 class ExchangeWatch {
   readonly answers: HttpAnswer[] = [];
   readonly #onExchange: (url: URL, answer: HttpAnswer | undefined) => void;
+  /** Where aria2 is about to go next. */
+  readonly redirected: (next: URL) => void;
   readonly #close: () => void;
   #wake: (() => void) | undefined;
 
-  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, close: () => void) {
+  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, onRedirect: (next: URL) => void, close: () => void) {
     this.#onExchange = onExchange;
+    this.redirected = onRedirect;
     this.#close = close;
   }
 

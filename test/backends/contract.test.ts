@@ -241,6 +241,20 @@ const CASES: readonly Case[] = [
       assert.ok(most <= 2, `${most} requests at once`);
     },
   },
+  {
+    name: 'secure-http: a redirect to plain http fails the package with E_INSECURE, and nothing it served is kept',
+    async run(h) {
+      const body = zipFor('acme/downgraded');
+      const plain = h.net.route(h.unique('plain.example'), '/d.zip', (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body));
+      const secure = h.net.route(h.unique('secure.example'), '/d.zip', (_req, res) => res.writeHead(302, { location: plain, 'content-length': '0' }).end(), 'https');
+      const task = h.task([secure], body, createRequestPolicy({ secureHttp: true }));
+      const { results } = await h.fetch([task]);
+      const [result] = results;
+      assert.equal(result!.kind, 'failed', JSON.stringify(result));
+      if (result!.kind === 'failed') assert.equal(result!.error.code, 'E_INSECURE');
+      await assert.rejects(readFile(task.cachePath), { code: 'ENOENT' });
+    },
+  },
 ];
 
 for (const backend of ['native', 'aria2'] as const) {
