@@ -11,9 +11,10 @@ import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
-import { Semaphore } from '../net/semaphore.js';
+import { TransferBudget } from './transfer-budget.js';
+import { isPushback, type HttpAnswer } from '../net/http-status.js';
+import { isResetLike } from '../net/network-error.js';
 import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
-import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask, retryPolicyFor } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
@@ -45,8 +46,8 @@ export interface Aria2BackendOptions {
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
-  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
-  readonly slots?: Semaphore;
+  /** The run's slots and per-origin gates, when other transports share them (pick-backend.ts sizes it). */
+  readonly budget?: TransferBudget;
   /** Proxies and CA certificates, as the native backend uses them (net/dispatcher.ts). */
   readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
@@ -99,8 +100,9 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
       sessions.add(session);
       try {
         const policy = retryPolicyFor(ctx.options, options.retryPolicy);
-        const slots = options.slots ?? new Semaphore(ctx.options.concurrency);
-        const deps: TaskDeps = { ctx, slots, policy, random, userAgent, session };
+        const budget = options.budget ?? new TransferBudget();
+        if (options.budget === undefined) budget.size(ctx.options);
+        const deps: TaskDeps = { ctx, budget, policy, random, userAgent, session };
         return await Promise.all(tasks.map((task, index) => runTask(task, index, deps)));
       } finally {
         await session.stop();
@@ -116,8 +118,8 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
 
 interface TaskDeps {
   readonly ctx: FetchContext;
-  /** Transfers in flight at once (`--concurrency`), shared with the other transports of the run. */
-  readonly slots: Semaphore;
+  /** Global slots and per-origin gates, shared with the other transports of the run. */
+  readonly budget: TransferBudget;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
@@ -135,11 +137,20 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
     async attempt(url, attempt, scope) {
       // secure-http for the first hop; the hops aria2 follows are checked as its log shows them (`transfer`).
       task.policy.assertAllowed(new URL(url));
-      const release = await deps.slots.acquire(scope.signal);
+      // One aria2 download holds one slot of its first host's gate (aria2 follows redirects itself).
+      const host = new URL(url).host;
+      const release = await deps.budget.acquire(host, scope.signal);
+      const { gate } = deps.budget;
+      const sentAt = gate.now();
       try {
         scope.started();
         ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
-        return await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
+        const staged = await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole, sentAt });
+        gate.succeeded(host);
+        return staged;
+      } catch (error) {
+        if (isResetLike((error as { cause?: unknown }).cause ?? error)) gate.reset(host, sentAt);
+        throw error;
       } finally {
         release();
       }
@@ -151,7 +162,7 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
-async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean }): Promise<StagedFile> {
+async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean; readonly sentAt: number }): Promise<StagedFile> {
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
@@ -162,7 +173,10 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   let refused: PrefetchError | undefined;
   const exchanges = session.watch(
     url,
-    (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }),
+    (answered, answer) => {
+      ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status });
+      if (answer !== undefined && isPushback(answer.status)) deps.budget.gate.congested(answered.host, how.sentAt);
+    },
     (next) => {
       try {
         task.policy.assertAllowed(next);
