@@ -6,15 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
-import { PrefetchError } from '../errors.js';
+import { PrefetchError, toPrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
 import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
-import { Semaphore } from '../net/semaphore.js';
+import { TransferBudget } from './transfer-budget.js';
+import { isPushback, type HttpAnswer } from '../net/http-status.js';
+import { isResetLike } from '../net/network-error.js';
 import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
-import type { HttpAnswer } from '../net/http-status.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { abortedError, fetchTask, retryPolicyFor } from './fetch-loop.js';
 import type { ProxySettings } from '../net/dispatcher.js';
@@ -46,8 +47,8 @@ export interface Aria2BackendOptions {
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
   readonly userAgent?: string;
-  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
-  readonly slots?: Semaphore;
+  /** The run's slots and per-origin gates, when other transports share them (pick-backend.ts sizes it). */
+  readonly budget?: TransferBudget;
   /** Proxies and CA certificates, as the native backend uses them (net/dispatcher.ts). */
   readonly network?: { readonly proxies: ProxySettings; readonly ca: readonly string[] | undefined };
 }
@@ -100,8 +101,9 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
       sessions.add(session);
       try {
         const policy = retryPolicyFor(ctx.options, options.retryPolicy);
-        const slots = options.slots ?? new Semaphore(ctx.options.concurrency);
-        const deps: TaskDeps = { ctx, slots, policy, random, userAgent, session };
+        const budget = options.budget ?? new TransferBudget();
+        if (options.budget === undefined) budget.size(ctx.options);
+        const deps: TaskDeps = { ctx, budget, policy, random, userAgent, session };
         return await Promise.all(tasks.map((task, index) => runTask(task, index, deps)));
       } finally {
         await session.stop();
@@ -117,8 +119,8 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
 
 interface TaskDeps {
   readonly ctx: FetchContext;
-  /** Transfers in flight at once (`--concurrency`), shared with the other transports of the run. */
-  readonly slots: Semaphore;
+  /** Global slots and per-origin gates, shared with the other transports of the run. */
+  readonly budget: TransferBudget;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
@@ -134,13 +136,22 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
   let whole = false;
   return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
     async attempt(url, attempt, scope) {
-      // secure-http is checked here for the first hop; aria2 follows redirects itself (see README).
+      // secure-http for the first hop; the hops aria2 follows are checked as its log shows them (`transfer`).
       task.policy.assertAllowed(new URL(url));
-      const release = await deps.slots.acquire(scope.signal);
+      // One aria2 download holds one slot of its first host's gate (aria2 follows redirects itself).
+      const host = new URL(url).host;
+      const release = await deps.budget.acquire(host, scope.signal);
+      const { gate } = deps.budget;
+      const sentAt = gate.now();
       try {
         scope.started();
         ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
-        return await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole });
+        const staged = await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole, sentAt });
+        gate.succeeded(host);
+        return staged;
+      } catch (error) {
+        if (isResetLike((error as { cause?: unknown }).cause ?? error)) gate.reset(host, sentAt);
+        throw error;
       } finally {
         release();
       }
@@ -152,17 +163,36 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
-async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean }): Promise<StagedFile> {
+async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean; readonly sentAt: number }): Promise<StagedFile> {
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   const file = path.join(session.stagingDir, out);
-  const exchanges = session.watch(url, (answered, answer) => ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status }));
+  // aria2 follows redirects itself; each hop it reports is checked against secure-http as the
+  // native backend checks it before sending (Composer's `CurlDownloader::handleRedirect`). aria2
+  // may have sent that hop's request already, but nothing it serves is kept.
+  const refuse = new AbortController();
+  let refused: PrefetchError | undefined;
+  const exchanges = session.watch(
+    url,
+    (answered, answer) => {
+      ctx.emit({ type: 'exchange', task, url: task.policy.redact(answered.href), status: answer?.status });
+      if (answer !== undefined && isPushback(answer.status)) deps.budget.gate.congested(answered.host, how.sentAt);
+    },
+    (next) => {
+      try {
+        task.policy.assertAllowed(next);
+      } catch (error) {
+        refused ??= toPrefetchError(error, 'E_INSECURE', { packageName: task.packageName, url: task.policy.redact(next.href) });
+        refuse.abort();
+      }
+    },
+  );
   let outcome: Outcome;
   try {
     outcome = await session.download(url, {
       options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
       onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
-      signal: how.signal,
+      signal: AbortSignal.any([how.signal, refuse.signal]),
       maxSizeBytes: ctx.options.maxSizeBytes,
     });
     // An HTTP status ended it: the answer's head (host, Retry-After) is in aria2's log, which may trail RPC by a moment.
@@ -174,6 +204,10 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   }
   // aria2 keeps a `.aria2` control file next to unfinished or failed downloads.
   await removeQuietly(`${file}.aria2`);
+  if (refused !== undefined && !how.signal.aborted) {
+    await removeQuietly(file);
+    throw refused;
+  }
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
     const bytes = await stat(file).then((s) => s.size, () => undefined);
     if (bytes !== undefined) {
@@ -343,8 +377,8 @@ class Aria2Session {
    * Collects the HTTP exchanges aria2 makes for `url` (redirects followed, ranges included) until
    * `close`; `onExchange` hears each, with its answer, or with none for a request left unanswered.
    */
-  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void): ExchangeWatch {
-    const watch = new ExchangeWatch(onExchange, () => {
+  watch(url: string, onExchange: (url: URL, answer: HttpAnswer | undefined) => void, onRedirect: (next: URL) => void = () => undefined): ExchangeWatch {
+    const watch = new ExchangeWatch(onExchange, onRedirect, () => {
       for (const [key, target] of this.#targets) if (target.watch === watch) this.#targets.delete(key);
       for (const [cuid, sent] of this.#pending) {
         if (sent.watch !== watch) continue;
@@ -402,6 +436,7 @@ class Aria2Session {
         return;
       }
       this.#targets.set(targetKey(next.host, `${next.pathname}${next.search}`), { watch, url: next });
+      watch.redirected(next);
     }
   }
 
@@ -563,11 +598,14 @@ function targetKey(host: string, path: string): string {
 class ExchangeWatch {
   readonly answers: HttpAnswer[] = [];
   readonly #onExchange: (url: URL, answer: HttpAnswer | undefined) => void;
+  /** Where aria2 is about to go next. */
+  readonly redirected: (next: URL) => void;
   readonly #close: () => void;
   #wake: (() => void) | undefined;
 
-  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, close: () => void) {
+  constructor(onExchange: (url: URL, answer: HttpAnswer | undefined) => void, onRedirect: (next: URL) => void, close: () => void) {
     this.#onExchange = onExchange;
+    this.redirected = onRedirect;
     this.#close = close;
   }
 

@@ -8,14 +8,13 @@ import { removeQuietly, tempPathFor } from '../cache/temp-files.js';
 import { PrefetchError, RangeMismatchError } from '../errors.js';
 import type { RetryPolicy } from '../net/retry-policy.js';
 import { isPushback, statusFailure } from '../net/http-status.js';
-import { OriginGate } from '../net/origin-gate.js';
 import { isResetLike, networkError, socketCause } from '../net/network-error.js';
 import { contentRange, header, numberHeader } from '../net/response-headers.js';
 import { checkPartialResponse, validatorOf, type Validator } from '../net/transfer-bounds.js';
-import { Semaphore } from '../net/semaphore.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 import { decideSplit, receiveSegmented } from './segmented.js';
 import { fetchTask, retryPolicyFor } from './fetch-loop.js';
+import { TransferBudget } from './transfer-budget.js';
 import { BodyBatches, batchBytes } from './body-batches.js';
 import { TransferWatch } from './transfer-watch.js';
 import { progressReporter } from './progress.js';
@@ -31,8 +30,8 @@ export interface NativeBackendOptions {
    * `ctx.options` timeouts.
    */
   readonly freshDispatcher?: (options: DownloadOptions) => Dispatcher;
-  /** The run's global transfer slots, when other transports share them (pick-backend.ts). */
-  readonly slots?: Semaphore;
+  /** The run's slots and per-origin gates, when other transports share them (pick-backend.ts sizes it). */
+  readonly budget?: TransferBudget;
   /** Base policy; `retries` and `maxTimeMs` are taken from `ctx.options` (the CLI flags). */
   readonly retryPolicy?: RetryPolicy;
   readonly random?: () => number;
@@ -98,8 +97,7 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
       const policy = retryPolicyFor(ctx.options, options.retryPolicy);
       const deps: Deps = {
         ctx,
-        gate: new OriginGate(ctx.options.perOrigin),
-        slots: options.slots ?? new Semaphore(ctx.options.concurrency),
+        budget: ownBudget(options.budget, ctx.options),
         policy,
         random,
         userAgent,
@@ -114,6 +112,14 @@ export function createNativeBackend(options: NativeBackendOptions): Backend {
   };
 }
 
+/** The shared budget as given (its owner sized it), or one of this backend's own, sized here. */
+function ownBudget(shared: TransferBudget | undefined, options: DownloadOptions): TransferBudget {
+  if (shared !== undefined) return shared;
+  const budget = new TransferBudget();
+  budget.size(options);
+  return budget;
+}
+
 function defaultFreshDispatcher(o: DownloadOptions): Dispatcher {
   return new Agent({
     connections: 1,
@@ -125,8 +131,7 @@ function defaultFreshDispatcher(o: DownloadOptions): Dispatcher {
 
 interface Deps {
   readonly ctx: FetchContext;
-  readonly gate: OriginGate;
-  readonly slots: Semaphore;
+  readonly budget: TransferBudget;
   readonly policy: RetryPolicy;
   readonly random: () => number;
   readonly userAgent: string;
@@ -240,21 +245,21 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
       headers['range'] = `bytes=${resumeFrom.bytes}-`;
       headers['if-range'] = resumeFrom.validator.value;
     }
-    const release = await acquire(current.host, deps, watch.signal);
+    const release = await deps.budget.acquire(current.host, watch.signal);
     let landed = false;
     try {
       if (hop === 0) {
         how.started();
         deps.ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
       }
-      const sentAt = deps.gate.now();
+      const sentAt = deps.budget.gate.now();
       let response: Dispatcher.ResponseData;
       try {
         response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
       } catch (error) {
         // Sent but unanswered: the server may well have seen it.
         if (!watch.signal.aborted) deps.ctx.emit({ type: 'exchange', task, url: shown, status: undefined });
-        if (isResetLike(error)) deps.gate.reset(current.host, sentAt);
+        if (isResetLike(error)) deps.budget.gate.reset(current.host, sentAt);
         throw networkError(watch.explain(error), task.packageName, shown);
       }
       deps.ctx.emit({ type: 'exchange', task, url: shown, status: response.statusCode });
@@ -308,43 +313,24 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
               retryPolicy: deps.policy,
               random: deps.random,
               headers: landed.headers,
-              gate: { pushedBack: () => deps.gate.congested(url.host), cut: () => deps.gate.reset(url.host) },
+              gate: { pushedBack: () => deps.budget.gate.congested(url.host), cut: () => deps.budget.gate.reset(url.host) },
               watch,
             }),
             resumed: false,
           }
         : await receive(task, response, { resume: how.resume, resumeFrom, resumable: !how.whole, shown, watch }, ctx);
-      deps.gate.succeeded(url.host);
+      deps.budget.gate.succeeded(url.host);
       return { staged: staged.file, assembled: split !== undefined || staged.resumed };
     } catch (error) {
-      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.gate.reset(url.host, sentAt);
+      if (isResetLike((error as { cause?: unknown }).cause ?? error)) deps.budget.gate.reset(url.host, sentAt);
       throw error;
     }
   }
   await response.body.dump().catch(() => undefined);
-  if (isPushback(statusCode)) deps.gate.congested(url.host, sentAt);
+  if (isPushback(statusCode)) deps.budget.gate.congested(url.host, sentAt);
   // Our offset is no longer valid: start over on the next attempt.
   if (statusCode === 416) await how.resume.discard();
   throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after'), rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'), rateLimitReset: header(response.headers, 'x-ratelimit-reset') }, { packageName: task.packageName, shown, nowMs: Date.now() });
-}
-
-/**
- * Origin gate first, then a global slot, never the other way round: a request waiting for a
- * congested origin must not sit on a global slot that requests to other origins could use,
- * and as no one waits for a gate while holding a slot, the two cannot deadlock.
- */
-async function acquire(host: string, deps: Deps, signal: AbortSignal): Promise<() => void> {
-  const releaseGate = await deps.gate.acquire(host, signal);
-  try {
-    const releaseSlot = await deps.slots.acquire(signal);
-    return () => {
-      releaseSlot();
-      releaseGate();
-    };
-  } catch (error) {
-    releaseGate();
-    throw error;
-  }
 }
 
 /** Streams one response into the partial file it continues or a new one; the resume point holds it meanwhile. */

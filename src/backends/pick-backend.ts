@@ -3,7 +3,7 @@ import type { ProxySettings } from '../net/dispatcher.js';
 import type { Backend, BackendName, FetchContext, SettledTask, TaskResult } from '../types.js';
 import { urlsToTry } from './fetch-loop.js';
 import { createNativeBackend } from './native.js';
-import { Semaphore } from '../net/semaphore.js';
+import { TransferBudget } from './transfer-budget.js';
 
 /** What a backend is built from: the run's choice and its network, never a project's settings (those travel on each task). */
 export interface BackendSetup {
@@ -25,33 +25,33 @@ export interface BackendSetup {
  * so a missing binary stops the run (exit 2) before any download.
  */
 export async function pickBackend(setup: BackendSetup): Promise<Backend> {
-  // `--concurrency` is one budget for the run, whichever transport carries a task (sized per fetchAll).
-  const slots = new Semaphore(1);
-  const native = createNativeBackend({ dispatcher: setup.dispatcher, slots, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
+  // `--concurrency` and `--per-origin` are one budget for the run, whichever transport carries a task (sized per fetchAll).
+  const budget = new TransferBudget();
+  const native = createNativeBackend({ dispatcher: setup.dispatcher, budget, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
   switch (setup.backend) {
     case 'native':
-      return sized(native, slots);
+      return sized(native, budget);
     case 'aria2': {
       // Loaded on demand: aria2.js pulls in execa (~80 ms and ~10 MB of startup for every native run).
       const { createAria2Backend } = await import('./aria2.js');
-      const aria2 = await createAria2Backend({ aria2c: setup.aria2c, slots, ...(setup.network ? { network: setup.network } : {}) });
+      const aria2 = await createAria2Backend({ aria2c: setup.aria2c, budget, ...(setup.network ? { network: setup.network } : {}) });
       return sized(
         routeTasks('aria2', [
           { backend: native, takes: needsPerRequestHeaders },
           { backend: aria2, takes: () => true },
         ]),
-        slots,
+        budget,
       );
     }
   }
 }
 
-/** `backend` with the shared slots sized to the run's `--concurrency` before each fetch. */
-function sized(backend: Backend, slots: Semaphore): Backend {
+/** `backend` with the shared budget sized to the run's options before each fetch. */
+function sized(backend: Backend, budget: TransferBudget): Backend {
   return {
     name: backend.name,
     fetchAll(tasks, ctx) {
-      slots.limit = ctx.options.concurrency;
+      budget.size(ctx.options);
       return backend.fetchAll(tasks, ctx);
     },
     close: () => backend.close(),

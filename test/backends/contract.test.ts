@@ -261,6 +261,48 @@ const CASES: readonly Case[] = [
       assert.ok(most <= 2, `${most} requests at once`);
     },
   },
+  {
+    name: 'secure-http: a redirect to plain http fails the package with E_INSECURE, and nothing it served is kept',
+    async run(h) {
+      const body = zipFor('acme/downgraded');
+      const plain = h.net.route(h.unique('plain.example'), '/d.zip', (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body));
+      const secure = h.net.route(h.unique('secure.example'), '/d.zip', (_req, res) => res.writeHead(302, { location: plain, 'content-length': '0' }).end(), 'https');
+      const task = h.task([secure], body, createRequestPolicy({ secureHttp: true }));
+      const { results } = await h.fetch([task]);
+      const [result] = results;
+      assert.equal(result!.kind, 'failed', JSON.stringify(result));
+      if (result!.kind === 'failed') assert.equal(result!.error.code, 'E_INSECURE');
+      await assert.rejects(readFile(task.cachePath), { code: 'ENOENT' });
+    },
+  },
+  {
+    name: "an origin's 503s halve its parallel requests (one gate per origin for every transport)",
+    async run(h) {
+      const host = h.unique('overloaded.example');
+      let served = 0;
+      let inFlight = 0;
+      let mostAfterPushback = 0;
+      let recovered = false;
+      const tasks = Array.from({ length: 10 }, (_, i) => {
+        const body = zipFor(`acme/gate${i}`);
+        const url = h.net.route(host, `/g${i}.zip`, (_req, res) => {
+          // The first wave (the gate's 4) is told the server is overloaded.
+          if (++served <= 4) return void res.writeHead(503, { 'content-length': '0' }).end();
+          inFlight++;
+          if (!recovered) mostAfterPushback = Math.max(mostAfterPushback, inFlight);
+          setTimeout(() => {
+            recovered = true;
+            inFlight--;
+            res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+          }, 400);
+        });
+        return h.task([url], body);
+      });
+      const { results } = await h.fetch(tasks, { perOrigin: 4 });
+      assert.deepEqual(results.map((r) => r.kind), Array(10).fill('downloaded'));
+      assert.ok(mostAfterPushback <= 2, `${mostAfterPushback} requests at once after a wave of 503s with a cap of 4`);
+    },
+  },
 ];
 
 for (const backend of ['native', 'aria2'] as const) {
