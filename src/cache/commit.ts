@@ -15,11 +15,11 @@ import { removeQuietly } from './temp-files.js';
 /**
  * Moves a verified staged file to `cachePath` atomically: the path holds either the old file,
  * nothing, or the complete new file, never a partial one (a partial file at a cache key breaks
- * the next `composer install`, composer-cache.md §4). `stagedPath` must be on the same
+ * the next `composer install`: `FileDownloader::download` trusts any file at the key when the lock has no shasum). `stagedPath` must be on the same
  * filesystem, ideally from `tempPathFor(cachePath)`.
  *
  * mtime and atime are set to now *before* the rename, so the file never appears with an old
- * mtime that Composer's TTL GC would delete (§5). Directories get the default mode (0777 minus
+ * mtime that Composer's TTL GC would delete (`Cache::gc` compares mtimes with `cache-files-ttl`). Directories get the default mode (0777 minus
  * umask), so the user running Composer can write there too.
  *
  * With `root` (the cache-files-dir), the target directory must resolve inside it (`ensureContainedDir`).
@@ -58,7 +58,7 @@ export async function commitToCache(stagedPath: string, cachePath: string, root?
  * open anyway: a backend calls it after the last byte is written and before `close()`, and marks
  * the staged file `durable`, which saves `commitToCache` an open, a close and a thread-pool round
  * trip per archive. The mtime is then the end of the download rather than the commit, moments
- * earlier, which is as good for Composer's TTL GC (§5).
+ * earlier, which is as good for Composer's TTL GC (`Cache::gc`, by mtime).
  */
 export async function makeDurable(handle: FileHandle): Promise<void> {
   const now = new Date();

@@ -11,7 +11,7 @@ import {
 import { phpToString } from '../php.js';
 
 /**
- * Where Composer keeps dist archives (composer-cache.md §1.1), resolved the way Composer 2.x does:
+ * Where Composer keeps dist archives (`Config::get('cache-files-dir')`), resolved the way Composer 2.x does:
  * `Factory::createConfig` seeds `home`/`cache-dir`/`data-dir` from `Factory::getHomeDir/getCacheDir/
  * getDataDir`, global config.json then project composer.json are merged over it (`Config::merge`),
  * and `Config::get` applies `COMPOSER_*` env overrides, `{$key}` placeholders, trailing-slash trim,
@@ -195,7 +195,7 @@ const DIR_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Composer 2.x's `cache-dir` and `cache-files-dir` (`Config::get`, §1.1 precedence).
+ * Composer 2.x's `cache-dir` and `cache-files-dir` (`Config::get`: env, then project, then global config, then the defaults).
  * `override.cacheDir` (`--cache-dir`) stands in for env `COMPOSER_CACHE_DIR`, so an explicit
  * `COMPOSER_CACHE_FILES_DIR` or `cache-files-dir` config still wins for the archives.
  */
@@ -260,7 +260,7 @@ export function withoutDotSegments(dir: string): string {
 const UNUSABLE_RE = /(?:^|[\\/])(?:\$null|nul|NUL|\/dev\/null)(?:[\\/]|$|(?=\n$))/;
 
 /**
- * Why Composer would not use a files cache at all (composer-cache.md §1.2), or `undefined`.
+ * Why Composer would not use a files cache at all (`Cache::isUsable`, `cache-files-ttl` 0), or `undefined`.
  * Prefetching is pointless then.
  */
 export function cacheDisabledReason(cacheFilesDir: string, config: { readonly cacheFilesTtl: number }): string | undefined {

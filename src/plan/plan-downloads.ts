@@ -160,7 +160,7 @@ export function mergePlans(plans: readonly Plan[]): Plan {
 
 /**
  * Decides, for every package of every input, whether and where its dist archive goes into the
- * cache (composer-cache.md §0, §8). Pure. Tasks are de-duplicated by cache path across inputs: the
+ * cache (`FileDownloader::getCacheKey`: `<name>/<sha1(processed URL)>.<type>`). Pure. Tasks are de-duplicated by cache path across inputs: the
  * first one wins for URLs, `origins` are merged and the task is non-dev if any occurrence is.
  */
 export function planDownloads(inputs: readonly ParsedInput[], options: PlanOptions): Plan {

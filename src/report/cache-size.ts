@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import type { Plan } from '../types.js';
 import { formatBytes } from '../bytes.js';
 
-/** Composer's size GC compared with what this run leaves in the cache (composer-cache.md §5). */
+/** Composer's size GC compared with what this run leaves in the cache (`Cache::gc`: least recently used files go once the dir passes `cache-files-maxsize`). */
 export interface CacheSizeCheck {
   /** `cache-files-maxsize` in bytes. */
   readonly maxsize: number;

@@ -21,7 +21,7 @@ export interface VerifyOptions {
 /**
  * Checks a staged download before it may appear at a path Composer reads: sha1 against
  * `dist.shasum` when the lock has one, then the archive always (Composer trusts any file at the
- * key when the shasum is empty, composer-cache.md §4). With a matching sha1 the bytes are the
+ * key when the shasum is empty, `FileDownloader::download`). With a matching sha1 the bytes are the
  * ones the lock names, so the archive check stays at `structure` (no inflation); without one it
  * runs at `options.level`, `deep` by default: a same-length body with damaged bytes passes every
  * structure check and only inflating the entries finds it. Does not remove the staged file; the
