@@ -182,7 +182,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     // Stop drawing first: a line printed under a live bar is overwritten by its next frame.
     human.close();
-    const again = signal === 'SIGINT' ? ' Press Ctrl-C again to quit at once.' : '';
+    // On a line of its own: appended, it took an 80-column terminal past its edge.
+    const again = signal === 'SIGINT' ? '\nPress Ctrl-C again to quit at once.' : '';
     stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed.${again}`);
     controller.abort();
     graceTimer = setTimeout(() => quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`), STOP_GRACE_MS);
