@@ -7,6 +7,7 @@ import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
+import { wrapToWidth } from '../report/fit-width.js';
 import { formatOrigins, formatSummary, formatVerifySummary, inChunks, planLines } from '../report/format.js';
 import { appendGithubSummary } from '../report/github-summary.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
@@ -149,6 +150,22 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       ? // Loaded only for a bar: cli-progress and its width tables are ~20 modules, ~13 ms of every start.
         (await import('../report/bar-reporter.js')).createBarReporter({ stream: io.stderr as NodeJS.WriteStream, quiet: false, paint, verbose })
       : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined, verbose });
+  /**
+   * The summary on the terminal that showed the bar: each line wrapped at a space to its width
+   * (continuations indented under their line), not cut mid-word by the terminal's autowrap.
+   * Logs and pipes get the lines as they are, one per fact, for grep.
+   */
+  const onScreen = (block: string): string => {
+    const columns = (io.stderr as { columns?: number }).columns;
+    if (mode !== 'bar' || typeof columns !== 'number' || columns < 20) return block;
+    return block
+      .split('\n')
+      .flatMap((line) => {
+        const lead = /^ */.exec(line)![0];
+        return wrapToWidth(line.slice(lead.length), columns - 1 - lead.length).map((l) => lead + l);
+      })
+      .join('\n');
+  };
   const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
   const origins = createOriginStats();
   // Each package's outcome, for the --json report only (50,000 entries are ~6 MB of heap).
@@ -250,9 +267,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
-      stderr(formatSummary(summary));
+      stderr(onScreen(formatSummary(summary)));
       // Whatever the progress mode: the README promises one line per host in every summary.
-      if (stats.length > 0) stderr(formatOrigins(stats));
+      if (stats.length > 0) stderr(onScreen(formatOrigins(stats)));
     }
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;

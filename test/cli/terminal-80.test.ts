@@ -89,6 +89,10 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
     assert.match(stopped, /^Press Ctrl-C again to quit at once\.$/m);
     const head = stopped.slice(0, stopped.indexOf('Interrupted:'));
     assert.doesNotMatch(head, /[█░↓]/, `no bar nor transfer line above the summary:\n${stopped}`);
+    // The summary is wrapped at spaces with indented continuations, never cut mid-word by the terminal.
+    const summary = stopped.slice(stopped.indexOf('Interrupted:'));
+    for (const line of summary.split('\n')) assert.ok([...line].length <= 80, `fits: ${line}`);
+    assert.doesNotMatch(summary, /^[^\sA-Z]/m, `every summary line starts a fact or is indented:\n${summary}`);
     // The slow packages' folders were made for their temp files; interrupted, they are gone.
     for (;;) {
       const dead = String((await tmux('display-message', '-p', '-t', 'cp', '#{pane_dead}')).stdout).trim();
