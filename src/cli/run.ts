@@ -9,7 +9,7 @@ import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../
 import { colorEnabled, createPaint } from '../report/color.js';
 import { wrapToWidth } from '../report/fit-width.js';
 import { formatOrigins, formatSummary, formatVerifySummary, inChunks, planLines } from '../report/format.js';
-import { appendGithubSummary } from '../report/github-summary.js';
+import { appendGithubStopSummary, appendGithubSummary } from '../report/github-summary.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
@@ -135,7 +135,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const workingDir = program.opts<{ workingDir?: string }>().workingDir;
     await applyProjectDefaults(program, { cwd: workingDir === undefined ? io.cwd : path.resolve(io.cwd, workingDir), env });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      // An Action's `args` input with a typo: the run page says why, not only the step's log.
+      const problem = await appendGithubStopSummary(env, { command: argv.includes('verify') || argv.includes('--check') ? 'verify' : 'prefetch', message: error.message.replace(/^error: /, ''), hint: 'Run `composer-prefetch --help` to see every option.', exitCode: EXIT.usage });
+      if (problem !== undefined) stderr(paint.yellow(`warning: ${problem}`));
+      return EXIT.usage;
+    }
     throw error;
   }
   const cli = toCliOptions(program, env, io.cwd);
@@ -283,7 +289,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
     if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);
     else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
-    return exitCodeFor(error.code);
+    const exitCode = exitCodeFor(error.code);
+    // GitHub Actions: a run that stopped (a bad `lock` input: exit 2) leaves its reason on the run page too.
+    if (command !== 'dry-run') {
+      const problem = await appendGithubStopSummary(env, { command, message: error.message, hint: error.hint, exitCode });
+      if (problem !== undefined) stderr(paint.yellow(`warning: ${problem}`));
+    }
+    return exitCode;
   } finally {
     clearTimeout(graceTimer);
     io.signals.off(onSignal);
