@@ -18,6 +18,7 @@ import { cacheDisabledReason, resolveCacheDirs, withoutDotSegments } from './con
 import { loadComposerConfig, type ComposerConfig } from './config/composer-config.js';
 import { resolveComposerHome, type Environment } from './config/composer-home.js';
 import type { PrefetchOptions } from './config/options.js';
+import { PROJECT_DEFAULTS_KEY, readProjectDefaults } from './config/project-defaults.js';
 import { CacheStateError, PrefetchError, toPrefetchError } from './errors.js';
 import { groupByProject, type ProjectGroup } from './lockfile/project-dir.js';
 import { readInputs } from './lockfile/read-inputs.js';
@@ -99,6 +100,7 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
 
   // Config problems Composer itself would print (a bad cache-files-maxsize, domains of the wrong type).
   for (const warning of new Set(projects.flatMap((p) => [...p.config.warnings, ...p.auth.warnings]))) deps.emit({ type: 'warning', message: warning });
+  for (const warning of await unusedProjectDefaults(groups, options.cwd, environment.env)) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
   if (projects.some((p) => p.config.cacheReadOnly)) {
@@ -391,6 +393,30 @@ interface Project {
   /** Where `cacheFilesDir` comes from, for messages. */
   readonly cacheSource: string;
   readonly policy: RequestPolicy;
+}
+
+/**
+ * One run has one set of options, so `extra.composer-prefetch` is read from the working
+ * directory's composer.json only (cli/project-options.ts), while Composer's own config
+ * (secure-http, auth, cache-dir) is read per lock from the composer.json beside it, as
+ * `composer install` there would. A lock's project that holds its own block would otherwise be
+ * silently ignored: say so, and how to use it.
+ */
+async function unusedProjectDefaults(groups: readonly ProjectGroup[], cwd: string, env: Readonly<Record<string, string | undefined>>): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const group of groups) {
+    if (path.resolve(group.dir) === path.resolve(cwd)) continue;
+    // A malformed file is reported where its config is read (loadComposerConfig).
+    const found = await readProjectDefaults({ cwd: group.dir, env: { ...env, COMPOSER: group.composerFile } }).catch(() => undefined);
+    if (found === undefined) continue;
+    const file = path.relative(cwd, path.join(group.dir, group.composerFile)) || group.composerFile;
+    const dir = path.relative(cwd, group.dir) || '.';
+    warnings.push(
+      `${file}: extra.${PROJECT_DEFAULTS_KEY} is not applied: options come from the working directory's composer.json only ` +
+        `(its Composer config, such as secure-http, is used for its lock); run with -d ${dir} to use them`,
+    );
+  }
+  return warnings;
 }
 
 async function loadProject(group: ProjectGroup, options: PrefetchOptions, environment: Environment): Promise<Project> {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
+import { cacheRootOf, removeEmptyDirs } from '../cache/contained-dir.js';
 import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
 import type { DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
@@ -148,6 +149,10 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
     return fail(lastError ?? new PrefetchError('E_NETWORK', `${task.packageName}: no URL to download from`, { packageName: task.packageName }));
   } finally {
     cancelDeadline?.();
+    // Interrupted: `leave` has removed the temp file, and the package's folders, made for it,
+    // would stay behind empty. Only then: in a running run another version of the same package
+    // may be about to write into that folder. A folder holding an archive is never removed.
+    if (ctx.signal.aborted) await removeEmptyDirs(task.cachePath, cacheRootOf(task));
   }
 }
 

@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
@@ -117,6 +117,23 @@ function makeDir(dir: string): boolean {
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
     return false;
+  }
+}
+
+/**
+ * Removes the folders `ensureContainedDir` made for `cachePath` when they are empty, deepest
+ * first, never `root` itself: an interrupted download must not leave `<vendor>/<name>/` behind.
+ * `rmdir` only removes an empty folder, so one holding another archive (or a temp file of a
+ * concurrent run) stays; every error just ends the walk.
+ */
+export async function removeEmptyDirs(cachePath: string, root: string): Promise<void> {
+  for (let dir = path.dirname(cachePath); isInside(dir, root) && path.relative(root, dir) !== ''; dir = path.dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return;
+    }
+    walked.delete(dir);
   }
 }
 

@@ -7,8 +7,9 @@ import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
+import { wrapToWidth } from '../report/fit-width.js';
 import { formatOrigins, formatSummary, formatVerifySummary, inChunks, planLines } from '../report/format.js';
-import { appendGithubSummary } from '../report/github-summary.js';
+import { appendGithubStopSummary, appendGithubSummary } from '../report/github-summary.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createOriginStats } from '../report/origin-stats.js';
@@ -135,7 +136,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const workingDir = program.opts<{ workingDir?: string }>().workingDir;
     await applyProjectDefaults(program, { cwd: workingDir === undefined ? io.cwd : path.resolve(io.cwd, workingDir), env });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      // An Action's `args` input with a typo: the run page says why, not only the step's log.
+      const problem = await appendGithubStopSummary(env, { command: argv.includes('verify') || argv.includes('--check') ? 'verify' : 'prefetch', message: error.message.replace(/^error: /, ''), hint: 'Run `composer-prefetch --help` to see every option.', exitCode: EXIT.usage });
+      if (problem !== undefined) stderr(paint.yellow(`warning: ${problem}`));
+      return EXIT.usage;
+    }
     throw error;
   }
   const cli = toCliOptions(program, env, io.cwd);
@@ -150,6 +157,22 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       ? // Loaded only for a bar: cli-progress and its width tables are ~20 modules, ~13 ms of every start.
         (await import('../report/bar-reporter.js')).createBarReporter({ stream: io.stderr as NodeJS.WriteStream, quiet: false, paint, verbose })
       : createPlainReporter({ write: stderr, quiet: mode === 'none', paint, annotations: env['GITHUB_ACTIONS'] === 'true' ? 'github' : undefined, verbose });
+  /**
+   * The summary on the terminal that showed the bar: each line wrapped at a space to its width
+   * (continuations indented under their line), not cut mid-word by the terminal's autowrap.
+   * Logs and pipes get the lines as they are, one per fact, for grep.
+   */
+  const onScreen = (block: string): string => {
+    const columns = (io.stderr as { columns?: number }).columns;
+    if (mode !== 'bar' || typeof columns !== 'number' || columns < 20) return block;
+    return block
+      .split('\n')
+      .flatMap((line) => {
+        const lead = /^ */.exec(line)![0];
+        return wrapToWidth(line.slice(lead.length), columns - 1 - lead.length).map((l) => lead + l);
+      })
+      .join('\n');
+  };
   const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
   const origins = createOriginStats();
   // Each package's outcome, for the --json report only (50,000 entries are ~6 MB of heap).
@@ -183,7 +206,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     // Stop drawing first: a line printed under a live bar is overwritten by its next frame.
     human.close();
-    const again = signal === 'SIGINT' ? ' Press Ctrl-C again to quit at once.' : '';
+    // On a line of its own: appended, it took an 80-column terminal past its edge.
+    const again = signal === 'SIGINT' ? '\nPress Ctrl-C again to quit at once.' : '';
     stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed.${again}`);
     controller.abort();
     graceTimer = setTimeout(() => quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`), STOP_GRACE_MS);
@@ -257,9 +281,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
-      stderr(formatSummary(summary));
+      stderr(onScreen(formatSummary(summary)));
       // Whatever the progress mode: the README promises one line per host in every summary.
-      if (stats.length > 0) stderr(formatOrigins(stats));
+      if (stats.length > 0) stderr(onScreen(formatOrigins(stats)));
     }
     if (!cli.prefetch.dryRun && sources !== undefined && sources.results.length > 0) stderr(sourcesLine(sources.results, cli.prefetch.verifyOnly));
     if (summary.interrupted) return EXIT.interrupted;
@@ -274,7 +298,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
     if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);
     else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
-    return exitCodeFor(error.code);
+    const exitCode = exitCodeFor(error.code);
+    // GitHub Actions: a run that stopped (a bad `lock` input: exit 2) leaves its reason on the run page too.
+    if (command !== 'dry-run') {
+      const problem = await appendGithubStopSummary(env, { command, message: error.message, hint: error.hint, exitCode });
+      if (problem !== undefined) stderr(paint.yellow(`warning: ${problem}`));
+    }
+    return exitCode;
   } finally {
     clearTimeout(graceTimer);
     io.signals.off(onSignal);

@@ -5,6 +5,7 @@ import { formatBytes } from '../bytes.js';
 import { failureText, formatEta } from './format.js';
 import { createProgressState, type ProgressSnapshot, type Transfer } from './progress-state.js';
 import { displayText as d } from './terminal-text.js';
+import { displayWidth, truncateToWidth, wrapToWidth } from './fit-width.js';
 import type { PrefetchEvent, Reporter } from '../types.js';
 
 export interface BarReporterOptions {
@@ -23,25 +24,47 @@ export interface BarReporterOptions {
 
 const BAR_WIDTH = 24;
 
-function drawBar(fraction: number): string {
-  const full = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
-  return `${'█'.repeat(full)}${'░'.repeat(BAR_WIDTH - full)}`;
+function drawBar(fraction: number, width = BAR_WIDTH): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
 }
 
-/** The overall line: packages, bytes, speed, ETA. */
-export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint): string {
+/** The bar never gets narrower than this to make room for the numbers. */
+const MIN_BAR_WIDTH = 8;
+
+/**
+ * The overall line: packages, bytes, speed, ETA, within `width` columns: the bar gives up columns
+ * first, then the end of the line is cut (with `…`), never left for the terminal to clip.
+ */
+export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint, width = Infinity): string {
   const fraction = s.total === 0 ? 1 : s.finished / s.total;
   const failed = s.failed > 0 ? paint.red(` ${s.failed} failed`) : '';
   const eta = s.etaMs === undefined ? '--' : formatEta(s.etaMs);
-  return `${drawBar(fraction)} ${s.finished}/${s.total} archives${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
+  const rest = ` ${s.finished}/${s.total} archives${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
+  const barWidth = Math.max(MIN_BAR_WIDTH, Math.min(BAR_WIDTH, width - displayWidth(rest)));
+  return truncateToWidth(`${drawBar(fraction, barWidth)}${rest}`, width);
 }
 
-/** One in-flight transfer, or an empty line for an unused slot. */
-export function formatTransfer(t: Transfer | undefined, paint: Paint = noPaint): string {
+/** One in-flight transfer within `width` columns (a long name is cut with `…`), or an empty line for an unused slot. */
+export function formatTransfer(t: Transfer | undefined, paint: Paint = noPaint, width = Infinity): string {
   if (t === undefined) return '';
   const size = t.total === undefined ? formatBytes(t.bytes) : `${formatBytes(t.bytes)} / ${formatBytes(t.total)}`;
   const percent = t.total === undefined || t.total === 0 ? '' : ` ${Math.floor((t.bytes / t.total) * 100)}%`;
-  return paint.dim(`  ↓ ${d(t.packageName)} ${d(t.version)}  ${size}${percent}`);
+  const numbers = `  ${size}${percent}`;
+  // The numbers are what moves: the name gives up its end first.
+  const name = truncateToWidth(`  ↓ ${d(t.packageName)} ${d(t.version)}`, Math.max(width - displayWidth(numbers), 8));
+  return paint.dim(truncateToWidth(`${name}${numbers}`, width));
+}
+
+/**
+ * Columns a line may take on the terminal behind `stream`, read at each use (the window may be
+ * resized; 80 when it does not say), less one: with autowrap off the cursor stays on the last
+ * column after a full line, and the erase-to-end-of-line cli-progress writes after each bar line
+ * (Terminal.clearRight, `ESC[0K`) would blank that column's character.
+ */
+function columnsOf(stream: NodeJS.WriteStream): number {
+  const columns = stream.columns;
+  return (typeof columns === 'number' && columns > 1 ? columns : 80) - 1;
 }
 
 /**
@@ -74,12 +97,20 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
   const refresh = (): void => {
     if (!multibar) return;
     const s = state.snapshot();
-    lines[0]?.update(0, { text: formatOverall(s, paint) });
-    for (let i = 0; i < slots; i++) lines[i + 1]?.update(0, { text: formatTransfer(s.inFlight[i], paint) });
+    const width = columnsOf(options.stream);
+    lines[0]?.update(0, { text: formatOverall(s, paint, width) });
+    for (let i = 0; i < slots; i++) lines[i + 1]?.update(0, { text: formatTransfer(s.inFlight[i], paint, width) });
   };
-  const log = (text: string): void => {
-    if (multibar) multibar.log(`${text}\n`);
-    else options.stream.write(`${text}\n`);
+  /**
+   * A line above the bar, wrapped to the terminal's width before it is painted: with autowrap off
+   * under the bar, a longer line would be clipped by the terminal (see fit-width.ts).
+   */
+  const log = (text: string, color: (s: string) => string): void => {
+    const out = wrapToWidth(text, columnsOf(options.stream))
+      .map((line) => `${color(line)}\n`)
+      .join('');
+    if (multibar) multibar.log(out);
+    else options.stream.write(out);
   };
 
   return {
@@ -87,19 +118,19 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          for (const bad of event.plan.invalid) log(paint.yellow(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`));
+          for (const bad of event.plan.invalid) log(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`, paint.yellow);
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
         case 'failed': {
           // An interrupt is not a failure of the package; the summary says how many were left.
           if (event.error.code === 'E_ABORTED') break;
           const shown = live(event.error);
-          if (shown.kind === 'note') log(paint.dim(`(${shown.text})`));
-          else if (shown.kind === 'line') log(paint.red(`✗ ${d(failureText(event.task.packageName, event.task.version, event.error.message))}`));
+          if (shown.kind === 'note') log(`(${shown.text})`, paint.dim);
+          else if (shown.kind === 'line') log(`✗ ${d(failureText(event.task.packageName, event.task.version, event.error.message))}`, paint.red);
           break;
         }
         case 'warning':
-          log(paint.yellow(`warning: ${d(event.message)}`));
+          log(`warning: ${d(event.message)}`, paint.yellow);
           break;
         default:
           break;

@@ -82,17 +82,46 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   return `${lines.join('\n')}\n\n`;
 }
 
+/** A run that stopped before it had a summary: a bad `lock` input, an unknown option, an unusable cache. */
+export interface GithubStopInput {
+  readonly command: 'prefetch' | 'verify';
+  readonly message: string;
+  readonly hint?: string | undefined;
+  readonly exitCode: number;
+}
+
 /**
- * Appends the summary to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`. Does nothing
- * outside Actions; an unwritable file is the caller's warning, never the run's failure.
+ * The job summary of a run that stopped (exit 2 and the like): without it the run page shows
+ * nothing at all, and the reason is only in the step's log.
  */
-export async function appendGithubSummary(env: NodeJS.ProcessEnv, input: GithubSummaryInput): Promise<string | undefined> {
+export function formatGithubStopSummary(input: GithubStopInput): string {
+  const name = input.command === 'verify' ? 'composer-prefetch verify' : 'composer-prefetch';
+  const lines = [`### ❌ ${name} stopped before downloading anything (exit ${input.exitCode})`, '', escapeMarkdown(redactText(input.message))];
+  if (input.hint !== undefined) lines.push('', escapeMarkdown(redactText(input.hint)));
+  return `${lines.join('\n')}\n\n`;
+}
+
+/**
+ * Appends `text` to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`. Does nothing outside
+ * Actions; an unwritable file is the caller's warning, never the run's failure.
+ */
+async function appendToStepSummary(env: NodeJS.ProcessEnv, text: () => string): Promise<string | undefined> {
   const file = env['GITHUB_STEP_SUMMARY'];
   if (file === undefined || file === '') return undefined;
   try {
-    await appendFile(file, formatGithubSummary(input));
+    await appendFile(file, text());
     return undefined;
   } catch (error) {
     return `could not write the GitHub job summary to ${file}: ${(error as Error).message}`;
   }
+}
+
+/** The summary of a finished run, appended to the job summary (`appendToStepSummary`). */
+export function appendGithubSummary(env: NodeJS.ProcessEnv, input: GithubSummaryInput): Promise<string | undefined> {
+  return appendToStepSummary(env, () => formatGithubSummary(input));
+}
+
+/** The reason a run stopped, appended to the job summary (`appendToStepSummary`). */
+export function appendGithubStopSummary(env: NodeJS.ProcessEnv, input: GithubStopInput): Promise<string | undefined> {
+  return appendToStepSummary(env, () => formatGithubStopSummary(input));
 }

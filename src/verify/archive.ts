@@ -45,6 +45,13 @@ export interface ArchiveInfo {
 }
 
 /** The bytes are not what Composer's downloader for this dist type can use. `reason` is for people. */
+/**
+ * How a check ends when an entry's bytes do not match the zip's directory. Said of the bytes, not
+ * of whoever sent them: the same check runs on an archive already in the cache (`verify`, the
+ * cached check of a run), where no server is involved; the download path names the server.
+ */
+export const DAMAGED_BYTES = 'the bytes are damaged';
+
 export class ArchiveValidationError extends Error {
   readonly reason: string;
   /**
@@ -481,9 +488,9 @@ async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, d
     ({ crc, produced } = await streamEntryCrc(zip, entry, dataStart));
   }
   if (produced !== expected) {
-    throw new ArchiveValidationError(`entry ${name}: holds ${produced} bytes, the zip's directory says ${expected} — the server sent damaged bytes`);
+    throw new ArchiveValidationError(`entry ${name}: holds ${produced} bytes, the zip's directory says ${expected} — ${DAMAGED_BYTES}`);
   }
-  if (crc !== entry.crc32) throw new ArchiveValidationError(`entry ${name}: CRC mismatch — the server sent damaged bytes`);
+  if (crc !== entry.crc32) throw new ArchiveValidationError(`entry ${name}: CRC mismatch — ${DAMAGED_BYTES}`);
 }
 
 /** yauzl's own read stream (inflate + its byte-count assertion against the declared size). */
@@ -514,9 +521,9 @@ function inflateError(name: string, expected: number, error: unknown): ArchiveVa
     return new ArchiveValidationError(`entry ${name}: inflates past the ${expected} bytes the zip's directory declares (damaged bytes, or a zip bomb)`, { cause: error });
   }
   if (/too few bytes/.test(message)) {
-    return new ArchiveValidationError(`entry ${name}: holds fewer bytes than the ${expected} the zip's directory says — the server sent damaged bytes`, { cause: error });
+    return new ArchiveValidationError(`entry ${name}: holds fewer bytes than the ${expected} the zip's directory says — ${DAMAGED_BYTES}`, { cause: error });
   }
-  return new ArchiveValidationError(`entry ${name}: compressed data is damaged (${message}) — the server sent damaged bytes`, { cause: error });
+  return new ArchiveValidationError(`entry ${name}: compressed data does not inflate (${message}) — ${DAMAGED_BYTES}`, { cause: error });
 }
 
 

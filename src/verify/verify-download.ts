@@ -1,7 +1,7 @@
 import type { StagedFile } from '../types.js';
 import { ChecksumMismatchError, CorruptArchiveError, toPrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
-import { ArchiveValidationError, type ArchiveInfo, type VerifyLevel } from './archive.js';
+import { ArchiveValidationError, DAMAGED_BYTES, type ArchiveInfo, type VerifyLevel } from './archive.js';
 import { checkInProcess, type CheckArchive } from './check-pool.js';
 import { sha1File } from './sha1.js';
 
@@ -52,7 +52,9 @@ export async function verifyDownload(task: DownloadTask, staged: StagedFile, opt
     archive = await (options.check ?? checkInProcess)(staged.path, task.distType, level);
   } catch (error) {
     if (error instanceof ArchiveValidationError) {
-      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason: error.reason, cause: error, retryable: !error.deterministic });
+      // Fresh from the network: here the damage is the server's (or the path's) to answer for.
+      const reason = error.reason.endsWith(DAMAGED_BYTES) ? `${error.reason.slice(0, -DAMAGED_BYTES.length)}the server sent damaged bytes` : error.reason;
+      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason, cause: error, retryable: !error.deterministic });
     }
     throw readError(error, task, staged);
   }

@@ -89,6 +89,32 @@ describe('action.yml', () => {
     });
   });
 
+  it('a run stopped by a bad lock input (exit 2) still writes the job summary, with the reason', async () => {
+    const workspace = path.join(root, 'bad-input');
+    await mkdir(workspace, { recursive: true });
+    const summaryFile = path.join(root, 'bad-input-summary.md');
+    await writeFile(summaryFile, '');
+    const result = await runCompositeAction({
+      action,
+      actionPath: repoRoot,
+      workspace,
+      runnerTemp: path.join(root, 'runner-temp-bad'),
+      stepSummary: summaryFile,
+      inputs: { lock: 'no-such-dir/composer.lock' },
+      env: isolatedEnv(root),
+    });
+    assert.equal(result.steps[1]!.exitCode, 2, result.steps[1]!.stderr);
+    const summary = await readFile(summaryFile, 'utf8');
+    assert.match(summary, /^### ❌ composer-prefetch stopped before downloading anything \(exit 2\)$/m, summary);
+    assert.match(summary, /no-such-dir\/composer\.lock/, 'names the input');
+  });
+
+  it('the build step compiles once: npm ci runs no build of its own (no prepare script)', async () => {
+    const manifest = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(manifest.scripts['prepare'], undefined, 'npm ci would run tsc through prepare, then npm run build again');
+    assert.match(action.runs.steps[0]!.run ?? '', /npm ci --no-audit --no-fund && npm run build/);
+  });
+
   describe('inputs to arguments', () => {
     let fakeAction: string;
     let calls: string;

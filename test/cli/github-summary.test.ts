@@ -106,3 +106,23 @@ describe('GitHub job summary: a run with one failure', () => {
     assert.ok(text.endsWith('\n\n'), 'a blank line separates it from what the next step appends');
   });
 });
+
+describe('GitHub job summary: a run that stops', () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ dir: root, cleanup } = await tempDir('cp-gh-stop-')));
+  after(async () => cleanup());
+
+  it('an unknown option (an Action `args` typo) and a missing lock each leave their reason in the summary (exit 2)', async () => {
+    const file = path.join(root, 'summary.md');
+    await writeFile(file, '');
+    const env = { ...isolatedEnv(root), GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: file };
+    const typo = await runCli(['--no-such-option'], { cwd: root, env });
+    assert.equal(typo.exitCode, 2, typo.stderr);
+    const missing = await runCli(['verify', 'gone/composer.lock'], { cwd: root, env });
+    assert.equal(missing.exitCode, 2, missing.stderr);
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /^### ❌ composer-prefetch stopped before downloading anything \(exit 2\)\n\nunknown option '--no-such-option'/m, text);
+    assert.match(text, /^### ❌ composer-prefetch verify stopped before downloading anything \(exit 2\)\n\n.*gone\/composer\.lock/m, text);
+  });
+});

@@ -7,6 +7,8 @@ import { buildProgram, toCliOptions, type CliOptions } from '../../src/cli/progr
 import { applyProjectDefaults, projectDefaultKeys } from '../../src/cli/project-options.js';
 import { projectDefaultsOf, readProjectDefaults } from '../../src/config/project-defaults.js';
 import { PrefetchError } from '../../src/errors.js';
+import { DistServer } from '../helpers/dist-server.js';
+import { makeZip } from '../helpers/archives.js';
 import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
 
 /** argv + env + a composer.json in `dir`, resolved as run.ts resolves them. */
@@ -133,6 +135,30 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     assert.equal(run.exitCode, 2);
     assert.match(run.stderr, /extra\.composer-prefetch\.aria2c is not an option a project can set: it names a program to run/);
     await assert.rejects(stat(marker), { code: 'ENOENT' });
+  });
+
+  it("a lock in another project: options from the working directory's composer.json, secure-http from the lock's; its own block is named as unused", async () => {
+    const server = await new DistServer().start();
+    try {
+      const zip = (name: string) => makeZip([{ name: `${name}/README.md`, content: name }]);
+      const entry = (name: string) => ({ name, version: '1.0.0', dist: { type: 'zip', url: server.add(`/${name.replace('/', '-')}.zip`, zip(name)), reference: 'c'.repeat(40) } });
+      const cwd = await project({ extra: { 'composer-prefetch': { 'no-dev': true } } });
+      const app = path.join(cwd, 'apps', 'a');
+      await mkdir(app, { recursive: true });
+      // The app's own composer.json: plain http allowed (the loopback server), and a block of its own.
+      await writeFile(path.join(app, 'composer.json'), JSON.stringify({ config: { 'secure-http': false }, extra: { 'composer-prefetch': { 'no-dev': false, retries: 0 } } }));
+      await writeFile(path.join(app, 'composer.lock'), JSON.stringify({ packages: [entry('acme/prod')], 'packages-dev': [entry('acme/devtool')] }));
+      const run = await runCli(['apps/a/composer.lock', '--json'], { cwd, env: isolatedEnv(root) });
+      assert.equal(run.exitCode, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as { packages: { name: string; status: string }[] };
+      // secure-http off came from apps/a/composer.json: the http URL was fetched.
+      assert.deepEqual(report.packages.map((p) => [p.name, p.status]), [['acme/prod', 'downloaded']]);
+      // no-dev came from the working directory's composer.json, not from the app's "no-dev": false.
+      assert.equal(server.hits((p) => p.includes('devtool')), 0);
+      assert.match(run.stderr, /apps\/a\/composer\.json: extra\.composer-prefetch is not applied: options come from the working directory's composer\.json only .*run with -d apps\/a to use them/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('the CLI stops with exit 2 and one message naming composer.json and the key', async () => {
