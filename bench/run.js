@@ -5,7 +5,7 @@
 // server per scenario (bench/server.js, its own process). Workloads are the real fixture locks
 // with dist URLs rewritten to the server and archives generated with a fixed seed (bench/zip.js).
 // Wall time is measured here; CPU (user+sys) and peak RSS of the child come from /usr/bin/time.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -384,6 +384,12 @@ async function main() {
 
   if (!flag('no-sweep')) await sweeps(workloads, md);
   if ((!ONLY || ONLY.includes('no-op')) && !flag('sweep-only')) await noop(md);
+  // Issue 20's source scenario (git mirrors against a cold `composer install`): bench/sources.js,
+  // run as its own process; it needs the test build for its git server.
+  if ((!ONLY || ONLY.includes('sources')) && !flag('sweep-only')) {
+    const sources = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'sources.js'), '--runs', QUICK ? '1' : '3'], { cwd: ROOT, encoding: 'utf8' });
+    md.push('## Sources: git mirrors (bench/sources.js)', '', '```', (sources.stdout || sources.stderr).trim(), '```', '');
+  }
   md.push(`Total bench time ${fmt((performance.now() - started) / 1000, 0)} s.`);
   writeFileSync(path.join(WORK, 'last-results.md'), md.join('\n') + '\n');
   console.log(md.join('\n'));
