@@ -1,8 +1,9 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
+import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName } from '../cache/temp-files.js';
 import { PrefetchError, type ErrorCode } from '../errors.js';
 import { gitEnv, gitHost, originPrefix, sanitizeGitUrl, type GitEnvOptions } from './git-env.js';
@@ -280,7 +281,8 @@ function receivedBytes(stderr: string): number | undefined {
  */
 async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<{ bytes: number | undefined; state: RefState }> {
   const parent = path.dirname(task.dir);
-  await mkdir(parent, { recursive: true });
+  // Not `mkdir -p` through Node's recursive mkdir: it never returns on /proc-like filesystems.
+  await makeDirectories(parent);
   const tmp = path.join(parent, ownedName(`${TEMP_PREFIX}${path.basename(task.dir).slice(0, 80)}.`));
   try {
     const r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent);
