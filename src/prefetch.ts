@@ -28,6 +28,7 @@ import { mergePlans, planDownloads } from './plan/plan-downloads.js';
 import { failureCause, failureHint, failureReason } from './report/failure-cause.js';
 import type { ClientTls } from './net/dispatcher.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
+import { DEFAULT_VERIFY_LEVEL } from './verify/archive.js';
 import { installsFromMirror } from './vcs/plan-mirrors.js';
 import type { SourceOutcome } from './vcs/source-stage.js';
 
@@ -152,7 +153,7 @@ async function inspectCache(tasks: readonly SettledTask[], options: PrefetchOpti
   // deep-checking every cached byte costs ~14 CPU-s per GB of zip (bench/RESULTS.md), ~1.4 CPU-s
   // for 100 MB of cached zips, which would break the < 0.5 s no-op; what this tool committed was already
   // deep-checked on the way in, and truncation (a half-written file) fails the structure check.
-  const level = options.verifyOnly ? (options.verifyLevel ?? 'deep') : (options.cachedVerifyLevel ?? 'structure');
+  const level = options.verifyOnly ? (options.verifyLevel ?? DEFAULT_VERIFY_LEVEL) : (options.cachedVerifyLevel ?? 'structure');
   // A cache path that cannot even be looked at (ENAMETOOLONG, EACCES on its vendor dir) fails
   // that package only; the others go on.
   const inspect = async (task: SettledTask) => {
@@ -296,7 +297,7 @@ async function download(
 ): Promise<TaskResult[]> {
   // Deep checks will run on the check thread: start it now, beside the set-up below and the first
   // transfers, not when the first archive is waiting for it.
-  if ((options.verifyLevel ?? 'deep') === 'deep' && pending.some((t) => t.expectedSha1 === undefined)) checks.warm();
+  if ((options.verifyLevel ?? DEFAULT_VERIFY_LEVEL) === 'deep' && pending.some((t) => t.expectedSha1 === undefined)) checks.warm();
   const dirs = new Map(pending.map((t) => [path.dirname(t.cachePath), cacheRootOf(t)]));
   // Never through a link that leaves the cache: files there are not ours to delete. Best effort: a
   // directory that cannot be listed fails its own packages later, with their own message. Beside
@@ -344,7 +345,7 @@ async function fetchPending(
     signal: deps.signal,
     options: d,
     emit: deps.emit,
-    accept: createCacheGate({ level: options.verifyLevel ?? 'deep', check: checks.check }),
+    accept: createCacheGate({ level: options.verifyLevel ?? DEFAULT_VERIFY_LEVEL, check: checks.check }),
   };
   try {
     // Big archives first (sizes of older versions already in the cache), so they are split early.

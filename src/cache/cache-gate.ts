@@ -1,4 +1,4 @@
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { FetchContext } from '../types.js';
 import { verifyPackageIdentity } from '../verify/package-identity.js';
 import type { VerifyOptions } from '../verify/verify-download.js';

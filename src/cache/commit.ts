@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { StagedFile } from '../types.js';
 import { PrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
-import { ArchiveValidationError } from '../verify/archive.js';
+import { ArchiveValidationError, DEFAULT_VERIFY_LEVEL } from '../verify/archive.js';
 import { checkInProcess } from '../verify/check-pool.js';
 import { sha1File } from '../verify/sha1.js';
 import { verifyDownload, type VerifiedDownload, type VerifyOptions } from '../verify/verify-download.js';
@@ -113,7 +113,7 @@ export async function inspectCachedArchive(task: DownloadTask, options: VerifyOp
       const actual = await sha1File(task.cachePath);
       return actual === task.expectedSha1 ? { state: 'valid' } : { state: 'invalid', reason: `sha1 ${actual}, the lock says ${task.expectedSha1}` };
     }
-    await (options.check ?? checkInProcess)(task.cachePath, task.distType, options.level ?? 'deep');
+    await (options.check ?? checkInProcess)(task.cachePath, task.distType, options.level ?? DEFAULT_VERIFY_LEVEL);
     return { state: 'valid' };
   } catch (error) {
     if (error instanceof ArchiveValidationError) return { state: 'invalid', reason: error.reason };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../types.js';
-import type { VerifyLevel } from '../verify/archive.js';
+import { DEFAULT_VERIFY_LEVEL, type VerifyLevel } from '../verify/archive.js';
 
 export type JsonFormat = 'report' | 'ndjson';
 export type ProgressMode = 'bar' | 'plain' | 'none';
@@ -154,7 +154,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
     .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
     .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
-    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).argParser(verifyLevel).default('deep'))
+    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).argParser(verifyLevel).default(DEFAULT_VERIFY_LEVEL))
     .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
     // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
     // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).

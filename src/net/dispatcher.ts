@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import { Agent, DispatcherBase, ProxyAgent } from './undici-lean.js';
 import { PrefetchError } from '../errors.js';
 import { basicAuthorization } from './request-headers.js';
-import { redactUrl } from './request-policy.js';
+import { redactUrl } from './redact-url.js';
 export { caLocations } from './ca-locations.js';
 
 /**

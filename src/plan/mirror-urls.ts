@@ -1,5 +1,5 @@
 import { PrefetchError } from '../errors.js';
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { expandMirrorUrl } from './dist-urls.js';
 import type { DownloadTask } from '../types.js';

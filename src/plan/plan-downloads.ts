@@ -4,7 +4,7 @@ import { cacheKeyFor, cachePathFor, isValidPackageName } from './cache-key.js';
 import { getDistUrls, processDistUrl } from './dist-urls.js';
 import { phpTruthy } from '../php.js';
 import { mirrorFields, type MirrorOptions } from './mirror-urls.js';
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { DownloadTask, InvalidPackage, Plan, SkippedPackage } from '../types.js';
 import { tryNormalizeVersion } from './version-parser.js';
 import type { PreferredInstall } from '../types.js';

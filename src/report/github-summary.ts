@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import { formatBytes } from '../bytes.js';
 import { failureText, formatDuration, verifyState } from './format.js';
 import type { OriginStats } from './origin-stats.js';

@@ -1,4 +1,4 @@
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { Plan } from '../types.js';
 import type { CacheSizeCheck } from './cache-size.js';
 import type { OriginStats } from './origin-stats.js';

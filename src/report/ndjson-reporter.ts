@@ -1,4 +1,4 @@
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import type { DownloadTask } from '../types.js';
 import { failureCause, failureHint } from './failure-cause.js';
 import { jsonError, REPORT_SCHEMA_VERSION } from './json-report.js';

@@ -1,4 +1,4 @@
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 
 /**
  * Any URL inside free text (error messages quote them) goes through `redactUrl` too. A URL runs

@@ -1,4 +1,4 @@
-import { redactUrl } from '../net/request-policy.js';
+import { redactUrl } from '../net/redact-url.js';
 import { redactText } from './redact.js';
 
 /**

@@ -14,6 +14,9 @@ import { dataBlocksBytes, isZeroBlock, parseOctal, tarSize, walkTar } from './ta
  */
 export type VerifyLevel = 'deep' | 'structure';
 
+/** The level used where none is given: every entry inflated and its CRC-32 checked (`--verify deep`). */
+export const DEFAULT_VERIFY_LEVEL: VerifyLevel = 'deep';
+
 /**
  * Most a compressed stream may inflate to, as a multiple of its compressed size (with a floor
  * for small files). Real dists stay far below: PHP source deflates 3–8× (Composer's own sources

@@ -1,7 +1,7 @@
 import type { StagedFile } from '../types.js';
 import { ChecksumMismatchError, CorruptArchiveError, toPrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
-import { ArchiveValidationError, DAMAGED_BYTES, type ArchiveInfo, type VerifyLevel } from './archive.js';
+import { ArchiveValidationError, DAMAGED_BYTES, DEFAULT_VERIFY_LEVEL, type ArchiveInfo, type VerifyLevel } from './archive.js';
 import { checkInProcess, type CheckArchive } from './check-pool.js';
 import { sha1File } from './sha1.js';
 
@@ -48,7 +48,7 @@ export async function verifyDownload(task: DownloadTask, staged: StagedFile, opt
   }
   let archive: ArchiveInfo;
   try {
-    const level = task.expectedSha1 === undefined ? (options.level ?? 'deep') : 'structure';
+    const level = task.expectedSha1 === undefined ? (options.level ?? DEFAULT_VERIFY_LEVEL) : 'structure';
     archive = await (options.check ?? checkInProcess)(staged.path, task.distType, level);
   } catch (error) {
     if (error instanceof ArchiveValidationError) {
