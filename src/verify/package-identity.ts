@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { PrefetchError } from '../errors.js';
+import { sniff } from './sniff.js';
 import { dataBlocksBytes, isZeroBlock, tarSize, tarString, walkTar, type TarStep } from './tar.js';
 
 /**
@@ -23,11 +24,12 @@ const MAX_COMPOSER_JSON = 4 * 1024 * 1024;
 export type IdentityVerdict = { readonly ok: true; readonly name: string | undefined } | { readonly ok: false; readonly reason: string };
 
 export async function checkPackageIdentity(file: string, packageName: string): Promise<IdentityVerdict> {
-  const head = await readHead(file, 6);
+  // The same sniffing as the archive checks (sniff.ts), so both agree on what the bytes are.
+  const kind = sniff(await readHead(file, 512));
   let found: { text: string } | undefined;
-  if (head[0] === 0x50 && head[1] === 0x4b) found = await zipComposerJson(file);
-  else if (head[0] === 0x1f && head[1] === 0x8b) found = await tarComposerJson(createReadStream(file).pipe(createGunzip()));
-  else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+  if (kind === 'zip') found = await zipComposerJson(file);
+  else if (kind === 'gzip') found = await tarComposerJson(createReadStream(file).pipe(createGunzip()));
+  else if (kind === 'bzip2' || kind === 'xz') {
     return { ok: false, reason: 'bzip2/xz archives from a mirror cannot be checked (no decoder), and the lock has no sha1' };
   } else found = await tarComposerJson(createReadStream(file));
   if (found === undefined) return { ok: true, name: undefined };

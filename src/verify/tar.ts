@@ -141,3 +141,20 @@ export function dataBlocksBytes(block: Buffer): number {
   const size = tarSize(block) ?? 0;
   return Math.ceil(size / BLOCK) * BLOCK;
 }
+
+/** Returns a problem description, or undefined when the header block is valid. */
+export function checkTarHeader(block: Buffer): string | undefined {
+  const stored = parseOctal(block.subarray(148, 156));
+  if (stored === undefined) return 'checksum field is not octal';
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += byte;
+    signed += byte >= 0x80 ? byte - 256 : byte;
+  }
+  // Some old tar writers summed signed chars; GNU tar accepts both, so do we.
+  if (stored !== unsigned && stored !== signed) return `checksum mismatch (stored ${stored}, computed ${unsigned})`;
+  if (tarSize(block) === undefined) return 'size field is invalid';
+  return undefined;
+}
