@@ -59,32 +59,73 @@ export interface PrefetchResult {
   readonly sources?: SourceOutcome | undefined;
 }
 
-/** read → plan → check cache → download → verify → commit. Never touches process.* or stdout. */
+/**
+ * The run, as named stages: load projects → plan → inspect the cache → download (verify, commit)
+ * → git mirrors → summarise. Never touches process.* or stdout; everything it has to say goes
+ * through `deps.emit` and the result.
+ */
 export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Promise<PrefetchResult> {
   const now = deps.now ?? Date.now;
   const started = now();
-  const { environment } = deps;
   // Every in-flight request and backoff sleep listens on this one signal; hundreds at once are
   // expected here, not a leak, so Node's 10-listener warning would only be noise on stderr.
   setMaxListeners(0, deps.signal);
+  assertUsableOptions(options);
+
+  const { groups, projects } = await loadProjects(options, deps);
+  const { plan, tasks } = planProjects(projects, options);
+  const config = projects[0]!.config;
+  await announcePlan(plan, groups, projects, options, deps);
+
+  const checks = createCheckPool({ maxUnpackedBytes: options.download.maxUnpackedBytes });
+  let result: PrefetchResult;
+  try {
+    if (options.dryRun) {
+      const looked = await lookUpCache({ plan, tasks, config, options, deps, checks, started });
+      return { ...looked, sources: await prefetchSourceMirrors('plan', options, projects, deps) };
+    }
+    // inspect the cache, then download what is missing or invalid (each archive verified, then committed)
+    result = await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
+  } finally {
+    await checks.close();
+  }
+  const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
+  if (sources === undefined) return result;
+  const { withSourceFailures } = await import('./vcs/source-stage.js');
+  // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
+  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
+}
+
+/** Option combinations that cannot run, refused before anything is read or downloaded. */
+function assertUsableOptions(options: PrefetchOptions): void {
   // An error, not a warning: an aria2c given and silently unused means the run uses another engine
-  // than its user believes, and a warning scrolls past in a CI log. Stopping costs one edit, before
-  // anything is read or downloaded.
+  // than its user believes, and a warning scrolls past in a CI log. Stopping costs one edit.
   if (options.aria2c !== undefined && options.backend !== 'aria2') {
     throw new PrefetchError('E_USAGE', `--aria2c is only used with --backend aria2; this run's backend is ${options.backend}`, {
       hint: 'Add --backend aria2 (or COMPOSER_PREFETCH_BACKEND=aria2) to download with aria2c, or leave out --aria2c (and COMPOSER_PREFETCH_ARIA2C).',
     });
   }
+}
 
+/**
+ * Stage 1: the inputs, grouped by project. Each input is judged by its own project's Composer
+ * config and auth.json, as `composer install` in that project would; with one project (the usual
+ * case) this is simply the working directory.
+ */
+async function loadProjects(options: PrefetchOptions, deps: PrefetchDeps): Promise<{ groups: ProjectGroup[]; projects: Project[] }> {
+  const { environment } = deps;
   const inputs = await readInputs(options.inputs, {
     cwd: options.cwd,
     composerEnv: environment.env['COMPOSER'],
     readStdin: deps.readStdin,
   });
-  // Each input is judged by its own project's Composer config and auth.json, as `composer install`
-  // in that project would; with one project (the usual case) this is simply the working directory.
   const groups = groupByProject(inputs, options.cwd, environment.env['COMPOSER']);
   const projects = await Promise.all(groups.map((group) => loadProject(group, options, environment)));
+  return { groups, projects };
+}
+
+/** Stage 2: every project's plan (pure), merged, with each task's project rules settled on it. */
+function planProjects(projects: readonly Project[], options: PrefetchOptions): { plan: Plan; tasks: SettledTask[] } {
   const plans = projects.map((project) =>
     planDownloads(project.group.inputs, {
       cacheFilesDir: project.cacheFilesDir,
@@ -96,34 +137,19 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
     }),
   );
   const plan = mergePlans(plans);
-  const tasks = settleTasks(plan, plans, projects);
-  const config = projects[0]!.config;
+  return { plan, tasks: settleTasks(plan, plans, projects) };
+}
 
+/** The plan and what the configuration says about it, before any download. */
+async function announcePlan(plan: Plan, groups: readonly ProjectGroup[], projects: readonly Project[], options: PrefetchOptions, deps: PrefetchDeps): Promise<void> {
   // Config problems Composer itself would print (a bad cache-files-maxsize, domains of the wrong type).
   for (const warning of new Set(projects.flatMap((p) => [...p.config.warnings, ...p.auth.warnings]))) deps.emit({ type: 'warning', message: warning });
-  for (const warning of await unusedProjectDefaults(groups, options.cwd, environment.env)) deps.emit({ type: 'warning', message: warning });
+  for (const warning of await unusedProjectDefaults(groups, options.cwd, deps.environment.env)) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
   if (projects.some((p) => p.config.cacheReadOnly)) {
     deps.emit({ type: 'warning', message: 'Composer\'s cache is read-only (cache-read-only / COMPOSER_CACHE_READ_ONLY): prefetched archives are still read by `composer install`, which will not add or remove any itself.' });
   }
-
-  const checks = createCheckPool({ maxUnpackedBytes: options.download.maxUnpackedBytes });
-  let result: PrefetchResult;
-  try {
-    if (options.dryRun) {
-      const looked = await lookUpCache({ plan, tasks, config, options, deps, checks, started });
-      return { ...looked, sources: await prefetchSourceMirrors('plan', options, projects, deps) };
-    }
-    result = await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
-  } finally {
-    await checks.close();
-  }
-  const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
-  if (sources === undefined) return result;
-  const { withSourceFailures } = await import('./vcs/source-stage.js');
-  // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
-  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
 }
 
 /**
