@@ -3,15 +3,14 @@ import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
 import { defaultEnvironment } from '../config/composer-config.js';
-import { CacheStateError, PrefetchError, toPrefetchError } from '../errors.js';
+import { PrefetchError, toPrefetchError } from '../errors.js';
 import { prefetch } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
 import { wrapToWidth } from '../report/fit-width.js';
-import { formatOrigins, formatSummary, formatVerifySummary, inChunks, planLines } from '../report/format.js';
+import { formatOrigins, formatSummary, formatVerifySummary } from '../report/format.js';
 import { appendGithubStopSummary, appendGithubSummary } from '../report/github-summary.js';
-import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
-import { createNdjsonReporter } from '../report/ndjson-reporter.js';
+import type { JsonCommand } from '../report/json-report.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
 import { redactText } from '../report/redact.js';
@@ -22,6 +21,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, toCliOptions } from './program.js';
 import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
+import { stdoutFormat } from './stdout-formats.js';
 import { packageVersion, versionLine } from './version.js';
 
 /** An output stream of the CLI: the process's, or a test's. */
@@ -173,21 +173,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       })
       .join('\n');
   };
-  const ndjson = cli.jsonFormat === 'ndjson' ? createNdjsonReporter({ write: stdout }) : undefined;
+  // What goes to stdout (--json, --json=ndjson, the dry run's listing): one module decides.
+  const machine = stdoutFormat(cli.jsonFormat, { command, version, verifyOnly: cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, write: stdout });
   const origins = createOriginStats();
-  // Each package's outcome, for the --json report only (50,000 entries are ~6 MB of heap).
-  const outcomes = cli.jsonFormat === 'report' ? new Map<string, PackageOutcome>() : undefined;
   const warnings: string[] = [];
   const emit = (event: PrefetchEvent): void => {
-    if (event.type === 'done') outcomes?.set(event.task.cacheKey, { status: event.result, bytes: event.bytes, source: event.url });
-    if (event.type === 'failed') {
-      const status = cli.prefetch.verifyOnly && event.error instanceof CacheStateError ? event.error.state : 'failed';
-      outcomes?.set(event.task.cacheKey, { status, bytes: 0, source: undefined });
-    }
     if (event.type === 'warning') warnings.push(event.message);
     origins.handle(event);
     if (!(cli.prefetch.verifyOnly && event.type === 'failed')) human.handle(event);
-    ndjson?.handle(event);
+    machine.handle(event);
   };
 
   const controller = new AbortController();
@@ -254,30 +248,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
     }
 
-    if (cli.jsonFormat === 'report') {
-      const report = buildJsonReport({
-        command,
-        version,
-        plan,
-        summary: cli.prefetch.dryRun ? undefined : summary,
-        outcomeOf: (key) => outcomes?.get(key),
-        origins: stats,
-        cacheSize,
-        warnings,
-      });
-      for (const chunk of inChunks(reportPieces(report))) stdout(chunk);
-      stdout('\n');
-    } else if (ndjson) {
-      ndjson.writeSummary({ command, ok: summaryOk(cli.prefetch.dryRun ? undefined : summary), summary: jsonSummary(summary), origins: stats, cacheSize: cacheSize ?? null });
-    } else if (cli.prefetch.dryRun) {
-      for (const chunk of inChunks(planLines(plan), '\n')) stdout(chunk);
-      stdout('\n');
-      const mirrors = sources?.plans.flatMap((p) => p.tasks) ?? [];
-      if (mirrors.length > 0) {
-        stdout(`${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'} for packages installed from source (cloned or updated in Composer's cache-vcs-dir):\n`);
-        for (const m of mirrors) stdout(`  ${displayText(redactText(m.url))}\n    ${displayText(m.dir)}\n`);
-      }
-    }
+    machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
 
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
@@ -295,9 +266,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     stderr(paint.red(`composer-prefetch: ${displayText(error.message)}`));
     if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
     // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
-    const failure = { schemaVersion: REPORT_SCHEMA_VERSION, command, ok: false, error: jsonError(error) };
-    if (cli.jsonFormat === 'report') stdout(`${JSON.stringify({ ...failure, tool: { name: 'composer-prefetch', version } }, null, 2)}\n`);
-    else if (ndjson) stdout(`${JSON.stringify({ ...failure, type: 'error', time: new Date().toISOString() })}\n`);
+    machine.fail(error);
     const exitCode = exitCodeFor(error.code);
     // GitHub Actions: a run that stopped (a bad `lock` input: exit 2) leaves its reason on the run page too.
     if (command !== 'dry-run') {
