@@ -165,8 +165,41 @@ export function proxyFor(url: URL, settings: ProxySettings): ProxyEndpoint | und
   return endpoint;
 }
 
+/**
+ * A dispatcher that hands each request to one of several by its origin, and closes or destroys
+ * them all together. Subclasses say which one takes an origin and which ones there are.
+ */
+abstract class RoutingDispatcher extends DispatcherBase {
+  protected abstract route(origin: string | URL | undefined): Dispatcher;
+  protected abstract parts(): Dispatcher[];
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.route(options.origin).dispatch(options, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all(this.parts().map((d) => d.close())).then(() => undefined);
+    if (callback === undefined) return done;
+    void done.then(callback, callback);
+  }
+
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(): Promise<void>;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === 'function' ? null : (a ?? null);
+    const callback = typeof a === 'function' ? a : b;
+    const done = Promise.all(this.parts().map((d) => d.destroy(err))).then(() => undefined);
+    if (callback === undefined) return done;
+    void done.then(callback, callback);
+  }
+}
+
 /** Routes each request by its origin to a direct Agent or to the scheme's ProxyAgent. */
-class ProxyRouter extends DispatcherBase {
+class ProxyRouter extends RoutingDispatcher {
   readonly #direct: Agent;
   readonly #proxies = new Map<string, ProxyAgent>();
   readonly #settings: ProxySettings;
@@ -179,7 +212,7 @@ class ProxyRouter extends DispatcherBase {
     this.#makeProxy = makeProxy;
   }
 
-  #pick(origin: string | URL | undefined): Dispatcher {
+  protected route(origin: string | URL | undefined): Dispatcher {
     if (origin === undefined) return this.#direct;
     const endpoint = proxyFor(new URL(String(origin)), this.#settings);
     if (endpoint === undefined) return this.#direct;
@@ -191,32 +224,8 @@ class ProxyRouter extends DispatcherBase {
     return agent;
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#pick(options.origin).dispatch(options, handler);
-  }
-
-  #all(): Dispatcher[] {
+  protected parts(): Dispatcher[] {
     return [this.#direct, ...this.#proxies.values()];
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const done = Promise.all(this.#all().map((d) => d.close())).then(() => undefined);
-    if (callback === undefined) return done;
-    void done.then(callback, callback);
-  }
-
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(): Promise<void>;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? null : (a ?? null);
-    const callback = typeof a === 'function' ? a : b;
-    const done = Promise.all(this.#all().map((d) => d.destroy(err))).then(() => undefined);
-    if (callback === undefined) return done;
-    void done.then(callback, callback);
   }
 }
 
@@ -226,8 +235,8 @@ function originKey(origin: string | URL): string {
   return url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
 }
 
-/** Sends each request to the dispatcher of its origin, or to the default one. */
-class OriginRouter extends DispatcherBase {
+/** Sends each request to the dispatcher of its origin (one with a client certificate), or to the default one. */
+class OriginRouter extends RoutingDispatcher {
   readonly #fallback: Dispatcher;
   readonly #byOrigin: ReadonlyMap<string, Dispatcher>;
 
@@ -237,33 +246,12 @@ class OriginRouter extends DispatcherBase {
     this.#byOrigin = byOrigin;
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const own = options.origin === undefined ? undefined : this.#byOrigin.get(originKey(options.origin));
-    return (own ?? this.#fallback).dispatch(options, handler);
+  protected route(origin: string | URL | undefined): Dispatcher {
+    return (origin === undefined ? undefined : this.#byOrigin.get(originKey(origin))) ?? this.#fallback;
   }
 
-  #all(): Dispatcher[] {
+  protected parts(): Dispatcher[] {
     return [this.#fallback, ...this.#byOrigin.values()];
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const done = Promise.all(this.#all().map((d) => d.close())).then(() => undefined);
-    if (callback === undefined) return done;
-    void done.then(callback, callback);
-  }
-
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(): Promise<void>;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? null : (a ?? null);
-    const callback = typeof a === 'function' ? a : b;
-    const done = Promise.all(this.#all().map((d) => d.destroy(err))).then(() => undefined);
-    if (callback === undefined) return done;
-    void done.then(callback, callback);
   }
 }
 
