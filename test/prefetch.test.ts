@@ -7,7 +7,6 @@ import { defaultEnvironment } from '../src/config/composer-config.js';
 import { defaultDownloadOptions, type PrefetchOptions } from '../src/config/options.js';
 import { prefetch } from '../src/prefetch.js';
 import type { PrefetchEvent } from '../src/types.js';
-import { composerPackageZip } from './helpers/archives.js';
 import { DistServer } from './helpers/dist-server.js';
 import { isolatedEnv, tempDir, writeHttpProject } from './helpers/run.js';
 
@@ -23,11 +22,7 @@ describe('prefetch(): the stages of a run, in-process', () => {
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-prefetch-'));
     server = await new DistServer().start();
-    const packages = ['acme/one', 'acme/two'].map((name) => {
-      const zip = composerPackageZip(name, '1.0.0');
-      server.add(`/${name}.zip`, zip);
-      return { name, version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/${name}.zip`, reference: sha1(name), shasum: sha1(zip) } };
-    });
+    const packages = server.addPackages(['acme/one', 'acme/two']);
     project = path.join(root, 'project');
     await writeHttpProject(project, packages, [{ name: 'acme/dev', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/missing.zip`, reference: sha1('dev') } }]);
   });

@@ -5,7 +5,7 @@
  * `AuthHelper::addAuthenticationHeader` / `addAuthenticationOptions` (the header it becomes).
  * Pure: no I/O, no environment. Loading lives in `load-auth.ts`.
  */
-import { basicAuthorization, parseHeaderLines } from '../net/request-headers.js';
+import { basicAuthorization, originKey, parseHeaderLines } from '../net/request-headers.js';
 
 /** The auth.json key a credential came from; shown in messages (never the secret itself). */
 export type AuthKey = 'http-basic' | 'bearer' | 'github-oauth' | 'gitlab-oauth' | 'gitlab-token' | 'bitbucket-oauth' | 'custom-headers' | 'forgejo-token';
@@ -76,8 +76,7 @@ const BITBUCKET_TOKEN_URL = 'https://bitbucket.org/site/oauth2/access_token';
  */
 export function getOrigin(url: URL, gitlabDomains: readonly string[]): string {
   if (url.protocol === 'file:') return url.href;
-  let origin = url.hostname;
-  if (url.port !== '') origin += `:${url.port}`;
+  const origin = originKey(url);
   if (origin.endsWith('.github.com') && origin !== 'codeload.github.com') return 'github.com';
   if (origin === 'repo.packagist.org') return 'packagist.org';
   if (origin === '') return url.href;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { Agent, DispatcherBase, ProxyAgent } from './undici-lean.js';
 import { PrefetchError } from '../errors.js';
-import { basicAuthorization } from './request-headers.js';
+import { basicAuthorization, originKey } from './request-headers.js';
 import { redactUrl } from './redact-url.js';
 export { caLocations } from './ca-locations.js';
 
@@ -229,12 +229,6 @@ class ProxyRouter extends RoutingDispatcher {
   }
 }
 
-/** `host[:port]` of an origin as auth.json keys name it (`Url::getOrigin`: an explicit port only). */
-function originKey(origin: string | URL): string {
-  const url = new URL(String(origin));
-  return url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
-}
-
 /** Sends each request to the dispatcher of its origin (one with a client certificate), or to the default one. */
 class OriginRouter extends RoutingDispatcher {
   readonly #fallback: Dispatcher;
@@ -247,7 +241,7 @@ class OriginRouter extends RoutingDispatcher {
   }
 
   protected route(origin: string | URL | undefined): Dispatcher {
-    return (origin === undefined ? undefined : this.#byOrigin.get(originKey(origin))) ?? this.#fallback;
+    return (origin === undefined ? undefined : this.#byOrigin.get(originKey(new URL(String(origin))))) ?? this.#fallback;
   }
 
   protected parts(): Dispatcher[] {

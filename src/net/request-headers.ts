@@ -7,6 +7,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  * Splits `Name: value` lines into a map with lowercase names; a line without a colon or with an
  * invalid name is dropped. Used for auth.json `custom-headers` and the lock's transport headers.
  */
+/** `host[:port]` of a URL as auth.json keys name origins (`Url::getOrigin`: the port only when explicit). */
+export function originKey(url: URL): string {
+  return url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
+}
+
 export function parseHeaderLines(lines: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of lines) {

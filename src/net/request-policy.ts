@@ -1,5 +1,5 @@
 import { PrefetchError } from '../errors.js';
-import { basicAuthorization } from './request-headers.js';
+import { basicAuthorization, originKey } from './request-headers.js';
 import type { RequestPolicy } from '../types.js';
 import { redactUrl } from './redact-url.js';
 
@@ -35,7 +35,7 @@ export function createRequestPolicy(options: RequestPolicyOptions): RequestPolic
     explainFailure: options.explainFailure ?? ((error) => error),
     presentsClientCertificate(url) {
       const origins = options.clientCertificateOrigins;
-      return origins !== undefined && origins.size > 0 && origins.has(url.port === '' ? url.hostname : `${url.hostname}:${url.port}`);
+      return origins !== undefined && origins.size > 0 && origins.has(originKey(url));
     },
     assertAllowed(url) {
       if (url.protocol === 'https:') return;

@@ -27,12 +27,21 @@ function headerOf(credential: Credential): string | undefined {
       return basicAuthorization(credential.username ?? 'private-token', credential.token);
     case 'bitbucket-oauth':
       return basicAuthorization('x-token-auth', credential.token);
+    case 'forgejo-token':
+      return basicAuthorization(credential.username, credential.token);
     case 'bearer':
       return `Bearer ${credential.token}`;
     case 'bitbucket-consumer':
     case 'custom-headers':
       return undefined;
+    default:
+      // A credential kind added later must be decided here too, not fall through to nothing.
+      return assertNever(credential);
   }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled credential kind ${JSON.stringify(value)}`);
 }
 
 export interface GitEnvOptions {

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatBytes } from '../../src/bytes.js';
-import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
-const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
 interface Planned {
   packages: { name: string; status: string; cachePath: string }[];
@@ -24,12 +21,7 @@ describe('--dry-run says what is cached and what would be downloaded', () => {
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-dry-'));
     server = await new DistServer().start();
-    const packages = ['acme/one', 'acme/two', 'acme/three'].map((name) => {
-      const zip = composerPackageZip(name, '1.0.0');
-      const p = `/${name.replace('/', '-')}.zip`;
-      server.add(p, zip);
-      return { name, version: '1.0.0', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: sha1(zip) } };
-    });
+    const packages = server.addPackages(['acme/one', 'acme/two', 'acme/three'], '');
     project = path.join(root, 'project');
     await writeHttpProject(project, packages);
     env = isolatedEnv(root, { NO_COLOR: '1' });

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
 import { runInProcess } from '../helpers/in-process.js';
 
-const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
 
 describe('run(argv, io): the CLI in-process', () => {
@@ -20,12 +17,7 @@ describe('run(argv, io): the CLI in-process', () => {
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-run-'));
     server = await new DistServer().start();
-    const packages = ['acme/one', 'acme/two'].map((name) => {
-      const zip = composerPackageZip(name, '1.0.0');
-      const p = `/dists/${name.replace('/', '-')}.zip`;
-      server.add(p, zip);
-      return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: sha1(zip) } };
-    });
+    const packages = server.addPackages(['acme/one', 'acme/two']);
     project = path.join(root, 'project');
     await writeHttpProject(project, packages);
     env = isolatedEnv(root, { NO_COLOR: '1' });

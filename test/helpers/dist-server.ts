@@ -1,5 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import { composerPackageZip } from './archives.js';
+
+const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
 export interface Route {
   readonly body: Buffer;
@@ -80,6 +84,18 @@ export class DistServer {
   add(path: string, body: Buffer, options: Omit<Route, 'body'> = {}): string {
     this.routes.set(path, { body, ...options });
     return `${this.origin}${path}`;
+  }
+
+  /**
+   * Serves a package zip (`composerPackageZip`) for each name at `<prefix>/<vendor-name>.zip` and
+   * returns the lock entries that point at them, with their shasum.
+   */
+  addPackages(names: readonly string[], prefix = '/dists'): { name: string; version: string; type: string; dist: { type: string; url: string; reference: string; shasum: string } }[] {
+    return names.map((name) => {
+      const zip = composerPackageZip(name, '1.0.0');
+      const url = this.add(`${prefix}/${name.replace('/', '-')}.zip`, zip);
+      return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url, reference: sha1(name), shasum: sha1(zip) } };
+    });
   }
 
   fault(path: string, fault: Fault, times = 1): void {

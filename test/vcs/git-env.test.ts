@@ -13,6 +13,7 @@ describe('gitAuthorization: the pairs Git::runCommand puts into the URL, as a he
     ['gitlab-token', auth('gitlab.com', { kind: 'gitlab-token', token: 'T', username: undefined }), 'https://gitlab.com/a/b.git', b64('private-token:T')],
     ['gitlab-oauth', auth('gitlab.com', { kind: 'gitlab-oauth', token: 'T' }), 'https://gitlab.com/a/b.git', b64('oauth2:T')],
     ['bitbucket-oauth', auth('bitbucket.org', { kind: 'bitbucket-oauth', token: 'T' }), 'https://bitbucket.org/a/b.git', b64('x-token-auth:T')],
+    ['forgejo-token', auth('codeberg.org', { kind: 'forgejo-token', username: 'u', token: 'T' }), 'https://codeberg.org/a/b.git', b64('u:T')],
     ['other host gets nothing', auth('git.example', { kind: 'http-basic', username: 'u', password: 'p' }), 'https://other.example/a.git', undefined],
     ['ssh URL gets nothing', auth('git.example', { kind: 'http-basic', username: 'u', password: 'p' }), 'ssh://git@git.example/a.git', undefined],
   ];
