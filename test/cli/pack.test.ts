@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { LoopbackNpmRegistry } from '../helpers/npm-registry.js';
+import { LoopbackNpmRegistry, packThisBuild } from '../helpers/npm-registry.js';
 import { binPath, repoRoot, tempDir } from '../helpers/run.js';
 
 /**
@@ -25,20 +25,7 @@ describe('npm pack → npx', () => {
     ({ dir: root, cleanup } = await tempDir('cp-pack-'));
     await registry.publishProductionDependencies(repoRoot);
     await registry.start();
-    const stage = path.join(root, 'stage');
-    await mkdir(stage);
-    // CP_TEST_BIN may point at another build's dist/cli/main.js; the default bin imports ../dist.
-    const dist = binPath.endsWith(path.join('cli', 'main.js')) ? path.resolve(path.dirname(binPath), '..') : path.join(repoRoot, 'dist');
-    await cp(path.join(repoRoot, 'package.json'), path.join(stage, 'package.json'));
-    for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md']) {
-      if (existsSync(path.join(repoRoot, doc))) await cp(path.join(repoRoot, doc), path.join(stage, doc));
-    }
-    await cp(path.join(repoRoot, 'bin'), path.join(stage, 'bin'), { recursive: true });
-    await cp(dist, path.join(stage, 'dist'), { recursive: true });
-    const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, env: { npm_config_update_notifier: 'false' } });
-    const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    tarball = path.join(root, info!.filename);
-    files = info!.files.map((f) => f.path);
+    ({ tarball, files } = await packThisBuild(root, repoRoot, binPath));
   });
   after(async () => {
     await registry.stop();

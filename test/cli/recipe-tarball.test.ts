@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { LoopbackNpmRegistry } from '../helpers/npm-registry.js';
+import { LoopbackNpmRegistry, packThisBuild } from '../helpers/npm-registry.js';
 import { binPath, repoRoot, tempDir } from '../helpers/run.js';
 
 const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
@@ -57,17 +56,7 @@ describe('README: a recipe form that works before the package is published', () 
       await registry.publishProductionDependencies(repoRoot);
       await registry.start();
       // As in pack.test.ts: exactly what npm pack would see, this build as dist/, no scripts run.
-      const stage = path.join(root, 'stage');
-      await mkdir(stage);
-      const dist = binPath.endsWith(path.join('cli', 'main.js')) ? path.resolve(path.dirname(binPath), '..') : path.join(repoRoot, 'dist');
-      await cp(path.join(repoRoot, 'package.json'), path.join(stage, 'package.json'));
-      for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md']) {
-        if (existsSync(path.join(repoRoot, doc))) await cp(path.join(repoRoot, doc), path.join(stage, doc));
-      }
-      await cp(path.join(repoRoot, 'bin'), path.join(stage, 'bin'), { recursive: true });
-      await cp(dist, path.join(stage, 'dist'), { recursive: true });
-      const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, env: { npm_config_update_notifier: 'false' } });
-      tarball = path.join(root, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
+      ({ tarball } = await packThisBuild(root, repoRoot, binPath));
       assert.equal(path.basename(tarball), tarballName);
     });
     after(async () => {

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { execa } from 'execa';
 import { makeTarGz, type ArchiveEntry } from './archives.js';
 
 /** One package version as the registry serves it: its package.json and its tarball. */
@@ -140,4 +142,24 @@ function compareVersions(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * `npm pack` of this build, exactly as npm would pack it, without running any script: a stage
+ * folder with package.json, the docs, bin/ and this build's dist/ (CP_TEST_BIN may point at another
+ * build's dist/cli/main.js; the default bin imports ../dist). Returns the tarball and its file list.
+ */
+export async function packThisBuild(root: string, repoRoot: string, binPath: string): Promise<{ tarball: string; files: string[] }> {
+  const stage = path.join(root, 'stage');
+  await mkdir(stage);
+  const dist = binPath.endsWith(path.join('cli', 'main.js')) ? path.resolve(path.dirname(binPath), '..') : path.join(repoRoot, 'dist');
+  await cp(path.join(repoRoot, 'package.json'), path.join(stage, 'package.json'));
+  for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md']) {
+    if (existsSync(path.join(repoRoot, doc))) await cp(path.join(repoRoot, doc), path.join(stage, doc));
+  }
+  await cp(path.join(repoRoot, 'bin'), path.join(stage, 'bin'), { recursive: true });
+  await cp(dist, path.join(stage, 'dist'), { recursive: true });
+  const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, env: { npm_config_update_notifier: 'false' } });
+  const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+  return { tarball: path.join(root, info!.filename), files: info!.files.map((f) => f.path) };
 }
