@@ -2,7 +2,6 @@ import { PrefetchError } from '../errors.js';
 import { redactUrl } from '../net/redact-url.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { expandMirrorUrl } from './dist-urls.js';
-import type { DownloadTask } from '../types.js';
 
 /**
  * `--mirror TEMPLATE`: user dist mirrors in Composer's template form
@@ -55,11 +54,6 @@ export function mirrorFields(
   }
   if (mirrorUrls.length === 0) return {};
   return { mirrorUrls, downloadUrls: [...mirrorUrls, ...lockUrls] };
-}
-
-/** The URLs a backend tries, in order: `downloadUrls` when planning set them, else the lock's. */
-export function downloadOrder(task: DownloadTask): readonly string[] {
-  return task.downloadUrls ?? task.urls;
 }
 
 /** Checks a `--mirror` value; a template that is not an http(s) URL is a usage error. */

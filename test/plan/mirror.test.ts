@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LockedPackage } from '../../src/lockfile/types.js';
-import { downloadOrder, mirrorEligible, mirrorFields, parseMirrorEnv, validateMirrorTemplate } from '../../src/plan/mirror-urls.js';
+import { urlsToTry } from '../../src/backends/fetch-loop.js';
+import { mirrorEligible, mirrorFields, parseMirrorEnv, validateMirrorTemplate } from '../../src/plan/mirror-urls.js';
 import { planDownloads } from '../../src/plan/plan-downloads.js';
 import { checkPackageIdentity } from '../../src/verify/package-identity.js';
 import { composerPackageTarGz, composerPackageZip, makeTarGz, makeZip } from '../helpers/archives.js';
@@ -32,7 +33,7 @@ describe('--mirror planning', () => {
     const [a, b] = [base.tasks[0]!, mirrored.tasks[0]!];
     assert.equal(b.cacheKey, a.cacheKey);
     assert.deepEqual(b.urls, a.urls);
-    assert.deepEqual(downloadOrder(b), ['https://mirror.example/dists/acme/lib/abc123.zip', ...a.urls]);
+    assert.deepEqual(urlsToTry(b), ['https://mirror.example/dists/acme/lib/abc123.zip', ...a.urls]);
     assert.deepEqual(b.mirrorUrls, ['https://mirror.example/dists/acme/lib/abc123.zip']);
     assert.equal(a.downloadUrls, undefined);
   });
