@@ -236,25 +236,27 @@ describe('--backend aria2 (real aria2c)', () => {
     }
   });
 
-  it('SIGINT mid-run: exit 130, aria2c killed, staging and partial files removed', async () => {
+  // SIGHUP (a closed terminal, a dropped ssh session) stops the run as SIGINT does.
+  for (const signal of ['SIGINT', 'SIGHUP'] as const) it(`${signal} mid-run: exit 130, aria2c killed, staging and partial files removed`, async () => {
     const { dir, cleanup } = await tempDir('cp-aria2-');
     try {
       const big = composerPackageZip('acme/stuck', '1.0.0');
-      server.add('/stuck/a.zip', big);
-      server.fault('/stuck/a.zip', { kind: 'stall-body', afterBytes: 50, ms: 20_000 });
+      const stuck = `/stuck/${signal}/a.zip`;
+      server.add(stuck, big);
+      server.fault(stuck, { kind: 'stall-body', afterBytes: 50, ms: 20_000 });
       const quick = composerPackageZip('acme/quick', '1.0.0');
       const project = path.join(dir, 'p');
       await writeLockProject(project, [
-        { name: 'acme/stuck', url: `${server.origin}/stuck/a.zip` },
-        { name: 'acme/quick', url: server.add('/stuck/quick.zip', quick), shasum: sha1(quick) },
+        { name: 'acme/stuck', url: `${server.origin}${stuck}` },
+        { name: 'acme/quick', url: server.add(`/stuck/${signal}/quick.zip`, quick), shasum: sha1(quick) },
       ]);
       server.resetLog();
       const started = Date.now();
       const cli = execa(process.execPath, [binPath, '--backend', 'aria2'], { cwd: project, env: isolatedEnv(dir), extendEnv: false, reject: false });
       const aria2Pid = await waitFor(() => rpcAria2(cli.pid!), 'aria2c to start');
-      await waitFor(() => (server.requests.some((r) => r.path === '/stuck/a.zip') ? true : undefined), 'the stalled request');
+      await waitFor(() => (server.requests.some((r) => r.path === stuck) ? true : undefined), 'the stalled request');
       await waitFor(async () => ((await listTree(path.join(dir, 'cache'))).some((p) => p.endsWith('a1.part')) ? true : undefined), 'a partial file in staging');
-      cli.kill('SIGINT');
+      cli.kill(signal);
       const r = await cli;
       assert.equal(r.exitCode, 130, String(r.stderr));
       assert.ok(Date.now() - started < 15_000, 'stopped promptly');
