@@ -50,9 +50,9 @@ describe('archives with entries over 4 MiB, many at once', () => {
     await cleanup();
   });
 
-  it('prefetch and verify finish without a process warning, on both runs', async () => {
-    const env = isolatedEnv(root);
-    const first = await runCli(['--no-progress'], { cwd: project, env });
+  for (const backend of ['native', 'aria2'] as const) it(`prefetch (--backend ${backend}) and verify finish without a process warning, on both runs`, async () => {
+    const env = isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache-${backend}`) });
+    const first = await runCli(['--no-progress', '--backend', backend], { cwd: project, env });
     assert.equal(first.exitCode, 0, first.stderr);
     assert.doesNotMatch(first.stderr, /Warning:|EBADF/);
     const verify = await runCli(['verify', '--no-progress'], { cwd: project, env });
