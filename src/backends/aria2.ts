@@ -319,7 +319,7 @@ class Aria2Session {
     signal: AbortSignal;
     network: Aria2BackendOptions['network'];
   }): Promise<Aria2Session> {
-    await makeDirectories(o.cacheFilesDir);
+    makeDirectories(o.cacheFilesDir);
     await removeStaleStaging(o.cacheFilesDir);
     // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
     // which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.

@@ -21,7 +21,7 @@ export async function assertUsableCacheDir(dir: string, source: string): Promise
 
 async function unusableReason(dir: string): Promise<string | undefined> {
   try {
-    await makeDirectories(dir);
+    makeDirectories(dir);
   } catch (error) {
     // mkdir names the first component it failed on, and on a read-only filesystem often says
     // ENOENT: the nearest existing ancestor tells the real cause.

@@ -29,7 +29,7 @@ import { removeQuietly } from './temp-files.js';
 export async function commitToCache(stagedPath: string, cachePath: string, root?: string, durable = false): Promise<void> {
   try {
     // With the cache root known, the directory must resolve inside it (a planted symlink must not redirect the rename).
-    if (root === undefined) await makeDirectories(dirname(cachePath));
+    if (root === undefined) makeDirectories(dirname(cachePath));
     else await ensureContainedDir(cachePath, root);
     // Times set and fsync before rename — otherwise a crash can leave the new name pointing at
     // unwritten blocks. `durable`: the backend did both on its still-open handle (`makeDurable`).

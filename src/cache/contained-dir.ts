@@ -3,7 +3,7 @@ import { realpath, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PrefetchError } from '../errors.js';
 import type { DownloadTask } from '../types.js';
-import { makeDirectoriesSync } from './make-dirs.js';
+import { makeDirectories } from './make-dirs.js';
 
 /** The cache-files-dir a task's `cachePath` was built from (`cachePathFor`: `<root>/<cacheKey>`). */
 export function cacheRootOf(task: Pick<DownloadTask, 'cachePath' | 'cacheKey'>): string {
@@ -68,7 +68,7 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
     // The root usually exists: resolve it first, make it only when missing.
     let realRoot = realpathOrUndefined(root);
     if (realRoot === undefined) {
-      makeDirectoriesSync(root);
+      makeDirectories(root);
       realRoot = realpathSync.native(root);
     }
     realRoots.set(root, realRoot);

@@ -1,5 +1,4 @@
 import { mkdirSync, statSync, type Stats } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -8,23 +7,10 @@ import path from 'node:path';
  * handling too). The nearest existing ancestor is found with `stat`, then each missing level is
  * made with a plain `mkdir`, so a filesystem that refuses new directories fails on the first one.
  * Errors are Node's (ENOENT, ENOTDIR, EACCES, EROFS, …), naming the level that failed.
+ * Synchronous: a few `stat`/`mkdir` calls, and the contained-dir walk must not yield between
+ * making a level and checking it.
  */
-export async function makeDirectories(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    const found = await stat(p).catch(absentOrThrow);
-    if (found !== undefined) {
-      if (!found.isDirectory()) throw notADirectory(p);
-      break;
-    }
-    missing.push(p);
-    if (path.dirname(p) === p) break;
-  }
-  for (const p of missing.reverse()) await mkdir(p).catch(existedOrThrow);
-}
-
-/** `makeDirectories`, synchronous (for callers that must not yield between check and use). */
-export function makeDirectoriesSync(dir: string): void {
+export function makeDirectories(dir: string): void {
   const missing: string[] = [];
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     let found: Stats | undefined;

@@ -282,7 +282,7 @@ function receivedBytes(stderr: string): number | undefined {
 async function cloneMirror(git: Git, task: MirrorTask, url: string): Promise<{ bytes: number | undefined; state: RefState }> {
   const parent = path.dirname(task.dir);
   // Not `mkdir -p` through Node's recursive mkdir: it never returns on /proc-like filesystems.
-  await makeDirectories(parent);
+  makeDirectories(parent);
   const tmp = path.join(parent, ownedName(`${TEMP_PREFIX}${path.basename(task.dir).slice(0, 80)}.`));
   try {
     const r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent);
