@@ -19,6 +19,8 @@ const value = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const QUICK = flag('quick');
+// `--ab … --install`: time prefetch + `composer install` against a cold `composer install` (runInstall).
+const INSTALL = flag('install');
 const BUILD = path.resolve(value('build') ?? process.env['CP_BENCH_BUILD'] ?? path.join(ROOT, 'dist'));
 let MAIN = path.join(BUILD, 'cli', 'main.js');
 const ONLY = value('only')?.split(',');
@@ -177,6 +179,8 @@ function baseEnv(dir) {
   };
 }
 
+const COMPOSER_FLAGS = ['--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress'];
+
 const CLIENTS = {
   // CP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the native client.
   // CP_BENCH_WRAP (e.g. "strace -f -c -o /tmp/st") runs it under another tool.
@@ -187,7 +191,7 @@ const CLIENTS = {
   'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
   // bench/floor.js: undici alone, bytes straight to files (no checks, no fsync): the lower bound of any Node client.
   floor: (dir, cache) => [process.execPath, [path.join(ROOT, 'bench', 'floor.js'), path.join(dir, 'urls.txt'), cache, ...(existsSync(path.join(WORK, 'pki', 'done')) ? [pki().caFile] : [])]],
-  composer: () => ['composer', ['install', '--download-only', '--no-plugins', '--no-scripts', '--ignore-platform-reqs', '--no-interaction', '--no-progress']],
+  composer: () => ['composer', ['install', '--download-only', ...COMPOSER_FLAGS]],
   'raw aria2c': (dir, cache) => [
     'aria2c',
     ['-i', 'urls.txt', '-d', cache, `--ca-certificate=${pki().caFile}`, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
@@ -206,6 +210,32 @@ async function runClient(client, w, origin, extra = [], extraEnv = {}) {
   const result = { client, ...r, ok, landed, note: ok ? '' : `exit ${r.code}, ${landed}/${w.files.length} archives: ${r.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}` };
   rmSync(dir, { recursive: true, force: true });
   return result;
+}
+
+/**
+ * What a user waits for (`--ab … --install`): for a build, a prefetch on a cold cache and then a
+ * full `composer install` from that cache; for `composer`, a cold `composer install` that downloads
+ * and extracts itself. Wall and CPU are the sums of both steps; RSS is the larger peak.
+ */
+async function runInstall(client, w, origin, extra = [], extraEnv = {}) {
+  const dir = project(w, origin);
+  const cache = path.join(dir, 'cache');
+  const env = { ...baseEnv(dir), COMPOSER_CACHE_DIR: cache, ...extraEnv };
+  const steps = [];
+  if (client !== 'composer') {
+    const [cmd, args] = CLIENTS[client](dir, cache, extra);
+    steps.push(await timed(cmd, args, { cwd: dir, env }));
+  }
+  // --no-autoloader: the bench archives hold random bytes, not the classes the locks' autoload
+  // sections name, and the autoloader is the same work after a prefetch or not.
+  steps.push(await timed('composer', ['install', '--no-autoloader', ...COMPOSER_FLAGS], { cwd: dir, env }));
+  const installed = countFiles(path.join(dir, 'vendor'), 'composer.json');
+  const wanted = w.files.length;
+  const ok = steps.every((r) => r.code === 0) && installed >= wanted;
+  const sum = (k) => steps.reduce((a, r) => a + (r[k] ?? NaN), 0);
+  const last = steps.at(-1);
+  rmSync(dir, { recursive: true, force: true });
+  return { client, code: last.code, wall: sum('wall'), cpu: sum('cpu'), rssMB: Math.max(...steps.map((r) => r.rssMB ?? NaN)), ok, note: ok ? '' : `exit ${steps.map((r) => r.code).join('/')}, ${installed}/${wanted} packages installed: ${last.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}` };
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -241,7 +271,7 @@ const fmt = (n, d = 2) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixe
 const log = (...a) => console.error(...a);
 
 /**
- * `--ab DIR1,DIR2[,composer…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"]`:
+ * `--ab DIR1,DIR2[,composer…] [--runs N] [--scenario loopback|near|near-https|far-many] [--args "…"] [--install]`:
  * A/B of builds on one server, runs alternated (DIR1, DIR2, DIR1, …) so load drifts hit both
  * alike; prints each run and the medians of wall, CPU (user+sys) and peak RSS per build.
  */
@@ -267,14 +297,15 @@ async function ab() {
       // `DIR+semiN`: that build with V8's semi-spaces capped at N MB (NODE_OPTIONS=--max-semi-space-size=N).
       const semi = /^semi(\d+)$/.exec(h2 ?? '')?.[1];
       const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : semi !== undefined ? { NODE_OPTIONS: `--max-semi-space-size=${semi}` } : {};
-      const r = await runClient(b === 'composer' || b === 'floor' ? b : 'native', w, srv.origin, b === 'composer' || b === 'floor' ? [] : extra, env);
+      const client = b === 'composer' || b === 'floor' ? b : 'native';
+      const r = INSTALL ? await runInstall(client, w, srv.origin, client === 'native' ? extra : [], env) : await runClient(client, w, srv.origin, client === 'native' ? extra : [], env);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
     }
   }
   await srv.stop();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`A/B ${which} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`);
+  console.log(`A/B ${which}${INSTALL ? ' + composer install (builds: prefetch then install; composer: cold install)' : ''} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`);
   console.log('| build | median wall s | median CPU s | median peak RSS MB | MB/s (median wall) | CPU s/GB | ok |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [b, rs] of results) {
