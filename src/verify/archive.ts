@@ -3,7 +3,7 @@ import { checkXzStream, drain, gunzipFile } from './compressed.js';
 import { validatePhar } from './phar.js';
 import { sniff, wrongBytes, type Sniffed } from './sniff.js';
 import { validateTarDist } from './tar-archive.js';
-import { ZIP_BLOCK_BYTES, validateZip } from './zip.js';
+import { ZIP_BLOCK_BYTES, takeBlock, validateZip } from './zip.js';
 
 export { ArchiveValidationError, DAMAGED_BYTES, DEFAULT_MAX_UNPACKED_BYTES, DEFAULT_VERIFY_LEVEL, type ArchiveFormat, type ArchiveInfo, type VerifyLevel } from './archive-common.js';
 
@@ -47,7 +47,8 @@ export async function validateArchive(path: string, distType: string, level: Ver
   let handedOver = false;
   try {
     const size = source.size;
-    const first = Buffer.allocUnsafe(Math.min(size, distType === 'zip' ? ZIP_BLOCK_BYTES : 512));
+    // A zip's first block comes from the walk's pool and goes back to it when the walk closes.
+    const first = distType === 'zip' && size > 512 ? takeBlock().subarray(0, Math.min(size, ZIP_BLOCK_BYTES)) : Buffer.allocUnsafe(Math.min(size, 512));
     const { bytesRead } = await source.read(first, 0, first.length, 0);
     const block = first.subarray(0, bytesRead);
     const head = block.subarray(0, 512);

@@ -16,6 +16,27 @@ const YAUZL_OPTIONS = {
 export const ZIP_BLOCK_BYTES = 256 * 1024;
 
 /**
+ * Read blocks given back by finished walks, reused by the next: a deep check reads every byte of
+ * every archive through blocks, and a fresh 256 KiB allocation per block left tens of MB of
+ * garbage outside V8's heap between collections (peak RSS, bench/RESULTS.md 2026-12-02). A few
+ * are kept: walks on one thread run one or a handful at a time.
+ */
+const spareBlocks: ArrayBuffer[] = [];
+const SPARE_BLOCKS = 8;
+
+/** A whole read block, reused when one is spare. Give it back with `giveBackBlock` once no view of it is in use. */
+export function takeBlock(): Buffer {
+  const spare = spareBlocks.pop();
+  return spare === undefined ? Buffer.allocUnsafeSlow(ZIP_BLOCK_BYTES) : Buffer.from(spare);
+}
+
+/** Returns a block from `takeBlock` (or a view of one) for reuse; anything else is left to the GC. */
+export function giveBackBlock(block: Buffer): void {
+  const whole = block.buffer;
+  if (whole instanceof ArrayBuffer && whole.byteLength === ZIP_BLOCK_BYTES && spareBlocks.length < SPARE_BLOCKS && !spareBlocks.includes(whole)) spareBlocks.push(whole);
+}
+
+/**
  * Serves yauzl's small reads (a central-directory record, a local header: tens of bytes each)
  * from one block read ahead of them. yauzl issues one `fs.read` per record, which dominated the
  * CPU profile of a prefetch (bench/RESULTS.md); records are read in ascending order, so one
@@ -75,11 +96,17 @@ class BlockReader extends yauzl.RandomAccessReader {
   async #blockFor(position: number, length: number): Promise<{ start: number; data: Buffer }> {
     let block = this.#blocks.find((b) => position >= b.start && position + length <= b.start + b.data.length);
     if (block === undefined) {
-      const data = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
+      const data = takeBlock().subarray(0, Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
       const { bytesRead } = await this.#handle.read(data, 0, data.length, position);
       block = { start: position, data: data.subarray(0, bytesRead) };
     }
-    if (this.#blocks[0] !== block) this.#blocks = [block, ...this.#blocks.filter((b) => b !== block)].slice(0, 2);
+    if (this.#blocks[0] !== block) {
+      const kept = [block, ...this.#blocks.filter((b) => b !== block)];
+      // An evicted block's views were used before this read was asked for (entries are walked
+      // one at a time): it can serve the next read.
+      for (const evicted of kept.splice(2)) giveBackBlock(evicted.data);
+      this.#blocks = kept;
+    }
     return block;
   }
 
@@ -104,6 +131,7 @@ class BlockReader extends yauzl.RandomAccessReader {
   }
 
   override close(callback: (err: Error | null) => void): void {
+    for (const block of this.#blocks.splice(0)) giveBackBlock(block.data);
     this.#handle.close().then(() => callback(null), (error: Error) => callback(error));
   }
 }

@@ -116,6 +116,32 @@ describe('deep zip check: every entry inflated, CRC-32 and sizes against the cen
   });
 });
 
+describe('read blocks are reused across walks, never shared between two', () => {
+  // Archives of many blocks (stored random entries spread over ~1 MiB), each with its own bytes,
+  // walked concurrently in one thread: a block given back while a walk still reads it, or handed
+  // to two walks at once, shows up as a CRC mismatch on a good archive or a damaged one passing.
+  const text = (seed: number, length: number): string => createHash('sha256').update(String(seed)).digest('hex').repeat(Math.ceil(length / 64)).slice(0, length);
+  const archive = (seed: number): { zip: Buffer; last: Buffer } => {
+    const entries: ArchiveEntry[] = Array.from({ length: 24 }, (_, i) => ({ name: `p${seed}/f${i}.txt`, content: text(seed * 100 + i, 40 * 1024) }));
+    return { zip: makeZip(entries), last: Buffer.from(entries.at(-1)!.content!) };
+  };
+
+  it('16 good and 4 damaged archives, checked at once, twice over: every verdict right', async () => {
+    const cases = Array.from({ length: 20 }, (_, i) => {
+      const { zip, last } = archive(i);
+      return { damaged: i % 5 === 4, bytes: i % 5 === 4 ? flipInside(zip, last) : zip };
+    });
+    const paths = await Promise.all(cases.map((c) => stage(c.bytes)));
+    for (let round = 0; round < 2; round++) {
+      const verdicts = await Promise.all(paths.map((p) => validateArchive(p, 'zip', 'deep').then(() => 'ok', (e: unknown) => (e instanceof ArchiveValidationError ? e.reason : String(e)))));
+      verdicts.forEach((verdict, i) => {
+        if (cases[i]!.damaged) assert.match(verdict, /f23\.txt: CRC mismatch/, `archive ${i} is damaged`);
+        else assert.equal(verdict, 'ok', `archive ${i} is good`);
+      });
+    }
+  });
+});
+
 describe('zip bombs cost nothing', () => {
   it('an entry declared small that inflates huge stops at the declared size', async () => {
     const bomb = makeZip([
