@@ -77,7 +77,8 @@ export function overUnpackedLimit(what: string, limit: number): ArchiveValidatio
 /** An open archive file, read at positions. */
 export interface Source {
   readonly size: number;
-  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** Synchronous (see `openSource`): bytes read, 0 at the end of the file; throws Node's errors. */
+  read(buffer: Buffer, offset: number, length: number, position: number): number;
   close(): Promise<void>;
 }
 
@@ -101,13 +102,7 @@ export function openSource(path: string): Source {
   let closed = false;
   return {
     size,
-    read: (buffer, offset, length, position) => {
-      try {
-        return Promise.resolve({ bytesRead: readSync(fd, buffer, offset, length, position) });
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
-    },
+    read: (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
     close: () => {
       if (!closed) {
         closed = true;

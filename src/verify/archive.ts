@@ -49,7 +49,7 @@ export async function validateArchive(path: string, distType: string, level: Ver
     const size = source.size;
     // A zip's first block comes from the walk's pool and goes back to it when the walk closes.
     const first = distType === 'zip' && size > 512 ? takeBlock().subarray(0, Math.min(size, ZIP_BLOCK_BYTES)) : Buffer.allocUnsafe(Math.min(size, 512));
-    const { bytesRead } = await source.read(first, 0, first.length, 0);
+    const bytesRead = source.read(first, 0, first.length, 0);
     const block = first.subarray(0, bytesRead);
     const head = block.subarray(0, 512);
     if (size === 0) throw new ArchiveValidationError('empty file (0 bytes)');

@@ -71,7 +71,7 @@ class BlockReader extends yauzl.RandomAccessReader {
       (async function* () {
         for (let position = start; position < end; ) {
           const chunk = Buffer.allocUnsafe(Math.min(ZIP_BLOCK_BYTES, end - position));
-          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          const bytesRead = handle.read(chunk, 0, chunk.length, position);
           if (bytesRead === 0) throw new ArchiveValidationError(`zip: file ends inside entry data at offset ${position}`);
           position += bytesRead;
           yield chunk.subarray(0, bytesRead);
@@ -81,23 +81,35 @@ class BlockReader extends yauzl.RandomAccessReader {
     );
   }
 
+  /**
+   * Answers yauzl at once (the callback runs before `read` returns): every read is a copy from a
+   * block or one synchronous read of the file, and a promise per read cost more than the copy —
+   * three per entry (central record, its names, the local header).
+   */
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
     const done = callback as (err: Error | null, bytesRead?: number) => void;
-    this.#read(buffer, offset, length, position).then((bytesRead) => done(null, bytesRead), (error: Error) => done(error));
+    let bytesRead: number;
+    try {
+      bytesRead = this.#read(buffer, offset, length, position);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done(null, bytesRead);
   }
 
-  async #read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    if (length > ZIP_BLOCK_BYTES) return (await this.#handle.read(buffer, offset, length, position)).bytesRead;
-    const block = await this.#blockFor(position, length);
+  #read(buffer: Buffer, offset: number, length: number, position: number): number {
+    if (length > ZIP_BLOCK_BYTES) return this.#handle.read(buffer, offset, length, position);
+    const block = this.#blockFor(position, length);
     const from = position - block.start;
     return block.data.copy(buffer, offset, from, Math.min(from + length, block.data.length));
   }
 
-  async #blockFor(position: number, length: number): Promise<{ start: number; data: Buffer }> {
+  #blockFor(position: number, length: number): { start: number; data: Buffer } {
     let block = this.#blocks.find((b) => position >= b.start && position + length <= b.start + b.data.length);
     if (block === undefined) {
       const data = takeBlock().subarray(0, Math.min(ZIP_BLOCK_BYTES, Math.max(0, this.#size - position)));
-      const { bytesRead } = await this.#handle.read(data, 0, data.length, position);
+      const bytesRead = this.#handle.read(data, 0, data.length, position);
       block = { start: position, data: data.subarray(0, bytesRead) };
     }
     if (this.#blocks[0] !== block) {
@@ -114,16 +126,16 @@ class BlockReader extends yauzl.RandomAccessReader {
    * `length` bytes at `position`, through the block cache when small (entries are read in order).
    * A small range is a view of its block (blocks are never written after the read that fills them).
    */
-  async readRange(position: number, length: number): Promise<Buffer> {
+  readRange(position: number, length: number): Buffer {
     if (length <= ZIP_BLOCK_BYTES) {
-      const block = await this.#blockFor(position, length);
+      const block = this.#blockFor(position, length);
       const from = position - block.start;
       if (from + length <= block.data.length) return block.data.subarray(from, from + length);
     }
     const buffer = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const n = await this.#read(buffer, done, length - done, position + done);
+      const n = this.#read(buffer, done, length - done, position + done);
       if (n === 0) throw new ArchiveValidationError(`zip: file ends inside entry data at offset ${position + done}`);
       done += n;
     }
@@ -222,7 +234,7 @@ async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, d
   let crc: number;
   let produced: number;
   if (entry.compressedSize <= INFLATE_IN_MEMORY_BYTES && expected <= INFLATE_IN_MEMORY_BYTES) {
-    const raw = await reader.readRange(dataStart, entry.compressedSize);
+    const raw = reader.readRange(dataStart, entry.compressedSize);
     let data: Buffer;
     if (method === 0) data = raw;
     else {
