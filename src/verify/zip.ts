@@ -31,7 +31,7 @@ export function takeBlock(): Buffer {
 }
 
 /** Returns a block from `takeBlock` (or a view of one) for reuse; anything else is left to the GC. */
-export function giveBackBlock(block: Buffer): void {
+function giveBackBlock(block: Buffer): void {
   const whole = block.buffer;
   if (whole instanceof ArrayBuffer && whole.byteLength === ZIP_BLOCK_BYTES && spareBlocks.length < SPARE_BLOCKS && !spareBlocks.includes(whole)) spareBlocks.push(whole);
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pickBackend, type BackendSetup } from '../../src/backends/pick-backend.js';
@@ -17,6 +16,7 @@ import { assertAria2cInstalled } from '../helpers/aria2.js';
 import { FakeInternet, type FakeRequest } from '../helpers/fake-internet.js';
 import type { ServerResponse } from 'node:http';
 import { tempDir } from '../helpers/run.js';
+import { makeTestPki } from '../helpers/test-pki.js';
 
 /**
  * One table of cases, run against every backend `pickBackend` can build. The servers are hosts of
@@ -68,17 +68,6 @@ function serveFile(body: Buffer, req: FakeRequest, res: ServerResponse): void {
 }
 
 const statsOf = (stats: readonly OriginStats[], host: string): OriginStats | undefined => stats.find((s) => s.origin === `http://${host}`);
-
-/** A private CA and a certificate it signed for `*.secure.example`, made with the openssl CLI (.ci/run installs it). */
-async function makePki(dir: string): Promise<{ ca: string; key: string; cert: string }> {
-  const run = (args: string[]) => execa('openssl', args, { cwd: dir });
-  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=composer-prefetch contract CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
-  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=secure.example', '-keyout', 'server.key', '-out', 'server.csr']);
-  await writeFile(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:*.secure.example\n');
-  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem']);
-  const read = (f: string) => readFile(path.join(dir, f), 'utf8');
-  return { ca: await read('ca.pem'), key: await read('server.key'), cert: await read('server.pem') };
-}
 
 const CASES: readonly Case[] = [
   {
@@ -317,7 +306,7 @@ for (const backend of ['native', 'aria2'] as const) {
       if (backend === 'aria2') await assertAria2cInstalled();
       ({ dir: root, cleanup } = await tempDir(`cp-contract-${backend}-`));
       await mkdir(path.join(root, 'pki'));
-      const pki = await makePki(path.join(root, 'pki'));
+      const pki = await makeTestPki(path.join(root, 'pki'), { server: { cn: 'secure.example', altName: 'DNS:*.secure.example' } });
       ca = pki.ca;
       net = await new FakeInternet({ key: pki.key, cert: pki.cert }).start();
     });

@@ -43,24 +43,12 @@ describe('npm pack → npx', () => {
 
   it('runs --help through npx from an empty directory, with an empty npm cache', { timeout: 180_000 }, async () => {
     const work = path.join(root, 'work');
-    const npmCache = path.join(root, 'npm-cache');
     await mkdir(work);
-    await mkdir(npmCache);
     await cp(tarball, path.join(work, path.basename(tarball)));
     const run = await execa('npx', ['--yes', '--registry', registry.url, `./${path.basename(tarball)}`, '--help'], {
       cwd: work,
       reject: false,
-      env: {
-        npm_config_cache: npmCache,
-        npm_config_registry: registry.url,
-        // The developer's ~/.npmrc (other registries, auth, offline settings) stays out of it.
-        npm_config_userconfig: path.join(root, 'no-npmrc'),
-        npm_config_offline: 'false',
-        npm_config_prefer_offline: 'false',
-        npm_config_update_notifier: 'false',
-        npm_config_fund: 'false',
-        npm_config_audit: 'false',
-      },
+      env: await registry.npmConfig(root),
       timeout: 170_000,
     });
     assert.equal(run.exitCode, 0, run.stderr);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -70,20 +70,11 @@ describe('README: a recipe form that works before the package is published', () 
       // The README's line, with this build's tarball and a private global prefix.
       const args = line.replace(`/tmp/${tarballName}`, tarball).split(' ').slice(1);
       const prefix = path.join(root, 'global');
-      const npmCache = path.join(root, 'npm-cache');
-      await mkdir(npmCache);
       const env = {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         HOME: path.join(root, 'home'),
         npm_config_prefix: prefix,
-        npm_config_cache: npmCache,
-        npm_config_registry: registry.url,
-        npm_config_userconfig: path.join(root, 'no-npmrc'),
-        npm_config_offline: 'false',
-        npm_config_prefer_offline: 'false',
-        npm_config_update_notifier: 'false',
-        npm_config_fund: 'false',
-        npm_config_audit: 'false',
+        ...(await registry.npmConfig(root)),
       };
       const install = await execa('npm', args, { cwd: root, env, extendEnv: false, reject: false, timeout: 170_000 });
       assert.equal(install.exitCode, 0, install.stderr);

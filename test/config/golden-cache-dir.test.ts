@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { resolveCacheDirs } from '../../src/config/cache-dir.js';
-import { loadComposerConfig } from '../../src/config/composer-config.js';
+import { defaultEnvironment, loadComposerConfig } from '../../src/config/composer-config.js';
 import { type Environment, resolveComposerHome } from '../../src/config/composer-home.js';
 import { requireComposer } from '../helpers/composer-php.js';
 
@@ -114,19 +114,7 @@ describe('golden: cache-files-dir as `composer config --absolute` reports it', (
         const { stdout } = await run(composer, ['config', '--absolute', 'cache-files-dir', '--no-ansi'], { cwd: proj, env, timeout: 30_000 });
         const actual = stdout.trim().split('\n').at(-1) ?? '';
 
-        const e: Environment = {
-          env,
-          platform: process.platform,
-          homedir: os.homedir(),
-          cwd: proj,
-          isDir: (p) => {
-            try {
-              return statSync(p).isDirectory();
-            } catch {
-              return false;
-            }
-          },
-        };
+        const e: Environment = { ...defaultEnvironment(), env, cwd: proj };
         const config = await loadComposerConfig({ cwd: proj, env, composerHome: resolveComposerHome(e) });
         const ours = resolveCacheDirs(e, { project: config.project, global: config.global });
         return { scenario, root, actual, ours };

@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
 import { composerPackageZip } from '../helpers/archives.js';
 import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
-
-/** A private CA, a server certificate for 127.0.0.1 and a client certificate (key under a passphrase), made with openssl. */
-async function makePki(dir: string): Promise<void> {
-  const run = (args: string[]) => execa('openssl', args, { cwd: dir });
-  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=composer-prefetch test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
-  await writeFile(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
-  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem']);
-  await run(['req', '-newkey', 'rsa:2048', '-passout', 'pass:s3cret-pass', '-subj', '/CN=ci-runner', '-keyout', 'client.key', '-out', 'client.csr']);
-  await run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.pem']);
-}
+import { makeTestPki } from '../helpers/test-pki.js';
 
 describe('auth.json client-certificate (Composer 2.10): a TLS client certificate for one origin, both backends', () => {
   let root: string;
@@ -33,10 +22,9 @@ describe('auth.json client-certificate (Composer 2.10): a TLS client certificate
     ({ dir: root, cleanup } = await tempDir('cp-mtls-'));
     const pki = path.join(root, 'pki');
     await mkdir(pki);
-    await makePki(pki);
-    const read = (f: string) => readFile(path.join(pki, f), 'utf8');
+    const { ca, key, cert } = await makeTestPki(pki, { client: { cn: 'ci-runner', passphrase: 's3cret-pass' } });
     // The server refuses any connection without a client certificate signed by the CA.
-    server = createServer({ key: await read('server.key'), cert: await read('server.pem'), ca: await read('ca.pem'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    server = createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
       const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
       peers.push(Array.isArray(cn) ? cn[0] : cn);
       res.writeHead(200, { 'content-type': 'application/zip', 'content-length': String(zip.length) }).end(zip);

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
 import { composerPackageZip } from '../helpers/archives.js';
 import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
-
-/** A private CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI (.ci/run installs it). */
-async function makeCa(dir: string): Promise<{ ca: string; key: string; cert: string }> {
-  const run = (args: string[]) => execa('openssl', args, { cwd: dir });
-  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=composer-prefetch test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
-  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
-  await writeFile(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem']);
-  const read = (f: string) => readFile(path.join(dir, f), 'utf8');
-  return { ca: await read('ca.pem'), key: await read('server.key'), cert: await read('server.pem') };
-}
+import { makeTestPki } from '../helpers/test-pki.js';
 
 describe("Composer's cafile over real TLS (native and aria2)", () => {
   let root: string;
@@ -32,7 +21,7 @@ describe("Composer's cafile over real TLS (native and aria2)", () => {
     ({ dir: root, cleanup } = await tempDir('cp-tls-'));
     const pki = path.join(root, 'pki');
     await mkdir(pki);
-    const { key, cert } = await makeCa(pki);
+    const { key, cert } = await makeTestPki(pki);
     server = createServer({ key, cert }, (req, res) => {
       hits++;
       if (req.url !== '/dists/acme-tls.zip') return void res.writeHead(404).end();

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { composerPackageZip } from './archives.js';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
@@ -51,7 +52,7 @@ export class DistServer {
   readonly routes = new Map<string, Route>();
   readonly requests: RequestRecord[] = [];
   readonly #faults = new Map<string, { fault: Fault; remaining: number }[]>();
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   #server: Server | undefined;
   /** Called before routing; return true when it answered the request itself. */
   intercept: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
@@ -68,17 +69,12 @@ export class DistServer {
 
   async start(): Promise<this> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.#loopback = await listenOnLoopback(this.#server);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
   }
 
   add(path: string, body: Buffer, options: Omit<Route, 'body'> = {}): string {

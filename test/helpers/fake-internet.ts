@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 export interface FakeRequest {
   readonly scheme: 'http' | 'https';
@@ -34,7 +35,7 @@ export class FakeInternet {
   readonly log: (FakeRequest & { status: number })[] = [];
   readonly #routes = new Map<string, FakeHandler>();
   readonly #hits = new Map<string, number>();
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   #server: Server | undefined;
 
   get url(): string {
@@ -90,20 +91,14 @@ export class FakeInternet {
       if (head.length > 0) client.unshift(head);
       const tls = new TLSSocket(client, { isServer: true, key: this.#tls.key, cert: this.#tls.cert });
       tls.on('error', () => client.destroy());
-      this.#sockets.add(client);
-      client.on('close', () => this.#sockets.delete(client));
+      this.#loopback!.track(client);
       this.#server!.emit('connection', tls);
     });
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.#loopback = await listenOnLoopback(this.#server);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
   }
 }

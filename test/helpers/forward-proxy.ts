@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 export interface ProxyRecord {
   readonly method: string;
@@ -16,7 +17,7 @@ export interface ProxyRecord {
  */
 export class ForwardProxy {
   readonly log: ProxyRecord[] = [];
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   #server: Server | undefined;
 
   readonly requireAuth: string | undefined;
@@ -84,21 +85,16 @@ export class ForwardProxy {
         upstream.pipe(client);
         client.pipe(upstream);
       });
-      this.#sockets.add(upstream);
+      this.#loopback!.track(upstream);
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
     });
-    server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
     this.#server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.#loopback = await listenOnLoopback(server);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
   }
 }

@@ -6,10 +6,11 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 export interface GitRequest {
   readonly method: string;
@@ -53,7 +54,7 @@ export class GitServer {
   /** While set, requests are accepted and never answered: a stalled clone. */
   hold = false;
   readonly #repos = new Map<string, RepoOptions>();
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   readonly #listeners = new Set<(r: GitRequest) => void>();
   #server: Server | undefined;
   #backend = '';
@@ -98,16 +99,11 @@ export class GitServer {
     this.#root = await mkdtemp(path.join(os.tmpdir(), 'cp-git-root-'));
     this.#work = await mkdtemp(path.join(os.tmpdir(), 'cp-git-work-'));
     this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.#loopback = await listenOnLoopback(this.#server);
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
     await rm(this.#root, { recursive: true, force: true });
     await rm(this.#work, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { makeZip } from './archives.js';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 export interface Hit {
   readonly path: string;
@@ -23,7 +24,7 @@ export type HostileHandler = (req: IncomingMessage, res: ServerResponse, hit: Hi
 export class HostileServer extends EventEmitter {
   readonly hits: Hit[] = [];
   readonly #routes = new Map<string, HostileHandler>();
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
   #server: Server | undefined;
 
@@ -33,19 +34,13 @@ export class HostileServer extends EventEmitter {
 
   async start(): Promise<this> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
+    this.#loopback = await listenOnLoopback(this.#server);
     return this;
   }
 
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
   }
 
   route(path: string, handler: HostileHandler): string {

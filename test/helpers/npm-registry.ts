@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { makeTarGz, type ArchiveEntry } from './archives.js';
+import { listenOnLoopback, type Loopback } from './loopback.js';
 
 /** One package version as the registry serves it: its package.json and its tarball. */
 interface PublishedVersion {
@@ -30,7 +31,7 @@ interface LockEntry {
 export class LoopbackNpmRegistry {
   readonly #packages = new Map<string, Map<string, PublishedVersion>>();
   readonly #tarballs = new Map<string, Buffer>();
-  readonly #sockets = new Set<Socket>();
+  #loopback: Loopback | undefined;
   /** Request paths in arrival order (decoded), to prove the registry was the one asked. */
   readonly requests: string[] = [];
   #server: Server | undefined;
@@ -39,6 +40,26 @@ export class LoopbackNpmRegistry {
     const address = this.#server?.address() as AddressInfo | undefined;
     if (!address) throw new Error('registry not started');
     return `http://127.0.0.1:${address.port}/`;
+  }
+
+  /**
+   * npm's settings for a run against this registry alone, with a fresh cache at `<root>/npm-cache`:
+   * the developer's ~/.npmrc (other registries, auth, offline settings) stays out of it, and npm
+   * asks nothing else of the network (update notifier, funding, audit).
+   */
+  async npmConfig(root: string): Promise<Record<string, string>> {
+    const cache = path.join(root, 'npm-cache');
+    await mkdir(cache);
+    return {
+      npm_config_cache: cache,
+      npm_config_registry: this.url,
+      npm_config_userconfig: path.join(root, 'no-npmrc'),
+      npm_config_offline: 'false',
+      npm_config_prefer_offline: 'false',
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+    };
   }
 
   /** Names of the packages it serves. */
@@ -83,17 +104,12 @@ export class LoopbackNpmRegistry {
       const body = Buffer.from(JSON.stringify(packument));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
     });
-    this.#server.on('connection', (socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.#loopback = await listenOnLoopback(this.#server);
     return this;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#loopback?.close();
   }
 
   #packument(name: string): Record<string, unknown> | undefined {

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { resolveCacheDirs } from '../../src/config/cache-dir.js';
-import { loadComposerConfig } from '../../src/config/composer-config.js';
+import { defaultEnvironment, loadComposerConfig } from '../../src/config/composer-config.js';
 import { type Environment, resolveComposerHome } from '../../src/config/composer-home.js';
 import { mirrorDirName } from '../../src/vcs/plan-mirrors.js';
 import { findComposerAutoload, requireComposer, requirePhp } from '../helpers/composer-php.js';
@@ -56,19 +56,7 @@ describe('golden: cache-vcs-dir and the mirror folder name, as real Composer has
         const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: path.join(root, 'home'), COMPOSER_ALLOW_SUPERUSER: '1', COMPOSER_NO_INTERACTION: '1', COMPOSER_DISABLE_NETWORK: '1' };
         for (const [k, v] of Object.entries(scenario.env ?? {})) env[k] = sub(v, root) as string;
         const { stdout } = await run(composer, ['config', '--absolute', 'cache-vcs-dir', '--no-ansi'], { cwd: proj, env, timeout: 30_000 });
-        const e: Environment = {
-          env,
-          platform: process.platform,
-          homedir: os.homedir(),
-          cwd: proj,
-          isDir: (p) => {
-            try {
-              return statSync(p).isDirectory();
-            } catch {
-              return false;
-            }
-          },
-        };
+        const e: Environment = { ...defaultEnvironment(), env, cwd: proj };
         const config = await loadComposerConfig({ cwd: proj, env, composerHome: resolveComposerHome(e) });
         return { name: scenario.name, actual: stdout.trim().split('\n').at(-1) ?? '', ours: resolveCacheDirs(e, { project: config.project, global: config.global }).cacheVcsDir };
       }),
