@@ -161,8 +161,17 @@ async function prefetchSourceMirrors(mode: 'plan' | 'check' | 'fetch', options: 
   if (!projects.some((p) => p.group.inputs.some((i) => i.packages.some((pkg) => installsFromMirror(pkg, p.config.preferredInstall))))) return undefined;
   const { prefetchSources } = await import('./vcs/source-stage.js');
   return prefetchSources({
-    projects: projects.map((p) => ({ inputs: p.group.inputs, dir: p.group.dir, cacheVcsDir: p.cacheVcsDir, preferredInstall: p.config.preferredInstall, auth: p.auth, configSections: [p.config.global, p.config.project] })),
+    projects: projects.map((p) => ({
+      inputs: p.group.inputs,
+      dir: p.group.dir,
+      cacheVcsDir: p.cacheVcsDir,
+      preferredInstall: p.config.preferredInstall,
+      auth: p.auth,
+      configSections: [p.config.global, p.config.project],
+      secureHttp: p.config.secureHttp,
+    })),
     noDev: options.noDev,
+    download: options.download,
     mode,
     env: deps.environment.env,
     signal: deps.signal,

@@ -1,6 +1,7 @@
 import type { LockedPackage, LockedSource, ParsedInput } from '../lockfile/types.js';
 import { installsFromSource } from '../plan/install-source.js';
 import type { PreferredInstall } from '../types.js';
+import { hasQueryToken, mirrorDirName } from './git-url.js';
 
 /** One locked package whose source `composer install` would take from a mirror. */
 export interface MirrorRef {
@@ -18,7 +19,7 @@ export interface MirrorRef {
 export interface MirrorTask {
   /** The URL Composer clones (`getSourceUrls()[0]`, as written in the lock). */
   readonly url: string;
-  /** Absolute: `<cache-vcs-dir>/<mirrorDirName(url)>`, without Composer's trailing `/`. */
+  /** Absolute: `<cache-vcs-dir>/<mirrorDirName(url)>` (credentials masked, as Composer ≥ 2.10.2 names it), without Composer's trailing `/`. */
   readonly dir: string;
   readonly refs: readonly MirrorRef[];
 }
@@ -47,16 +48,7 @@ export interface MirrorPlanOptions {
   readonly preferredInstall: PreferredInstall;
 }
 
-const utf8 = new TextEncoder();
-
-/**
- * The folder `GitDownloader::doDownload` (2.x) clones into: `cache-vcs-dir` + `/` + the URL with
- * every `[^a-z0-9.]` (case-insensitive) replaced by `-`. The PHP pattern has no `u` flag, so it
- * replaces each UTF-8 byte of a non-ASCII character. Composer appends a `/`; a path join drops it.
- */
-export function mirrorDirName(url: string): string {
-  return url.replace(/[^a-z0-9.]/giu, (c) => '-'.repeat(utf8.encode(c).length));
-}
+export { mirrorDirName };
 
 /**
  * `Cache::isUsable` on the mirror folder, as `GitDownloader::doDownload` calls it: a `$null`, `nul`,
@@ -144,8 +136,10 @@ export function planMirrors(inputs: readonly ParsedInput[], options: MirrorPlanO
         continue;
       }
       // A lock is untrusted input: a URL whose folder would be `.` or `..` (outside the mirrors), one git
-      // would read as an option, or a helper transport (`ext::`, `fd::`) is never handed to git.
-      if (/^\.*$/.test(mirrorDirName(url)) || url.startsWith('-') || /^[a-z][a-z0-9+.-]*::/i.test(url)) {
+      // would read as an option, or a helper transport (`ext::`, `fd::`) is never handed to git; nor
+      // is a token in the query (`?access_token=`), which would sit on git's command line and which
+      // git cannot clone anyway (it appends `/info/refs` after the query).
+      if (/^\.*$/.test(mirrorDirName(url)) || url.startsWith('-') || /^[a-z][a-z0-9+.-]*::/i.test(url) || hasQueryToken(url)) {
         skip('unsafe-url');
         continue;
       }

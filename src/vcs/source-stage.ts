@@ -4,9 +4,10 @@ import type { AuthConfig } from '../auth/auth-headers.js';
 import { PrefetchError } from '../errors.js';
 import type { ParsedInput } from '../lockfile/types.js';
 import { failureCause, failureReason } from '../report/failure-cause.js';
-import type { DownloadTask, FailedPackage, PrefetchEvent, PreferredInstall, Summary } from '../types.js';
+import type { DownloadOptions, DownloadTask, FailedPackage, PrefetchEvent, PreferredInstall, Summary } from '../types.js';
 import { fetchMirrors, type MirrorEvent, type MirrorResult } from './fetch-mirrors.js';
-import { gitAuthorization, sanitizeGitUrl } from './git-env.js';
+import { gitCredential, sanitizeGitUrl } from './git-env.js';
+import { retryPolicyFor } from '../backends/fetch-loop.js';
 import { planMirrors, vcsCacheUsable, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
 
 /** One Composer project, as far as its source packages are concerned. */
@@ -19,6 +20,8 @@ export interface SourceProject {
   readonly auth: AuthConfig;
   /** The raw config sections, global then project (`cafile`, `capath`). */
   readonly configSections: readonly (Readonly<Record<string, unknown>> | undefined)[];
+  /** Composer's `secure-http` for this project: http:// and git:// sources refused, at every hop. */
+  readonly secureHttp: boolean;
 }
 
 export interface SourceStageOptions {
@@ -31,9 +34,8 @@ export interface SourceStageOptions {
   readonly emit: (event: PrefetchEvent) => void;
   /** Called with each git command's arguments (never a credential), for `-v`. */
   readonly onCommand?: (args: readonly string[]) => void;
-  readonly concurrency?: number;
-  readonly perHost?: number;
-  readonly timeoutMs?: number;
+  /** The run's download bounds, which govern git as they govern archives (`--retries`, `--retry-max-time`, `--stall-timeout`, `--concurrency`, …). */
+  readonly download: Pick<DownloadOptions, 'concurrency' | 'perOrigin' | 'retries' | 'retryMaxTimeMs' | 'stallTimeoutMs' | 'connectTimeoutMs' | 'lowSpeedLimit'>;
 }
 
 export interface SourceOutcome {
@@ -44,8 +46,11 @@ export interface SourceOutcome {
   readonly failures: readonly FailedPackage[];
 }
 
-/** Defaults: a few git processes per host (a git server is not a CDN), a stalled clone killed after 10 minutes. */
-const DEFAULTS = { concurrency: 16, perHost: 6, timeoutMs: 10 * 60 * 1000, lowSpeedSeconds: 60 };
+/**
+ * Ceilings on git processes: each clone costs a pack on the server and index-pack CPU here, so
+ * `--concurrency` and `--per-origin` apply up to these (a git server is not a CDN).
+ */
+const GIT_CEILINGS = { concurrency: 16, perHost: 6 };
 
 /**
  * The source stage of a run: plan the git mirrors `composer install` would clone, then create or
@@ -68,7 +73,7 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
       s.reason === 'not-git'
         ? `its source is ${s.sourceType}, and only git mirrors are prefetched`
         : s.reason === 'unsafe-url'
-          ? 'its source URL is not one this tool hands to git (a transport helper, an option, or a folder outside the cache)'
+          ? 'its source URL is not one this tool hands to git (a transport helper, an option, a token in the query, or a folder outside the cache)'
           : 'its source has no reference (Composer refuses it too)';
     skipped.add(`${s.packageName} ${s.version} installs from source, not prefetched: ${why}.`);
   }
@@ -88,12 +93,20 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
       { ...plan, tasks },
       {
         mode: options.mode,
-        concurrency: options.concurrency ?? DEFAULTS.concurrency,
-        perHost: options.perHost ?? DEFAULTS.perHost,
-        timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
-        retries: 1,
-        env: { base: options.env, caFile: ca.cafile, caPath: ca.capath, lowSpeedSeconds: DEFAULTS.lowSpeedSeconds },
-        authorization: (url) => gitAuthorization(project.auth, url),
+        concurrency: Math.min(options.download.concurrency, GIT_CEILINGS.concurrency),
+        perHost: Math.min(options.download.perOrigin, GIT_CEILINGS.perHost),
+        retry: retryPolicyFor(options.download),
+        stallTimeoutMs: options.download.stallTimeoutMs,
+        env: {
+          base: options.env,
+          caFile: ca.cafile,
+          caPath: ca.capath,
+          secureHttp: project.secureHttp,
+          lowSpeedLimit: options.download.lowSpeedLimit,
+          lowSpeedSeconds: options.download.stallTimeoutMs / 1000,
+          connectTimeoutSeconds: options.download.connectTimeoutMs / 1000,
+        },
+        credential: (url) => gitCredential(project.auth, url),
         signal: options.signal,
         emit: (event) => forward(event, options),
       },

@@ -24,6 +24,11 @@ export interface GitRequest {
 export interface RepoOptions {
   /** Basic credentials this repository demands (401 without them). */
   readonly basic?: { readonly username: string; readonly password: string };
+  /**
+   * Every request for this repository is answered `302` to the same path on this origin (a moved
+   * repository, as GitHub answers for a renamed one); its credentials are checked first when set.
+   */
+  readonly redirectTo?: string;
 }
 
 /** An environment for git commands the tests run themselves: no user config, no prompts. */
@@ -112,6 +117,11 @@ export class GitServer {
    * Creates (or extends) repository `name` with one commit per entry of `commits` on `branch`,
    * then tags it with `tag` when given. Returns the new head commit id.
    */
+  /** Answers every request for `name` with a redirect to the same path at `origin` (a repository that moved). */
+  redirect(name: string, origin: string): void {
+    this.#repos.set(name, { ...this.#repos.get(name), redirectTo: origin });
+  }
+
   async commit(name: string, options: RepoOptions & { branch?: string; tag?: string; files?: Record<string, string> } = {}): Promise<string> {
     const branch = options.branch ?? 'main';
     const bare = path.join(this.#root, `${name}.git`);
@@ -125,7 +135,7 @@ export class GitServer {
       await git(['init', '--quiet', '--initial-branch', branch]);
       await git(['remote', 'add', 'origin', bare]);
     }
-    this.#repos.set(name, { ...this.#repos.get(name), ...(options.basic ? { basic: options.basic } : {}) });
+    this.#repos.set(name, { ...this.#repos.get(name), ...(options.basic ? { basic: options.basic } : {}), ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}) });
     const current = (await git(['branch', '--show-current'])).stdout.trim();
     if (current !== branch) {
       const exists = (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => undefined))?.exitCode === 0;
@@ -170,6 +180,11 @@ export class GitServer {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end();
         return;
       }
+    }
+    if (options.redirectTo !== undefined) {
+      record(302);
+      res.writeHead(302, { location: `${options.redirectTo}${req.url ?? '/'}` }).end();
+      return;
     }
     record(200);
     const child = spawn(this.#backend, [], {

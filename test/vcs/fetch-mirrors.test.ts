@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { fetchMirrors, type MirrorEvent, type MirrorFetchOptions } from '../../src/vcs/fetch-mirrors.js';
 import type { MirrorPlan, MirrorTask } from '../../src/vcs/plan-mirrors.js';
 import { mirrorDirName } from '../../src/vcs/plan-mirrors.js';
+import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { ForwardProxy } from '../helpers/forward-proxy.js';
 import { GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
@@ -39,10 +40,10 @@ describe('fetchMirrors against git http-backend', () => {
       mode: 'fetch',
       concurrency: 8,
       perHost: 4,
-      timeoutMs: 30_000,
-      retries: 1,
-      env: { base: { PATH: process.env['PATH'], HOME: tmp.dir }, lowSpeedSeconds: 30 },
-      authorization: () => undefined,
+      retry: { ...defaultRetryPolicy, retries: 1, baseDelayMs: 10, maxTimeMs: 60_000 },
+      stallTimeoutMs: 30_000,
+      env: { base: { PATH: process.env['PATH'], HOME: tmp.dir }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 },
+      credential: () => undefined,
       signal: new AbortController().signal,
       emit: (e) => events.push(e),
       ...extra,
@@ -66,7 +67,7 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(server.count(undefined, since), 0);
   });
 
-  it('a newer locked reference updates the mirror in place (git remote update), never re-clones it', async () => {
+  it('a newer locked reference updates the mirror in place (a fetch with prune, as git remote update), never re-clones it', async () => {
     const t0 = task('acme/a', [{ reference: (await git(path.join(vcs, mirrorDirName(server.url('acme/a'))), 'rev-parse', 'main')).stdout, version: 'dev-main' }]);
     await writeFile(path.join(t0.dir, 'marker'), 'kept');
     const inode = (await stat(t0.dir)).ino;
@@ -76,7 +77,7 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(out.results[0]!.kind, 'updated');
     assert.equal((await stat(t.dir)).ino, inode);
     assert.equal(await readFile(path.join(t.dir, 'marker'), 'utf8'), 'kept');
-    assert.ok(out.events.some((e) => e.type === 'command' && e.args.join(' ') === 'remote update --prune origin'));
+    assert.ok(out.events.some((e) => e.type === 'command' && e.args.join(' ') === 'fetch --prune --progress origin'));
     assert.equal((await git(t.dir, 'rev-parse', '--verify', `${head}^{commit}`)).stdout, head);
   });
 
@@ -100,8 +101,7 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(denied.results[0]!.kind === 'failed' && denied.results[0]!.error.code, 'E_AUTH');
     assert.equal(denied.results[0]!.kind === 'failed' && denied.results[0]!.attempts, 1);
     assert.equal(existsSync(t.dir), false);
-    const authorization = `Basic ${Buffer.from(`ci:${SECRET}`).toString('base64')}`;
-    const ok = await run(plan(t), { authorization: (url) => (url.host === new URL(server.origin).host ? authorization : undefined) });
+    const ok = await run(plan(t), { credential: (url) => (url.host === new URL(server.origin).host ? { kind: 'basic', username: 'ci', password: SECRET } : undefined) });
     assert.equal(ok.results[0]!.kind, 'cloned');
     assert.doesNotMatch(JSON.stringify(ok.events), new RegExp(`${SECRET}|${Buffer.from(`ci:${SECRET}`).toString('base64')}`));
     const files = await execa('grep', ['-rl', '-e', SECRET, '-e', Buffer.from(`ci:${SECRET}`).toString('base64'), t.dir], { reject: false });
@@ -142,12 +142,12 @@ describe('fetchMirrors against git http-backend', () => {
     assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
   });
 
-  it('a stalled clone is killed at the timeout, retried, then failed; nothing is left behind', async () => {
+  it('a stalled clone is killed after --stall-timeout of silence, retried, then failed; nothing is left behind', async () => {
     const head = await server.commit('acme/stall');
     const t = task('acme/stall', [{ reference: head, version: 'dev-main' }]);
     server.hold = true;
     try {
-      const out = await run(plan(t), { timeoutMs: 1500, retries: 1 });
+      const out = await run(plan(t), { stallTimeoutMs: 1500 });
       const r = out.results[0]!;
       assert.equal(r.kind, 'failed');
       assert.equal(r.kind === 'failed' && r.error.code, 'E_NETWORK');
@@ -186,7 +186,7 @@ describe('fetchMirrors against git http-backend', () => {
       const head = await server.commit('acme/proxied');
       const t = task('acme/proxied', [{ reference: head, version: 'dev-main' }]);
       // git (libcurl) never proxies 127.0.0.1 unless told so; NO_PROXY is cleared for the same reason.
-      const out = await run(plan(t), { env: { base: { PATH: process.env['PATH'], HOME: tmp.dir, HTTP_PROXY: proxy.url, NO_PROXY: '' }, lowSpeedSeconds: 30 } });
+      const out = await run(plan(t), { env: { base: { PATH: process.env['PATH'], HOME: tmp.dir, HTTP_PROXY: proxy.url, NO_PROXY: '' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 } });
       assert.equal(out.results[0]!.kind, 'cloned');
       assert.ok(proxy.log.some((r) => r.target.includes('/acme/proxied.git/')), 'requests went through the proxy');
     } finally {

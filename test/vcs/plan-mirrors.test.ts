@@ -139,7 +139,18 @@ describe('planMirrors edge cases', () => {
   it('mirrorDirName keeps case and dots, replaces everything else', () => {
     assert.equal(mirrorDirName('git@github.com:Acme/Lib_x.git'), 'git-github.com-Acme-Lib-x.git');
     assert.equal(mirrorDirName('ssh://git@host:2222/a/b'), 'ssh---git-host-2222-a-b');
-    assert.equal(mirrorDirName('https://u:p@h.example/ä'), 'https---u-p-h.example---');
+    assert.equal(mirrorDirName('https://h.example/ä'), 'https---h.example---');
+  });
+
+  it('mirrorDirName masks credentials as Url::sanitize (Composer ≥ 2.10.2) does: no secret in a folder name', () => {
+    assert.equal(mirrorDirName('https://u:p@h.example/ä'), 'https---u-----h.example---');
+    assert.equal(mirrorDirName('https://deploy:TopSecret123@h.example/acme/private.git'), 'https---deploy-----h.example-acme-private.git');
+    assert.equal(mirrorDirName('https://ghp_abcdefghij0123@github.com/a/b.git'), 'https---ghp----github.com-a-b.git');
+    assert.equal(mirrorDirName('https://x-token-auth:tok@bitbucket.org/a/b.git'), 'https---x-token-auth-----bitbucket.org-a-b.git');
+    assert.equal(mirrorDirName('https://h.example/a.git?access_token=abc'), 'https---h.example-a.git-access-token----');
+    for (const url of ['https://deploy:TopSecret123@h.example/x.git', 'https://a-long-token-user-name@h.example/x.git', 'https://gitlab-ci-token:glcbt-64_secret@h.example/x.git']) {
+      assert.doesNotMatch(mirrorDirName(url), /TopSecret|long-token|glcbt|secret/, url);
+    }
   });
 
   it('vcsCacheUsable (Cache::isUsable)', () => {

@@ -24,8 +24,9 @@ describe('prefetchSources: the source stage as the pipeline runs it', () => {
     const events: PrefetchEvent[] = [];
     const auth: AuthConfig = { credentials: new Map(credentials), githubDomains: extra.githubDomains ?? ['github.com'], gitlabDomains: extra.gitlabDomains ?? ['gitlab.com'] };
     const outcome = await prefetchSources({
-      projects: [{ inputs: [parseInput({ 'content-hash': 'x', packages, 'packages-dev': [] }, 'composer.lock')], dir: tmp.dir, cacheVcsDir: path.join(tmp.dir, 'vcs'), preferredInstall: 'dist', auth, configSections: [] }],
+      projects: [{ inputs: [parseInput({ 'content-hash': 'x', packages, 'packages-dev': [] }, 'composer.lock')], dir: tmp.dir, cacheVcsDir: path.join(tmp.dir, 'vcs'), preferredInstall: 'dist', auth, configSections: [], secureHttp: false }],
       noDev: false,
+      download: { concurrency: 8, perOrigin: 4, retries: 1, retryMaxTimeMs: 60_000, stallTimeoutMs: 30_000, connectTimeoutMs: 10_000, lowSpeedLimit: 1024 },
       mode: extra.mode ?? 'fetch',
       env: { PATH: process.env['PATH'], HOME: tmp.dir },
       signal: new AbortController().signal,
