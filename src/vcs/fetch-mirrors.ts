@@ -1,4 +1,4 @@
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,22 +149,27 @@ interface Git {
    * One git command. `network` commands are watched: silence on both pipes for `stallTimeoutMs`
    * stops them. `signal` ends the command (Ctrl-C or the package's deadline, told apart by `deadline`).
    */
-  run(args: readonly string[], cwd: string, watch?: { readonly network: boolean; readonly deadline?: AbortSignal }): Promise<GitRun>;
+  run(args: readonly string[], cwd: string, watch?: { readonly network: boolean; readonly deadline?: AbortSignal }, extraEnv?: Readonly<Record<string, string>>): Promise<GitRun>;
 }
 
-function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): { git: Git; url: string } {
-  const url = sanitizeGitUrl(task.url);
+function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, target: string = task.url): { git: Git; url: string } {
+  const url = sanitizeGitUrl(target);
   const origin = writtenOrigin(url);
-  // auth.json first; userinfo in the lock's URL is what Composer would use when nothing is configured (`Git::runCommand`).
-  const fromUrl = urlCredential(task.url);
-  const credential = origin === undefined || !URL.canParse(url) ? undefined : (options.credential(new URL(url)) ?? (fromUrl === undefined ? undefined : { kind: 'basic' as const, ...fromUrl }));
+  // `Git::runCommand` runs the URL as written first, userinfo and all; auth.json is its answer to an
+  // authentication failure of a URL without one. So userinfo in the lock's URL wins, then auth.json.
+  // A redirect target is another URL: only auth.json speaks for its origin.
+  const fromUrl = target === task.url ? urlCredential(task.url) : undefined;
+  const credential = origin === undefined || !URL.canParse(url) ? undefined : fromUrl !== undefined ? { kind: 'basic' as const, ...fromUrl } : options.credential(new URL(url));
   const env = gitEnv({ ...options.env, ...(credential === undefined ? {} : { credential: { origin: origin!, credential } }) });
+  // git anonymizes the URLs it prints; what it prints is masked here all the same (`Git::maskCredentials`).
+  const secrets = credential === undefined ? [] : (credential.kind === 'basic' ? [credential.password, encodeURIComponent(credential.password)] : [credential.token]).filter((x) => x.length >= 3);
+  const mask = (text: string): string => secrets.reduce((t, secret) => t.split(secret).join('***'), text);
   const git: Git = {
-    async run(args, cwd, watch) {
+    async run(args, cwd, watch, extraEnv) {
       options.emit({ type: 'command', task, args });
       // Its own process group: git's helpers (git-remote-http, index-pack, ssh) hold the output pipes,
       // so stopping only git would wait for a stalled helper; the whole group is stopped instead.
-      const child = execa(gitBin, args, { cwd, env, extendEnv: false, reject: false, stdin: 'ignore', detached: process.platform !== 'win32' });
+      const child = execa(gitBin, args, { cwd, env: extraEnv === undefined ? env : { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: 'ignore', detached: process.platform !== 'win32' });
       let stopped: GitRun['stopped'];
       let hardKill: NodeJS.Timeout | undefined;
       const signalGroup = (signal: NodeJS.Signals): void => {
@@ -200,7 +205,7 @@ function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string): 
       else if (watch?.deadline?.aborted === true) onDeadline();
       try {
         const r = await child;
-        return { ok: stopped === undefined && r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), stopped, stallTimeoutMs: options.stallTimeoutMs };
+        return { ok: stopped === undefined && r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: mask(String(r.stderr ?? '')), stopped, stallTimeoutMs: options.stallTimeoutMs };
       } finally {
         clearTimeout(stall);
         clearTimeout(hardKill);
@@ -267,6 +272,8 @@ interface LocalState {
   readonly existing: boolean;
   /** The folder is a mirror but lacks objects: cloned anew and swapped in, never fetched into. */
   readonly broken: string | undefined;
+  /** A runner for a URL the source redirected to, with that origin's own credential (auth.json) if any. */
+  readonly gitAt: (url: string) => Git;
 }
 
 /** The mirror on disk: `cached` when Composer would not sync it, a `check`-mode failure, or what to fetch. */
@@ -289,7 +296,7 @@ async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitB
             : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
     return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', what, { packageName: first.packageName, url }) };
   }
-  return { git, url, existing: existing && broken === undefined, broken };
+  return { git, url, existing: existing && broken === undefined, broken, gitAt: (target) => gitFor(task, options, options.git ?? 'git', target).git };
 }
 
 /**
@@ -297,7 +304,7 @@ async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitB
  * slot, a failure goes through `decideRetry` (the archives' policy: `--retries`, backoff,
  * `--retry-max-time`), and the package's deadline ends the git process in flight.
  */
-async function syncMirror(task: MirrorTask, { git, url, existing, broken }: LocalState, options: MirrorFetchOptions, slot: Slot): Promise<MirrorResult> {
+async function syncMirror(task: MirrorTask, { git, url, existing, broken, gitAt }: LocalState, options: MirrorFetchOptions, slot: Slot): Promise<MirrorResult> {
   const action: MirrorAction = existing ? 'update' : 'clone';
   // `Git::runCommand` asks `Config::prohibitUrlByConfig` before any network command; a mirror that
   // already holds every locked commit is used without one (it came back `cached` above).
@@ -333,7 +340,7 @@ async function syncMirror(task: MirrorTask, { git, url, existing, broken }: Loca
           if (deadline.signal.aborted) throw deadlineError(task, url, budgetMs, last);
           options.emit({ type: 'started', task, action, attempt });
           const watch = { network: true, deadline: deadline.signal };
-          return action === 'update' ? await updateMirror(git, task, url, watch) : await cloneMirror(git, task, url, watch, broken !== undefined);
+          return action === 'update' ? await updateMirror(git, task, url, watch) : await cloneMirror(git, task, url, watch, { replace: broken !== undefined, gitAt, secureHttp: options.env.secureHttp === true });
         });
         const missing = after.missing.map((ref) => ({ ref, error: missingRefError(ref, url) }));
         for (const ref of after.unlisted) {
@@ -379,7 +386,7 @@ function missingRefError(ref: MirrorRef, url: string): PrefetchError {
 }
 
 /** Lines git and ssh print that say nothing about the cause; they follow the one that does. */
-const BOILERPLATE = /^(?:fatal: Could not read from remote repository\.?|Please make sure you have the correct access rights|and the repository exists\.?|fatal: the remote end hung up unexpectedly|fatal: early EOF|fatal: index-pack failed|fatal: fetch-pack: invalid index-pack output|Cloning into (?:bare repository )?'.*|error: RPC failed.*|(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)\b.*)$/i;
+const BOILERPLATE = /^(?:fatal: Could not read from remote repository\.?|Please make sure you have the correct access rights|and the repository exists\.?|fatal: the remote end hung up unexpectedly|fatal: early EOF|fatal: index-pack failed|fatal: fetch-pack: invalid index-pack output|Cloning into (?:bare repository )?'.*|(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)\b.*)$/i;
 
 /**
  * The lines of git's stderr that name the cause, first ones first: `ssh: connect to host … Connection
@@ -436,22 +443,61 @@ interface Watch {
  * a killed run leaves only a `.cp-tmp-*` folder, which Composer never looks at. `replace` swaps out
  * a mirror that is there but damaged.
  */
-async function cloneMirror(git: Git, task: MirrorTask, url: string, watch: Watch, replace: boolean): Promise<{ bytes: number | undefined; state: RefState }> {
+async function cloneMirror(git: Git, task: MirrorTask, url: string, watch: Watch, how: { readonly replace: boolean; readonly gitAt: (url: string) => Git; readonly secureHttp: boolean }): Promise<{ bytes: number | undefined; state: RefState }> {
   const parent = path.dirname(task.dir);
   // Not `mkdir -p` through Node's recursive mkdir: it never returns on /proc-like filesystems.
   makeDirectories(parent);
   const tmp = path.join(parent, ownedName(`${TEMP_PREFIX}${path.basename(task.dir).slice(0, 80)}.`));
   try {
-    const r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent, watch);
+    let r = await git.run(['clone', '--mirror', '--progress', '--', url, tmp], parent, watch);
+    // A source that answers 401, then redirects once given the credential (a renamed private
+    // repository): git fetches its credential lazily, so it follows that redirect for the ref
+    // listing but posts the fetch to the old URL, which redirects again ("HTTP 302"). Composer's
+    // credentialed URL avoids this by sending the credential up front, and sends it on to the new
+    // origin too. Here the new location is read off git's own trace, and the clone made from there
+    // with that origin's credential only (none unless auth.json has one for it).
+    if (!r.ok && r.stopped === undefined && /\bHTTP 30[1278]\b/.test(r.stderr)) {
+      const moved = await redirectTarget(git, url, parent, watch);
+      if (moved !== undefined && !(how.secureHttp && insecureScheme(moved) !== undefined)) {
+        await rm(tmp, { recursive: true, force: true });
+        r = await how.gitAt(moved).run(['clone', '--mirror', '--progress', '--', moved, tmp], parent, watch);
+        // The mirror's origin stays the lock's URL, as `Git::syncMirror` leaves it.
+        if (r.ok) await git.run(['remote', 'set-url', 'origin', '--', url], tmp);
+      }
+    }
     if (!r.ok) throw commandError(task, url, 'git clone --mirror', r);
     // A clone with none of the locked references serves nobody: not kept. With some, the others fail by name.
     const state = await refState(git, tmp, task.refs);
     if (state.missing.length === task.refs.length) throw missingRefError(task.refs[0]!, url);
     // Lost a race to a concurrent run: its mirror is the one in place, so its state is the one that counts.
-    const kept = await install(git, tmp, task.dir, replace);
+    const kept = await install(git, tmp, task.dir, how.replace);
     return { bytes: receivedBytes(r.stderr), state: kept === 'ours' ? state : await refState(git, task.dir, task.refs) };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where a smart-HTTP source's ref listing ends up after redirects: `git ls-remote` with curl's
+ * trace (headers only; git redacts credentials in it) into a file of this run, read for the last
+ * `Location` of an `/info/refs` request. The repository base is that URL without `/info/refs?…`.
+ */
+async function redirectTarget(git: Git, url: string, parent: string, watch: Watch): Promise<string | undefined> {
+  const trace = path.join(parent, ownedName(`${TEMP_PREFIX}trace.`));
+  try {
+    await git.run(['ls-remote', '--heads', '--', url], parent, watch, { GIT_TRACE_CURL: trace, GIT_TRACE_CURL_NO_DATA: '1', GIT_TRACE_REDACT: '1' });
+    const text = await readFile(trace, 'utf8').catch(() => '');
+    let at = `${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`;
+    let moved: string | undefined;
+    for (const m of text.matchAll(/Recv header: location: *(\S+)/gi)) {
+      if (!URL.canParse(m[1]!, at)) continue;
+      at = new URL(m[1]!, at).href;
+      const base = /^(.*?)\/info\/refs(?:\?.*)?$/.exec(at)?.[1];
+      if (base !== undefined) moved = base;
+    }
+    return moved === undefined || sanitizeGitUrl(moved) === sanitizeGitUrl(url) ? undefined : sanitizeGitUrl(moved);
+  } finally {
+    await rm(trace, { force: true });
   }
 }
 
