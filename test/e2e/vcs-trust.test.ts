@@ -13,6 +13,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
+import { DistServer } from '../helpers/dist-server.js';
 import { GitServer } from '../helpers/git-server.js';
 import { closedPort, listenOnLoopback } from '../helpers/loopback.js';
 import { newestComposer } from '../helpers/newest-composer.js';
@@ -104,6 +105,42 @@ describe('e2e: source packages you can trust (issue 28)', () => {
     assert.deepEqual(atB.filter((q) => q.authorization !== undefined).map((q) => q.url), [], 'no Authorization header at the other origin');
     assert.equal((await execa('ls', ['-A', env['HOME']!])).stdout.includes('.git-credentials'), false, 'no store helper wrote the credential');
   });
+
+  for (const backend of ['native', 'aria2'] as const) {
+    it(`--backend ${backend}: dists and credentialed, redirecting sources in one lock; the same rules for the mirrors, composer install then fetches nothing`, async () => {
+      const dists = await new DistServer().start();
+      try {
+        const dir = project();
+        const repo = `acme/mixed-${backend}`;
+        const head = await b.commit(repo);
+        await a.commit(repo, { basic: { username: 'deploy', password: SECRET } });
+        a.redirect(repo, b.origin);
+        const packages = dists.addPackages([`acme/dist-${backend}-one`, `acme/dist-${backend}-two`]);
+        const url = a.url(repo).replace('://', `://deploy:${SECRET}@`);
+        await mkdir(dir, { recursive: true });
+        const source = { name: repo, version: 'dev-main', type: 'library', source: { type: 'git', url, reference: head } };
+        await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ require: Object.fromEntries([...packages, source].map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config: { 'secure-http': false } }));
+        await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages: [...packages, source], 'packages-dev': [], 'minimum-stability': 'dev', 'stability-flags': {}, 'prefer-stable': false, 'prefer-lowest': false, platform: [], 'platform-dev': [] }));
+        const sinceB = b.requests.length;
+        const r = await runCli(['--progress=none', '--backend', backend, '-v'], { cwd: dir, env });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+        assert.deepEqual(b.requests.slice(sinceB).filter((q) => q.authorization !== undefined).map((q) => q.url), []);
+        const hitsBefore = dists.hits();
+        const sinceA = a.requests.length;
+        const sinceInstallB = b.requests.length;
+        const newest = await newestComposer();
+        // The masked mirror folder is the newest Composer's; 2.5.5 would look for the password in its name.
+        if ('skip' in newest) return;
+        const install = await execa(newest.bin, INSTALL, { cwd: dir, env, extendEnv: false, reject: false });
+        assert.equal(install.exitCode, 0, String(install.stderr));
+        assert.equal(dists.hits(), hitsBefore, 'no dist downloaded');
+        assert.equal(a.count(undefined, sinceA) + b.count(undefined, sinceInstallB), 0, 'no git request');
+      } finally {
+        await dists.stop();
+      }
+    });
+  }
 
   describe('a password in the lock\'s source URL', () => {
     let dir = '';
