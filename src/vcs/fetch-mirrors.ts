@@ -252,17 +252,17 @@ async function refState(git: Git, dir: string, refs: readonly MirrorRef[]): Prom
 }
 
 /**
- * The first object a locked commit needs that the mirror lacks (git's own line, e.g. `fatal: missing
- * blob object '…'`), or undefined when every commit, tree and blob reachable from the locked
- * references is there. `composer install` clones from the mirror with `--dissociate` (a repack of
- * everything reachable) and checks the commit out: either fails on a missing object ("unable to
- * read"), although `rev-parse --verify` found the commit. A clone or fetch checks what it brings
- * itself; a mirror found on disk (a restored or damaged cache) is checked here.
+ * The first object the mirror's refs reach that it lacks (git's own line, e.g. `fatal: missing blob
+ * object '…'`), or undefined when it is complete. `composer install` clones from the mirror with
+ * `--reference … --dissociate`, whose repack reads every object reachable from every ref (not only
+ * the locked commit's), then checks the commit out: either fails ("unable to read …") on one missing
+ * object, although `rev-parse --verify` finds the commit. A clone or fetch checks what it brings
+ * itself; a mirror found on disk (a restored or damaged cache) is checked here, once per run.
  */
-async function missingObject(git: Git, dir: string, refs: readonly MirrorRef[]): Promise<string | undefined> {
-  const r = await git.run(['rev-list', '--objects', '--quiet', ...new Set(refs.map((ref) => ref.reference)), '--'], dir);
+async function missingObject(git: Git, dir: string): Promise<string | undefined> {
+  const r = await git.run(['rev-list', '--objects', '--quiet', '--all'], dir);
   if (r.ok) return undefined;
-  return r.stderr.split(/[\r\n]+/).find((l) => /missing|unable|bad object|corrupt/i.test(l))?.trim() ?? (r.stderr.trim().split(/[\r\n]+/)[0] || 'git rev-list --objects failed');
+  return r.stderr.split(/[\r\n]+/).find((l) => /missing|unable|bad object|corrupt/i.test(l))?.trim() ?? (r.stderr.trim().split(/[\r\n]+/)[0] || 'git rev-list --objects --all failed');
 }
 
 /** What is on disk, when the network is needed: the git runner, whether a mirror is there to update, whether it must be replaced. */
@@ -270,7 +270,7 @@ interface LocalState {
   readonly git: Git;
   readonly url: string;
   readonly existing: boolean;
-  /** The folder is a mirror but lacks objects: cloned anew and swapped in, never fetched into. */
+  /** The folder is a mirror but lacks objects its refs reach: cloned anew and swapped in, never fetched into. */
   readonly broken: string | undefined;
   /** A runner for a URL the source redirected to, with that origin's own credential (auth.json) if any. */
   readonly gitAt: (url: string) => Git;
@@ -281,8 +281,7 @@ async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitB
   const { git, url } = gitFor(task, options, gitBin);
   const existing = await isMirror(git, task.dir);
   const before = existing ? await refState(git, task.dir, task.refs) : undefined;
-  const missingRefs = new Set(before?.missing ?? []);
-  const broken = existing ? await missingObject(git, task.dir, task.refs.filter((ref) => !missingRefs.has(ref))) : undefined;
+  const broken = existing ? await missingObject(git, task.dir) : undefined;
   if (before !== undefined && broken === undefined && before.missing.length === 0 && before.unlisted.length === 0) return { kind: 'cached', task };
   if (options.mode === 'check') {
     const first = before?.missing[0] ?? before?.unlisted[0] ?? task.refs[0]!;
@@ -290,7 +289,7 @@ async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitB
       before === undefined
         ? `no mirror at ${task.dir}`
         : broken !== undefined
-          ? `the mirror ${task.dir} lacks objects of the locked commits (${broken}): composer install would fail to clone from it`
+          ? `the mirror ${task.dir} lacks objects its refs reach (${broken}): composer install would fail to clone from it`
           : before.missing.length > 0
             ? `reference ${first.reference} is not in the mirror ${task.dir}`
             : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
@@ -317,7 +316,7 @@ async function syncMirror(task: MirrorTask, { git, url, existing, broken, gitAt 
     });
     return { kind: 'failed', task, error, attempts: 0 };
   }
-  if (broken !== undefined) options.emit({ type: 'warning', message: `${task.refs[0]!.packageName}: the mirror ${task.dir} lacks objects of the locked commits (${broken}); cloning it anew.` });
+  if (broken !== undefined) options.emit({ type: 'warning', message: `${task.refs[0]!.packageName}: the mirror ${task.dir} lacks objects its refs reach (${broken}); cloning it anew.` });
   const deadline = new AbortController();
   setMaxListeners(0, deadline.signal);
   const budgetMs = options.retry.maxTimeMs;

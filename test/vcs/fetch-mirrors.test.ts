@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -140,6 +140,32 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(out.results[0]!.kind, 'cloned');
     assert.equal((await git(t.dir, 'rev-parse', '--git-dir')).stdout, '.');
     assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+  });
+
+  it('a mirror missing an object of another branch (not the locked one) fails check mode and is cloned anew: Composer\'s --dissociate repack reads every ref', async () => {
+    const head = await server.commit('acme/holed', { branch: 'main' });
+    await server.commit('acme/holed', { branch: 'side', files: { 'side.txt': 'only on side' } });
+    const t = task('acme/holed', [{ reference: head, version: 'dev-main' }]);
+    assert.equal((await run(plan(t))).results[0]!.kind, 'cloned');
+    const packs = path.join(t.dir, 'objects', 'pack');
+    for (const file of (await readdir(packs)).filter((f) => f.endsWith('.pack'))) {
+      const pack = path.join(packs, file);
+      const body = await readFile(pack);
+      await rm(pack);
+      await rm(pack.replace(/\.pack$/, '.idx'));
+      await execa('git', ['unpack-objects', '-q'], { cwd: t.dir, input: body });
+    }
+    const blob = (await git(t.dir, 'rev-parse', 'side:side.txt')).stdout.trim();
+    await rm(path.join(t.dir, 'objects', blob.slice(0, 2), blob.slice(2)));
+    const checked = await run(plan(t), { mode: 'check' });
+    const failed = checked.results[0]!;
+    assert.equal(failed.kind, 'failed');
+    assert.match(failed.kind === 'failed' ? failed.error.message : '', /lacks objects its refs reach .*missing blob/);
+    const fixed = await run(plan(t));
+    assert.equal(fixed.results[0]!.kind, 'cloned');
+    assert.ok(fixed.events.some((e) => e.type === 'warning' && /cloning it anew/.test(e.message)));
+    assert.equal((await git(t.dir, 'rev-list', '--objects', '--quiet', '--all')).exitCode, 0);
+    assert.equal((await run(plan(t), { mode: 'check' })).results[0]!.kind, 'cached');
   });
 
   it('a stalled clone is killed after --stall-timeout of silence, retried, then failed; nothing is left behind', async () => {
