@@ -8,7 +8,6 @@ import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError, toPrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
-import type { RetryPolicy } from '../net/retry-policy.js';
 import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
@@ -17,7 +16,8 @@ import { isPushback, type HttpAnswer } from '../net/http-status.js';
 import { isResetLike } from '../net/network-error.js';
 import { Aria2LogReader, type Aria2Exchange, type Aria2Request } from './aria2-log.js';
 import type { Backend, DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
-import { abortedError, fetchTask, retryPolicyFor } from './fetch-loop.js';
+import { abortedError, fetchTask } from './fetch-loop.js';
+import { retryPolicyFor, type RetryPolicy } from '../net/retry-policy.js';
 import type { ProxySettings } from '../net/dispatcher.js';
 
 const POLL_INTERVAL_MS = 100;

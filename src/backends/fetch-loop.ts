@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrefetchError, TransferLimitError, toPrefetchError } from '../errors.js';
 import { cacheRootOf, removeEmptyDirs } from '../cache/contained-dir.js';
-import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../net/retry-policy.js';
-import type { DownloadOptions, DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
+import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
+import type { DownloadTask, FetchContext, SettledTask, StagedFile, TaskResult } from '../types.js';
 
 /** The longest delay setTimeout takes (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -34,14 +34,6 @@ export interface UrlTransfer {
    * A backend that assembled it from several responses fetches it whole next time.
    */
   rejected?(url: string, error: PrefetchError): void;
-}
-
-/**
- * The run's retry policy, the same for every transport: `--retries` bounds every kind of retry
- * (integrity ones included) and `--retry-max-time` the whole package.
- */
-export function retryPolicyFor(options: Pick<DownloadOptions, 'retries' | 'retryMaxTimeMs'>, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
-  return { ...base, retries: options.retries, integrityRetries: Math.min(base.integrityRetries, options.retries), maxTimeMs: options.retryMaxTimeMs };
 }
 
 /** Time as the loop sees it; tests inject a fake one. */

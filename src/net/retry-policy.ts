@@ -1,4 +1,5 @@
 import type { PrefetchError } from '../errors.js';
+import type { DownloadOptions } from '../types.js';
 import { HttpStatusError } from '../errors.js';
 
 /**
@@ -36,6 +37,14 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfterMs: 60_000,
   maxTimeMs: 10 * 60_000,
 };
+
+/**
+ * The run's retry policy, the same for every transport and for git mirrors: `--retries` bounds
+ * every kind of retry (integrity ones included) and `--retry-max-time` the whole package.
+ */
+export function retryPolicyFor(options: Pick<DownloadOptions, 'retries' | 'retryMaxTimeMs'>, base: RetryPolicy = defaultRetryPolicy): RetryPolicy {
+  return { ...base, retries: options.retries, integrityRetries: Math.min(base.integrityRetries, options.retries), maxTimeMs: options.retryMaxTimeMs };
+}
 
 /**
  * HTTP statuses worth asking again: timeouts, throttling, too-early and server errors. GitHub's

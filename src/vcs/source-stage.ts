@@ -7,7 +7,7 @@ import { failureCause, failureReason } from '../report/failure-cause.js';
 import type { DownloadOptions, DownloadTask, FailedPackage, PrefetchEvent, PreferredInstall, Summary } from '../types.js';
 import { fetchMirrors, type MirrorEvent, type MirrorResult } from './fetch-mirrors.js';
 import { gitCredential, sanitizeGitUrl } from './git-env.js';
-import { retryPolicyFor } from '../backends/fetch-loop.js';
+import { retryPolicyFor } from '../net/retry-policy.js';
 import { planMirrors, vcsCacheUsable, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
 
 /** One Composer project, as far as its source packages are concerned. */
