@@ -34,12 +34,9 @@ const GROUP_NAMES = 5;
 /** The host a (redacted) failure URL points at; the text itself when it does not parse. */
 export function failureHost(url: string | undefined): string {
   if (url === undefined) return '';
-  try {
-    return new URL(url).host;
-  } catch {
-    // git's scp-like `git@host:path`.
-    return scpHost(url) ?? url;
-  }
+  // git's scp-like `git@host:path` does not parse, and `host:path` parses with no host.
+  const host = URL.canParse(url) ? new URL(url).host : '';
+  return host !== '' ? host : (scpHost(url) ?? url);
 }
 
 /**

@@ -55,8 +55,8 @@ export function originOf(url: string): string {
     const parsed = new URL(url);
     if (parsed.origin !== 'null') return parsed.origin;
     if (parsed.host !== '') return `${parsed.protocol}//${parsed.host}`;
-    return url;
   }
+  // `github.com:acme/x.git` parses as a URL of scheme `github.com:`; git reads it scp-like.
   const host = scpHost(url);
   return host === undefined ? url : `ssh://${host}`;
 }
