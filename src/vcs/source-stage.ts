@@ -121,15 +121,21 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
 }
 
 /**
- * Bytes a clone received: the size of the pack(s) `git clone --mirror` wrote (index-pack stores the
- * pack as it came over the wire), else what git printed, else unknown (git prints no size for a
- * small transfer).
+ * Bytes a clone received, as the mirror holds them: its pack(s), which index-pack stores as they
+ * came over the wire, plus the loose objects a small clone is unpacked into (below git's
+ * `transfer.unpackLimit`, compressed alike); else what git printed, else unknown.
  */
 async function receivedSize(result: Extract<MirrorResult, { kind: 'cloned' | 'updated' }>): Promise<number | undefined> {
-  const packDir = path.join(result.task.dir, 'objects', 'pack');
-  const names = await readdir(packDir).catch(() => [] as string[]);
+  const objects = path.join(result.task.dir, 'objects');
+  const sizeOf = async (file: string): Promise<number> => (await stat(file).catch(() => undefined))?.size ?? 0;
   let bytes = 0;
-  for (const name of names.filter((n) => n.endsWith('.pack'))) bytes += (await stat(path.join(packDir, name)).catch(() => undefined))?.size ?? 0;
+  for (const name of await readdir(objects).catch(() => [] as string[])) {
+    if (name === 'pack') {
+      for (const pack of await readdir(path.join(objects, name)).catch(() => [] as string[])) if (pack.endsWith('.pack')) bytes += await sizeOf(path.join(objects, name, pack));
+    } else if (/^[0-9a-f]{2}$/.test(name)) {
+      for (const loose of await readdir(path.join(objects, name)).catch(() => [] as string[])) bytes += await sizeOf(path.join(objects, name, loose));
+    }
+  }
   return bytes > 0 ? bytes : result.bytes;
 }
 
