@@ -30,7 +30,7 @@ import type { ClientTls } from './net/dispatcher.js';
 import { createCheckPool, type CheckPool } from './verify/check-pool.js';
 import { DEFAULT_VERIFY_LEVEL } from './verify/archive.js';
 import { installsFromMirror } from './vcs/plan-mirrors.js';
-import type { SourceOutcome } from './vcs/source-stage.js';
+import type { SourceOutcome } from './vcs/mirror-report.js';
 
 /** Temp files older than this are leftovers of a killed run; younger ones may belong to a live one. */
 const STALE_TEMP_MS = 10 * 60 * 1000;
@@ -82,7 +82,10 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   try {
     if (options.dryRun) {
       const looked = await lookUpCache({ plan, tasks, config, options, deps, checks, started });
-      return { ...looked, sources: await prefetchSourceMirrors('plan', options, projects, deps) };
+      const sources = await prefetchSourceMirrors('plan', options, projects, deps);
+      if (sources === undefined) return looked;
+      const { withSources } = await import('./vcs/mirror-report.js');
+      return { ...looked, ...withSources(looked.plan, looked.summary, sources), sources };
     }
     // inspect the cache, then download what is missing or invalid (each archive verified, then committed)
     result = await checkAndDownload({ plan, tasks, config, options, projects, deps, checks, started });
@@ -91,9 +94,11 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   }
   const sources = deps.signal.aborted ? undefined : await prefetchSourceMirrors(options.verifyOnly ? 'check' : 'fetch', options, projects, deps);
   if (sources === undefined) return result;
-  const { withSourceFailures } = await import('./vcs/source-stage.js');
+  const { withSources } = await import('./vcs/mirror-report.js');
+  // The mirror packages counted like archives (and no longer as skipped for want of a dist).
+  const counted = withSources(result.plan, result.summary, sources);
   // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
-  return { ...result, sources, summary: { ...withSourceFailures(result.summary, sources), durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
+  return { ...result, sources, plan: counted.plan, summary: { ...counted.summary, durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
 }
 
 /** Option combinations that cannot run, refused before anything is read or downloaded. */

@@ -43,6 +43,11 @@ export interface DownloadTask {
   readonly dev: boolean;
   /** Input files that asked for this archive (several when de-duplicated across locks). */
   readonly origins: readonly string[];
+  /**
+   * `git` on the tasks the source stage reports (vcs/source-stage.ts): a package's bare mirror in
+   * `cache-vcs-dir` (`cachePath`), not a dist archive. Absent on archives.
+   */
+  readonly vcs?: 'git';
 }
 
 export type SkipReason = 'no-dist' | 'path-dist' | 'metapackage' | 'dev-excluded' | 'local-file';
@@ -215,6 +220,26 @@ export interface FailedPackage {
   readonly reason?: string;
   /** `verify`: whether the archive is missing from the cache or there but invalid (`CacheStateError`). */
   readonly cacheState?: CacheState;
+  /** `git`: the package's git mirror failed, not its dist archive (`DownloadTask.vcs`). */
+  readonly vcs?: 'git';
+}
+
+/**
+ * The git mirrors' share of a `Summary`, counted in packages (several may share one repository).
+ * The `Summary` counters already include these; this says how many of them are mirrors.
+ */
+export interface GitSummary {
+  /** Packages whose mirror was looked at (and fetched when it lacked their commit). */
+  readonly planned: number;
+  /** Packages whose mirror was cloned or updated in this run. */
+  readonly downloaded: number;
+  /** Packages whose mirror already held their commit. */
+  readonly cached: number;
+  readonly failed: number;
+  /** Bytes received for the mirrors, where known (`Summary.bytes` includes them). */
+  readonly bytes: number;
+  /** Clones or updates whose size is not known (git said nothing), so not in `bytes`. */
+  readonly bytesUnknown: number;
 }
 
 export interface Summary {
@@ -234,6 +259,8 @@ export interface Summary {
   readonly durationMs: number;
   readonly failures: readonly FailedPackage[];
   readonly interrupted: boolean;
+  /** Present when the run looked at git mirrors: how many of the counters above are mirror packages. */
+  readonly git?: GitSummary;
 }
 
 /** Everything the core tells the outside world; reporters pick what to show. */
@@ -258,6 +285,12 @@ export type PrefetchEvent =
   | { readonly type: 'done'; readonly task: DownloadTask; readonly result: 'downloaded' | 'cached'; readonly bytes: number; readonly url: string | undefined }
   | { readonly type: 'failed'; readonly task: DownloadTask; readonly error: PrefetchError }
   | { readonly type: 'warning'; readonly message: string }
+  /**
+   * The source stage's plan, after the archives: one task (`vcs: 'git'`) per package whose git
+   * mirror is looked at and, when it lacks the locked commit, cloned or updated. Each then ends
+   * with a `done` or `failed` event, like an archive. Not sent when no package installs from git.
+   */
+  | { readonly type: 'mirrors'; readonly tasks: readonly DownloadTask[] }
   | { readonly type: 'summary'; readonly summary: Summary };
 
 export interface Reporter {

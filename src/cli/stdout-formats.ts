@@ -8,7 +8,7 @@ import type { OriginStats } from '../report/origin-stats.js';
 import { redactText } from '../report/redact.js';
 import { displayText } from '../report/terminal-text.js';
 import type { Plan, PrefetchEvent, Summary } from '../types.js';
-import type { SourceOutcome } from '../vcs/source-stage.js';
+import { gitMirrorEntries, type SourceOutcome } from '../vcs/mirror-report.js';
 import type { JsonFormat } from './program.js';
 
 /** What a finished run hands to its stdout format. */
@@ -66,6 +66,7 @@ function jsonReportFormat(c: StdoutContext): StdoutFormat {
         plan: run.plan,
         summary: c.dryRun ? undefined : run.summary,
         outcomeOf: (key) => outcomes.get(key),
+        gitMirrors: gitMirrorEntries(run.sources, c.dryRun ? 'plan' : c.verifyOnly ? 'check' : 'fetch'),
         origins: run.origins,
         cacheSize: run.cacheSize,
         warnings: run.warnings,

@@ -1,5 +1,6 @@
 import { PrefetchError } from '../errors.js';
 import { isRecord } from '../json.js';
+import { phpToString } from '../php.js';
 import type { DistMirror, InputKind, LockedDist, LockedPackage, LockedSource, PackageProblem, ParsedInput } from './types.js';
 
 /**
@@ -123,7 +124,7 @@ function sourceOf(raw: unknown): { source?: LockedSource } {
   const { type, url, reference, mirrors } = raw;
   if (typeof type !== 'string' || type === '' || typeof url !== 'string' || url === '') return {};
   const list = (Array.isArray(mirrors) ? mirrors : []).filter(isRecord).flatMap((m) => (typeof m['url'] === 'string' ? [{ url: m['url'], preferred: m['preferred'] === true }] : []));
-  return { source: { type, url, reference: typeof reference === 'string' ? reference : typeof reference === 'number' ? String(reference) : '', mirrors: list } };
+  return { source: { type, url, reference: typeof reference === 'string' || typeof reference === 'number' || typeof reference === 'boolean' ? phpToString(reference) : '', mirrors: list } };
 }
 
 /** `transport-options.http.header` as Composer accepts it: one line or a list of lines. */
@@ -139,7 +140,9 @@ function normalizeDist(raw: unknown): LockedDist | string {
   const { type, url, reference, shasum, mirrors } = raw;
   if (typeof type !== 'string' || type === '') return '"dist.type" is missing';
   if (typeof url !== 'string' || url === '') return '"dist.url" is missing';
-  if (reference !== undefined && reference !== null && typeof reference !== 'string') return '"dist.reference" is not a string';
+  // `ArrayLoader::configureObject`: `(string) $config['dist']['reference']` when set: a number or a
+  // boolean is cast, and an array would stop Composer with "Array to string conversion".
+  if (reference !== undefined && reference !== null && (typeof reference === 'object' || (typeof reference === 'number' && !Number.isFinite(reference)))) return '"dist.reference" is not a string';
   if (shasum !== undefined && shasum !== null && typeof shasum !== 'string') return '"dist.shasum" is not a string';
   const list: DistMirror[] = [];
   if (mirrors !== undefined && mirrors !== null) {
@@ -152,7 +155,8 @@ function normalizeDist(raw: unknown): LockedDist | string {
   return {
     type,
     url,
-    reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
+    // "" stays "": Composer ≥ 2.7.3 pins a GitHub/GitLab/Bitbucket URL to it (`…/zipball/`), so the cache key differs from undefined's.
+    reference: reference === undefined || reference === null ? undefined : phpToString(reference),
     shasum: typeof shasum === 'string' && shasum !== '' ? shasum : undefined,
     mirrors: list,
   };

@@ -4,7 +4,10 @@ export interface DistMirror {
   readonly preferred: boolean;
 }
 
-/** `dist` of a locked package, normalised: an empty or missing shasum/reference is `undefined`. */
+/**
+ * `dist` of a locked package, normalised: an empty or missing shasum is `undefined`; a missing or
+ * null reference is `undefined`, any other is a string as `ArrayLoader` casts it (`""` and `"0"` included).
+ */
 export interface LockedDist {
   /** As written in the lock; the cache file extension uses it verbatim (`FileDownloader::download`). */
   readonly type: string;

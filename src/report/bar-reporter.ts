@@ -37,10 +37,13 @@ const MIN_BAR_WIDTH = 8;
  * first, then the end of the line is cut (with `…`), never left for the terminal to clip.
  */
 export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint, width = Infinity): string {
-  const fraction = s.total === 0 ? 1 : s.finished / s.total;
+  const git = s.git ?? { total: 0, finished: 0 };
+  const all = s.total + git.total;
+  const fraction = all === 0 ? 1 : (s.finished + git.finished) / all;
   const failed = s.failed > 0 ? paint.red(` ${s.failed} failed`) : '';
   const eta = s.etaMs === undefined ? '--' : formatEta(s.etaMs);
-  const rest = ` ${s.finished}/${s.total} archives${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
+  const fromGit = git.total > 0 ? `, ${git.finished}/${git.total} from git` : '';
+  const rest = ` ${s.finished}/${s.total} archives${fromGit}${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
   const barWidth = Math.max(MIN_BAR_WIDTH, Math.min(BAR_WIDTH, width - displayWidth(rest)));
   return truncateToWidth(`${drawBar(fraction, barWidth)}${rest}`, width);
 }
@@ -48,7 +51,8 @@ export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint, width
 /** One in-flight transfer within `width` columns (a long name is cut with `…`), or an empty line for an unused slot. */
 export function formatTransfer(t: Transfer | undefined, paint: Paint = noPaint, width = Infinity): string {
   if (t === undefined) return '';
-  const size = t.total === undefined ? formatBytes(t.bytes) : `${formatBytes(t.bytes)} / ${formatBytes(t.total)}`;
+  // git tells no byte counts while it clones: say what runs rather than a "0 B" that never moves.
+  const size = t.vcs !== undefined ? t.vcs : t.total === undefined ? formatBytes(t.bytes) : `${formatBytes(t.bytes)} / ${formatBytes(t.total)}`;
   const percent = t.total === undefined || t.total === 0 ? '' : ` ${Math.floor((t.bytes / t.total) * 100)}%`;
   const numbers = `  ${size}${percent}`;
   // The numbers are what moves: the name gives up its end first.
@@ -79,8 +83,11 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
   const live = createFailureThrottle(options.verbose === true);
   let multibar: cliProgress.MultiBar | undefined;
   let lines: cliProgress.SingleBar[] = [];
+  /** Closed (the run ended or was interrupted): a late event draws no new bar. */
+  let closed = false;
 
   const start = (): void => {
+    if (closed) return;
     multibar = new cliProgress.MultiBar({
       stream: options.stream,
       fps: options.fps ?? 8,
@@ -121,6 +128,10 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
           for (const bad of event.plan.invalid) log(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`, paint.yellow);
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
+        case 'mirrors':
+          // A lock of source packages only has no archive to show a bar for until now.
+          if (!options.quiet && multibar === undefined && event.tasks.length > 0) start();
+          break;
         case 'failed': {
           // An interrupt is not a failure of the package; the summary says how many were left.
           if (event.error.code === 'E_ABORTED') break;
@@ -139,6 +150,7 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       refresh();
     },
     close() {
+      closed = true;
       if (!multibar) return;
       refresh();
       // Flush failures logged since the last frame: stop() clears the block but not the log buffer.

@@ -2,7 +2,7 @@ import { formatBytes } from '../bytes.js';
 import type { Plan } from '../types.js';
 import { failureGuidance } from './failure-cause.js';
 import type { FailureCause } from '../types.js';
-import { originOf, type OriginStats } from './origin-stats.js';
+import { originOf, scpHost, type OriginStats } from './origin-stats.js';
 import { displayText as d, displayUrl } from './terminal-text.js';
 import type { FailedPackage, Summary } from '../types.js';
 import type { CacheState } from '../errors.js';
@@ -34,11 +34,9 @@ const GROUP_NAMES = 5;
 /** The host a (redacted) failure URL points at; the text itself when it does not parse. */
 export function failureHost(url: string | undefined): string {
   if (url === undefined) return '';
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
+  // git's scp-like `git@host:path` does not parse, and `host:path` parses with no host.
+  const host = URL.canParse(url) ? new URL(url).host : '';
+  return host !== '' ? host : (scpHost(url) ?? url);
 }
 
 /**
@@ -85,8 +83,11 @@ export function formatSummary(summary: Summary): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const rate = summary.bytes > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
   const { unfinished } = summary;
+  // git prints no size for a small transfer or an update: said, rather than counted as 0 B.
+  const unknown = summary.git?.bytesUnknown ?? 0;
+  const unsized = unknown > 0 ? ` + ${plural(unknown, 'git mirror')} of unknown size` : '';
   const lines = [
-    `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${formatBytes(summary.bytes)}${rate}), ` +
+    `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${formatBytes(summary.bytes)}${unsized}${rate}), ` +
       `${summary.cached} already cached, ${summary.skipped} skipped, ${summary.failed} failed` +
       (unfinished > 0 ? `, ${unfinished} not fetched` : '') +
       (summary.invalid > 0 ? `, ${summary.invalid} invalid entries` : '') +
@@ -181,14 +182,16 @@ export function verifyState(failure: Pick<FailedPackage, 'cacheState'>): CacheSt
 
 /** `verify`: the cache-hit verdict and every archive `composer install` would have to download. */
 export function formatVerifySummary(summary: Summary): string {
-  const present = summary.cached;
+  // Archives here; the git mirrors have their own line (`Git mirrors: … complete`).
+  const present = summary.cached - (summary.git?.cached ?? 0);
+  const planned = summary.planned - (summary.git?.planned ?? 0);
   const missing = summary.failures.filter((f) => verifyState(f) === 'missing');
   const invalid = summary.failures.filter((f) => verifyState(f) === 'invalid');
   const unreadable = summary.failures.filter((f) => verifyState(f) === 'unreadable');
   const lines = [
     summary.failed === 0
       ? `Verified: all ${present} archives are in Composer's cache; \`composer install\` will download no dist.`
-      : `Not ready: ${present} of ${summary.planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}.`,
+      : `Not ready: ${present} of ${planned} archives are in Composer's cache; ${missing.length} missing, ${invalid.length} invalid${unreadable.length > 0 ? `, ${unreadable.length} unreadable` : ''}.`,
     `Cache: ${d(summary.cacheFilesDir)}`,
   ];
   for (const f of unreadable) lines.push(`  unreadable  ${d(failureText(f.packageName, f.version, f.message))}`);

@@ -37,13 +37,15 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const throughput = summary.bytes > 0 ? `${formatBytes(summary.bytes / seconds)}/s` : '–';
   if (input.command === 'verify') {
+    // Archives in the title; the git mirror packages are in the counts and failures below.
+    const archives = { cached: summary.cached - (summary.git?.cached ?? 0), planned: summary.planned - (summary.git?.planned ?? 0) };
     const missing = summary.failures.filter((f) => verifyState(f) === 'missing').length;
     const unreadable = summary.failures.filter((f) => verifyState(f) === 'unreadable').length;
     const invalid = summary.failures.length - missing - unreadable;
     lines.push(
       summary.failed === 0
-        ? `### ✅ composer-prefetch verify: all ${summary.cached} archives are in Composer's cache`
-        : `### ❌ composer-prefetch verify: ${missing} missing, ${invalid} invalid${unreadable > 0 ? `, ${unreadable} unreadable` : ''} of ${summary.planned} archives`,
+        ? `### ✅ composer-prefetch verify: all ${archives.cached} archives are in Composer's cache`
+        : `### ❌ composer-prefetch verify: ${missing} missing, ${invalid} invalid${unreadable > 0 ? `, ${unreadable} unreadable` : ''} of ${archives.planned} archives`,
     );
   } else {
     const verdict = summary.interrupted ? '⚠️' : summary.failed > 0 || summary.invalid > 0 ? '❌' : '✅';

@@ -1,5 +1,5 @@
 import { redactUrl } from '../net/redact-url.js';
-import type { Plan } from '../types.js';
+import type { DownloadTask, Plan } from '../types.js';
 import type { CacheSizeCheck } from './cache-size.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
@@ -21,6 +21,8 @@ export interface JsonError {
 }
 
 export interface JsonPackageEntry {
+  /** `dist`: an archive in cache-files-dir; `git`: the package's bare mirror in cache-vcs-dir. */
+  readonly kind: 'dist' | 'git';
   readonly name: string;
   readonly version: string;
   readonly dev: boolean;
@@ -37,6 +39,30 @@ export interface JsonPackageEntry {
   readonly error: JsonError | null;
 }
 
+/** A git mirror package's entry: `kind: git`, plus the locked commit and what was done to its mirror. */
+export interface JsonGitEntry extends JsonPackageEntry {
+  readonly kind: 'git';
+  /** `source.reference`: the commit the mirror must hold. */
+  readonly reference: string;
+  /** What this run did to the mirror; null when it was not looked at (`--dry-run`, git missing). */
+  readonly result: 'cloned' | 'updated' | 'cached' | 'failed' | null;
+  /** False when git did not say how much it received (`bytes` is then 0). */
+  readonly bytesKnown: boolean;
+}
+
+/** One package of a git mirror as the source stage found it (vcs/source-stage.ts `gitMirrorEntries`). */
+export interface GitMirrorEntry {
+  /** `cacheKey` `vcs/<folder>`, `cachePath` the mirror folder, `urls[0]` the sanitized source URL. */
+  readonly task: DownloadTask;
+  readonly reference: string;
+  readonly status: JsonPackageStatus;
+  readonly result: 'cloned' | 'updated' | 'cached' | 'failed' | undefined;
+  readonly bytes: number;
+  readonly bytesKnown: boolean;
+  readonly source: string | undefined;
+  readonly error: { readonly code: string; readonly message: string; readonly hint?: string | undefined } | undefined;
+}
+
 /** What the CLI learned about one archive from the events. */
 export interface PackageOutcome {
   readonly status: JsonPackageStatus;
@@ -50,6 +76,8 @@ export interface JsonReportInput {
   readonly plan: Plan;
   readonly summary: Summary | undefined;
   readonly outcomeOf: (cacheKey: string) => PackageOutcome | undefined;
+  /** The packages of the git mirrors (none without source packages or with `--no-source`). */
+  readonly gitMirrors?: readonly GitMirrorEntry[];
   readonly origins: readonly OriginStats[];
   readonly cacheSize: CacheSizeCheck | undefined;
   readonly warnings: readonly string[];
@@ -67,37 +95,63 @@ export function summaryOk(summary: Summary | undefined): boolean {
 /** The `--json` document: stable, versioned, secrets redacted. */
 export function buildJsonReport(input: JsonReportInput): Record<string, unknown> {
   const { plan, summary } = input;
-  const failures = new Map((summary?.failures ?? []).map((f) => [`${f.packageName}@${f.version}`, f]));
+  // A package may have both an archive and a git mirror (preferred-install: source): each its own error.
+  const failures = new Map((summary?.failures ?? []).filter((f) => f.vcs === undefined).map((f) => [`${f.packageName}@${f.version}`, f]));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'composer-prefetch', version: input.version },
     command: input.command,
     ok: summaryOk(summary),
     cacheFilesDir: plan.cacheFilesDir,
-    packages: plan.tasks.map((task): JsonPackageEntry => {
-      const failure = failures.get(`${task.packageName}@${task.version}`);
-      const outcome = input.outcomeOf(task.cacheKey);
-      return {
-        name: task.packageName,
-        version: task.version,
-        dev: task.dev,
-        url: redactUrl(task.urls[0]),
-        mirrors: task.urls.slice(1).map(redactUrl),
-        cacheKey: task.cacheKey,
-        cachePath: task.cachePath,
-        shasum: task.expectedSha1 ?? null,
-        status: outcome?.status ?? 'planned',
-        bytes: outcome?.bytes ?? 0,
-        source: outcome?.source === undefined ? null : redactUrl(outcome.source),
-        error: failure ? jsonError(failure) : null,
-      };
-    }),
+    packages: [
+      ...plan.tasks.map((task): JsonPackageEntry => {
+        const failure = failures.get(`${task.packageName}@${task.version}`);
+        const outcome = input.outcomeOf(task.cacheKey);
+        return {
+          kind: 'dist',
+          name: task.packageName,
+          version: task.version,
+          dev: task.dev,
+          url: redactUrl(task.urls[0]),
+          mirrors: task.urls.slice(1).map(redactUrl),
+          cacheKey: task.cacheKey,
+          cachePath: task.cachePath,
+          shasum: task.expectedSha1 ?? null,
+          status: outcome?.status ?? 'planned',
+          bytes: outcome?.bytes ?? 0,
+          source: outcome?.source === undefined ? null : redactUrl(outcome.source),
+          error: failure ? jsonError(failure) : null,
+        };
+      }),
+      ...(input.gitMirrors ?? []).map(gitEntry),
+    ],
     skipped: plan.skipped.map((s) => ({ name: s.packageName, version: s.version, reason: s.reason, origin: s.origin })),
     invalid: plan.invalid.map((i) => ({ name: i.packageName ?? null, origin: i.origin, message: redactText(i.message) })),
     warnings: input.warnings.map(redactText),
     summary: summary === undefined ? null : jsonSummary(summary),
     origins: input.origins,
     cacheSize: input.cacheSize ?? null,
+  };
+}
+
+function gitEntry(m: GitMirrorEntry): JsonGitEntry {
+  return {
+    kind: 'git',
+    name: m.task.packageName,
+    version: m.task.version,
+    dev: m.task.dev,
+    url: redactUrl(m.task.urls[0]),
+    mirrors: [],
+    cacheKey: m.task.cacheKey,
+    cachePath: m.task.cachePath,
+    shasum: null,
+    status: m.status,
+    bytes: m.bytes,
+    source: m.source === undefined ? null : redactUrl(m.source),
+    error: m.error === undefined ? null : jsonError(m.error),
+    reference: m.reference,
+    result: m.result ?? null,
+    bytesKnown: m.bytesKnown,
   };
 }
 

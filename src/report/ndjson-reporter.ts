@@ -33,6 +33,8 @@ function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown
         invalid: event.plan.invalid.length,
         packages: event.plan.tasks.map((t) => ({ ...pkg(t), dev: t.dev, url: redactUrl(t.urls[0]), cachePath: t.cachePath })),
       };
+    case 'mirrors':
+      return { ...base, packages: event.tasks.map((t) => ({ ...pkg(t), kind: 'git', dev: t.dev, url: redactUrl(t.urls[0]), cachePath: t.cachePath })) };
     case 'started':
       return { ...base, ...pkg(event.task), url: redactUrl(event.url), origin: originOf(redactUrl(event.url)), attempt: event.attempt };
     case 'progress':

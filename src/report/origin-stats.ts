@@ -45,13 +45,25 @@ interface Mutable {
   busySince: number;
 }
 
-/** The origin part of a (redacted) URL; the URL itself when it does not parse. */
+/**
+ * The origin part of a (redacted) URL: `scheme://host[:port]`, for git's `ssh://` URLs too (whose
+ * WHATWG origin is the string "null"), and `ssh://host` for scp-like `user@host:path`; the text
+ * itself when it is none of these.
+ */
 export function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
+  if (URL.canParse(url)) {
+    const parsed = new URL(url);
+    if (parsed.origin !== 'null') return parsed.origin;
+    if (parsed.host !== '') return `${parsed.protocol}//${parsed.host}`;
   }
+  // `github.com:acme/x.git` parses as a URL of scheme `github.com:`; git reads it scp-like.
+  const host = scpHost(url);
+  return host === undefined ? url : `ssh://${host}`;
+}
+
+/** The host of git's scp-like syntax (`git@host:path`, `host:path`), as git reads it: no `/` before the first `:`. */
+export function scpHost(url: string): string | undefined {
+  return /^(?:[^@/:]*@)?(\[[^\]/]+\]|[^:/[\]]+):(?!\/\/)/.exec(url)?.[1];
 }
 
 /** Folds events into per-origin counters; `now` is injected so tests control the clock. */

@@ -37,8 +37,9 @@ function formatProgressLine(s: ProgressSnapshot): string {
     .filter((x) => x !== '')
     .join(', ');
   const eta = s.etaMs === undefined || s.finished === s.total ? '' : `, about ${formatEta(s.etaMs)} left`;
+  const git = s.git !== undefined && s.git.total > 0 ? `, ${s.git.finished}/${s.git.total} from git` : '';
   return (
-    `progress: ${s.finished}/${s.total} archives${extra === '' ? '' : ` (${extra})`}, ` +
+    `progress: ${s.finished}/${s.total} archives${git}${extra === '' ? '' : ` (${extra})`}, ` +
     `${formatBytes(s.bytes)} at ${formatBytes(Math.round(s.bytesPerSecond))}/s, ${s.inFlight.length} in flight${eta}`
   );
 }
@@ -48,6 +49,13 @@ export function prefetchingLine(event: { readonly cacheFilesDir: string; readonl
   const dir = d(event.cacheFilesDir);
   if (event.pending === 0) return `Nothing to download: all ${event.cached} archives are in ${dir}`;
   return `Prefetching ${event.pending} archives into ${dir}${event.cached > 0 ? ` (${event.cached} already cached)` : ''}`;
+}
+
+/** The git stage begins: how many mirrors it looks at, for how many packages. */
+export function mirrorsLine(tasks: readonly { readonly cacheKey: string }[]): string {
+  const repos = new Set(tasks.map((t) => t.cacheKey)).size;
+  const packages = tasks.length === repos ? '' : ` (${tasks.length} packages)`;
+  return `Checking ${repos} git ${repos === 1 ? 'mirror' : 'mirrors'}${packages} for packages installed from source; each one lacking a locked commit is cloned or updated`;
 }
 
 /**
@@ -74,7 +82,7 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
   let lastLine = '';
   const tick = (): void => {
     const s = state.snapshot();
-    if (s.finished >= s.total) return;
+    if (s.finished >= s.total && (s.git?.finished ?? 0) >= (s.git?.total ?? 0)) return;
     const line = formatProgressLine(s);
     // Repeating an identical line tells a reader nothing, except that we are alive: mark it so.
     options.write(line === lastLine ? `${line} (waiting)` : line);
@@ -87,6 +95,9 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
         case 'checked':
           // Said once the cache directory is known to take files, never above "cache directory not usable".
           if (!options.quiet) options.write(prefetchingLine(event));
+          break;
+        case 'mirrors':
+          if (!options.quiet) options.write(mirrorsLine(event.tasks));
           break;
         case 'planned':
           for (const bad of event.plan.invalid) {

@@ -5,16 +5,29 @@ export interface Transfer {
   readonly version: string;
   readonly bytes: number;
   readonly total: number | undefined;
+  /** A git clone or update (no byte counts while it runs), not an archive. */
+  readonly vcs?: 'git';
+}
+
+/** The git mirror packages of the run (`mirrors` event), counted apart from the archives. */
+export interface GitProgress {
+  readonly total: number;
+  /** Done (cloned, updated or already complete) + failed so far. */
+  readonly finished: number;
+  readonly failed: number;
 }
 
 export interface ProgressSnapshot {
   /** Archives in the plan. */
   readonly total: number;
-  /** Downloaded + cached + failed so far. */
+  /** Archives downloaded + cached + failed so far. */
   readonly finished: number;
   readonly downloaded: number;
   readonly cached: number;
+  /** Failed packages: archives and git mirrors. */
   readonly failed: number;
+  /** Packages installed from git, once the source stage announced them (absent in a hand-made snapshot). */
+  readonly git?: GitProgress;
   /** Left undone by an interrupt: neither finished nor failed. */
   readonly unfinished: number;
   readonly retries: number;
@@ -23,7 +36,8 @@ export interface ProgressSnapshot {
   /** Over the last few seconds. */
   readonly bytesPerSecond: number;
   /**
-   * Bytes still to come over the current speed. Sizes come from Content-Length, then the cache's
+   * Archive bytes still to come over the current speed (undefined while only git mirrors remain:
+   * git tells no sizes ahead). Sizes come from Content-Length, then the cache's
    * size hints, then the mean of the known sizes; undefined until a size and a speed are known.
    */
   readonly etaMs: number | undefined;
@@ -44,6 +58,9 @@ export function createProgressState(now: () => number = Date.now): ProgressState
   let downloaded = 0;
   let cached = 0;
   let failed = 0;
+  let gitTotal = 0;
+  let gitDone = 0;
+  let gitFailed = 0;
   let unfinished = 0;
   let retries = 0;
   let completedBytes = 0;
@@ -99,12 +116,15 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           total = event.plan.tasks.length;
           for (const task of event.plan.tasks) open.set(task.cacheKey, undefined);
           break;
+        case 'mirrors':
+          gitTotal += event.tasks.length;
+          break;
         case 'sized':
           for (const [key, bytes] of event.sizes) hints.set(key, bytes);
           break;
         case 'started':
           firstStart ??= now();
-          inFlight.set(event.task.cacheKey, { packageName: event.task.packageName, version: event.task.version, bytes: 0, total: undefined });
+          inFlight.set(event.task.cacheKey, { packageName: event.task.packageName, version: event.task.version, bytes: 0, total: undefined, ...(event.task.vcs === undefined ? {} : { vcs: event.task.vcs }) });
           sample();
           break;
         case 'progress': {
@@ -120,7 +140,10 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           break;
         case 'done':
           finish(event.task.cacheKey);
-          if (event.result === 'cached') cached++;
+          if (event.task.vcs !== undefined) {
+            gitDone++;
+            completedBytes += event.bytes;
+          } else if (event.result === 'cached') cached++;
           else {
             downloaded++;
             completedBytes += event.bytes;
@@ -132,6 +155,7 @@ export function createProgressState(now: () => number = Date.now): ProgressState
         case 'failed':
           finish(event.task.cacheKey);
           if (event.error.code === 'E_ABORTED') unfinished++;
+          else if (event.task.vcs !== undefined) gitFailed++;
           else failed++;
           break;
         default:
@@ -149,13 +173,15 @@ export function createProgressState(now: () => number = Date.now): ProgressState
       const rate = windowRate > 0 ? windowRate : elapsed > 0 ? (bytes * 1000) / elapsed : 0;
       const finished = downloaded + cached + failed;
       const remaining = remainingBytes();
-      const etaMs = total - finished - unfinished <= 0 ? 0 : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
+      const gitLeft = gitTotal - gitDone - gitFailed > 0;
+      const etaMs = total - finished - unfinished <= 0 ? (gitLeft ? undefined : 0) : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
       return {
         total,
         finished,
         downloaded,
         cached,
-        failed,
+        failed: failed + gitFailed,
+        git: { total: gitTotal, finished: gitDone + gitFailed, failed: gitFailed },
         unfinished,
         retries,
         bytes,

@@ -1,14 +1,18 @@
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { caLocations } from '../net/ca-locations.js';
 import type { AuthConfig } from '../auth/auth-headers.js';
 import { PrefetchError } from '../errors.js';
 import type { ParsedInput } from '../lockfile/types.js';
 import { failureCause, failureReason } from '../report/failure-cause.js';
-import type { DownloadOptions, DownloadTask, FailedPackage, PrefetchEvent, PreferredInstall, Summary } from '../types.js';
+import type { DownloadOptions, FailedPackage, PrefetchEvent, PreferredInstall } from '../types.js';
+import { retryPolicyFor } from '../net/retry-policy.js';
 import { fetchMirrors, type MirrorEvent, type MirrorResult } from './fetch-mirrors.js';
 import { gitCredential, sanitizeGitUrl } from './git-env.js';
-import { retryPolicyFor } from '../net/retry-policy.js';
-import { planMirrors, vcsCacheUsable, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
+import { mirrorDownloadTask, uniqueTasks, type SourceOutcome } from './mirror-report.js';
+import { planMirrors, vcsCacheUsable, type MirrorRef } from './plan-mirrors.js';
+
+export { gitMirrorEntries, mirrorDownloadTask, withSources, type SourceOutcome } from './mirror-report.js';
 
 /** One Composer project, as far as its source packages are concerned. */
 export interface SourceProject {
@@ -36,14 +40,6 @@ export interface SourceStageOptions {
   readonly onCommand?: (args: readonly string[]) => void;
   /** The run's download bounds, which govern git as they govern archives (`--retries`, `--retry-max-time`, `--stall-timeout`, `--concurrency`, …). */
   readonly download: Pick<DownloadOptions, 'concurrency' | 'perOrigin' | 'retries' | 'retryMaxTimeMs' | 'stallTimeoutMs' | 'connectTimeoutMs' | 'lowSpeedLimit'>;
-}
-
-export interface SourceOutcome {
-  readonly plans: readonly MirrorPlan[];
-  readonly results: readonly MirrorResult[];
-  readonly gitMissing: boolean;
-  /** Failed packages, shaped like the archives' failures (summary, JSON, GitHub summary). */
-  readonly failures: readonly FailedPackage[];
 }
 
 /**
@@ -78,11 +74,17 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
     skipped.add(`${s.packageName} ${s.version} installs from source, not prefetched: ${why}.`);
   }
   for (const message of skipped) options.emit({ type: 'warning', message });
-  if (options.mode === 'plan' || plans.every((p) => p.tasks.length === 0)) return { plans, results: [], gitMissing: false, failures: [] };
+  const planned = uniqueTasks(plans);
+  // The progress reporters count these in, so the git stage is not a silent one after the archives.
+  if (planned.length > 0) options.emit({ type: 'mirrors', tasks: planned.flatMap((t) => t.refs.map((ref) => mirrorDownloadTask(t, ref))) });
+  if (options.mode === 'plan' || planned.length === 0) return { plans, results: [], gitMissing: false, failures: [] };
 
   const results: MirrorResult[] = [];
   let gitMissing = false;
   const seen = new Set<string>();
+  /** Clones whose size is being read from disk before their `done` events go out. */
+  const measuring: Promise<void>[] = [];
+  const measured = new Map<string, number | undefined>();
   // One project after the other: each has its own auth.json and CA settings. A mirror two projects share is fetched once.
   for (const [i, project] of options.projects.filter((p) => vcsCacheUsable(p.cacheVcsDir)).entries()) {
     const plan = plans[i]!;
@@ -108,11 +110,21 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
         },
         credential: (url) => gitCredential(project.auth, url),
         signal: options.signal,
-        emit: (event) => forward(event, options),
+        emit: (event) => {
+          const r = event.type === 'result' ? event.result : undefined;
+          if (r?.kind !== 'cloned') return forward(event, options);
+          measuring.push(
+            receivedSize(r).then((bytes) => {
+              measured.set(r.task.dir, bytes);
+              forward({ type: 'result', result: { ...r, bytes } }, options);
+            }),
+          );
+        },
       },
     );
+    await Promise.all(measuring);
     gitMissing ||= outcome.gitMissing;
-    results.push(...outcome.results);
+    results.push(...outcome.results.map((r) => (r.kind === 'cloned' && measured.has(r.task.dir) ? { ...r, bytes: measured.get(r.task.dir) } : r)));
   }
   if (gitMissing) {
     const count = plans.reduce((n, p) => n + p.tasks.length, 0);
@@ -121,27 +133,23 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
   return { plans, results, gitMissing, failures: results.flatMap(failuresOf) };
 }
 
-/** The run's summary with the source packages' failures counted in (exit code 1, as for archives). */
-export function withSourceFailures(summary: Summary, outcome: SourceOutcome | undefined): Summary {
-  if (outcome === undefined) return summary;
-  const real = outcome.failures.filter((f) => f.code !== 'E_ABORTED');
-  if (real.length === 0) return summary;
-  return { ...summary, failed: summary.failed + real.length, failures: [...summary.failures, ...real] };
-}
-
-/** A mirror's package as the archives' reporters know a task. */
-export function mirrorDownloadTask(task: MirrorTask, ref: MirrorRef): DownloadTask {
-  return {
-    packageName: ref.packageName,
-    version: ref.version,
-    distType: 'git',
-    urls: [sanitizeGitUrl(task.url)],
-    cacheKey: `vcs/${path.basename(task.dir)}`,
-    cachePath: task.dir,
-    expectedSha1: undefined,
-    dev: ref.dev,
-    origins: [ref.origin],
-  };
+/**
+ * Bytes a clone received, as the mirror holds them: its pack(s), which index-pack stores as they
+ * came over the wire, plus the loose objects a small clone is unpacked into (below git's
+ * `transfer.unpackLimit`, compressed alike); else what git printed, else unknown.
+ */
+async function receivedSize(result: Extract<MirrorResult, { kind: 'cloned' | 'updated' }>): Promise<number | undefined> {
+  const objects = path.join(result.task.dir, 'objects');
+  const sizeOf = async (file: string): Promise<number> => (await stat(file).catch(() => undefined))?.size ?? 0;
+  let bytes = 0;
+  for (const name of await readdir(objects).catch(() => [] as string[])) {
+    if (name === 'pack') {
+      for (const pack of await readdir(path.join(objects, name)).catch(() => [] as string[])) if (pack.endsWith('.pack')) bytes += await sizeOf(path.join(objects, name, pack));
+    } else if (/^[0-9a-f]{2}$/.test(name)) {
+      for (const loose of await readdir(path.join(objects, name)).catch(() => [] as string[])) bytes += await sizeOf(path.join(objects, name, loose));
+    }
+  }
+  return bytes > 0 ? bytes : result.bytes;
 }
 
 function forward(event: MirrorEvent, options: SourceStageOptions): void {
@@ -160,12 +168,12 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
       return;
     case 'result': {
       const r = event.result;
-      for (const ref of r.task.refs) {
+      for (const [i, ref] of r.task.refs.entries()) {
         const task = mirrorDownloadTask(r.task, ref);
         const missing = r.kind === 'cloned' || r.kind === 'updated' ? r.missing.find((m) => m.ref === ref) : undefined;
         if (r.kind === 'failed') options.emit({ type: 'failed', task, error: r.error });
         else if (missing !== undefined) options.emit({ type: 'failed', task, error: missing.error });
-        else options.emit({ type: 'done', task, result: r.kind === 'cached' ? 'cached' : 'downloaded', bytes: r.kind === 'cached' ? 0 : (r.bytes ?? 0), url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url) });
+        else options.emit({ type: 'done', task, result: r.kind === 'cached' ? 'cached' : 'downloaded', bytes: r.kind === 'cached' || i > 0 ? 0 : (r.bytes ?? 0), url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url) });
       }
       return;
     }
@@ -176,6 +184,7 @@ function failuresOf(result: MirrorResult): FailedPackage[] {
   if (result.kind === 'cached') return [];
   const failed: { ref: MirrorRef; error: PrefetchError }[] = result.kind === 'failed' ? result.task.refs.map((ref) => ({ ref, error: result.error })) : [...result.missing];
   return failed.map(({ ref, error }) => ({
+    vcs: 'git' as const,
     packageName: ref.packageName,
     version: ref.version,
     url: sanitizeGitUrl(result.task.url),

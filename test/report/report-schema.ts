@@ -62,6 +62,7 @@ export const reportShape: Shape = {
   cacheFilesDir: 'string',
   packages: [
     {
+      kind: oneOf('dist', 'git'),
       name: 'string',
       version: 'string',
       dev: 'boolean',
@@ -100,6 +101,7 @@ export const eventShapes: Readonly<Record<string, Shape>> = {
   done: { ...base, ...pkg, result: oneOf('downloaded', 'cached'), bytes: 'number', url: 'string|null', cachePath: 'string' },
   failed: { ...base, ...pkg, cause: 'string', error },
   warning: { ...base, message: 'string' },
+  mirrors: { ...base, packages: [{ ...pkg, kind: oneOf('git'), dev: 'boolean', url: 'string', cachePath: 'string' }] },
   summary: { ...base, command: 'string', ok: 'boolean', summary: summaryShape, origins: [originShape], cacheSize: 'object|null' },
   error: { ...base, command: 'string', ok: oneOf(false), error },
 };
@@ -109,3 +111,11 @@ export function checkEvent(event: unknown): string[] {
   const shape = typeof type === 'string' ? eventShapes[type] : undefined;
   return shape === undefined ? [`unknown event type ${JSON.stringify(type)}`] : check(event, shape);
 }
+
+/** The fields a `kind: "git"` package entry adds (a package's bare mirror in cache-vcs-dir). */
+export const gitEntryShape: Shape = {
+  kind: oneOf('git'),
+  reference: 'string',
+  result: oneOf('cloned', 'updated', 'cached', 'failed', null),
+  bytesKnown: 'boolean',
+};

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuthConfig, Credential } from '../../src/auth/auth-headers.js';
 import { parseInput } from '../../src/lockfile/parse-input.js';
-import type { PrefetchEvent, Summary } from '../../src/types.js';
-import { prefetchSources, withSourceFailures } from '../../src/vcs/source-stage.js';
+import type { Plan, PrefetchEvent, Summary } from '../../src/types.js';
+import { prefetchSources, withSources } from '../../src/vcs/source-stage.js';
 import { GitServer } from '../helpers/git-server.js';
 import { tempDir } from '../helpers/run.js';
 
@@ -64,8 +64,11 @@ describe('prefetchSources: the source stage as the pipeline runs it', () => {
     assert.ok(events.some((e) => e.type === 'warning' && e.message.startsWith('hg/lib 1.0.0') && e.message.includes('hg')));
     assert.ok(events.some((e) => e.type === 'failed' && e.task.packageName === 'priv/lib'));
     assert.doesNotMatch(JSON.stringify(events.map((e) => ('error' in e ? e.error.message : e))), /wrong/);
-    const summary = { failed: 0, failures: [] } as unknown as Summary;
-    assert.equal(withSourceFailures(summary, outcome).failed, 1);
+    const summary = { planned: 0, downloaded: 0, cached: 0, skipped: 0, failed: 0, unfinished: 0, bytes: 0, failures: [] } as unknown as Summary;
+    const counted = withSources({ skipped: [] } as unknown as Plan, summary, outcome).summary;
+    assert.equal(counted.failed, 1);
+    assert.deepEqual(counted.failures.map((f) => [f.packageName, f.vcs]), [['priv/lib', 'git']]);
+    assert.deepEqual(counted.git, { planned: 1, downloaded: 0, cached: 0, failed: 1, bytes: 0, bytesUnknown: 0 });
   });
 
   it('plan mode (--dry-run) runs no git at all', async () => {
