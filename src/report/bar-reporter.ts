@@ -37,7 +37,9 @@ const MIN_BAR_WIDTH = 8;
  * first, then the end of the line is cut (with `…`), never left for the terminal to clip.
  */
 export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint, width = Infinity): string {
-  const fraction = s.total === 0 ? 1 : s.finished / s.total;
+  // Bytes once every size is known: by archive count, the bar was full at 150/153 with the three
+  // largest archives (26 MiB) still to come.
+  const fraction = s.byteFraction ?? (s.total === 0 ? 1 : s.finished / s.total);
   const failed = s.failed > 0 ? paint.red(` ${s.failed} failed`) : '';
   const eta = s.etaMs === undefined ? '--' : formatEta(s.etaMs);
   const rest = ` ${s.finished}/${s.total} archives${failed} | ${formatBytes(s.bytes)} | ${formatBytes(Math.round(s.bytesPerSecond))}/s | ETA ${eta}`;
@@ -79,6 +81,8 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
   const live = createFailureThrottle(options.verbose === true);
   let multibar: cliProgress.MultiBar | undefined;
   let lines: cliProgress.SingleBar[] = [];
+  /** Lines handed to `multibar.log` and not yet painted. */
+  let logged = false;
 
   const start = (): void => {
     multibar = new cliProgress.MultiBar({
@@ -89,6 +93,15 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       linewrap: false,
       autopadding: false,
       format: (_opts, _params, payload: { text?: string }) => payload.text ?? '',
+    });
+    // cli-progress clears only the bar's first line before it prints logged lines from there: a
+    // logged line shorter than the transfer line it lands on kept that line's end
+    // (`…ECONNREFUSED 127.0.0.1:19209)iB / 2.5 MiB 11%`). Its cursor is back at the block's top
+    // when 'redraw-pre' fires: erase from there to the end of the screen, then it paints.
+    multibar.on('redraw-pre', () => {
+      if (!logged) return;
+      logged = false;
+      options.stream.write('\u001b[0J');
     });
     lines = [multibar.create(1, 0, { text: '' })];
     for (let i = 0; i < slots; i++) lines.push(multibar.create(1, 0, { text: '' }));
@@ -109,8 +122,10 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
     const out = wrapToWidth(text, columnsOf(options.stream))
       .map((line) => `${color(line)}\n`)
       .join('');
-    if (multibar) multibar.log(out);
-    else options.stream.write(out);
+    if (multibar) {
+      logged = true;
+      multibar.log(out);
+    } else options.stream.write(out);
   };
 
   return {

@@ -28,8 +28,15 @@ export interface FailureGroup {
   readonly failures: readonly FailedPackage[];
 }
 
-/** Names shown in a group before "and N more". */
-const GROUP_NAMES = 5;
+/**
+ * Names shown in a group before "and N more": enough that an ordinary run names every failed
+ * package (the live lines promise the summary does), few enough that a registry that is down for
+ * a 2,000-package lock does not push the rest of the summary off the screen.
+ */
+const GROUP_NAMES = 50;
+
+/** Where the packages a group does not name are seen. */
+const HIDDEN_NAMES_HINT = '-v prints each failure as it happens, --json lists every one';
 
 /** The host a (redacted) failure URL points at; the text itself when it does not parse. */
 export function failureHost(url: string | undefined): string {
@@ -58,10 +65,10 @@ export function groupFailures(failures: readonly FailedPackage[]): (FailedPackag
   );
 }
 
-/** `acme/a, acme/b, … and 148 more`. */
+/** `acme/a, acme/b, … and 148 more (-v prints …)`: how many are not named, and where to see them. */
 export function listNames(names: readonly string[], shown = GROUP_NAMES): string {
   const head = names.slice(0, shown).join(', ');
-  return names.length > shown ? `${head} and ${names.length - shown} more` : head;
+  return names.length > shown ? `${head} and ${names.length - shown} more (${HIDDEN_NAMES_HINT})` : head;
 }
 
 /** Lines for one group: what failed where, what to check, which packages. */
