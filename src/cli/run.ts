@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
@@ -37,6 +37,8 @@ export interface CliIo {
   readonly stdout: OutputStream;
   /** Human output: progress, warnings, errors, the summary. */
   readonly stderr: OutputStream;
+  /** stdout is a pipe or a socket: its reader may show it on the terminal that shows stderr. */
+  readonly stdoutIsPipe?: boolean;
   /**
    * SIGINT/SIGTERM/SIGHUP: a first one stops the run gracefully, a second one, or a run still going
    * `STOP_GRACE_MS` after the first, calls `dieBy`.
@@ -119,6 +121,7 @@ export function processIo(onSignal: (signal: NodeJS.Signals) => void = () => und
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
+    stdoutIsPipe: isPipe(1),
     signals: {
       on(listener) {
         const both = (signal: NodeJS.Signals): void => {
@@ -207,7 +210,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = cli.verbosity > 0;
 
   // verify has nothing to show while it runs; its summary lists every miss. --no-ansi: a bar needs cursor codes.
-  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: io.stderr.isTTY === true && cli.ansi !== false, env });
+  const mode = chooseProgress({
+    requested: cli.progress,
+    quiet: cli.quiet || cli.prefetch.verifyOnly,
+    dryRun: cli.prefetch.dryRun,
+    isTTY: io.stderr.isTTY === true && cli.ansi !== false,
+    // JSON to the terminal itself, or to a pipe whose reader may print it there (`| head`, `| jq`).
+    stdoutOnScreen: cli.jsonFormat !== undefined && (io.stdout.isTTY === true || io.stdoutIsPipe === true),
+    env,
+  });
   const human: Reporter =
     mode === 'bar'
       ? // Loaded only for a bar: cli-progress and its width tables are ~20 modules, ~13 ms of every start.
@@ -317,8 +328,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
     }
 
-    machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
-
+    // The human summary first, then stdout's document: stdout piped to a reader that prints it
+    // (`--json | head -c 300`) showed the Done line in the middle of its text.
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
       const seen = traffic.snapshot();
@@ -329,6 +340,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (!cli.prefetch.dryRun && sources !== undefined && sources.results.length > 0) stderr(sourcesLine(sources.results, cli.prefetch.verifyOnly));
     const complete = !summary.interrupted && summary.failed === 0 && summary.invalid === 0 && !(sources?.results.some((r) => r.kind === 'failed') ?? false);
     if (!cli.prefetch.dryRun && !cli.prefetch.verifyOnly && complete && !cli.quiet) stderr(onScreen(nextStepLine({ noDev: cli.prefetch.noDev, workingDir: cli.workingDir, inputs: cli.prefetch.inputs })));
+    machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
     if (summary.interrupted) return interruptedCode();
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
   } catch (thrown) {
@@ -359,6 +371,15 @@ function sourcesLine(results: readonly { readonly kind: 'cached' | 'cloned' | 'u
   const count = (kind: string): number => results.filter((r) => r.kind === kind).length;
   if (verifyOnly) return `Git mirrors: ${count('cached')} of ${results.length} complete in Composer's cache-vcs-dir.`;
   return `Git mirrors: ${count('cloned')} cloned, ${count('updated')} updated, ${count('cached')} already complete, ${count('failed')} failed.`;
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(dir: string): boolean {
