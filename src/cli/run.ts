@@ -19,7 +19,7 @@ import { displayText } from '../report/terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../types.js';
 import { applyEnvironment, declareEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
 import { EXIT, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
-import { buildProgram, toCliOptions } from './program.js';
+import { buildProgram, fitHelpText, helpAfterOptions, toCliOptions, useVerifyHelp, wantsVerifyHelp } from './program.js';
 import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
 import { stdoutFormat } from './stdout-formats.js';
@@ -179,12 +179,20 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(env, versionLine(version));
   declareEnvironment(program);
   polishDefaults(program);
+  const verifyHelp = wantsVerifyHelp(argv);
+  if (verifyHelp) useVerifyHelp(program);
+  // Help is wrapped to the terminal it is printed on, else to 80 columns (commander's default).
+  const helpWidth = (): number => {
+    const columns = (io.stdout as { columns?: number }).columns;
+    return io.stdout.isTTY === true && typeof columns === 'number' && columns >= 40 ? columns : 80;
+  };
   program
-    .addHelpText('after', environmentHelp())
+    .addHelpText('after', () => fitHelpText(helpAfterOptions(verifyHelp ? 'verify' : 'prefetch', environmentHelp(verifyHelp ? 'verify' : 'prefetch')), helpWidth() - 1))
     .exitOverride()
     .configureOutput({
       writeErr,
       writeOut: stdout,
+      getOutHelpWidth: helpWidth,
       // Commander's "error: unknown option '--x' (Did you mean --y?)" plus where to look next.
       outputError: (s, write) => write(`composer-prefetch: ${s.replace(/^error: /, '').trimEnd()}\n  Run \`composer-prefetch --help\` to see every option.\n`),
     });
