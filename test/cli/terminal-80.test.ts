@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as tick } from 'node:timers/promises';
@@ -27,7 +27,9 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
   let cleanup: () => Promise<void>;
   let server: DistServer;
   const socket = `cp-term80-${process.pid}`;
-  const tmux = (...args: string[]) => execa('tmux', ['-L', socket, '-f', '/dev/null', ...args], { reject: false });
+  /** tmux's config: panes stay on screen after their process ends, from the start (a `--help` ends before a later set-option). */
+  let config = '/dev/null';
+  const tmux = (...args: string[]) => execa('tmux', ['-L', socket, '-f', config, ...args], { reject: false });
   const screen = async (session = 'cp'): Promise<string> => String((await tmux('capture-pane', '-p', '-t', session)).stdout);
   /**
    * Everything the pane printed, scrollback included, each line as it was written: lines the
@@ -49,15 +51,16 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
   /** Polls until the pane's process has ended (remain-on-exit keeps its screen). */
   const ended = async (session: string): Promise<void> => {
     for (;;) {
-      const dead = String((await tmux('display-message', '-p', '-t', session, '#{pane_dead}')).stdout).trim();
-      if (dead === '1') return;
+      const r = await tmux('display-message', '-p', '-t', session, '#{pane_dead}');
+      assert.equal(r.exitCode, 0, `the pane of ${session} is gone: ${String(r.stderr)}`);
+      if (String(r.stdout).trim() === '1') return;
       await tick(50);
     }
   };
   /** `command` (a shell line) in a new 80×`rows` pane in `cwd`, kept on screen after it ends. */
   const start = async (session: string, cwd: string, command: string, rows = 40): Promise<void> => {
-    await tmux('new-session', '-d', '-s', session, '-x', '80', '-y', String(rows), '-c', cwd, command);
-    await tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+    const r = await tmux('new-session', '-d', '-s', session, '-x', '80', '-y', String(rows), '-c', cwd, command);
+    assert.equal(r.exitCode, 0, String(r.stderr));
   };
   /** The CLI with `args`, in a clean environment, as a shell word list. */
   const cliLine = (env: Record<string, string>, args: readonly string[] = []): string =>
@@ -65,6 +68,8 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
 
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-term80-'));
+    config = path.join(root, 'tmux.conf');
+    await writeFile(config, 'set-option -g remain-on-exit on\n');
     server = await new DistServer().start();
   });
   after(async () => {
