@@ -129,14 +129,20 @@ export function normaliseArgv(argv: readonly string[]): string[] {
 }
 
 /** The "Environment" section of --help (each option's own variable is listed with it above). */
-export function environmentHelp(): string {
+export function environmentHelp(command: 'prefetch' | 'verify' = 'prefetch'): string {
+  const codes =
+    command === 'verify'
+      ? 'Exit codes: 0 every dist is in the cache and valid, 1 some are missing or invalid, 2 bad usage or input; interrupted: ends by the signal (130 after Ctrl-C).'
+      : 'Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input; interrupted: ends by the signal after removing partial files (a shell shows 130 for Ctrl-C, 143 for SIGTERM), so `composer-prefetch; composer install` stops there.';
   return `
 Environment:
-  COMPOSER_PREFETCH_<OPTION>  every option above, e.g. COMPOSER_PREFETCH_CONCURRENCY=32; flags win
+  COMPOSER_PREFETCH_<OPTION>  every option above, e.g. ${command === 'verify' ? 'COMPOSER_PREFETCH_NO_DEV=1' : 'COMPOSER_PREFETCH_CONCURRENCY=32'}; flags win
   COMPOSER                    composer.json name; COMPOSER=composer-dev.json reads composer-dev.lock
-  COMPOSER_HOME, COMPOSER_CACHE_DIR, COMPOSER_AUTH, COMPOSER_NO_DEV   read as Composer reads them
-  NO_COLOR                    no colour;  CI=true  plain progress lines instead of a bar
+  COMPOSER_HOME, COMPOSER_CACHE_DIR, COMPOSER_AUTH, COMPOSER_NO_DEV
+                              read as Composer reads them
+  NO_COLOR                    no colour
+  CI=true                     plain progress lines instead of a bar
 
-Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input, 130 interrupted.
+${codes}
 `;
 }

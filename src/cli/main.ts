@@ -21,8 +21,8 @@ try {
     process.stdout.write(`${versionLine()}\n`);
     process.exitCode = EXIT.ok;
   } else {
-    const { processIo, run } = await import('./run.js');
-    process.exitCode = await run(argv, processIo());
+    const { runProcess } = await import('./run.js');
+    process.exitCode = await runProcess(argv);
   }
 } catch (error) {
   process.stderr.write(`composer-prefetch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

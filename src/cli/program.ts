@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Help, InvalidArgumentError, Option } from 'commander';
+import { displayWidth, wrapToWidth } from '../report/fit-width.js';
 import { defaultDownloadOptions, type PrefetchOptions } from '../config/options.js';
 import type { BackendName } from '../types.js';
 import { DEFAULT_VERIFY_LEVEL, type VerifyLevel } from '../verify/archive.js';
@@ -113,13 +114,91 @@ Examples:
   $ composer-prefetch                          # ./composer.lock into Composer's cache
   $ composer-prefetch --no-dev -j 32           # production packages, 32 parallel downloads
   $ composer-prefetch 'apps/*/composer.lock'   # many projects, one de-duplicated plan
-  $ composer-prefetch --dry-run --json > plan.json
+  $ composer-prefetch --dry-run                # what would be downloaded, and where to
   $ composer-prefetch verify                   # after restoring a CI cache: exit 0 only if every dist is cached
-  $ composer-prefetch --json=ndjson --progress=none | jq -c 'select(.type=="failed")'
-  $ COMPOSER_PREFETCH_CONCURRENCY=32 COMPOSER_CACHE_DIR=/ci/cache composer-prefetch --quiet
+  $ composer-prefetch --json > report.json     # a JSON report on stdout; progress stays on stderr
+  $ composer-prefetch --json=ndjson | jq -c 'select(.type=="failed")'
+  $ COMPOSER_PREFETCH_CONCURRENCY=32 composer-prefetch --quiet   # any option from the environment
   $ composer-prefetch --backend aria2 vendor/composer/installed.json
-  $ composer-prefetch -d apps/shop --no-progress -v   # as \`composer -d apps/shop install\` would read it
+  $ composer-prefetch -d apps/shop -v          # as \`composer -d apps/shop install\` would read it
+  $ composer-prefetch \\
+      --mirror 'https://mirror.example/dists/%package%/%reference%.%type%'
 `;
+
+const VERIFY_EXAMPLES = `
+Examples:
+  $ composer-prefetch verify                   # ./composer.lock: exit 0 only if every dist is cached
+  $ composer-prefetch verify --no-dev          # what \`composer install --no-dev\` needs
+  $ composer-prefetch verify --verify structure   # quicker: headers only, no inflating
+  $ composer-prefetch verify --json > verify.json
+  $ composer-prefetch verify 'apps/*/composer.lock'
+`;
+
+/** The options `verify` reads; `verify --help` lists only these. */
+const VERIFY_OPTIONS = new Set(['--no-dev', '--cache-dir', '--verify', '--no-source', '--json', '--quiet', '--verbose', '--ansi', '--no-ansi', '--working-dir', '--no-interaction', '--help', '--version']);
+
+/** Whether `argv` asks for the help of `verify` (`verify --help`, `--check -h`). */
+export function wantsVerifyHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  return args.some((a) => a === '--help' || a === '-h') && (args.find((a) => !a.startsWith('-')) === 'verify' || args.includes('--check'));
+}
+
+/**
+ * `verify --help`: what verify does and only the options it reads (the download options would
+ * suggest it downloads). Called before parsing; the options themselves stay shared.
+ */
+export function useVerifyHelp(program: Command): void {
+  program
+    .usage('verify [options] [inputs...]')
+    .description(
+      "Check, downloading nothing, that every dist archive a composer.lock needs is in Composer's cache and valid: exit 0 if so (`composer install` will download no dist), else exit 1 and a list of what is missing or invalid. Run it after restoring a CI cache.",
+    )
+    .configureHelp({
+      visibleOptions(this: Help, cmd: Command) {
+        return Help.prototype.visibleOptions.call(this, cmd).filter((o) => VERIFY_OPTIONS.has(o.long ?? ''));
+      },
+    });
+}
+
+/**
+ * Help text after the options, fitted to `width` columns: an example's comment that does not fit
+ * beside it goes above it, an entry's
+ * description under its start, a sentence under its first word + 2; none is cut mid-word by the
+ * terminal. A command longer than the width stays whole (it is to be copied).
+ */
+export function fitHelpText(text: string, width: number): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (displayWidth(line) <= width) {
+      out.push(line);
+      continue;
+    }
+    const columns = /^(\s*\S.*?)(\s{2,})(\S.*)$/.exec(line);
+    const lead = /^\s*/.exec(line)![0];
+    if (columns !== null && columns[3]!.startsWith('# ')) {
+      // An example with its comment does not fit: the comment goes above the command, as in a script.
+      for (const more of wrapToWidth(columns[3]!.slice(2), width - lead.length - 2, '')) out.push(`${lead}# ${more}`);
+      out.push(columns[1]!);
+      continue;
+    }
+    if (columns !== null && displayWidth(columns[1]!) + columns[2]!.length <= width - 20) {
+      const col = displayWidth(columns[1]!) + columns[2]!.length;
+      const wrapped = wrapToWidth(columns[3]!, width - col, '');
+      out.push(`${columns[1]}${columns[2]}${wrapped[0]}`);
+      for (const more of wrapped.slice(1)) out.push(`${' '.repeat(col)}${more}`);
+      continue;
+    }
+    const wrapped = wrapToWidth(line.slice(lead.length), width - lead.length, '  ');
+    for (const more of wrapped) out.push(`${lead}${more}`);
+  }
+  return out.join('\n');
+}
+
+/** Examples, environment and exit codes, for `verify` or the download. */
+export function helpAfterOptions(command: 'prefetch' | 'verify', environment: string): string {
+  return command === 'verify' ? `${VERIFY_EXAMPLES}${environment}` : `${EXAMPLES}${environment}`;
+}
 
 /** Builds the commander program; `parse` turns argv + env into typed options and nothing else. */
 export function buildProgram(env: Readonly<Record<string, string | undefined>>, version: string): Command {
@@ -158,7 +237,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
     // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
     // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
-    .option('--mirror <template>', "dist mirror in Composer's template form, e.g. https://mirror.example/dists/%package%/%reference%.%type%; tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--mirror <template>', "dist mirror in Composer's template form (%package%, %version%, %reference%, %type%; see the last example); tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
     .option('--no-source', "do not mirror the git repositories of packages installed from source into Composer's cache-vcs-dir")
     .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
@@ -171,8 +250,7 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
     .option('--ansi', 'colour even when stderr is not a terminal')
     .option('--no-ansi', 'no colour and no redrawn progress bar')
     .option('-d, --working-dir <dir>', 'run as if started in <dir>: the lock, composer.json and a relative --cache-dir are found there')
-    .option('-n, --no-interaction', 'accepted for Composer compatibility; composer-prefetch never asks anything')
-    .addHelpText('after', EXAMPLES);
+    .option('-n, --no-interaction', 'accepted for Composer compatibility; composer-prefetch never asks anything');
 }
 
 export function toCliOptions(program: Command, env: Readonly<Record<string, string | undefined>>, cwd: string): CliOptions {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
@@ -8,17 +8,18 @@ import { prefetch } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
 import { wrapToWidth } from '../report/fit-width.js';
-import { formatOrigins, formatSummary, formatVerifySummary } from '../report/format.js';
+import { formatOrigins, formatSummary, formatVerifySummary, nextStepLine } from '../report/format.js';
 import { appendGithubStopSummary, appendGithubSummary } from '../report/github-summary.js';
 import type { JsonCommand } from '../report/json-report.js';
 import { createOriginStats } from '../report/origin-stats.js';
 import { createPlainReporter } from '../report/plain-reporter.js';
+import { createProgressState } from '../report/progress-state.js';
 import { redactText } from '../report/redact.js';
 import { displayText } from '../report/terminal-text.js';
 import type { PrefetchEvent, Reporter } from '../types.js';
 import { applyEnvironment, declareEnvironment, environmentHelp, normaliseArgv, polishDefaults } from './env-options.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
-import { buildProgram, toCliOptions } from './program.js';
+import { EXIT, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
+import { buildProgram, fitHelpText, helpAfterOptions, toCliOptions, useVerifyHelp, wantsVerifyHelp } from './program.js';
 import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
 import { stdoutFormat } from './stdout-formats.js';
@@ -36,11 +37,14 @@ export interface CliIo {
   readonly stdout: OutputStream;
   /** Human output: progress, warnings, errors, the summary. */
   readonly stderr: OutputStream;
+  /** stdout is a pipe or a socket: its reader may show it on the terminal that shows stderr. */
+  readonly stdoutIsPipe?: boolean;
   /**
    * SIGINT/SIGTERM/SIGHUP: a first one stops the run gracefully, a second one, or a run still going
    * `STOP_GRACE_MS` after the first, calls `dieBy`.
    */
   readonly signals: {
+    /** Only the first signal of a run stops it gracefully; `run` ends it by that signal once it has stopped (see `ranUntil`). */
     on(listener: (signal: NodeJS.Signals) => void): void;
     off(listener: (signal: NodeJS.Signals) => void): void;
     /**
@@ -66,25 +70,79 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  */
 const STOP_GRACE_MS = 1500;
 
-export function processIo(): CliIo {
+/**
+ * How long a stop may take before "Press Ctrl-C again" is offered. A run usually stops in a few
+ * milliseconds: the offer printed at once sat above the summary of a run that had already ended.
+ */
+const STOP_HINT_MS = 400;
+
+/** The process's own streams written out (or given up on after `ms`): the last thing before the process ends by a signal. */
+async function flushed(streams: readonly NodeJS.WritableStream[], ms = 1000): Promise<void> {
+  await Promise.race([
+    Promise.all(
+      streams.map(
+        (stream) =>
+          new Promise<void>((resolve) => {
+            const s = stream as NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean };
+            if (s.destroyed === true || (s.writableLength ?? 0) === 0) resolve();
+            else stream.write('', () => resolve());
+          }),
+      ),
+    ),
+    new Promise<void>((resolve) => setTimeout(resolve, ms).unref()),
+  ]);
+}
+
+/**
+ * The CLI on the real process: runs `argv`, then, if a signal stopped the run, ends the process by
+ * that signal (after its output is written) rather than with exit code 130. A shell tells the two
+ * apart: `composer-prefetch; composer install` goes on to the install after an exit 130, and stops
+ * after a death by SIGINT, as it does for Composer and npm.
+ */
+export async function runProcess(argv: readonly string[]): Promise<number> {
+  let stoppedBy: NodeJS.Signals | undefined;
+  const io = processIo((signal) => {
+    stoppedBy ??= signal;
+  });
+  const code = await run(argv, io);
+  if (stoppedBy !== undefined) {
+    await flushed([process.stdout, process.stderr]);
+    io.signals.dieBy(stoppedBy);
+  }
+  return code;
+}
+
+export function processIo(onSignal: (signal: NodeJS.Signals) => void = () => undefined): CliIo {
+  /** Each listener as registered: `onSignal` sees every signal the run's listener sees. */
+  const registered = new Map<(signal: NodeJS.Signals) => void, (signal: NodeJS.Signals) => void>();
   return {
     env: process.env,
     cwd: process.cwd(),
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
+    stdoutIsPipe: isPipe(1),
     signals: {
       on(listener) {
-        for (const signal of STOP_SIGNALS) process.on(signal, listener);
+        const both = (signal: NodeJS.Signals): void => {
+          onSignal(signal);
+          listener(signal);
+        };
+        registered.set(listener, both);
+        for (const signal of STOP_SIGNALS) process.on(signal, both);
       },
       off(listener) {
-        for (const signal of STOP_SIGNALS) process.off(signal, listener);
+        const both = registered.get(listener);
+        registered.delete(listener);
+        if (both !== undefined) for (const signal of STOP_SIGNALS) process.off(signal, both);
       },
       dieBy(signal) {
         // With no listener left, Node stops catching the signal (its default action is restored),
         // so raising it again ends the process the way the shell expects (status 128 + n).
         for (const stop of STOP_SIGNALS) process.removeAllListeners(stop);
         process.kill(process.pid, signal);
+        // Should the signal not end the process (no POSIX signals), its status still says why it ended.
+        process.exitCode = exitCodeForSignal(signal);
       },
     },
   };
@@ -107,7 +165,8 @@ function guardedWriter(stream: OutputStream): (chunk: string) => void {
 /**
  * The CLI as a function: parses `argv` (without node and the script) and the environment, runs,
  * prints, and returns the exit code. The only layer that prints; it never exits the process
- * itself except through `io.signals.exitNow` at a second Ctrl-C. Human output: stderr; JSON: stdout.
+ * itself except through `io.signals.dieBy` at a second Ctrl-C or when a stop takes too long
+ * (`runProcess` ends it by the signal after a graceful stop). Human output: stderr; JSON: stdout.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const version = packageVersion();
@@ -120,12 +179,20 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(env, versionLine(version));
   declareEnvironment(program);
   polishDefaults(program);
+  const verifyHelp = wantsVerifyHelp(argv);
+  if (verifyHelp) useVerifyHelp(program);
+  // Help is wrapped to the terminal it is printed on, else to 80 columns (commander's default).
+  const helpWidth = (): number => {
+    const columns = (io.stdout as { columns?: number }).columns;
+    return io.stdout.isTTY === true && typeof columns === 'number' && columns >= 40 ? columns : 80;
+  };
   program
-    .addHelpText('after', environmentHelp())
+    .addHelpText('after', () => fitHelpText(helpAfterOptions(verifyHelp ? 'verify' : 'prefetch', environmentHelp(verifyHelp ? 'verify' : 'prefetch')), helpWidth() - 1))
     .exitOverride()
     .configureOutput({
       writeErr,
       writeOut: stdout,
+      getOutHelpWidth: helpWidth,
       // Commander's "error: unknown option '--x' (Did you mean --y?)" plus where to look next.
       outputError: (s, write) => write(`composer-prefetch: ${s.replace(/^error: /, '').trimEnd()}\n  Run \`composer-prefetch --help\` to see every option.\n`),
     });
@@ -151,7 +218,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const verbose = cli.verbosity > 0;
 
   // verify has nothing to show while it runs; its summary lists every miss. --no-ansi: a bar needs cursor codes.
-  const mode = chooseProgress({ requested: cli.progress, quiet: cli.quiet || cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, isTTY: io.stderr.isTTY === true && cli.ansi !== false, env });
+  const mode = chooseProgress({
+    requested: cli.progress,
+    quiet: cli.quiet || cli.prefetch.verifyOnly,
+    dryRun: cli.prefetch.dryRun,
+    isTTY: io.stderr.isTTY === true && cli.ansi !== false,
+    // JSON to the terminal itself, or to a pipe whose reader may print it there (`| head`, `| jq`).
+    stdoutOnScreen: cli.jsonFormat !== undefined && (io.stdout.isTTY === true || io.stdoutIsPipe === true),
+    env,
+  });
   const human: Reporter =
     mode === 'bar'
       ? // Loaded only for a bar: cli-progress and its width tables are ~20 modules, ~13 ms of every start.
@@ -176,17 +251,25 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   // What goes to stdout (--json, --json=ndjson, the dry run's listing): one module decides.
   const machine = stdoutFormat(cli.jsonFormat, { command, version, verifyOnly: cli.prefetch.verifyOnly, dryRun: cli.prefetch.dryRun, write: stdout });
   const origins = createOriginStats();
+  // The bar's own counters, so the summary's bytes and speed are the ones the bar showed.
+  const traffic = createProgressState();
   const warnings: string[] = [];
   const emit = (event: PrefetchEvent): void => {
     if (event.type === 'warning') warnings.push(event.message);
     origins.handle(event);
+    traffic.handle(event);
     if (!(cli.prefetch.verifyOnly && event.type === 'failed')) human.handle(event);
     machine.handle(event);
   };
 
   const controller = new AbortController();
   let interrupts = 0;
+  let stopSignal: NodeJS.Signals | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
+  let hintTimer: NodeJS.Timeout | undefined;
+  /** The work has ended (the summary may still be printing): no more offers to quit at once. */
+  const settled = (): void => clearTimeout(hintTimer);
+  const interruptedCode = (): number => (stopSignal === undefined ? EXIT.interrupted : exitCodeForSignal(stopSignal));
   const quitNow = (signal: NodeJS.Signals, why: string | undefined): void => {
     human.close(); // gives the cursor back
     if (why !== undefined) stderr(why);
@@ -198,12 +281,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       quitNow(signal, undefined);
       return;
     }
+    stopSignal = signal;
     // Stop drawing first: a line printed under a live bar is overwritten by its next frame.
     human.close();
-    // On a line of its own: appended, it took an 80-column terminal past its edge.
-    const again = signal === 'SIGINT' ? '\nPress Ctrl-C again to quit at once.' : '';
-    stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed.${again}`);
+    stderr(`\n${signal}: stopping; finished archives stay in the cache, partial ones are removed.`);
     controller.abort();
+    // Offered only while the run is still stopping (a key sent SIGINT; no key sends the others).
+    if (signal === 'SIGINT') {
+      hintTimer = setTimeout(() => stderr('Still stopping: press Ctrl-C again to quit at once.'), STOP_HINT_MS);
+      hintTimer.unref();
+    }
     graceTimer = setTimeout(() => quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`), STOP_GRACE_MS);
     graceTimer.unref();
   };
@@ -228,6 +315,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       // -v: each git command, as Composer's -v shows them (credentials travel in git's environment, never here).
       ...(verbose ? { onGitCommand: (args: readonly string[]) => stderr(paint.dim(`git ${displayText(redactText(args.join(' ')))}`)) } : {}),
     });
+    settled();
     human.close();
 
     // Composer's GC does not run on a read-only cache, and a dry run has nothing on disk to measure.
@@ -248,18 +336,23 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
     }
 
-    machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
-
+    // The human summary first, then stdout's document: stdout piped to a reader that prints it
+    // (`--json | head -c 300`) showed the Done line in the middle of its text.
     if (cli.prefetch.verifyOnly) stderr(formatVerifySummary(summary));
     else if (!cli.prefetch.dryRun) {
-      stderr(onScreen(formatSummary(summary)));
+      const seen = traffic.snapshot();
+      stderr(onScreen(formatSummary(summary, { receivedBytes: seen.received, transferMs: seen.transferMs })));
       // Whatever the progress mode: the README promises one line per host in every summary.
       if (stats.length > 0) stderr(onScreen(formatOrigins(stats)));
     }
     if (!cli.prefetch.dryRun && sources !== undefined && sources.results.length > 0) stderr(sourcesLine(sources.results, cli.prefetch.verifyOnly));
-    if (summary.interrupted) return EXIT.interrupted;
+    const complete = !summary.interrupted && summary.failed === 0 && summary.invalid === 0 && !(sources?.results.some((r) => r.kind === 'failed') ?? false);
+    if (!cli.prefetch.dryRun && !cli.prefetch.verifyOnly && complete && !cli.quiet) stderr(onScreen(nextStepLine({ noDev: cli.prefetch.noDev, workingDir: cli.workingDir, inputs: cli.prefetch.inputs })));
+    machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
+    if (summary.interrupted) return interruptedCode();
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;
   } catch (thrown) {
+    settled();
     human.close();
     const error = toPrefetchError(thrown, 'E_INPUT');
     if (!(thrown instanceof PrefetchError) && (env['COMPOSER_PREFETCH_DEBUG'] || cli.verbosity >= 3)) stderr(thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
@@ -267,7 +360,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
     // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
     machine.fail(error);
-    const exitCode = exitCodeFor(error.code);
+    const exitCode = error.code === 'E_ABORTED' ? interruptedCode() : exitCodeFor(error.code);
     // GitHub Actions: a run that stopped (a bad `lock` input: exit 2) leaves its reason on the run page too.
     if (command !== 'dry-run') {
       const problem = await appendGithubStopSummary(env, { command, message: error.message, hint: error.hint, exitCode });
@@ -275,6 +368,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     return exitCode;
   } finally {
+    settled();
     clearTimeout(graceTimer);
     io.signals.off(onSignal);
   }
@@ -285,6 +379,15 @@ function sourcesLine(results: readonly { readonly kind: 'cached' | 'cloned' | 'u
   const count = (kind: string): number => results.filter((r) => r.kind === kind).length;
   if (verifyOnly) return `Git mirrors: ${count('cached')} of ${results.length} complete in Composer's cache-vcs-dir.`;
   return `Git mirrors: ${count('cloned')} cloned, ${count('updated')} updated, ${count('cached')} already complete, ${count('failed')} failed.`;
+}
+
+function isPipe(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(dir: string): boolean {

@@ -1,7 +1,7 @@
 import type { ComposerConfig } from '../config/composer-config.js';
 import { CacheStateError, type PrefetchError } from '../errors.js';
 import type { CacheSizeCheck } from '../report/cache-size.js';
-import { inChunks, planLines } from '../report/format.js';
+import { inChunks, planCounts, planLines } from '../report/format.js';
 import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import type { OriginStats } from '../report/origin-stats.js';
@@ -107,6 +107,10 @@ function planListingFormat(c: StdoutContext): StdoutFormat {
         c.write(`${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'} for packages installed from source (cloned or updated in Composer's cache-vcs-dir):\n`);
         for (const m of mirrors) c.write(`  ${displayText(redactText(m.url))}\n    ${displayText(m.dir)}\n`);
       }
+      // The counts again, last: a 153-package listing is 461 lines, and its first line has scrolled away.
+      const skipped = run.plan.skipped.length > 0 ? `, ${run.plan.skipped.length} skipped` : '';
+      const git = mirrors.length > 0 ? `, ${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'}` : '';
+      c.write(`In all, ${planCounts(run.plan)}${skipped}${git}. Nothing was downloaded (--dry-run).\n`);
     },
     fail: () => undefined,
   };

@@ -17,8 +17,13 @@ export interface ReadInputsOptions {
  * (`Factory::getLockFile`: a `.json` suffix becomes `.lock`, anything else gets `.lock` appended).
  */
 export function defaultLockFile(composerEnv: string | undefined): string {
-  const composerJson = composerEnv !== undefined && composerEnv !== '' ? composerEnv : 'composer.json';
+  const composerJson = composerJsonName(composerEnv);
   return composerJson.endsWith('.json') ? `${composerJson.slice(0, -'.json'.length)}.lock` : `${composerJson}.lock`;
+}
+
+/** The project file Composer would read: env `COMPOSER`, else composer.json. */
+function composerJsonName(composerEnv: string | undefined): string {
+  return composerEnv !== undefined && composerEnv !== '' ? composerEnv : 'composer.json';
 }
 
 /** Expands globs, reads and parses every input; any unreadable or malformed file is fatal (exit 2). */
@@ -39,9 +44,17 @@ async function expandInputs(inputs: readonly string[], options: ReadInputsOption
     try {
       await access(path.resolve(options.cwd, lock));
     } catch (error) {
-      throw new PrefetchError('E_INPUT', `No ${lock} in ${options.cwd}`, {
+      // `composer update --lock` needs a composer.json: without one, that advice fails too.
+      const json = composerJsonName(options.composerEnv);
+      const project = await access(path.resolve(options.cwd, json)).then(
+        () => true,
+        () => false,
+      );
+      throw new PrefetchError('E_INPUT', project ? `No ${lock} in ${options.cwd}` : `No ${lock} in ${options.cwd}, and no ${json} either: this is not a Composer project`, {
         cause: error,
-        hint: `Run \`composer update --lock\` (or \`composer update\`) to create it, or pass the path: composer-prefetch path/to/composer.lock`,
+        hint: project
+          ? `Run \`composer update --lock\` (or \`composer update\`) to create it, or pass the path: composer-prefetch path/to/composer.lock`
+          : `Run composer-prefetch in the project's folder, or name it: composer-prefetch -d path/to/project (or pass the lock: composer-prefetch path/to/composer.lock)`,
       });
     }
     return [lock];

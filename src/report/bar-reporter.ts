@@ -39,7 +39,10 @@ const MIN_BAR_WIDTH = 8;
 export function formatOverall(s: ProgressSnapshot, paint: Paint = noPaint, width = Infinity): string {
   const git = s.git ?? { total: 0, finished: 0 };
   const all = s.total + git.total;
-  const fraction = all === 0 ? 1 : (s.finished + git.finished) / all;
+  // Bytes once every size is known: by archive count, the bar was full at 150/153 with the three
+  // largest archives (26 MiB) still to come. git mirrors have no size before they are fetched, so
+  // with mirrors in the run the bar counts archives and mirrors alike.
+  const fraction = git.total === 0 && s.byteFraction !== undefined ? s.byteFraction : all === 0 ? 1 : (s.finished + git.finished) / all;
   const failed = s.failed > 0 ? paint.red(` ${s.failed} failed`) : '';
   const eta = s.etaMs === undefined ? '--' : formatEta(s.etaMs);
   const fromGit = git.total > 0 ? `, ${git.finished}/${git.total} from git` : '';
@@ -85,6 +88,8 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
   let lines: cliProgress.SingleBar[] = [];
   /** Closed (the run ended or was interrupted): a late event draws no new bar. */
   let closed = false;
+  /** Lines handed to `multibar.log` and not yet painted. */
+  let logged = false;
 
   const start = (): void => {
     if (closed) return;
@@ -96,6 +101,15 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       linewrap: false,
       autopadding: false,
       format: (_opts, _params, payload: { text?: string }) => payload.text ?? '',
+    });
+    // cli-progress clears only the bar's first line before it prints logged lines from there: a
+    // logged line shorter than the transfer line it lands on kept that line's end
+    // (`…ECONNREFUSED 127.0.0.1:19209)iB / 2.5 MiB 11%`). Its cursor is back at the block's top
+    // when 'redraw-pre' fires: erase from there to the end of the screen, then it paints.
+    multibar.on('redraw-pre', () => {
+      if (!logged) return;
+      logged = false;
+      options.stream.write('\u001b[0J');
     });
     lines = [multibar.create(1, 0, { text: '' })];
     for (let i = 0; i < slots; i++) lines.push(multibar.create(1, 0, { text: '' }));
@@ -116,8 +130,10 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
     const out = wrapToWidth(text, columnsOf(options.stream))
       .map((line) => `${color(line)}\n`)
       .join('');
-    if (multibar) multibar.log(out);
-    else options.stream.write(out);
+    if (multibar) {
+      logged = true;
+      multibar.log(out);
+    } else options.stream.write(out);
   };
 
   return {

@@ -16,7 +16,7 @@ export type LiveFailure =
 /**
  * Bounds the live failure lines: a server that is down fails every package the same way within
  * seconds, and one line per package buries everything else. The first few of each reason and
- * host are shown, then one note; the summary lists them all, grouped. `verbose` shows every one.
+ * host are shown, then one note; the summary names them, grouped (format.ts `listNames`). `verbose` shows every one.
  */
 export function createFailureThrottle(verbose: boolean): (error: PrefetchError) => LiveFailure {
   const seen = new Map<string, number>();
@@ -28,7 +28,7 @@ export function createFailureThrottle(verbose: boolean): (error: PrefetchError) 
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
     if (n <= LIVE_FAILURES_PER_GROUP) return { kind: 'line' };
-    if (n === LIVE_FAILURES_PER_GROUP + 1) return { kind: 'note', text: `more packages failing with ${d(reason)}${host === '' ? '' : ` at ${d(host)}`}: the summary lists them all` };
+    if (n === LIVE_FAILURES_PER_GROUP + 1) return { kind: 'note', text: `more packages failing with ${d(reason)}${host === '' ? '' : ` at ${d(host)}`}: named in the summary` };
     return { kind: 'silent' };
   };
 }

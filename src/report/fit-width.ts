@@ -67,24 +67,64 @@ export function truncateToWidth(text: string, width: number): string {
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>()]+/gi;
 
+/** `text` cut in its middle to `max` columns: the beginning a little longer than the end. */
+function cutMiddle(text: string, max: number, keepHead = 0): string {
+  const room = Math.max(max - 1, 2);
+  // Half for each side, but `keepHead` characters whole when they fit with a little of the end.
+  const head = Math.min(Math.max(Math.ceil(room / 2), keepHead), room - Math.min(12, Math.floor(room / 3)));
+  return `${text.slice(0, head)}…${text.slice(text.length - (room - head))}`;
+}
+
+/** A path segment longer than this (a 40-hex reference, a long organisation name) is cut first. */
+const LONG_SEGMENT = 24;
+
 /**
- * A URL of more than `max` columns shortened in its middle: the scheme and host stay (where the
- * failure happened), and so does the end (the file or commit), `…` stands for the rest. A URL
- * clipped at the terminal's edge would lose exactly that end.
+ * A URL of more than `max` columns shortened where it says least: first each very long path
+ * segment (a commit hash) is cut to its beginning and end, then whole segments next to the host
+ * give way to one `…`. The scheme and host stay (where it failed), and so do the last segments,
+ * whole (the package and file asked for: what is wrong in a 404). Cutting the URL's own middle
+ * kept only the hash and dropped the package's name.
  */
 export function shortenUrl(url: string, max: number): string {
   if (displayWidth(url) <= max) return url;
-  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(url)?.[0] ?? '';
-  const room = Math.max(max - 1, 2);
-  // Half for each side, but the origin whole when it fits with a little of the end.
-  const head = Math.min(Math.max(Math.ceil(room / 2), origin.length + 1), room - Math.min(12, Math.floor(room / 3)));
-  const tail = room - head;
-  return `${url.slice(0, head)}…${url.slice(url.length - tail)}`;
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(\/.*)$/is.exec(url);
+  if (parts === null) return cutMiddle(url, max, (/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(url)?.[0].length ?? 0) + 1);
+  const origin = parts[1]!;
+  const segments = parts[2]!.slice(1).split('/');
+  let dropped = 0;
+  const text = (): string => `${origin}${dropped > 0 ? '/…' : ''}/${segments.slice(dropped).join('/')}`;
+  for (;;) {
+    if (displayWidth(text()) <= max) return text();
+    let longest = -1;
+    for (let i = dropped; i < segments.length; i++) if (displayWidth(segments[i]!) > LONG_SEGMENT && (longest < 0 || segments[i]!.length > segments[longest]!.length)) longest = i;
+    if (longest < 0) break;
+    const segment = segments[longest]!;
+    segments[longest] = `${segment.slice(0, 8)}…${segment.slice(-4)}`;
+  }
+  while (displayWidth(text()) > max && dropped < segments.length - 1) dropped++;
+  const short = text();
+  return displayWidth(short) <= max ? short : cutMiddle(short, max, origin.length + 1);
 }
 
 /** Every URL in `text` longer than `max` columns shortened by `shortenUrl`. */
 export function shortenUrls(text: string, max: number): string {
   return text.replace(URL_IN_TEXT, (url) => shortenUrl(url, max));
+}
+
+/** A count and the word it counts (`13 failed`, `5.4 MiB`, `(2 cached`) are one word for wrapping: `13` alone at a line's end reads as nothing. */
+const NUMBER = /^[(]?[\d][\d.,]*$/;
+
+/** Stands for a space that must not break; never in displayed text (control characters are escaped there), one column wide. */
+const GLUE = '\u0000';
+
+function glueNumbers(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    let word = words[i]!;
+    while (NUMBER.test(word) && i + 1 < words.length) word = `${word}${GLUE}${words[++i]!}`;
+    out.push(word);
+  }
+  return out;
 }
 
 /**
@@ -94,7 +134,7 @@ export function shortenUrls(text: string, max: number): string {
  */
 export function wrapToWidth(text: string, width: number, indent = '  '): string[] {
   const w = Math.max(width, indent.length + 10);
-  const words = shortenUrls(text, Math.max(w - indent.length - 10, 20)).split(' ');
+  const words = glueNumbers(shortenUrls(text, Math.max(w - indent.length - 10, 20)).split(' '));
   const lines: string[] = [];
   let line = '';
   let lineWidth = 0;
@@ -131,5 +171,5 @@ export function wrapToWidth(text: string, width: number, indent = '  '): string[
     lineWidth += displayWidth(rest);
   }
   if (line !== indent || lines.length === 0) lines.push(line);
-  return lines;
+  return lines.map((l) => l.replaceAll(GLUE, ' '));
 }

@@ -28,8 +28,15 @@ export interface FailureGroup {
   readonly failures: readonly FailedPackage[];
 }
 
-/** Names shown in a group before "and N more". */
-const GROUP_NAMES = 5;
+/**
+ * Names shown in a group before "and N more": enough that an ordinary run names every failed
+ * package (the live lines promise the summary does), few enough that a registry that is down for
+ * a 2,000-package lock does not push the rest of the summary off the screen.
+ */
+const GROUP_NAMES = 50;
+
+/** Where the packages a group does not name are seen. */
+const HIDDEN_NAMES_HINT = '-v prints each failure as it happens, --json lists every one';
 
 /** The host a (redacted) failure URL points at; the text itself when it does not parse. */
 export function failureHost(url: string | undefined): string {
@@ -56,10 +63,10 @@ export function groupFailures(failures: readonly FailedPackage[]): (FailedPackag
   );
 }
 
-/** `acme/a, acme/b, … and 148 more`. */
+/** `acme/a, acme/b, … and 148 more (-v prints …)`: how many are not named, and where to see them. */
 export function listNames(names: readonly string[], shown = GROUP_NAMES): string {
   const head = names.slice(0, shown).join(', ');
-  return names.length > shown ? `${head} and ${names.length - shown} more` : head;
+  return names.length > shown ? `${head} and ${names.length - shown} more (${HIDDEN_NAMES_HINT})` : head;
 }
 
 /** Lines for one group: what failed where, what to check, which packages. */
@@ -78,16 +85,36 @@ function formatGroup(group: FailureGroup): string[] {
   return lines;
 }
 
-/** The closing lines every human-facing reporter prints. */
-export function formatSummary(summary: Summary): string {
-  const seconds = Math.max(summary.durationMs, 1) / 1000;
-  const rate = summary.bytes > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
+/** What the network carried, as the progress bar counted it (report/progress-state.ts). */
+export interface Traffic {
+  /** Every byte received, those of transfers cut off by an interrupt or a retry included. */
+  readonly receivedBytes: number;
+  /** From the first transfer's start to the last byte. */
+  readonly transferMs: number;
+}
+
+/** `5.4 MiB, 3.7 MiB/s`, or `5.4 MiB kept of 18 MiB received, 3.7 MiB/s`: the bytes and speed the bar showed. */
+function bytesAndRate(summary: Summary, traffic: Traffic | undefined, unsized: string): string {
+  const received = traffic?.receivedBytes ?? summary.bytes;
+  // Speed while downloading: the whole run's time includes reading the lock and checking the cache.
+  const ms = traffic !== undefined && traffic.transferMs > 0 ? traffic.transferMs : summary.durationMs;
+  const rate = received > 0 ? `, ${formatBytes(received / (Math.max(ms, 1) / 1000))}/s` : '';
+  const bytes = received > summary.bytes ? `${formatBytes(summary.bytes)} kept of ${formatBytes(received)} received` : formatBytes(summary.bytes);
+  return `${bytes}${unsized}${rate}`;
+}
+
+/**
+ * The closing lines every human-facing reporter prints. `traffic` (what the bar counted) makes the
+ * bytes and speed agree with the bar: an interrupted run had received 18 MiB at 3.7 MiB/s on the
+ * bar and said 5.4 MiB at 1.1 MiB/s (the archives it kept, over the run's whole time).
+ */
+export function formatSummary(summary: Summary, traffic?: Traffic): string {
   const { unfinished } = summary;
   // git prints no size for a small transfer or an update: said, rather than counted as 0 B.
   const unknown = summary.git?.bytesUnknown ?? 0;
   const unsized = unknown > 0 ? ` + ${plural(unknown, 'git mirror')} of unknown size` : '';
   const lines = [
-    `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${formatBytes(summary.bytes)}${unsized}${rate}), ` +
+    `${summary.interrupted ? 'Interrupted' : 'Done'}: ${summary.downloaded} downloaded (${bytesAndRate(summary, traffic, unsized)}), ` +
       `${summary.cached} already cached, ${summary.skipped} skipped, ${summary.failed} failed` +
       (unfinished > 0 ? `, ${unfinished} not fetched` : '') +
       (summary.invalid > 0 ? `, ${summary.invalid} invalid entries` : '') +
@@ -108,6 +135,37 @@ export function formatSummary(summary: Summary): string {
   return lines.join('\n');
 }
 
+/** What the run was asked for, to say the command that comes next. */
+export interface NextStepInput {
+  readonly noDev: boolean;
+  /** `-d` as given. */
+  readonly workingDir: string | undefined;
+  /** Locks or patterns given on the command line (none: the project's lock). */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * The step after a run that left every archive in the cache, as npm and cargo end with one: the
+ * command that now downloads nothing. For locks given by path it cannot know the project, so it
+ * says where to run it.
+ */
+export function nextStepLine(input: NextStepInput): string {
+  const noDev = input.noDev ? ' --no-dev' : '';
+  if (input.inputs.length > 0) return `Next: run \`composer install${noDev}\` in each project: its dist archives now come from the cache.`;
+  const dir = input.workingDir === undefined ? '' : ` -d ${/^[\w./~-]+$/.test(input.workingDir) ? input.workingDir : `'${input.workingDir.replace(/'/g, `'\\''`)}'`}`;
+  return `Next: composer${dir} install${noDev} (its dist archives now come from the cache)`;
+}
+
+/** `153 archives: 20 already in the cache (31 MiB), 133 to download (about …)`: the dry run's counts. */
+export function planCounts(plan: Plan): string {
+  const inCache = plan.inCache;
+  if (inCache === undefined) return `${plan.tasks.length} archives to prefetch`;
+  const cached = inCache.cachedKeys.size;
+  const pending = plan.tasks.length - cached;
+  const pendingBytes = inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
+  return `${plan.tasks.length} archives: ${cached} already in the cache${cached > 0 ? ` (${formatBytes(inCache.cachedBytes)})` : ''}, ${pending} to download${pendingBytes}`;
+}
+
 /**
  * `--dry-run`: one block per archive, then what is skipped and why, a line at a time: a
  * 50,000-package plan is ~200,000 lines, never held as one string.
@@ -115,13 +173,7 @@ export function formatSummary(summary: Summary): string {
 export function* planLines(plan: Plan): Generator<string> {
   yield `Cache: ${d(plan.cacheFilesDir)}`;
   const inCache = plan.inCache;
-  if (inCache === undefined) yield `${plan.tasks.length} archives to prefetch:`;
-  else {
-    const cached = inCache.cachedKeys.size;
-    const pending = plan.tasks.length - cached;
-    const pendingBytes = inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
-    yield `${plan.tasks.length} archives: ${cached} already in the cache${cached > 0 ? ` (${formatBytes(inCache.cachedBytes)})` : ''}, ${pending} to download${pendingBytes}:`;
-  }
+  yield `${planCounts(plan)}:`;
   for (const task of plan.tasks) {
     yield `  ${d(task.packageName)} ${d(task.version)}${task.dev ? ' (dev)' : ''}${inCache?.cachedKeys.has(task.cacheKey) ? ' (cached)' : ''}`;
     yield `    url:   ${displayUrl(task.urls[0])}`;

@@ -1,7 +1,8 @@
 import { appendFile } from 'node:fs/promises';
 import { redactUrl } from '../net/redact-url.js';
 import { formatBytes } from '../bytes.js';
-import { failureText, formatDuration, verifyState } from './format.js';
+import { failureGuidance } from './failure-cause.js';
+import { failureText, formatDuration, groupFailures, verifyState } from './format.js';
 import type { OriginStats } from './origin-stats.js';
 import { redactText } from './redact.js';
 import type { Summary } from '../types.js';
@@ -75,10 +76,22 @@ export function formatGithubSummary(input: GithubSummaryInput): string {
   }
   if (summary.failures.length > 0) {
     lines.push('', input.command === 'verify' ? '#### Not in the cache' : '#### Failures', '');
-    for (const f of summary.failures) {
-      const text = redactText(failureText(f.packageName, f.version, f.message));
+    // Grouped by reason and host as on the terminal: eight 404s from one host are one entry with
+    // one hint, not the same hint eight times. `verify` lists each archive: each is its own miss.
+    const entries = input.command === 'verify' ? summary.failures : groupFailures(summary.failures);
+    for (const entry of entries) {
+      if ('failures' in entry) {
+        const guidance = entry.cause === undefined ? undefined : failureGuidance(entry.cause, entry.failures[0]?.url);
+        const where = entry.host === '' ? '' : ` at ${redactText(entry.host)}`;
+        lines.push(`- ${escapeMarkdown(`${entry.failures.length} packages failed: ${redactText(entry.reason)}${where}`)}`);
+        lines.push(`  <br>${escapeMarkdown(entry.failures.map((f) => `${f.packageName} ${f.version}`).join(', '))}`);
+        const hints = new Set(entry.failures.map((f) => f.hint ?? guidance).filter((h) => h !== undefined));
+        for (const hint of hints) lines.push(`  <br>${escapeMarkdown(redactText(hint))}`);
+        continue;
+      }
+      const text = redactText(failureText(entry.packageName, entry.version, entry.message));
       lines.push(`- ${escapeMarkdown(text)}`);
-      if (f.hint !== undefined) lines.push(`  <br>${escapeMarkdown(redactText(f.hint))}`);
+      if (entry.hint !== undefined) lines.push(`  <br>${escapeMarkdown(redactText(entry.hint))}`);
     }
   }
   return `${lines.join('\n')}\n\n`;

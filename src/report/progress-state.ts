@@ -41,6 +41,19 @@ export interface ProgressSnapshot {
    * size hints, then the mean of the known sizes; undefined until a size and a speed are known.
    */
   readonly etaMs: number | undefined;
+  /**
+   * Bytes received / (received + still to come), once every open archive's size is known (from
+   * Content-Length or the cache's size hints); undefined before. The bar draws this rather than
+   * the archive count: the last three archives of a lock can be a third of its bytes.
+   */
+  readonly byteFraction: number | undefined;
+  /**
+   * Every byte received, including those of transfers an interrupt or a retry threw away: what
+   * the bar counted, so a summary can say the same number.
+   */
+  readonly received: number;
+  /** From the first transfer's start to the last byte received (0 before): the time `received` took. */
+  readonly transferMs: number;
   /** Largest first. */
   readonly inFlight: readonly Transfer[];
 }
@@ -65,6 +78,9 @@ export function createProgressState(now: () => number = Date.now): ProgressState
   let retries = 0;
   let completedBytes = 0;
   let firstStart: number | undefined;
+  let lastByteAt: number | undefined;
+  /** Bytes of transfers dropped unfinished (a retry, an interrupt, a failure), still part of `received`. */
+  let droppedBytes = 0;
   const inFlight = new Map<string, Transfer>();
   const samples: { t: number; bytes: number }[] = [];
   /** Cache keys not yet finished, and the size each is expected to have when one is known. */
@@ -87,6 +103,17 @@ export function createProgressState(now: () => number = Date.now): ProgressState
   const finish = (key: string): void => {
     open.delete(key);
     inFlight.delete(key);
+  };
+  /** A transfer that ends without landing: its bytes were received all the same. */
+  const drop = (key: string): void => {
+    droppedBytes += inFlight.get(key)?.bytes ?? 0;
+  };
+
+  /** Sizes still unknown among the open archives. */
+  const unknownSizes = (): number => {
+    let n = 0;
+    for (const [key, expected] of open) if ((expected ?? hints.get(key)) === undefined) n++;
+    return n;
   };
 
   /** Bytes still to receive, or undefined while no size at all is known. */
@@ -131,11 +158,13 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           const { task } = event;
           inFlight.set(task.cacheKey, { packageName: task.packageName, version: task.version, bytes: event.bytes, total: event.total });
           if (event.total !== undefined && open.has(task.cacheKey)) open.set(task.cacheKey, event.total);
+          lastByteAt = now();
           sample();
           break;
         }
         case 'retried':
           retries++;
+          drop(event.task.cacheKey);
           inFlight.delete(event.task.cacheKey);
           break;
         case 'done':
@@ -146,6 +175,7 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           } else if (event.result === 'cached') cached++;
           else {
             downloaded++;
+            lastByteAt = now();
             completedBytes += event.bytes;
             knownBytes += event.bytes;
             knownCount++;
@@ -153,6 +183,7 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           sample();
           break;
         case 'failed':
+          drop(event.task.cacheKey);
           finish(event.task.cacheKey);
           if (event.error.code === 'E_ABORTED') unfinished++;
           else if (event.task.vcs !== undefined) gitFailed++;
@@ -175,6 +206,7 @@ export function createProgressState(now: () => number = Date.now): ProgressState
       const remaining = remainingBytes();
       const gitLeft = gitTotal - gitDone - gitFailed > 0;
       const etaMs = total - finished - unfinished <= 0 ? (gitLeft ? undefined : 0) : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
+      const byteFraction = remaining === undefined || unknownSizes() > 0 ? undefined : bytes + remaining === 0 ? 1 : bytes / (bytes + remaining);
       return {
         total,
         finished,
@@ -187,6 +219,9 @@ export function createProgressState(now: () => number = Date.now): ProgressState
         bytes,
         bytesPerSecond: windowRate,
         etaMs,
+        byteFraction,
+        received: bytes + droppedBytes,
+        transferMs: firstStart === undefined || lastByteAt === undefined ? 0 : Math.max(0, lastByteAt - firstStart),
         inFlight: [...inFlight.values()].sort((a, b) => (b.total ?? b.bytes) - (a.total ?? a.bytes)),
       };
     },

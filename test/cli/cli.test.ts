@@ -57,6 +57,22 @@ describe('the command line, end to end against a loopback dist server', () => {
     assert.match(run.stdout, /COMPOSER_PREFETCH_CONCURRENCY/);
     assert.match(run.stdout, /Exit codes: 0/);
     assert.match(run.stdout, /default: 16/);
+    // Not a terminal: fitted to 80 columns, every line, the text after the options included.
+    for (const line of run.stdout.split('\n')) assert.ok([...line].length <= 80, `fits 80 columns: ${line}`);
+  });
+
+  it('verify --help describes verify and lists only the options verify reads', async () => {
+    const full = await runCli(['--help'], { cwd: project, env });
+    for (const args of [['verify', '--help'], ['--check', '-h'], ['verify', '-d', '.', '--help']]) {
+      const run = await runCli(args, { cwd: project, env });
+      assert.equal(run.exitCode, 0, run.stderr);
+      assert.notEqual(run.stdout, full.stdout);
+      assert.match(run.stdout, /^Usage: composer-prefetch verify \[options\] \[inputs\.\.\.\]$/m);
+      assert.match(run.stdout, /downloading nothing/);
+      for (const flag of ['--no-dev', '--cache-dir', '--verify <level>', '--json', '--working-dir']) assert.ok(run.stdout.includes(flag), `${args.join(' ')}: ${flag}`);
+      for (const flag of ['--concurrency', '--retries', '--backend', '--mirror', '--dry-run', '--progress', '--split-size']) assert.ok(!run.stdout.includes(flag), `${args.join(' ')} does not offer ${flag}`);
+      for (const line of run.stdout.split('\n')) assert.ok([...line].length <= 80, `fits 80 columns: ${line}`);
+    }
   });
 
   it('a bad flag exits 2 with a clear message and no stack trace', async () => {

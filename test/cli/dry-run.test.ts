@@ -35,6 +35,8 @@ describe('--dry-run says what is cached and what would be downloaded', () => {
     const dry = await runCli(['--dry-run'], { cwd: project, env });
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.match(dry.stdout, /^3 archives: 0 already in the cache, 3 to download:$/m);
+    // And again as the last line, where a person who scrolled to the end reads it.
+    assert.equal(dry.stdout.trimEnd().split('\n').at(-1), 'In all, 3 archives: 0 already in the cache, 3 to download. Nothing was downloaded (--dry-run).');
     assert.equal(server.hits(), 0, 'a dry run asks no server');
   });
 

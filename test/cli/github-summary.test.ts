@@ -43,6 +43,25 @@ describe('GitHub job summary: escaping', () => {
     assert.match(failureLines[0]!, /\\x0A\\\| forged \\\| row \\\|$/);
     assert.ok(!text.split('\n').some((l) => l.startsWith('| forged')), 'a newline in a message cannot add a table row');
   });
+
+  it('failures of one reason at one host are one entry: every package named, the hint once', () => {
+    const failures = Array.from({ length: 8 }, (_, i) => ({
+      packageName: `acme/p${i}`, version: '1.0.0', url: `https://h.example/p${i}.zip`, code: 'E_HTTP' as const,
+      message: `acme/p${i} 1.0.0: HTTP 404 from https://h.example/p${i}.zip`, hint: 'Check the URL in composer.lock.', reason: 'HTTP 404', cause: 'http4xx' as const,
+    }));
+    const lone = { packageName: 'acme/other', version: '2.0.0', url: 'https://o.example/o.zip', code: 'E_HTTP' as const, message: 'acme/other 2.0.0: HTTP 500 from https://o.example/o.zip', hint: 'Try again later.', reason: 'HTTP 500', cause: 'http5xx' as const };
+    const text = formatGithubSummary({
+      command: 'prefetch',
+      summary: { backend: 'native', cacheFilesDir: '/c/files', planned: 9, downloaded: 0, cached: 0, skipped: 0, invalid: 0, failed: 9, bytes: 0, durationMs: 1500, interrupted: false, unfinished: 0, failures: [...failures, lone] },
+      origins: [],
+    });
+    const list = text.slice(text.indexOf('#### Failures'));
+    assert.equal(list.split('\n').filter((l) => l.startsWith('- ')).length, 2, list);
+    assert.match(list, /^- 8 packages failed: HTTP 404 at h\.example$/m);
+    for (const f of failures) assert.match(list, new RegExp(`acme/p${f.packageName.slice(-1)} 1\\.0\\.0`));
+    assert.equal(list.split('Check the URL in composer.lock.').length - 1, 1, 'the hint once for the group');
+    assert.match(list, /^- acme\/other 2\.0\.0: HTTP 500/m);
+  });
 });
 
 describe('GitHub job summary: a run with one failure', () => {

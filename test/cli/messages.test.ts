@@ -37,6 +37,23 @@ describe('what a person reads when a command line is wrong', () => {
     for (const word of ['verify', 'composer.lock', 'apps/verfy', 'install', 'ver', '-']) assert.equal(mistypedCommand(word), undefined, word);
   });
 
+  it('no lock: beside a composer.json it suggests `composer update --lock`; in a folder without one it says so, and suggests -d', async () => {
+    const withJson = path.join(root, 'json-only');
+    await mkdir(withJson, { recursive: true });
+    await writeFile(path.join(withJson, 'composer.json'), '{}');
+    const a = await cli([], { cwd: withJson, env });
+    assert.equal(a.exitCode, 2);
+    assert.match(a.stderr, /No composer\.lock in .*json-only\n/);
+    assert.match(a.stderr, /composer update --lock/);
+    const empty = path.join(root, 'empty');
+    await mkdir(empty, { recursive: true });
+    const b = await cli([], { cwd: empty, env });
+    assert.equal(b.exitCode, 2);
+    assert.match(b.stderr, /No composer\.lock in .*empty, and no composer\.json either: this is not a Composer project/);
+    assert.match(b.stderr, /composer-prefetch -d path\/to\/project/);
+    assert.doesNotMatch(b.stderr, /composer update/, 'Composer cannot update without a composer.json');
+  });
+
   it('a folder given as the lock suggests -d', async () => {
     const r = await cli(['project'], { cwd: root, env });
     assert.equal(r.exitCode, 2);

@@ -89,5 +89,9 @@ describe('command line and environment', () => {
     assert.equal(chooseProgress({ ...base, env: { CI: 'true' } }), 'plain');
     assert.equal(chooseProgress({ ...base, quiet: true }), 'none');
     assert.equal(chooseProgress({ ...base, isTTY: false, requested: 'bar' }), 'bar');
+    // JSON on the same terminal, or through a pipe that may print there: whole lines, no redraws.
+    assert.equal(chooseProgress({ ...base, stdoutOnScreen: true }), 'plain');
+    assert.equal(chooseProgress({ ...base, stdoutOnScreen: false }), 'bar');
+    assert.equal(chooseProgress({ ...base, stdoutOnScreen: true, requested: 'bar' }), 'bar');
   });
 });

@@ -159,6 +159,15 @@ describe('readInputs', () => {
       const read = await readInputs(['apps/*/composer.lock', '-'], { cwd: dir, composerEnv: undefined, readStdin: async () => '[]' });
       assert.deepEqual(read.map((r) => r.origin), ['apps/a/composer.lock', 'apps/b/composer.lock', '<stdin>']);
 
+      // No composer.json either: Composer could not create the lock, so the hint is about the folder.
+      await assert.rejects(readInputs([], { cwd: dir, composerEnv: undefined, readStdin: async () => '' }), (error: unknown) => {
+        assert.ok(error instanceof PrefetchError);
+        assert.equal(error.code, 'E_INPUT');
+        assert.match(error.message, /no composer\.json either/);
+        assert.doesNotMatch(error.hint ?? '', /composer update/);
+        return true;
+      });
+      await writeFile(path.join(dir, 'composer.json'), '{}');
       await assert.rejects(readInputs([], { cwd: dir, composerEnv: undefined, readStdin: async () => '' }), (error: unknown) => {
         assert.ok(error instanceof PrefetchError);
         assert.equal(error.code, 'E_INPUT');

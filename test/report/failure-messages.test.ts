@@ -39,7 +39,7 @@ describe('a server that is down: few lines, one grouped failure', () => {
     }
     reporter.close();
     assert.equal(lines.length, 1 + 3 + 1, lines.join('\n'));
-    assert.match(lines[4]!, /^\(more packages failing with connection refused at 127\.0\.0\.1:19099: the summary lists them all\)$/);
+    assert.match(lines[4]!, /^\(more packages failing with connection refused at 127\.0\.0\.1:19099: named in the summary\)$/);
   });
 
   it('verbose shows every retry and failure', () => {
@@ -54,12 +54,20 @@ describe('a server that is down: few lines, one grouped failure', () => {
     assert.equal(lines.filter((l) => l.startsWith('failed: ')).length, 5);
   });
 
-  it('the summary groups them into one entry with guidance and a compact list', () => {
+  it('the summary groups them into one entry with guidance; past 50 names it says how many are not named and where to see them', () => {
     const text = formatSummary(summary(tasks.map((t) => failed(t, refused(t)))));
     const lines = text.split('\n');
     assert.equal(lines.length, 4, text);
     assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTP_PROXY)?');
-    assert.equal(lines[3], '    acme/p0, acme/p1, acme/p2, acme/p3, acme/p4 and 148 more');
+    const names = tasks.slice(0, 50).map((t) => t.packageName).join(', ');
+    assert.equal(lines[3], `    ${names} and 103 more (-v prints each failure as it happens, --json lists every one)`);
+  });
+
+  it('a group of 8 names all 8: the live note promised the summary would', () => {
+    const eight = tasks.slice(0, 8);
+    const text = formatSummary(summary(eight.map((t) => failed(t, refused(t)))));
+    for (const t of eight) assert.match(text, new RegExp(`\\b${t.packageName}\\b`), text);
+    assert.doesNotMatch(text, /more/);
   });
 
   it('keeps different reasons or hosts apart, and a lone failure as it was', () => {

@@ -242,4 +242,35 @@ describe('cache size suggestion', () => {
     assert.equal(suggestMaxsize(100 * 1024 ** 2), '1GiB');
     assert.equal(suggestMaxsize(1.5 * 1024 ** 3), '4GiB');
   });
+
+  it('the bar counts bytes once every size is known: 150 of 153 archives with most of the bytes to come is not a full bar', () => {
+    let t = 0;
+    const s = createProgressState(() => t);
+    const tasks = Array.from({ length: 153 }, (_, i) => task(`acme/p${i}`));
+    s.handle({ type: 'planned', plan: plan(tasks) });
+    // Sizes unknown: the archive count it is.
+    assert.equal(s.snapshot().byteFraction, undefined);
+    for (const x of tasks.slice(0, 150)) {
+      s.handle({ type: 'started', task: x, url: x.urls[0], attempt: 1 });
+      t += 10;
+      s.handle({ type: 'done', task: x, result: 'downloaded', bytes: 1000, url: x.urls[0] });
+    }
+    for (const x of tasks.slice(150)) {
+      s.handle({ type: 'started', task: x, url: x.urls[0], attempt: 1 });
+      s.handle({ type: 'progress', task: x, bytes: 0, total: 100_000 });
+    }
+    const snap = s.snapshot();
+    assert.equal(snap.finished, 150);
+    assert.equal(snap.byteFraction, 150_000 / 450_000);
+    const bar = /^[█░]+/.exec(formatOverall(snap))![0];
+    assert.equal([...bar].filter((c) => c === '█').length, 8, bar); // a third of 24, not 98 %
+    // A transfer cut off (retry, interrupt) still counts in what was received.
+    const last = tasks[152]!;
+    s.handle({ type: 'progress', task: last, bytes: 40_000, total: 100_000 });
+    t += 1000;
+    s.handle({ type: 'failed', task: last, error: new PrefetchError('E_ABORTED', 'interrupted') });
+    assert.equal(s.snapshot().received, 190_000);
+    assert.equal(s.snapshot().bytes, 150_000);
+    assert.equal(s.snapshot().transferMs, 1500);
+  });
 });
