@@ -137,6 +137,6 @@ Environment:
   COMPOSER_HOME, COMPOSER_CACHE_DIR, COMPOSER_AUTH, COMPOSER_NO_DEV   read as Composer reads them
   NO_COLOR                    no colour;  CI=true  plain progress lines instead of a bar
 
-Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input, 130 interrupted.
+Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input, 70 a bug in composer-prefetch (please report it), 130 interrupted.
 `;
 }

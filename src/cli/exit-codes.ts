@@ -8,6 +8,11 @@ export const EXIT = {
   someFailed: 1,
   /** Bad usage, unreadable input, or a configuration that makes prefetching impossible. */
   usage: 2,
+  /**
+   * A bug in composer-prefetch: an exception no code path expected (a TypeError, say). sysexits.h's
+   * EX_SOFTWARE, apart from 1 and 2 so a CI step can tell "report this" from "fix your input".
+   */
+  internal: 70,
   /** Interrupted by SIGINT (128 + 2), as shells report it. */
   interrupted: 130,
 } as const;
@@ -17,6 +22,8 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'E_ABORTED':
       return EXIT.interrupted;
+    case 'E_INTERNAL':
+      return EXIT.internal;
     case 'E_USAGE':
     case 'E_INPUT':
     case 'E_JSON':
