@@ -685,10 +685,6 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Removes staging dirs of runs killed with SIGKILL: at once when the owner is provably gone
- * (same pid namespace, pid no longer running), otherwise once older than the cutoff.
- */
-/**
  * A fresh staging dir of this run inside `cacheFilesDir`, after removing dead runs' ones there.
  * Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
  * which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.
@@ -701,6 +697,10 @@ async function makeStagingDir(cacheFilesDir: string): Promise<string> {
   return stagingDir;
 }
 
+/**
+ * Removes staging dirs of runs killed with SIGKILL: at once when the owner is provably gone
+ * (same pid namespace, pid no longer running), otherwise once older than the cutoff.
+ */
 async function removeStaleStaging(cacheFilesDir: string): Promise<void> {
   const entries = await readdir(cacheFilesDir, { withFileTypes: true }).catch(() => []);
   const cutoff = Date.now() - STALE_STAGING_MS;
