@@ -22,6 +22,18 @@ if [ -x "$wrapper" ] && "$wrapper" --version >/dev/null 2>&1; then
   exit 0
 fi
 
+# One builder at a time: the test processes of one `npm test` ask at once, and a second builder
+# would replace the folder under the first one's running Composer. The winner's folder is reused.
+if command -v flock >/dev/null; then
+  mkdir -p "$base"
+  exec 9>"$base/.$suite.lock"
+  flock 9
+  if [ -x "$wrapper" ] && "$wrapper" --version >/dev/null 2>&1; then
+    printf '%s\n' "$wrapper"
+    exit 0
+  fi
+fi
+
 command -v apt-get >/dev/null || { log "apt-get not found"; exit 3; }
 command -v dpkg-deb >/dev/null || { log "dpkg-deb not found"; exit 3; }
 command -v php >/dev/null || { log "php not found"; exit 3; }

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'E_BACKEND' // backend unavailable or crashed (aria2c missing, too old)
   | 'E_CACHE' // cache dir disabled, not writable, or a commit failed
   | 'E_LIMIT' // a bound ended the download: --max-size, --retry-max-time
-  | 'E_ABORTED'; // interrupted (SIGINT/SIGTERM)
+  | 'E_ABORTED' // interrupted (SIGINT/SIGTERM)
+  | 'E_INTERNAL'; // a bug: something other than a PrefetchError reached the CLI (exit 70)
 
 export interface PrefetchErrorOptions {
   readonly hint?: string | undefined;

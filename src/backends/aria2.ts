@@ -82,7 +82,8 @@ function cacheFilesDirOf(task: DownloadTask): string {
 /**
  * aria2 moves the bytes; we keep everything else. It carries no per-request headers (see
  * `needsPerRequestHeaders`, pick-backend.ts, which routes such tasks elsewhere). Each task gets one URL at a time (mirrors are
- * tried in order by us), aria2 writes into a private staging dir inside the cache dir, and every
+ * tried in order by us), aria2 writes into a private staging dir inside the task's own cache dir
+ * (one per cache dir: the projects of one run may keep theirs on different filesystems), and every
  * finished file goes through `ctx.accept` like the native backend's. Retries follow the shared
  * retry policy, so events, summary and `--json` are the same for both backends.
  */
@@ -166,7 +167,9 @@ function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<Task
 async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean; readonly sentAt: number }): Promise<StagedFile> {
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
-  const file = path.join(session.stagingDir, out);
+  // Staged in the task's own cache dir, so accepting the file is a rename within one filesystem.
+  const stagingDir = await session.stagingDirFor(cacheFilesDirOf(task), task.packageName);
+  const file = path.join(stagingDir, out);
   // aria2 follows redirects itself; each hop it reports is checked against secure-http as the
   // native backend checks it before sending (Composer's `CurlDownloader::handleRedirect`). aria2
   // may have sent that hop's request already, but nothing it serves is kept.
@@ -190,7 +193,7 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   let outcome: Outcome;
   try {
     outcome = await session.download(url, {
-      options: aria2DownloadOptions({ dir: session.stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
+      options: aria2DownloadOptions({ dir: stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
       onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
       signal: AbortSignal.any([how.signal, refuse.signal]),
       maxSizeBytes: ctx.options.maxSizeBytes,
@@ -256,7 +259,8 @@ interface TellStatus {
 }
 
 /**
- * One running aria2c with its RPC and its staging dir.
+ * One running aria2c with its RPC and its staging dirs: the first in the first task's cache dir
+ * (aria2's cwd, its conf file), one more in each other cache dir a task of the run lands in.
  *
  * The RPC secret never appears on argv (world-readable via `ps` and /proc/<pid>/cmdline): it is
  * written to a 0600 file inside the 0700 staging dir, passed as `--conf-path`, and deleted as
@@ -264,6 +268,8 @@ interface TellStatus {
  */
 class Aria2Session {
   readonly stagingDir: string;
+  /** Staging dir by cache dir (`<cache-files-dir>/.composer-prefetch-aria2-<owner>`), made when a task first needs it. */
+  readonly #staging = new Map<string, Promise<string>>();
   readonly #rpc: Aria2Rpc;
   readonly #process: Aria2Process;
   readonly #waiters = new Map<string, Waiter>();
@@ -282,8 +288,9 @@ class Aria2Session {
   readonly #completeFiles = new Set<string>();
   readonly #completeWaiters = new Map<string, () => void>();
 
-  private constructor(stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
+  private constructor(cacheFilesDir: string, stagingDir: string, rpc: Aria2Rpc, subprocess: Aria2Process, signal: AbortSignal) {
     this.stagingDir = stagingDir;
+    this.#staging.set(cacheFilesDir, Promise.resolve(stagingDir));
     this.#rpc = rpc;
     this.#process = subprocess;
     this.#signal = signal;
@@ -319,12 +326,7 @@ class Aria2Session {
     signal: AbortSignal;
     network: Aria2BackendOptions['network'];
   }): Promise<Aria2Session> {
-    makeDirectories(o.cacheFilesDir);
-    await removeStaleStaging(o.cacheFilesDir);
-    // Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
-    // which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.
-    const stagingDir = path.join(o.cacheFilesDir, ownedName(STAGING_PREFIX));
-    await mkdir(stagingDir, { mode: 0o700 });
+    const stagingDir = await makeStagingDir(o.cacheFilesDir);
     try {
       const secret = randomBytes(24).toString('hex');
       const confPath = path.join(stagingDir, 'rpc.conf');
@@ -353,7 +355,7 @@ class Aria2Session {
           done: child.then(() => undefined, () => undefined),
         };
         const rpc = new Aria2Rpc(port, secret);
-        const session = new Aria2Session(stagingDir, rpc, subprocess, o.signal);
+        const session = new Aria2Session(o.cacheFilesDir, stagingDir, rpc, subprocess, o.signal);
         if (await session.#waitReady()) {
           await rm(confPath, { force: true });
           return session;
@@ -371,6 +373,27 @@ class Aria2Session {
       await rm(stagingDir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /**
+   * The staging dir inside `cacheFilesDir`, made (and that cache dir's dead runs' ones removed) the
+   * first time a task of that cache dir asks. A stopping session makes none: its downloads end
+   * anyway, and a dir made now would outlive `stop`.
+   */
+  stagingDirFor(cacheFilesDir: string, packageName: string): Promise<string> {
+    let dir = this.#staging.get(cacheFilesDir);
+    if (dir === undefined) {
+      if (this.#stopping !== undefined) return Promise.resolve(this.stagingDir);
+      dir = makeStagingDir(cacheFilesDir).catch((error: unknown) => {
+        throw new PrefetchError('E_CACHE', `${packageName}: cannot make aria2's staging folder in ${cacheFilesDir}: ${error instanceof Error ? error.message : String(error)}`, {
+          packageName,
+          cause: error,
+          hint: 'Check that the Composer cache directory is writable.',
+        });
+      });
+      this.#staging.set(cacheFilesDir, dir);
+    }
+    return dir;
   }
 
   /**
@@ -487,7 +510,8 @@ class Aria2Session {
       if (this.#timer) clearTimeout(this.#timer);
       await this.#shutdownProcess();
       this.#detach();
-      await rm(this.stagingDir, { recursive: true, force: true, maxRetries: 3 });
+      const made = await Promise.allSettled(this.#staging.values());
+      await Promise.all(made.map((dir) => (dir.status === 'fulfilled' ? rm(dir.value, { recursive: true, force: true, maxRetries: 3 }) : undefined)));
     })();
     return this.#stopping;
   }
@@ -658,6 +682,19 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A fresh staging dir of this run inside `cacheFilesDir`, after removing dead runs' ones there.
+ * Inside the cache dir: same filesystem, so accepting a file is an atomic rename. A dot-dir,
+ * which Composer's cache GC (Symfony Finder, ignoreDotFiles) never looks into.
+ */
+async function makeStagingDir(cacheFilesDir: string): Promise<string> {
+  makeDirectories(cacheFilesDir);
+  await removeStaleStaging(cacheFilesDir);
+  const stagingDir = path.join(cacheFilesDir, ownedName(STAGING_PREFIX));
+  await mkdir(stagingDir, { mode: 0o700 });
+  return stagingDir;
 }
 
 /**

@@ -132,8 +132,8 @@ export function normaliseArgv(argv: readonly string[]): string[] {
 export function environmentHelp(command: 'prefetch' | 'verify' = 'prefetch'): string {
   const codes =
     command === 'verify'
-      ? 'Exit codes: 0 every dist is in the cache and valid, 1 some are missing or invalid, 2 bad usage or input; interrupted: ends by the signal (130 after Ctrl-C).'
-      : 'Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input; interrupted: ends by the signal after removing partial files (a shell shows 130 for Ctrl-C, 143 for SIGTERM), so `composer-prefetch; composer install` stops there.';
+      ? 'Exit codes: 0 every dist is in the cache and valid, 1 some are missing or invalid, 2 bad usage or input, 70 a bug in composer-prefetch (please report it); interrupted: ends by the signal (130 after Ctrl-C).'
+      : 'Exit codes: 0 every dist is in the cache, 1 some failed (the rest landed), 2 bad usage or input, 70 a bug in composer-prefetch (please report it); interrupted: ends by the signal after removing partial files (a shell shows 130 for Ctrl-C, 143 for SIGTERM), so `composer-prefetch; composer install` stops there.';
   return `
 Environment:
   COMPOSER_PREFETCH_<OPTION>  every option above, e.g. ${command === 'verify' ? 'COMPOSER_PREFETCH_NO_DEV=1' : 'COMPOSER_PREFETCH_CONCURRENCY=32'}; flags win

@@ -9,6 +9,11 @@ export const EXIT = {
   /** Bad usage, unreadable input, or a configuration that makes prefetching impossible. */
   usage: 2,
   /**
+   * A bug in composer-prefetch: an exception no code path expected (a TypeError, say). sysexits.h's
+   * EX_SOFTWARE, apart from 1 and 2 so a CI step can tell "report this" from "fix your input".
+   */
+  internal: 70,
+  /**
    * Interrupted by SIGINT (128 + 2), as shells report it. The process itself ends by the signal
    * after its cleanup (cli/main.ts), so a shell sees it killed by SIGINT and stops an `a; b` chain;
    * this is the number a parent reads then ($? in a shell), and the code returned when the
@@ -30,6 +35,8 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'E_ABORTED':
       return EXIT.interrupted;
+    case 'E_INTERNAL':
+      return EXIT.internal;
     case 'E_USAGE':
     case 'E_INPUT':
     case 'E_JSON':

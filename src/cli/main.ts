@@ -10,7 +10,7 @@ let settled = false;
 process.once('beforeExit', () => {
   if (settled) return;
   process.stderr.write('composer-prefetch: internal error: the run stopped before it finished (please report this)\n');
-  process.exitCode = EXIT.someFailed;
+  process.exitCode = EXIT.internal;
 });
 try {
   const argv = process.argv.slice(2);
@@ -26,7 +26,7 @@ try {
   }
 } catch (error) {
   process.stderr.write(`composer-prefetch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = EXIT.someFailed;
+  process.exitCode = EXIT.internal;
 } finally {
   settled = true;
 }

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
 import { defaultEnvironment } from '../config/composer-config.js';
-import { PrefetchError, toPrefetchError } from '../errors.js';
-import { prefetch } from '../prefetch.js';
+import { PrefetchError } from '../errors.js';
+import { prefetch, type PrefetchDeps } from '../prefetch.js';
 import { checkCacheSize, formatCacheSizeWarning, type CacheSizeCheck } from '../report/cache-size.js';
 import { colorEnabled, createPaint } from '../report/color.js';
 import { wrapToWidth } from '../report/fit-width.js';
@@ -23,7 +23,7 @@ import { buildProgram, fitHelpText, helpAfterOptions, toCliOptions, useVerifyHel
 import { applyProjectDefaults } from './project-options.js';
 import { chooseProgress } from './reporters.js';
 import { stdoutFormat } from './stdout-formats.js';
-import { packageVersion, versionLine } from './version.js';
+import { issuesUrl, packageVersion, versionLine } from './version.js';
 
 /** An output stream of the CLI: the process's, or a test's. */
 export type OutputStream = NodeJS.WritableStream & { readonly isTTY?: boolean; readonly destroyed?: boolean };
@@ -162,13 +162,16 @@ function guardedWriter(stream: OutputStream): (chunk: string) => void {
   };
 }
 
+/** What a test may put in place of the real thing inside a run (a backend that throws, say). */
+export type RunSeams = Pick<PrefetchDeps, 'createBackend'>;
+
 /**
  * The CLI as a function: parses `argv` (without node and the script) and the environment, runs,
  * prints, and returns the exit code. The only layer that prints; it never exits the process
  * itself except through `io.signals.dieBy` at a second Ctrl-C or when a stop takes too long
  * (`runProcess` ends it by the signal after a graceful stop). Human output: stderr; JSON: stdout.
  */
-export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = {}): Promise<number> {
   const version = packageVersion();
   const { env } = io;
   const writeErr = guardedWriter(io.stderr);
@@ -312,6 +315,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       readStdin: () => text(io.stdin),
       emit,
       signal: controller.signal,
+      ...(seams.createBackend === undefined ? {} : { createBackend: seams.createBackend }),
       // -v: each git command, as Composer's -v shows them (credentials travel in git's environment, never here).
       ...(verbose ? { onGitCommand: (args: readonly string[]) => stderr(paint.dim(`git ${displayText(redactText(args.join(' ')))}`)) } : {}),
     });
@@ -354,10 +358,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   } catch (thrown) {
     settled();
     human.close();
-    const error = toPrefetchError(thrown, 'E_INPUT');
-    if (!(thrown instanceof PrefetchError) && (env['COMPOSER_PREFETCH_DEBUG'] || cli.verbosity >= 3)) stderr(thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
+    // Every failure the code expects is a PrefetchError with its code; anything else (a TypeError)
+    // is a bug of ours, and says so, with its own exit code, instead of passing for bad input.
+    const error = thrown instanceof PrefetchError ? thrown : internalError(thrown);
     stderr(paint.red(`composer-prefetch: ${displayText(error.message)}`));
     if (error.hint !== undefined) stderr(`  ${displayText(error.hint)}`);
+    // The stack always, not only with -v: the run that hit the bug may not hit it again, and the
+    // report needs where it happened. displayText redacts: a message may quote a URL with credentials.
+    if (error.code === 'E_INTERNAL') stderr(paint.dim(displayText(stackOf(thrown), { keepLineBreaks: true })));
     // A JSON consumer gets a document (or a last line) it can parse, not an empty stdout.
     machine.fail(error);
     const exitCode = error.code === 'E_ABORTED' ? interruptedCode() : exitCodeFor(error.code);
@@ -372,6 +380,20 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     clearTimeout(graceTimer);
     io.signals.off(onSignal);
   }
+}
+
+/** A bug, for the person who hit it: what was thrown, and where to report it. */
+function internalError(thrown: unknown): PrefetchError {
+  const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+  const url = issuesUrl();
+  return new PrefetchError('E_INTERNAL', `internal error: ${what}`, {
+    cause: thrown,
+    hint: `This is a bug in composer-prefetch, please report it${url === undefined ? '' : `: ${url}`} (with the lines below and the output of \`composer-prefetch --version\`).`,
+  });
+}
+
+function stackOf(thrown: unknown): string {
+  return thrown instanceof Error ? (thrown.stack ?? `${thrown.name}: ${thrown.message}`) : String(thrown);
 }
 
 /** One summary line for the git mirrors: how many were cloned, updated, already complete, failed. */

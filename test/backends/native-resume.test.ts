@@ -280,14 +280,18 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
 
 describe('dead temp files', () => {
   it('a temp file of a dead pid in this pid namespace is removed at once; a live or foreign one is kept', async (t) => {
-    const { cleanStaleTempFiles, ownerTag, tempPathFor } = await import('../../src/cache/temp-files.js');
-    const { writeFile: write, readdir: list } = await import('node:fs/promises');
-    const { execa } = await import('execa');
+    const { cleanStaleTempFiles, isOwnerGone, ownerTag, tempPathFor } = await import('../../src/cache/temp-files.js');
+    const { writeFile: write, readdir: list, readFile: read } = await import('node:fs/promises');
     const tag = ownerTag();
     if (tag === null) return t.skip('not Linux: only the age rule applies');
     const { dir, cleanup } = await tempDir('cp-dead-');
     try {
-      const dead = (await execa(process.execPath, ['-e', 'console.log(process.pid)'])).stdout.trim();
+      // A pid no process can have, not the pid of a child that has exited: that pid is free once
+      // the child is reaped, and the kernel may give it to any new process or thread before
+      // cleanStaleTempFiles asks, which made the test depend on what else the machine was doing.
+      // The kernel hands out pids below pid_max only, so pid_max itself is never one.
+      const dead = (await read('/proc/sys/kernel/pid_max', 'utf8')).trim();
+      assert.equal(isOwnerGone(Number(dead), tag), true, `pid ${dead} (pid_max) is not in use`);
       const target = path.join(dir, `${'ab'.repeat(20)}.zip`);
       const live = tempPathFor(target); // ours: alive
       const deadName = path.basename(live).replace(`.${process.pid}-`, `.${dead}-`);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
+import { isolatedEnv, repoRoot, tempDir, writeHttpProject } from '../helpers/run.js';
 import { runInProcess } from '../helpers/in-process.js';
 
 
@@ -45,6 +46,27 @@ describe('run(argv, io): the CLI in-process', () => {
     const loose = await runInProcess(['--dry-run'], { cwd: project, env: { ...env, COMPOSER_PREFETCH_NO_DEV: 'flase' } });
     assert.equal(loose.exitCode, 2, 'a misspelt boolean is refused, not read as on');
     assert.match(loose.stderr, /COMPOSER_PREFETCH_NO_DEV=flase is not valid for --no-dev/);
+  });
+
+  it('an unexpected exception inside a run is a bug: exit 70, the issues URL, the stack; not a usage error', async () => {
+    // A TypeError from deep inside the run, as a bug would throw it.
+    const failing = { fetchAll: () => (undefined as unknown as { tasks: unknown[] }).tasks.length, close: async () => undefined };
+    const seams = { createBackend: () => failing as never };
+    const plain = await runInProcess(['--progress=none'], { cwd: project, env, seams });
+    assert.equal(plain.exitCode, 70, plain.stderr);
+    const bugs = (JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { bugs: { url: string } }).bugs.url;
+    assert.match(plain.stderr, /^composer-prefetch: internal error: TypeError: Cannot read properties of undefined \(reading 'tasks'\)$/m);
+    assert.ok(plain.stderr.includes(`This is a bug in composer-prefetch, please report it: ${bugs} `), plain.stderr);
+    assert.match(plain.stderr, /^TypeError: .*\n {4}at .*fetchAll/m, 'the stack, without -v');
+    const json = await runInProcess(['--json', '--progress=none'], { cwd: project, env, seams });
+    assert.equal(json.exitCode, 70);
+    const report = JSON.parse(json.stdout) as { ok: boolean; error: { code: string } };
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, 'E_INTERNAL');
+    // An expected failure keeps its own code and prints no stack.
+    const usage = await runInProcess(['verify', '--dry-run'], { cwd: project, env, seams });
+    assert.equal(usage.exitCode, 2);
+    assert.doesNotMatch(usage.stderr, /internal error|\n {4}at /);
   });
 
   it('verify, prefetch, verify: 1 with both missing, 0 after the download', async () => {

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { resolveCacheDirs } from '../../src/config/cache-dir.js';
 import { defaultEnvironment, loadComposerConfig } from '../../src/config/composer-config.js';
 import { type Environment, resolveComposerHome } from '../../src/config/composer-home.js';
-import { requireComposer } from '../helpers/composer-php.js';
+import { composers, titled } from '../helpers/composers.js';
 
 const run = promisify(execFile);
 
@@ -78,18 +78,17 @@ function subDeep(value: unknown, root: string): unknown {
   return value;
 }
 
-describe('golden: cache-files-dir as `composer config --absolute` reports it', () => {
+for (const c of composers) describe(`golden: cache-files-dir as \`composer config --absolute\` of Composer ${c.label} reports it`, { skip: c.skip }, () => {
   let base = '';
-  let composer = '';
+  const composer = c.composer?.bin ?? 'composer';
   before(() => {
-    composer = requireComposer();
     base = mkdtempSync(path.join(os.tmpdir(), 'cp-golden-cachedir-'));
   });
   after(() => {
     if (base !== '') rmSync(base, { recursive: true, force: true });
   });
 
-  it('every scenario matches real Composer', async () => {
+  it(titled(c, 'every scenario matches real Composer'), async () => {
     const results = await Promise.all(
       SCENARIOS.map(async (scenario, i) => {
         const root = path.join(base, `s${i}`);

@@ -4,18 +4,21 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildProject, type Built } from '../helpers/composer-project.js';
+import { composers, titled } from '../helpers/composers.js';
 import { runCli, runComposer } from '../helpers/run.js';
 
-describe('end to end with real Composer', () => {
+for (const c of composers) describe(`end to end with real Composer ${c.label}`, { skip: c.skip }, () => {
+  const composer = c.composer?.bin;
+  const it_ = (title: string, fn: () => Promise<void>) => it(titled(c, title), fn);
   let b: Built;
   before(async () => {
-    b = await buildProject();
+    b = await buildProject(composer);
   });
   after(async () => {
     await b?.cleanup();
   });
 
-  it('writes a lock with every case the test needs', async () => {
+  it_('writes a lock with every case the test needs', async () => {
     const lock = JSON.parse(await readFile(path.join(b.project, 'composer.lock'), 'utf8'));
     const all = [...lock.packages, ...lock['packages-dev']];
     assert.ok(all.length >= 30, `${all.length} packages`);
@@ -28,7 +31,7 @@ describe('end to end with real Composer', () => {
     assert.equal(b.server.hits((p) => b.distPaths.has(p)), 0, 'composer update downloaded no dist');
   });
 
-  it('prefetches every dist, then composer install downloads nothing', async () => {
+  it_('prefetches every dist, then composer install downloads nothing', async () => {
     b.server.resetLog();
     const run = await runCli([], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, `prefetch failed:\n${run.stderr}`);
@@ -41,7 +44,7 @@ describe('end to end with real Composer', () => {
     assert.equal(b.server.hits((p) => p.endsWith('/zipball/v1.0.0')), 0, 'the URL as written is not');
 
     b.server.resetLog();
-    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], { cwd: b.project, env: b.env });
+    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], { cwd: b.project, env: b.env, composer });
     assert.equal(install.exitCode, 0, `composer install failed:\n${install.stderr}`);
     const distHits = b.server.requests.filter((r) => b.distPaths.has(r.path));
     assert.deepEqual(distHits.map((r) => r.path), [], 'composer install made dist downloads');
@@ -53,7 +56,7 @@ describe('end to end with real Composer', () => {
     assert.match(install.stdout + install.stderr, /Loading acme\/lib01 \(1\.1\.0\) from cache/);
   });
 
-  it('a second prefetch finds everything cached and downloads nothing', async () => {
+  it_('a second prefetch finds everything cached and downloads nothing', async () => {
     b.server.resetLog();
     const run = await runCli([], { cwd: b.project, env: b.env });
     assert.equal(run.exitCode, 0, run.stderr);
@@ -61,7 +64,7 @@ describe('end to end with real Composer', () => {
     assert.equal(b.server.hits(), 0);
   });
 
-  it('the counting is real: a removed cache entry makes composer install download exactly that one', async () => {
+  it_('the counting is real: a removed cache entry makes composer install download exactly that one', async () => {
     const dry = await runCli(['--dry-run', '--json'], { cwd: b.project, env: b.env });
     assert.equal(dry.exitCode, 0, dry.stderr);
     const report = JSON.parse(dry.stdout) as { packages: { name: string; cachePath: string }[] };
@@ -70,7 +73,7 @@ describe('end to end with real Composer', () => {
     await rm(victim.cachePath);
     await rm(path.join(b.project, 'vendor'), { recursive: true, force: true });
     b.server.resetLog();
-    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs'], { cwd: b.project, env: b.env });
+    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs'], { cwd: b.project, env: b.env, composer });
     assert.equal(install.exitCode, 0, install.stderr);
     assert.deepEqual(b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path), ['/dists/acme-lib03-1.3.0.zip']);
   });

@@ -12,31 +12,20 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { composerPackageZip } from '../helpers/archives.js';
 import { DistServer } from '../helpers/dist-server.js';
-import { isolatedEnv, repoRoot, runCli, runComposer, tempDir } from '../helpers/run.js';
+import { newest } from '../helpers/composers.js';
+import { isolatedEnv, runCli, runComposer, tempDir } from '../helpers/run.js';
 
 const INSTALL = ['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '--no-interaction'];
-
-/**
- * The newest Composer Debian ships (`.ci/newest-composer.sh`, which reuses `NEWEST_COMPOSER_DIR`),
- * or why there is none.
- */
-async function newestComposer(): Promise<{ bin: string } | { why: string }> {
-  const r = await execa('bash', [path.join(repoRoot, '.ci', 'newest-composer.sh')], { reject: false, timeout: 300_000 });
-  const bin = String(r.stdout).trim();
-  return r.exitCode === 0 && bin !== '' ? { bin } : { why: `.ci/newest-composer.sh: ${String(r.stderr).trim().split('\n').at(-1) ?? `exit ${r.exitCode}`}` };
-}
 
 describe('e2e: dist.reference "" and numeric, with real Composer', () => {
   let server: DistServer;
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let project = '';
   let env: Record<string, string> = {};
-  let newest: Awaited<ReturnType<typeof newestComposer>>;
   const packages = ['acme/empty-ref', 'acme/numeric-ref'];
   const asWritten = (name: string) => `/api/v3/repos/${name}/zipball/v1.0.0`;
 
   before(async () => {
-    newest = await newestComposer();
     server = await new DistServer().start();
     tmp = await tempDir('cp-e2e-distref-');
     project = path.join(tmp.dir, 'project');
@@ -68,11 +57,10 @@ describe('e2e: dist.reference "" and numeric, with real Composer', () => {
     assert.deepEqual(report.packages.map((p) => [p.name, p.status]), packages.map((n) => [n, 'downloaded']));
   };
 
-  it('the newest Composer downloads neither package after a prefetch', async (t) => {
-    if ('why' in newest) return t.skip(newest.why);
+  it(`[composer ${newest.composer?.version ?? 'newest'}] the newest Composer downloads neither package after a prefetch`, { skip: newest.skip }, async () => {
     await prefetch();
     const since = server.requests.length;
-    const r = await execa(newest.bin, INSTALL, { cwd: project, env, extendEnv: false, reject: false, timeout: 300_000 });
+    const r = await execa(newest.composer!.bin, INSTALL, { cwd: project, env, extendEnv: false, reject: false, timeout: 300_000 });
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.match(String(r.stdout) + String(r.stderr), /Installing acme\/empty-ref/);
     assert.deepEqual(server.requests.slice(since).map((q) => q.path), [], 'Composer found both archives in its cache');

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { GitServer } from '../helpers/git-server.js';
+import { composers, titled } from '../helpers/composers.js';
 import { binPath, isolatedEnv, runCli, runComposer, tempDir } from '../helpers/run.js';
 
 const INSTALL = ['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '--no-interaction'];
@@ -23,7 +24,9 @@ interface Source {
   readonly reference: string;
 }
 
-describe('e2e: git mirrors for source packages, with real Composer', () => {
+for (const c of composers) describe(`e2e: git mirrors for source packages, with real Composer ${c.label}`, { skip: c.skip }, () => {
+  const composer = c.composer?.bin;
+  const it_ = (title: string, fn: () => Promise<void>) => it(titled(c, title), fn);
   const server = new GitServer();
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let project = '';
@@ -62,7 +65,7 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
     await tmp?.cleanup();
   });
 
-  it('prefetch fills cache-vcs-dir; composer install then makes zero git requests, and works with the network disabled', async () => {
+  it_('prefetch fills cache-vcs-dir; composer install then makes zero git requests, and works with the network disabled', async () => {
     // While the prefetch runs, no process's argv may carry the credential.
     const leaks: string[] = [];
     const child = spawn(process.execPath, [binPath, '--json=ndjson', '--progress=none'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -93,21 +96,21 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
 
     // Real Composer, network allowed: not one request reaches the git server.
     const since = server.requests.length;
-    const install = await runComposer(INSTALL, { cwd: project, env });
+    const install = await runComposer(INSTALL, { cwd: project, env, composer });
     assert.equal(install.exitCode, 0, install.stderr);
     assert.equal(server.count(undefined, since), 0, `composer install made git requests:\n${server.requests.slice(since).map((r) => r.url).join('\n')}`);
     for (const s of sources) assert.equal(await vendorHead(s.name), s.reference, s.name);
 
     // And with the network off.
     await rm(path.join(project, 'vendor'), { recursive: true, force: true });
-    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' } });
+    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' }, composer });
     assert.equal(offline.exitCode, 0, offline.stderr);
     assert.doesNotMatch(offline.stderr, /Aborting git mirror sync/);
     assert.equal(server.count(undefined, since), 0);
     for (const s of sources) assert.equal(await vendorHead(s.name), s.reference, s.name);
   });
 
-  it('a second prefetch fetches nothing; `verify` agrees', async () => {
+  it_('a second prefetch fetches nothing; `verify` agrees', async () => {
     const since = server.requests.length;
     const again = await runCli(['-v'], { cwd: project, env });
     assert.equal(again.exitCode, 0, again.stderr);
@@ -123,7 +126,7 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
     assert.match(dry.stdout, /^4 git mirrors for packages installed from source/m);
   });
 
-  it('a lock moved to a newer reference updates the mirror (no re-clone), and composer install still goes offline', async () => {
+  it_('a lock moved to a newer reference updates the mirror (no re-clone), and composer install still goes offline', async () => {
     const mirrors = path.join(env['COMPOSER_CACHE_DIR']!, 'vcs');
     const dirs = await readdir(mirrors);
     const before = new Map(await Promise.all(dirs.map(async (d) => [d, (await stat(path.join(mirrors, d))).ino] as const)));
@@ -139,12 +142,12 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
     assert.equal(server.count(undefined, since), server.count('acme/on-branch', since), 'only the changed repository is contacted');
     assert.deepEqual(new Map(await Promise.all(dirs.map(async (d) => [d, (await stat(path.join(mirrors, d))).ino] as const))), before, 'same folders: updated, not re-cloned');
     await rm(path.join(project, 'vendor'), { recursive: true, force: true });
-    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' } });
+    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' }, composer });
     assert.equal(offline.exitCode, 0, offline.stderr);
     assert.equal(await vendorHead('acme/on-branch'), newer);
   });
 
-  it('SIGKILL during a clone leaves no mirror Composer would use; the next run cleans up and completes', async () => {
+  it_('SIGKILL during a clone leaves no mirror Composer would use; the next run cleans up and completes', async () => {
     const head = await server.commit('acme/killed');
     const list = [...sources, { name: 'acme/killed', version: 'dev-main', reference: head }];
     await writeLock(list);
@@ -160,18 +163,18 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
     assert.ok(named.every((d) => d.startsWith('.')), `only a hidden temp folder may exist: ${named.join(', ')}`);
     // Composer, offline, does not take the leftover for a mirror: it fails for that package.
     await rm(path.join(project, 'vendor'), { recursive: true, force: true });
-    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' } });
+    const offline = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' }, composer });
     assert.notEqual(offline.exitCode, 0);
     const rerun = await runCli([], { cwd: project, env });
     assert.equal(rerun.exitCode, 0, rerun.stderr);
     const left = (await readdir(mirrors)).filter((d) => d.startsWith('.'));
     assert.deepEqual(left, [], 'the dead run\'s temp folder is gone');
-    const install = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' } });
+    const install = await runComposer(INSTALL, { cwd: project, env: { ...env, COMPOSER_DISABLE_NETWORK: '1' }, composer });
     assert.equal(install.exitCode, 0, install.stderr);
     assert.ok(existsSync(path.join(project, 'vendor', 'acme', 'killed', 'composer.json')));
   });
 
-  it('--no-source leaves the git mirrors alone', async () => {
+  it_('--no-source leaves the git mirrors alone', async () => {
     const head = await server.commit('acme/not-mirrored');
     await writeLock([...sources, { name: 'acme/not-mirrored', version: 'dev-main', reference: head }]);
     const since = server.requests.length;
@@ -180,7 +183,7 @@ describe('e2e: git mirrors for source packages, with real Composer', () => {
     assert.equal(server.count(undefined, since), 0);
     // The counter is real: without a mirror, composer install goes to the git server.
     await rm(path.join(project, 'vendor'), { recursive: true, force: true });
-    const install = await runComposer(INSTALL, { cwd: project, env });
+    const install = await runComposer(INSTALL, { cwd: project, env, composer });
     assert.equal(install.exitCode, 0, install.stderr);
     assert.ok(server.count('acme/not-mirrored', since) > 0);
     assert.equal(server.count(undefined, since), server.count('acme/not-mirrored', since));

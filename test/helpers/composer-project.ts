@@ -30,7 +30,7 @@ export interface Built {
  * URL, a tar dist (gzip-compressed), a source-only package (a local git repo) and two dev
  * packages. Real Composer writes the lock with `update --no-install`, which downloads no dist.
  */
-export async function buildProject(): Promise<Built> {
+export async function buildProject(composer?: string): Promise<Built> {
   const { dir: root, cleanup: removeRoot } = await tempDir('cp-e2e-');
   const server = await new DistServer().start();
   const o = server.origin;
@@ -147,7 +147,7 @@ export async function buildProject(): Promise<Built> {
     ),
   );
   const env = isolatedEnv(root);
-  const update = await runComposer(['update', '--no-install', '--no-plugins', '--no-scripts', '--ignore-platform-reqs'], { cwd: project, env });
+  const update = await runComposer(['update', '--no-install', '--no-plugins', '--no-scripts', '--ignore-platform-reqs'], { cwd: project, env, composer });
   assert.equal(update.exitCode, 0, `composer update failed:\n${update.stderr}`);
   return { server, root, project, env, distPaths, expectedVendor, cleanup: async () => { await server.stop(); await removeRoot(); } };
 }

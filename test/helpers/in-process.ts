@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
-import { run, type CliIo } from '../../src/cli/run.js';
+import { run, type CliIo, type RunSeams } from '../../src/cli/run.js';
 
 /** The CLI in this process: its own env, cwd and streams, no process signal handlers. */
-export async function runInProcess(argv: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function runInProcess(argv: string[], options: { cwd: string; env: Record<string, string>; seams?: RunSeams }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -18,6 +18,6 @@ export async function runInProcess(argv: string[], options: { cwd: string; env: 
     stderr,
     signals: { on: () => undefined, off: () => undefined, dieBy: () => assert.fail('no signal in these tests') },
   };
-  const exitCode = await run(argv, io);
+  const exitCode = await run(argv, io, options.seams);
   return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

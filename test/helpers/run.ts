@@ -76,7 +76,8 @@ export async function runCli(args: readonly string[], options: { cwd: string; en
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
 }
 
-export async function runComposer(args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<RunResult> {
-  const r = await execa('composer', [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, timeout: 300_000 });
+/** Runs a real Composer: `options.composer` (a `RealComposer.bin` of test/helpers/composers.ts), else `composer` from PATH. */
+export async function runComposer(args: readonly string[], options: { cwd: string; env: Record<string, string>; composer?: string | undefined }): Promise<RunResult> {
+  const r = await execa(options.composer ?? 'composer', [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, timeout: 300_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
 }

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { cacheKeyFor } from '../../src/plan/cache-key.js';
 import { getDistUrls, packageVersionNormalized, processDistUrl } from '../../src/plan/dist-urls.js';
 import { tryNormalizeVersion } from '../../src/plan/version-parser.js';
-import { findComposerAutoload, runPhpJson } from '../helpers/composer-php.js';
+import { runPhpJson } from '../helpers/composer-php.js';
+import { composers, titled } from '../helpers/composers.js';
 import { FIXTURE_FILES, HANDMADE_LOCK, LOCKS_DIR, REPO_ROOT, loadFixture } from '../helpers/lock-fixtures.js';
 import { VERSION_CASES } from '../helpers/version-cases.js';
 
@@ -34,7 +35,7 @@ interface PhpResponse {
 const DOMAINS = { githubDomains: ['github.com', 'ghe.example.com'], gitlabDomains: ['gitlab.com', 'git.example.org'] };
 const FILES = [...FIXTURE_FILES, HANDMADE_LOCK];
 
-describe('golden: cache keys computed by Composer itself', () => {
+for (const c of composers) describe(`golden: cache keys computed by Composer ${c.label} itself`, { skip: c.skip }, () => {
   let tmp = '';
   let response: PhpResponse;
 
@@ -44,7 +45,7 @@ describe('golden: cache keys computed by Composer itself', () => {
     const versions = [...VERSION_CASES.map(([input]) => input)];
     writeFileSync(
       request,
-      JSON.stringify({ autoload: findComposerAutoload(), ...DOMAINS, files: FILES.map((f) => path.join(LOCKS_DIR, f)), versions }),
+      JSON.stringify({ autoload: c.composer!.autoload, ...DOMAINS, files: FILES.map((f) => path.join(LOCKS_DIR, f)), versions }),
     );
     response = runPhpJson(path.join(REPO_ROOT, 'test', 'helpers', 'composer-cache-keys.php'), request) as PhpResponse;
   });
@@ -52,7 +53,7 @@ describe('golden: cache keys computed by Composer itself', () => {
     if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('keys, URL lists, processed URLs and versions match for every package of every lock', () => {
+  it(titled(c, 'keys, URL lists, processed URLs and versions match for every package of every lock'), () => {
     let compared = 0;
     for (const file of FILES) {
       const ours = loadFixture(file).packages;
@@ -83,7 +84,7 @@ describe('golden: cache keys computed by Composer itself', () => {
     assert.ok(compared > 1200, `compared ${compared} keys`);
   });
 
-  it('normalizeVersion agrees with VersionParser::normalize on the whole table', () => {
+  it(titled(c, 'normalizeVersion agrees with VersionParser::normalize on the whole table'), () => {
     assert.equal(response.versions.length, VERSION_CASES.length);
     for (const { input, normalized } of response.versions) {
       assert.equal(tryNormalizeVersion(input), normalized ?? undefined, JSON.stringify(input));

@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { mirrorDirName } from '../../src/vcs/plan-mirrors.js';
 import { stripCredentials } from '../../src/vcs/git-url.js';
-import { newestComposer } from '../helpers/newest-composer.js';
+import { newest } from '../helpers/composers.js';
 import { requirePhp } from '../helpers/composer-php.js';
 
 const run = promisify(execFile);
@@ -38,13 +37,8 @@ const URLS = [
 ];
 
 describe('golden: the mirror folder name against the newest Composer (Url::sanitize)', () => {
-  it('mirrorDirName equals GitDownloader::doDownload of the newest Composer; stripCredentials equals Url::stripCredentials', async (t) => {
-    const newest = await newestComposer();
-    if ('skip' in newest) {
-      t.skip(newest.skip);
-      return;
-    }
-    const autoload = path.join(newest.root, 'usr/share/php/Composer/autoload.php');
+  it(`[composer ${newest.composer?.version ?? 'newest'}] mirrorDirName equals GitDownloader::doDownload's Url::sanitize rule; stripCredentials equals Url::stripCredentials`, { skip: newest.skip }, async () => {
+    const { autoload, version } = newest.composer!;
     const code =
       `require ${JSON.stringify(autoload)}; foreach (json_decode(stream_get_contents(STDIN)) as $u) ` +
       `echo json_encode([Composer\\Pcre\\Preg::replace('{[^a-z0-9.]}i', '-', Composer\\Util\\Url::sanitize($u)), Composer\\Util\\Url::stripCredentials($u)]), "\\n";`;
@@ -52,7 +46,7 @@ describe('golden: the mirror folder name against the newest Composer (Url::sanit
     child.child.stdin!.end(JSON.stringify(URLS));
     const { stdout } = await child;
     const theirs = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as [string, string]);
-    assert.deepEqual(URLS.map(mirrorDirName), theirs.map(([dir]) => dir), `Composer ${newest.version}`);
-    assert.deepEqual(URLS.map(stripCredentials), theirs.map(([, stripped]) => stripped), `Composer ${newest.version}`);
+    assert.deepEqual(URLS.map(mirrorDirName), theirs.map(([dir]) => dir), `Composer ${version}`);
+    assert.deepEqual(URLS.map(stripCredentials), theirs.map(([, stripped]) => stripped), `Composer ${version}`);
   });
 });
