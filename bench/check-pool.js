@@ -21,7 +21,9 @@ const value = (name, fallback) => {
 if (argv[0] === '--child') {
   const [, build, data, level] = argv;
   const { createCheckPool } = await import(path.resolve(build, 'verify', 'check-pool.js'));
-  const files = readdirSync(data).filter((f) => f.endsWith('.zip')).map((f) => path.join(data, f));
+  const files = readdirSync(data)
+    .filter((f) => f.endsWith('.zip'))
+    .map((f) => path.join(data, f));
   const started = performance.now();
   const before = process.cpuUsage();
   const pool = createCheckPool();
@@ -31,7 +33,10 @@ if (argv[0] === '--child') {
   const cpu = process.cpuUsage(before);
   console.log(JSON.stringify({ wall: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6, files: files.length }));
 } else {
-  const builds = (argv[0] ?? '').split(',').filter(Boolean).map((b) => path.resolve(b));
+  const builds = (argv[0] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((b) => path.resolve(b));
   const data = path.resolve(value('data', path.join(ROOT, 'bench', '.work', 'data', 'symfony-demo-1')));
   const runs = Number(value('runs', '7'));
   const level = value('level', 'deep');
@@ -42,12 +47,14 @@ if (argv[0] === '--child') {
   }
   const results = new Map(builds.map((b) => [b, []]));
   for (let i = 0; i < runs; i++) {
-    for (const b of builds) results.get(b).push(JSON.parse(execFileSync(process.execPath, [import.meta.filename, '--child', b, data, level], { encoding: 'utf8' })));
+    for (const b of builds)
+      results.get(b).push(JSON.parse(execFileSync(process.execPath, [import.meta.filename, '--child', b, data, level], { encoding: 'utf8' })));
   }
   const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const files = results.get(builds[0])[0].files;
   console.log(`checks at ${level} of ${files} zips in ${path.relative(ROOT, data) || data}, ${runs} runs each, alternated`);
   console.log('| build | median wall s | median CPU s |');
   console.log('|---|---|---|');
-  for (const [b, rs] of results) console.log(`| ${path.relative(ROOT, b) || b} | ${median(rs.map((r) => r.wall)).toFixed(3)} | ${median(rs.map((r) => r.cpu)).toFixed(3)} |`);
+  for (const [b, rs] of results)
+    console.log(`| ${path.relative(ROOT, b) || b} | ${median(rs.map((r) => r.wall)).toFixed(3)} | ${median(rs.map((r) => r.cpu)).toFixed(3)} |`);
 }

@@ -100,7 +100,7 @@ function project(w, origin) {
   writeFileSync(path.join(dir, 'composer.lock'), JSON.stringify(lock, null, 4));
   const config = origin.startsWith('https:') ? { cafile: pki().caFile } : { 'secure-http': false };
   writeFileSync(path.join(dir, 'composer.json'), JSON.stringify({ name: 'bench/project', config }, null, 4));
-  writeFileSync(path.join(dir, 'urls.txt'), w.files.map((f) => `${origin}/${f.file}\n  out=${f.file}`).join('\n') + '\n');
+  writeFileSync(path.join(dir, 'urls.txt'), `${w.files.map((f) => `${origin}/${f.file}\n  out=${f.file}`).join('\n')}\n`);
   mkdirSync(path.join(dir, 'home'), { recursive: true });
   return dir;
 }
@@ -123,7 +123,23 @@ function pki() {
     ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=composer-prefetch bench CA', '-keyout', 'ca.key', '-out', 'ca.pem');
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
     writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-extfile', 'ext.cnf', '-out', 'server.pem');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'server.pem',
+    );
     writeFileSync(path.join(dir, 'done'), '');
   }
   const read = (f) => readFileSync(path.join(dir, f), 'utf8');
@@ -135,12 +151,17 @@ function pki() {
 /** `proto`: 'http' (default), 'https' (HTTP/1.1 over TLS) or 'h2' (TLS, ALPN h2 with HTTP/1.1 fallback). */
 async function startServer(root, shaping, proto = 'http') {
   const tls = proto === 'http' ? {} : { tls: { key: pki().key, cert: pki().cert }, h2: proto === 'h2' };
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping, ...tls })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'server.js'), JSON.stringify({ root, ...shaping, ...tls })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
     child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
   });
-  return { origin: `${proto === 'http' ? 'http' : 'https'}://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
+  return {
+    origin: `${proto === 'http' ? 'http' : 'https'}://127.0.0.1:${port}`,
+    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
+  };
 }
 
 function countFiles(dir, ext = '.zip') {
@@ -193,11 +214,30 @@ const CLIENTS = {
   },
   'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
   // bench/floor.js: undici alone, bytes straight to files (no checks, no fsync): the lower bound of any Node client.
-  floor: (dir, cache) => [process.execPath, [path.join(ROOT, 'bench', 'floor.js'), path.join(dir, 'urls.txt'), cache, ...(existsSync(path.join(WORK, 'pki', 'done')) ? [pki().caFile] : [])]],
+  floor: (dir, cache) => [
+    process.execPath,
+    [path.join(ROOT, 'bench', 'floor.js'), path.join(dir, 'urls.txt'), cache, ...(existsSync(path.join(WORK, 'pki', 'done')) ? [pki().caFile] : [])],
+  ],
   composer: () => ['composer', ['install', '--download-only', ...COMPOSER_FLAGS]],
   'raw aria2c': (dir, cache) => [
     'aria2c',
-    ['-i', 'urls.txt', '-d', cache, `--ca-certificate=${pki().caFile}`, '-j16', '-x16', '-s16', '-k1M', '--file-allocation=none', '-q', '--auto-file-renaming=false', '--allow-overwrite=true', '--max-tries=5', '--retry-wait=1'],
+    [
+      '-i',
+      'urls.txt',
+      '-d',
+      cache,
+      `--ca-certificate=${pki().caFile}`,
+      '-j16',
+      '-x16',
+      '-s16',
+      '-k1M',
+      '--file-allocation=none',
+      '-q',
+      '--auto-file-renaming=false',
+      '--allow-overwrite=true',
+      '--max-tries=5',
+      '--retry-wait=1',
+    ],
   ],
 };
 
@@ -210,7 +250,13 @@ async function runClient(client, w, origin, extra = [], extraEnv = {}) {
   const r = await timed(cmd, args, { cwd: dir, env });
   const landed = countFiles(cache);
   const ok = r.code === 0 && landed === w.downloadable;
-  const result = { client, ...r, ok, landed, note: ok ? '' : `exit ${r.code}, ${landed}/${w.downloadable} archives: ${r.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}` };
+  const result = {
+    client,
+    ...r,
+    ok,
+    landed,
+    note: ok ? '' : `exit ${r.code}, ${landed}/${w.downloadable} archives: ${r.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}`,
+  };
   rmSync(dir, { recursive: true, force: true });
   return result;
 }
@@ -238,7 +284,17 @@ async function runInstall(client, w, origin, extra = [], extraEnv = {}) {
   const sum = (k) => steps.reduce((a, r) => a + (r[k] ?? NaN), 0);
   const last = steps.at(-1);
   rmSync(dir, { recursive: true, force: true });
-  return { client, code: last.code, wall: sum('wall'), cpu: sum('cpu'), rssMB: Math.max(...steps.map((r) => r.rssMB ?? NaN)), ok, note: ok ? '' : `exit ${steps.map((r) => r.code).join('/')}, ${installed}/${wanted} packages installed: ${last.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}` };
+  return {
+    client,
+    code: last.code,
+    wall: sum('wall'),
+    cpu: sum('cpu'),
+    rssMB: Math.max(...steps.map((r) => r.rssMB ?? NaN)),
+    ok,
+    note: ok
+      ? ''
+      : `exit ${steps.map((r) => r.code).join('/')}, ${installed}/${wanted} packages installed: ${last.out.trim().split('\n').slice(-2).join(' | ').slice(0, 200)}`,
+  };
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -250,13 +306,24 @@ const SCENARIOS = [
   { name: 'no-range', workload: 'big', shaping: { ...far, range: false, contentLength: false }, split: false },
   { name: 'near', workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
   // GitHub's codeload: archives made on the fly (chunked, no ranges), first responses cut.
-  { name: 'codeload-cuts', workload: 'many', shaping: { latencyMs: 30, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: false, contentLength: false, cutFirst: 16 * 1024 }, split: false },
+  {
+    name: 'codeload-cuts',
+    workload: 'many',
+    shaping: { latencyMs: 30, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: false, contentLength: false, cutFirst: 16 * 1024 },
+    split: false,
+  },
   // The same over TLS: HTTP/1.1 only (https), and an origin that offers h2 (h2). Composer (curl)
   // and aria2c speak HTTP/1.1 to both; composer-prefetch (HTTP/1.1 by default) runs a second time
   // on the h2 origin with undici's allowH2 forced on by bench/h2-preload.js ("native, h2").
   ...['https', 'h2'].flatMap((proto) => [
     { name: `near-${proto}`, proto, workload: 'big', shaping: { latencyMs: 5, connBps: 0, linkBps: 0, range: true, contentLength: true }, split: true },
-    { name: `far-many-${proto}`, proto, workload: 'many', shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true }, split: true },
+    {
+      name: `far-many-${proto}`,
+      proto,
+      workload: 'many',
+      shaping: { latencyMs: 300, connBps: 40 * Mbit, linkBps: 400 * Mbit, range: true, contentLength: true },
+      split: true,
+    },
   ]),
 ];
 // Off by default (each TLS scenario adds 4–5 runs); `--only near-h2,...` or `--tls` runs them.
@@ -283,13 +350,19 @@ async function ab() {
   // bench/floor.js (undici alone, no checks: what no Node client can beat).
   // `DIR+h2` / `DIR+h2x1`: that build with undici's allowH2 forced on (bench/h2-preload.js), pools
   // of up to --per-origin connections / capped at one connection per origin.
-  const builds = value('ab').split(',').map((d) => (d === 'composer' || d === 'floor' ? d : path.resolve(d)));
+  const builds = value('ab')
+    .split(',')
+    .map((d) => (d === 'composer' || d === 'floor' ? d : path.resolve(d)));
   const runs = Number(value('runs') ?? 5);
   const which = value('scenario') ?? 'loopback';
   const extra = (value('args') ?? '').split(' ').filter(Boolean);
   if (which === 'no-op') return abNoop(builds, runs, extra);
   const s = which === 'loopback' ? { workload: 'big', shaping: {} } : SCENARIOS.find((x) => x.name === which);
-  const w = workload(s.workload === 'big' ? 'symfony-demo' : 'laravel-firefly-iii', s.workload === 'big' ? 'symfony-demo.composer.lock' : 'laravel-firefly-iii.composer.lock', s.workload);
+  const w = workload(
+    s.workload === 'big' ? 'symfony-demo' : 'laravel-firefly-iii',
+    s.workload === 'big' ? 'symfony-demo.composer.lock' : 'laravel-firefly-iii.composer.lock',
+    s.workload,
+  );
   const srv = await startServer(w.dir, s.shaping, s.proto);
   const results = new Map(builds.map((b) => [b, []]));
   for (let i = 0; i < runs; i++) {
@@ -299,22 +372,35 @@ async function ab() {
       const preload = { NODE_OPTIONS: `--import=${path.join(ROOT, 'bench', 'h2-preload.js')}` };
       // `DIR+semiN`: that build with V8's semi-spaces capped at N MB (NODE_OPTIONS=--max-semi-space-size=N).
       const semi = /^semi(\d+)$/.exec(h2 ?? '')?.[1];
-      const env = h2 === 'h2' ? preload : h2 === 'h2x1' ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' } : semi !== undefined ? { NODE_OPTIONS: `--max-semi-space-size=${semi}` } : {};
+      const env =
+        h2 === 'h2'
+          ? preload
+          : h2 === 'h2x1'
+            ? { ...preload, CP_BENCH_H2_CONNECTIONS: '1' }
+            : semi !== undefined
+              ? { NODE_OPTIONS: `--max-semi-space-size=${semi}` }
+              : {};
       const client = b === 'composer' || b === 'floor' ? b : 'native';
-      const r = INSTALL ? await runInstall(client, w, srv.origin, client === 'native' ? extra : [], env) : await runClient(client, w, srv.origin, client === 'native' ? extra : [], env);
+      const r = INSTALL
+        ? await runInstall(client, w, srv.origin, client === 'native' ? extra : [], env)
+        : await runClient(client, w, srv.origin, client === 'native' ? extra : [], env);
       results.get(b).push(r);
       log(`${path.relative(ROOT, b) || b}: ${fmt(r.wall)} s, ${fmt(r.cpu)} CPU s, ${fmt(r.rssMB, 0)} MB${r.ok ? '' : ` ${r.note}`}`);
     }
   }
   await srv.stop();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`A/B ${which}${INSTALL ? ' + composer install (builds: prefetch then install; composer: cold install)' : ''} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`);
+  console.log(
+    `A/B ${which}${INSTALL ? ' + composer install (builds: prefetch then install; composer: cold install)' : ''} ${extra.join(' ')}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, ${runs} runs each, alternated`,
+  );
   console.log('| build | median wall s | median CPU s | median peak RSS MB | MB/s (median wall) | CPU s/GB | ok |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [b, rs] of results) {
     const wall = median(rs.map((r) => r.wall));
     const cpu = median(rs.map((r) => r.cpu));
-    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(wall)} | ${fmt(cpu)} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${fmt(w.total / 1e6 / wall, 0)} | ${fmt(cpu / (w.total / 1e9))} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} |`);
+    console.log(
+      `| ${path.relative(ROOT, b) || b} | ${fmt(wall)} | ${fmt(cpu)} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${fmt(w.total / 1e6 / wall, 0)} | ${fmt(cpu / (w.total / 1e9))} | ${rs.every((r) => r.ok) ? 'yes' : 'NO'} |`,
+    );
   }
 }
 
@@ -343,7 +429,9 @@ async function abNoop(builds, runs, extra) {
   console.log(`A/B no-op ${extra.join(' ')}: ${w.lockFile}, ${w.files.length} zips cached (fill exit ${fill.code}), ${runs} runs each, alternated`);
   console.log('| build | median wall s | best wall s | median CPU s | median peak RSS MB | exits |\n|---|---|---|---|---|---|');
   for (const [b, rs] of results) {
-    console.log(`| ${path.relative(ROOT, b) || b} | ${fmt(median(rs.map((r) => r.wall)))} | ${fmt(Math.min(...rs.map((r) => r.wall)))} | ${fmt(median(rs.map((r) => r.cpu)))} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${[...new Set(rs.map((r) => r.code))].join(',')} |`);
+    console.log(
+      `| ${path.relative(ROOT, b) || b} | ${fmt(median(rs.map((r) => r.wall)))} | ${fmt(Math.min(...rs.map((r) => r.wall)))} | ${fmt(median(rs.map((r) => r.cpu)))} | ${fmt(median(rs.map((r) => r.rssMB)), 0)} | ${[...new Set(rs.map((r) => r.code))].join(',')} |`,
+    );
   }
 }
 
@@ -356,11 +444,16 @@ async function main() {
     big: workload('symfony-demo', 'symfony-demo.composer.lock', 'big'),
     many: workload('laravel-firefly-iii', 'laravel-firefly-iii.composer.lock', 'many'),
   };
-  for (const w of Object.values(workloads)) log(`workload ${w.name}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, largest ${(w.largest / MiB).toFixed(1)} MiB`);
+  for (const w of Object.values(workloads))
+    log(`workload ${w.name}: ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, largest ${(w.largest / MiB).toFixed(1)} MiB`);
   const md = [];
-  md.push(`Date: ${new Date().toISOString()}  `, `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}  `);
+  md.push(
+    `Date: ${new Date().toISOString()}  `,
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}  `,
+  );
   md.push(`Command: \`npm run bench -- ${argv.join(' ')}\` (scale ${SCALE}; build ${path.relative(ROOT, BUILD) || '.'})`, '');
-  for (const w of Object.values(workloads)) md.push(`- workload ${w.name} (${w.lockFile}): ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, largest ${(w.largest / MiB).toFixed(1)} MiB`);
+  for (const w of Object.values(workloads))
+    md.push(`- workload ${w.name} (${w.lockFile}): ${w.files.length} zips, ${(w.total / MiB).toFixed(1)} MiB, largest ${(w.largest / MiB).toFixed(1)} MiB`);
   md.push('');
 
   // Raw loopback throughput first: it is also the "link" of the near scenario's bound.
@@ -372,8 +465,13 @@ async function main() {
   const loopbackBps = workloads.big.total / tp.wall;
   md.push('## Raw loopback throughput (no shaping, native, whole process incl. startup, sha1 + zip validation)', '');
   md.push('| checks | MB/s | CPU s/GB | wall s | CPU s | peak RSS MB | ok |', '|---|---|---|---|---|---|---|');
-  for (const [label, r] of [['deep (default)', tp], ['--verify structure', tpStructure]]) {
-    md.push(`| ${label} | ${fmt(workloads.big.total / 1e6 / r.wall, 0)} | ${fmt(r.cpu / (workloads.big.total / 1e9))} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.ok ? 'yes' : r.note} |`);
+  for (const [label, r] of [
+    ['deep (default)', tp],
+    ['--verify structure', tpStructure],
+  ]) {
+    md.push(
+      `| ${label} | ${fmt(workloads.big.total / 1e6 / r.wall, 0)} | ${fmt(r.cpu / (workloads.big.total / 1e9))} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.ok ? 'yes' : r.note} |`,
+    );
   }
   md.push('');
 
@@ -404,7 +502,12 @@ async function main() {
     await srv.stop();
     const composer = rows.find((r) => r.client === 'composer' && r.ok);
     const aria = rows.find((r) => r.client === 'raw aria2c' && r.ok);
-    md.push(`## ${s.name}: ${JSON.stringify(s.shaping)}`, '', `Physical bound ${fmt(b)} s (${s.split ? 'max(total/link, latency)' : 'max(total/link, largest/per-conn + latency)'}${s.shaping.linkBps ? '' : '; link = measured loopback rate'}).`, '');
+    md.push(
+      `## ${s.name}: ${JSON.stringify(s.shaping)}`,
+      '',
+      `Physical bound ${fmt(b)} s (${s.split ? 'max(total/link, latency)' : 'max(total/link, largest/per-conn + latency)'}${s.shaping.linkBps ? '' : '; link = measured loopback rate'}).`,
+      '',
+    );
     md.push('| client | wall s | CPU s | peak RSS MB | × Composer | × bound | × raw aria2c | ok |', '|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       const ok = r.ok;
@@ -413,7 +516,7 @@ async function main() {
       );
     }
     md.push('');
-    writeFileSync(path.join(WORK, 'last-results.md'), md.join('\n') + '\n');
+    writeFileSync(path.join(WORK, 'last-results.md'), `${md.join('\n')}\n`);
   }
 
   if (!flag('no-sweep')) await sweeps(workloads, md);
@@ -425,7 +528,7 @@ async function main() {
     md.push('## Sources: git mirrors (bench/sources.js)', '', '```', (sources.stdout || sources.stderr).trim(), '```', '');
   }
   md.push(`Total bench time ${fmt((performance.now() - started) / 1000, 0)} s.`);
-  writeFileSync(path.join(WORK, 'last-results.md'), md.join('\n') + '\n');
+  writeFileSync(path.join(WORK, 'last-results.md'), `${md.join('\n')}\n`);
   console.log(md.join('\n'));
 }
 
@@ -455,8 +558,18 @@ async function sweeps(workloads, md) {
     {
       scenario: 'far-many',
       variants: QUICK
-        ? [['-j', '16', '--per-origin', '8'], ['-j', '32', '--per-origin', '32'], ['-j', '64', '--per-origin', '64']]
-        : [['-j', '16', '--per-origin', '8'], ['-j', '16', '--per-origin', '16'], ['-j', '32', '--per-origin', '32'], ['-j', '64', '--per-origin', '64'], ['-j', '128', '--per-origin', '128']],
+        ? [
+            ['-j', '16', '--per-origin', '8'],
+            ['-j', '32', '--per-origin', '32'],
+            ['-j', '64', '--per-origin', '64'],
+          ]
+        : [
+            ['-j', '16', '--per-origin', '8'],
+            ['-j', '16', '--per-origin', '16'],
+            ['-j', '32', '--per-origin', '32'],
+            ['-j', '64', '--per-origin', '64'],
+            ['-j', '128', '--per-origin', '128'],
+          ],
     },
   ];
   for (const plan of plans) {
@@ -468,7 +581,9 @@ async function sweeps(workloads, md) {
     for (const v of plan.variants) {
       log(`sweep ${s.name}: ${v.join(' ')}`);
       const r = await runClient('native', w, srv.origin, v);
-      md.push(`| \`${v.join(' ')}\` | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${fmt(r.wall / bound(s, w, 0))} | ${r.ok ? 'yes' : r.note.replace(/\|/g, '/')} |`);
+      md.push(
+        `| \`${v.join(' ')}\` | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${fmt(r.wall / bound(s, w, 0))} | ${r.ok ? 'yes' : r.note.replace(/\|/g, '/')} |`,
+      );
     }
     md.push('');
     await srv.stop();
@@ -488,7 +603,11 @@ async function noop(md) {
   // Checking the same full cache by content: `verify` (deep by default), a prefetch told
   // `--verify deep` (cached archives inflated too), and `verify --verify structure`.
   const checks = [];
-  for (const [label, extra] of [['verify (deep)', ['verify']], ['prefetch --verify deep', ['--verify', 'deep']], ['verify --verify structure', ['verify', '--verify', 'structure']]]) {
+  for (const [label, extra] of [
+    ['verify (deep)', ['verify']],
+    ['prefetch --verify deep', ['--verify', 'deep']],
+    ['verify --verify structure', ['verify', '--verify', 'structure']],
+  ]) {
     const [c, a] = CLIENTS.native(dir, cache, extra);
     checks.push([label, await timed(c, a, { cwd: dir, env: baseEnv(dir) })]);
   }
@@ -498,7 +617,9 @@ async function noop(md) {
   const best = runs.reduce((a, r) => (r.wall < a.wall ? r : a));
   md.push(`## No-op: ${w.lockFile}, ${w.files.length} zips (${(w.total / MiB).toFixed(1)} MiB) already cached`, '');
   md.push('| run | wall s | CPU s | peak RSS MB | ok |', '|---|---|---|---|---|');
-  md.push(`| fill (cold) | ${fmt(fill.wall)} | ${fmt(fill.cpu)} | ${fmt(fill.rssMB, 0)} | ${fill.code === 0 && landed === w.downloadable ? 'yes' : `exit ${fill.code}, ${landed}`} |`);
+  md.push(
+    `| fill (cold) | ${fmt(fill.wall)} | ${fmt(fill.cpu)} | ${fmt(fill.rssMB, 0)} | ${fill.code === 0 && landed === w.downloadable ? 'yes' : `exit ${fill.code}, ${landed}`} |`,
+  );
   runs.forEach((r, i) => md.push(`| no-op #${i + 1} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`));
   for (const [label, r] of checks) md.push(`| ${label} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`);
   md.push('', `Best no-op ${fmt(best.wall)} s (target < 0.5 s).`, '');

@@ -135,12 +135,13 @@ server.on(o.tls ? 'secureConnection' : 'connection', (socket) => {
 server.keepAliveTimeout = 30_000;
 server.headersTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
 });
 process.on('message', (m) => {
   if (m === 'stats') process.send?.(stats);
 });
 process.on('SIGTERM', () => {
-  if (process.env['CP_BENCH_SERVER_STATS'] === '1') process.stderr.write(`bench server: ${stats.requests} requests, connections ${JSON.stringify(protocols)}\n`);
+  if (process.env['CP_BENCH_SERVER_STATS'] === '1')
+    process.stderr.write(`bench server: ${stats.requests} requests, connections ${JSON.stringify(protocols)}\n`);
   process.exit(0);
 });

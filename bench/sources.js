@@ -43,18 +43,40 @@ try {
   server.delayMs = DELAY;
   const project = path.join(root, 'project');
   mkdirSync(project, { recursive: true });
-  writeFileSync(path.join(project, 'composer.json'), JSON.stringify({ require: Object.fromEntries(packages.map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config: { 'secure-http': false } }));
-  const lock = { 'content-hash': 'x', packages, 'packages-dev': [], 'minimum-stability': 'dev', 'stability-flags': {}, 'prefer-stable': false, 'prefer-lowest': false, platform: [], 'platform-dev': [] };
+  writeFileSync(
+    path.join(project, 'composer.json'),
+    JSON.stringify({ require: Object.fromEntries(packages.map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config: { 'secure-http': false } }),
+  );
+  const lock = {
+    'content-hash': 'x',
+    packages,
+    'packages-dev': [],
+    'minimum-stability': 'dev',
+    'stability-flags': {},
+    'prefer-stable': false,
+    'prefer-lowest': false,
+    platform: [],
+    'platform-dev': [],
+  };
   writeFileSync(path.join(project, 'composer.lock'), JSON.stringify(lock));
 
-  const env = (cache) => ({ PATH: process.env.PATH, HOME: path.join(root, 'home'), COMPOSER_HOME: path.join(root, 'home', '.composer'), COMPOSER_CACHE_DIR: cache, COMPOSER_ALLOW_SUPERUSER: '1', COMPOSER_NO_INTERACTION: '1', COMPOSER_NO_AUDIT: '1' });
+  const env = (cache) => ({
+    PATH: process.env.PATH,
+    HOME: path.join(root, 'home'),
+    COMPOSER_HOME: path.join(root, 'home', '.composer'),
+    COMPOSER_CACHE_DIR: cache,
+    COMPOSER_ALLOW_SUPERUSER: '1',
+    COMPOSER_NO_INTERACTION: '1',
+    COMPOSER_NO_AUDIT: '1',
+  });
   const INSTALL = ['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '--quiet'];
   const fresh = () => {
     rmSync(path.join(project, 'vendor'), { recursive: true, force: true });
     return path.join(root, `cache-${Math.random().toString(36).slice(2)}`);
   };
   // Asynchronous on purpose: the git server lives in this process's event loop.
-  const run = (cmd, args, e) => new Promise((resolve, reject) => execFile(cmd, args, { cwd: project, env: e, maxBuffer: 64 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
+  const run = (cmd, args, e) =>
+    new Promise((resolve, reject) => execFile(cmd, args, { cwd: project, env: e, maxBuffer: 64 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
   const time = async (fn) => {
     const t = process.hrtime.bigint();
     await fn();
@@ -81,7 +103,9 @@ try {
   const total = median(rows.map((x) => x.total));
   console.log(`sources: ${REPOS} git repositories, ${DELAY} ms per request, median of ${RUNS}`);
   console.log(`  cold composer install           ${(cold / 1000).toFixed(2)} s`);
-  console.log(`  prefetch + composer install     ${(total / 1000).toFixed(2)} s (prefetch ${(median(rows.map((x) => x.prefetchMs)) / 1000).toFixed(2)} s)  ${(total / cold).toFixed(2)}×  (target ≤ 0.5×)`);
+  console.log(
+    `  prefetch + composer install     ${(total / 1000).toFixed(2)} s (prefetch ${(median(rows.map((x) => x.prefetchMs)) / 1000).toFixed(2)} s)  ${(total / cold).toFixed(2)}×  (target ≤ 0.5×)`,
+  );
   console.log(`  git requests during install     ${rows.map((x) => x.installRequests).join(', ')} (target 0)`);
 } finally {
   await server.close();

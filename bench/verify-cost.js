@@ -24,11 +24,53 @@ const targetMb = Number(arg('mb', '200'));
 const dir = arg('dir', '/tmp/cp-verify-bench');
 const only = arg('only', undefined);
 
-const WORDS = ['public', 'function', 'return', 'private', 'static', 'array', 'string', 'int', 'null', 'self', 'new', 'throw', 'if', 'foreach', 'as', '=>', '$this->', 'use', 'namespace', 'class', 'interface', 'extends', 'implements', '/**', '*/', '@param', '@return', 'Exception', 'Request', 'Response', 'Container', 'Config'];
+const WORDS = [
+  'public',
+  'function',
+  'return',
+  'private',
+  'static',
+  'array',
+  'string',
+  'int',
+  'null',
+  'self',
+  'new',
+  'throw',
+  'if',
+  'foreach',
+  'as',
+  '=>',
+  '$this->',
+  'use',
+  'namespace',
+  'class',
+  'interface',
+  'extends',
+  'implements',
+  '/**',
+  '*/',
+  '@param',
+  '@return',
+  'Exception',
+  'Request',
+  'Response',
+  'Container',
+  'Config',
+];
 
 function phpFile(rand, bytes) {
   const ident = () => `${WORDS[Math.floor(rand() * 10) + 20].replace(/\W/g, '')}${Math.floor(rand() * 5000).toString(36)}`;
-  const lines = ['<?php', '', `namespace Vendor\\${ident()}\\${ident()};`, '', `use Vendor\\${ident()}\\${ident()};`, '', `final class ${ident()} extends ${ident()}`, '{'];
+  const lines = [
+    '<?php',
+    '',
+    `namespace Vendor\\${ident()}\\${ident()};`,
+    '',
+    `use Vendor\\${ident()}\\${ident()};`,
+    '',
+    `final class ${ident()} extends ${ident()}`,
+    '{',
+  ];
   let size = lines.join('\n').length;
   while (size < bytes) {
     const n = 3 + Math.floor(rand() * 9);
@@ -63,13 +105,16 @@ async function ensureZips() {
     let total = 0;
     for (let i = 0; total < targetMb * 1024 * 1024; i++) {
       const fileCount = 10 + Math.floor(rand() * rand() * 400);
-      const zip = makePackageZip(rand, `vendor-pkg${i}-${(i * 2654435761 >>> 0).toString(16)}`, fileCount);
+      const zip = makePackageZip(rand, `vendor-pkg${i}-${((i * 2654435761) >>> 0).toString(16)}`, fileCount);
       await writeFile(path.join(dir, `pkg${String(i).padStart(4, '0')}.zip`), zip);
       total += zip.length;
     }
     await writeFile(marker, '');
   }
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.zip')).sort().map((f) => path.join(dir, f));
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith('.zip'))
+    .sort()
+    .map((f) => path.join(dir, f));
   let bytes = 0;
   for (const f of files) bytes += (await stat(f)).size;
   return { files, bytes };
@@ -112,7 +157,9 @@ for (const f of files) {
   }
   zip.close();
 }
-console.log(`${files.length} zips, ${(bytes / 1e6).toFixed(1)} MB of zip, ${entries} entries, ${(uncompressed / 1e6).toFixed(0)} MB inflated (${(uncompressed / bytes).toFixed(1)}×) in ${dir}; node ${process.version}`);
+console.log(
+  `${files.length} zips, ${(bytes / 1e6).toFixed(1)} MB of zip, ${entries} entries, ${(uncompressed / 1e6).toFixed(0)} MB inflated (${(uncompressed / bytes).toFixed(1)}×) in ${dir}; node ${process.version}`,
+);
 console.log('');
 console.log('| check | CPU s | CPU s per GB of zip | wall s |');
 console.log('|---|---|---|---|');

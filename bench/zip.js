@@ -30,7 +30,7 @@ function fill(length, seed) {
 
 /** A zip of about `size` bytes (exact within a few hundred bytes) with a composer.json and data files. */
 export function makeBenchZip(name, size, seed) {
-  const entries = [{ name: `${name.replace('/', '-')}/composer.json`, data: Buffer.from(JSON.stringify({ name }) + '\n') }];
+  const entries = [{ name: `${name.replace('/', '-')}/composer.json`, data: Buffer.from(`${JSON.stringify({ name })}\n`) }];
   const overheadPerEntry = 30 + 46 + 48;
   let remaining = Math.max(0, size - 200 - overheadPerEntry);
   let i = 0;

@@ -90,7 +90,9 @@ export class HttpStatusError extends PrefetchError {
       ...options,
       hint:
         options.hint ??
-        (options.retryAfterMs === undefined ? undefined : `The server asked to wait ${describeWait(options.retryAfterMs)} before the next request: run again after that, or fetch from a --mirror.`),
+        (options.retryAfterMs === undefined
+          ? undefined
+          : `The server asked to wait ${describeWait(options.retryAfterMs)} before the next request: run again after that, or fetch from a --mirror.`),
     });
     this.name = 'HttpStatusError';
     this.status = options.status;
@@ -138,13 +140,24 @@ export class RangeMismatchError extends PrefetchError {
   readonly expected: string | undefined;
   /** What the 206 carried instead. */
   readonly received: string | undefined;
-  constructor(options: { packageName: string; url: string; problem: RangeMismatchError['problem']; expected?: string | undefined; received?: string | undefined; detail: string }) {
-    super('E_NETWORK', `${options.packageName}: ${options.url} answered a byte range ${options.detail}; the partial bytes were discarded and the archive is fetched again whole`, {
-      packageName: options.packageName,
-      url: options.url,
-      retryable: true,
-      hint: 'The server (or a CDN or cache in front of it) answers byte ranges from another version of the file; nothing spliced reaches the cache. If this persists, report it to the host.',
-    });
+  constructor(options: {
+    packageName: string;
+    url: string;
+    problem: RangeMismatchError['problem'];
+    expected?: string | undefined;
+    received?: string | undefined;
+    detail: string;
+  }) {
+    super(
+      'E_NETWORK',
+      `${options.packageName}: ${options.url} answered a byte range ${options.detail}; the partial bytes were discarded and the archive is fetched again whole`,
+      {
+        packageName: options.packageName,
+        url: options.url,
+        retryable: true,
+        hint: 'The server (or a CDN or cache in front of it) answers byte ranges from another version of the file; nothing spliced reaches the cache. If this persists, report it to the host.',
+      },
+    );
     this.name = 'RangeMismatchError';
     this.problem = options.problem;
     this.expected = options.expected;
@@ -177,7 +190,13 @@ export class CacheStateError extends PrefetchError {
 /** Which bound ended a transfer; `option` is the flag that sets it. */
 export type TransferLimit =
   | { readonly kind: 'max-size'; readonly option: '--max-size'; readonly limitBytes: number; readonly bytes: number; readonly declared: boolean }
-  | { readonly kind: 'low-speed'; readonly option: '--low-speed-limit'; readonly limitBytesPerSecond: number; readonly windowMs: number; readonly bytesPerSecond: number }
+  | {
+      readonly kind: 'low-speed';
+      readonly option: '--low-speed-limit';
+      readonly limitBytesPerSecond: number;
+      readonly windowMs: number;
+      readonly bytesPerSecond: number;
+    }
   | { readonly kind: 'deadline'; readonly option: '--retry-max-time'; readonly limitMs: number };
 
 /**

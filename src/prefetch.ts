@@ -98,7 +98,12 @@ export async function prefetch(options: PrefetchOptions, deps: PrefetchDeps): Pr
   // The mirror packages counted like archives (and no longer as skipped for want of a dist).
   const counted = withSources(result.plan, result.summary, sources);
   // An interrupt during the git stage is an interrupted run too (exit 130), not a clean one.
-  return { ...result, sources, plan: counted.plan, summary: { ...counted.summary, durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted } };
+  return {
+    ...result,
+    sources,
+    plan: counted.plan,
+    summary: { ...counted.summary, durationMs: now() - started, interrupted: result.summary.interrupted || deps.signal.aborted },
+  };
 }
 
 /** Option combinations that cannot run, refused before anything is read or downloaded. */
@@ -146,14 +151,24 @@ function planProjects(projects: readonly Project[], options: PrefetchOptions): {
 }
 
 /** The plan and what the configuration says about it, before any download. */
-async function announcePlan(plan: Plan, groups: readonly ProjectGroup[], projects: readonly Project[], options: PrefetchOptions, deps: PrefetchDeps): Promise<void> {
+async function announcePlan(
+  plan: Plan,
+  groups: readonly ProjectGroup[],
+  projects: readonly Project[],
+  options: PrefetchOptions,
+  deps: PrefetchDeps,
+): Promise<void> {
   // Config problems Composer itself would print (a bad cache-files-maxsize, domains of the wrong type).
   for (const warning of new Set(projects.flatMap((p) => [...p.config.warnings, ...p.auth.warnings]))) deps.emit({ type: 'warning', message: warning });
   for (const warning of await unusedProjectDefaults(groups, options.cwd, deps.environment.env)) deps.emit({ type: 'warning', message: warning });
   deps.emit({ type: 'planned', plan });
   for (const warning of plan.warnings) deps.emit({ type: 'warning', message: warning });
   if (projects.some((p) => p.config.cacheReadOnly)) {
-    deps.emit({ type: 'warning', message: 'Composer\'s cache is read-only (cache-read-only / COMPOSER_CACHE_READ_ONLY): prefetched archives are still read by `composer install`, which will not add or remove any itself.' });
+    deps.emit({
+      type: 'warning',
+      message:
+        "Composer's cache is read-only (cache-read-only / COMPOSER_CACHE_READ_ONLY): prefetched archives are still read by `composer install`, which will not add or remove any itself.",
+    });
   }
 }
 
@@ -161,7 +176,12 @@ async function announcePlan(plan: Plan, groups: readonly ProjectGroup[], project
  * After the archives: the git mirrors of packages `composer install` takes from source, in
  * Composer's `cache-vcs-dir` (src/vcs). Loaded only when a lock has such a package.
  */
-async function prefetchSourceMirrors(mode: 'plan' | 'check' | 'fetch', options: PrefetchOptions, projects: readonly Project[], deps: PrefetchDeps): Promise<SourceOutcome | undefined> {
+async function prefetchSourceMirrors(
+  mode: 'plan' | 'check' | 'fetch',
+  options: PrefetchOptions,
+  projects: readonly Project[],
+  deps: PrefetchDeps,
+): Promise<SourceOutcome | undefined> {
   if (options.source === false) return undefined;
   if (!projects.some((p) => p.group.inputs.some((i) => i.packages.some((pkg) => installsFromMirror(pkg, p.config.preferredInstall))))) return undefined;
   const { prefetchSources } = await import('./vcs/source-stage.js');
@@ -263,7 +283,9 @@ async function checkAndDownload(run: {
   const states = await inspectCache(tasks, options, checks);
   const cached = states.filter((s) => s.state === 'valid').map((s) => s.task);
   for (const task of cached) deps.emit({ type: 'done', task, result: 'cached', bytes: 0, url: undefined });
-  const unreadable: TaskResult[] = states.flatMap((s) => (s.state === 'unreadable' ? [{ kind: 'failed' as const, task: s.task, attempts: 0, error: s.error }] : []));
+  const unreadable: TaskResult[] = states.flatMap((s) =>
+    s.state === 'unreadable' ? [{ kind: 'failed' as const, task: s.task, attempts: 0, error: s.error }] : [],
+  );
   const pending = states.filter((s) => s.state === 'missing' || s.state === 'invalid').map((s) => s.task);
 
   if (options.verifyOnly) {
@@ -342,7 +364,12 @@ async function download(
   // Never through a link that leaves the cache: files there are not ours to delete. Best effort: a
   // directory that cannot be listed fails its own packages later, with their own message. Beside
   // the downloads, not before them: only other runs' temp files (older, or of dead processes) go.
-  const cleaned = Promise.all([...dirs].map(async ([dir, root]) => (await resolvesInside(dir, root).catch(() => false)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true }).catch(() => 0)));
+  const cleaned = Promise.all(
+    [...dirs].map(
+      async ([dir, root]) =>
+        (await resolvesInside(dir, root).catch(() => false)) && cleanStaleTempFiles(dir, { olderThanMs: STALE_TEMP_MS, removeDead: true }).catch(() => 0),
+    ),
+  );
   try {
     return await fetchPending(pending, options, projects, deps, checks, network);
   } finally {
@@ -375,11 +402,18 @@ async function fetchPending(
   const clientCertificates = new Map<string, ClientTls>();
   for (const p of projects) {
     if (p.auth.clientCertificates === undefined || p.auth.clientCertificates.size === 0) continue;
-    for (const [origin, tls] of await loadClientCertificates(p.auth.clientCertificates, p.group.dir)) if (!clientCertificates.has(origin)) clientCertificates.set(origin, tls);
+    for (const [origin, tls] of await loadClientCertificates(p.auth.clientCertificates, p.group.dir))
+      if (!clientCertificates.has(origin)) clientCertificates.set(origin, tls);
   }
   const dispatcher = createDispatcher({ ...d, ca, clientCertificates }, env);
   const freshDispatcher = (): Dispatcher => createDispatcher({ ...d, perOrigin: 1, ca, clientCertificates }, env);
-  const setup: BackendSetup = { backend: options.backend, aria2c: options.aria2c, dispatcher, freshDispatcher, network: { proxies: resolveProxySettings(env), ca } };
+  const setup: BackendSetup = {
+    backend: options.backend,
+    aria2c: options.aria2c,
+    dispatcher,
+    freshDispatcher,
+    network: { proxies: resolveProxySettings(env), ca },
+  };
   const backend = deps.createBackend ? await deps.createBackend(setup) : await pickBackend(setup);
   const ctx: FetchContext = {
     signal: deps.signal,
@@ -466,7 +500,11 @@ async function loadProject(group: ProjectGroup, options: PrefetchOptions, enviro
   const here: Environment = { ...environment, env, cwd: group.dir };
   const composerHome = resolveComposerHome(here);
   const config = await loadComposerConfig({ cwd: group.dir, env, composerHome });
-  const dirs = resolveCacheDirs(here, { project: config.project, global: config.global }, options.cacheDir === undefined ? {} : { cacheDir: path.resolve(options.cwd, options.cacheDir) });
+  const dirs = resolveCacheDirs(
+    here,
+    { project: config.project, global: config.global },
+    options.cacheDir === undefined ? {} : { cacheDir: path.resolve(options.cwd, options.cacheDir) },
+  );
   const disabled = cacheDisabledReason(dirs.cacheFilesDir, config);
   if (disabled !== undefined) {
     throw new PrefetchError('E_CACHE', disabled, { hint: 'Prefetching would have no effect: Composer would not read the cache.' });

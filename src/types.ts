@@ -281,7 +281,14 @@ export type PrefetchEvent =
    * and valid, `pending` are to be downloaded. Not sent by `verify`.
    */
   | { readonly type: 'checked'; readonly cacheFilesDir: string; readonly cached: number; readonly pending: number }
-  | { readonly type: 'retried'; readonly task: DownloadTask; readonly url: string; readonly attempt: number; readonly delayMs: number; readonly error: PrefetchError }
+  | {
+      readonly type: 'retried';
+      readonly task: DownloadTask;
+      readonly url: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: PrefetchError;
+    }
   | { readonly type: 'done'; readonly task: DownloadTask; readonly result: 'downloaded' | 'cached'; readonly bytes: number; readonly url: string | undefined }
   | { readonly type: 'failed'; readonly task: DownloadTask; readonly error: PrefetchError }
   | { readonly type: 'warning'; readonly message: string }

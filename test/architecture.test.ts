@@ -33,7 +33,10 @@ function sourceFiles(dir = srcDir): string[] {
 /** Relative imports of one file, type-only ones included (they bind layers just the same). */
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(srcDir, file), 'utf8');
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gm), ...text.matchAll(/\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g)].map((m) => m[1]!);
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gm),
+    ...text.matchAll(/\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g),
+  ].map((m) => m[1]!);
   return specifiers.map((s) => path.posix.normalize(path.posix.join(path.posix.dirname(file), s)).replace(/\.js$/, '.ts'));
 }
 
@@ -69,11 +72,17 @@ describe('architecture', () => {
   });
 
   it('src has no import cycle', () => {
-    assert.deepEqual(findCycles(graph).map((cycle) => cycle.join(' -> ')), []);
+    assert.deepEqual(
+      findCycles(graph).map((cycle) => cycle.join(' -> ')),
+      [],
+    );
   });
 
   it('every source folder has a layer', () => {
-    assert.deepEqual(files.filter((file) => layerOf(file) < 0), []);
+    assert.deepEqual(
+      files.filter((file) => layerOf(file) < 0),
+      [],
+    );
   });
 
   it('lower layers never import upper ones, nor folders of their own layer', () => {
@@ -88,13 +97,17 @@ describe('architecture', () => {
   });
 
   it('backends know tasks only as data: they import neither plan/ nor auth/', () => {
-    const wrong = [...graph].flatMap(([file, imports]) => (unitOf(file) === 'backends' ? imports.filter((t) => unitOf(t) === 'plan' || unitOf(t) === 'auth').map((t) => `${file} -> ${t}`) : []));
+    const wrong = [...graph].flatMap(([file, imports]) =>
+      unitOf(file) === 'backends' ? imports.filter((t) => unitOf(t) === 'plan' || unitOf(t) === 'auth').map((t) => `${file} -> ${t}`) : [],
+    );
     assert.deepEqual(wrong, []);
   });
 
   it('no backend imports another; only pick-backend.ts knows them all', () => {
     // A backend is a module of backends/ that builds one (`create…Backend`).
-    const backends = files.filter((file) => unitOf(file) === 'backends' && /^export (?:async )?function create\w*Backend\b/m.test(readFileSync(path.join(srcDir, file), 'utf8')));
+    const backends = files.filter(
+      (file) => unitOf(file) === 'backends' && /^export (?:async )?function create\w*Backend\b/m.test(readFileSync(path.join(srcDir, file), 'utf8')),
+    );
     assert.ok(backends.includes('backends/native.ts') && backends.includes('backends/aria2.ts'), backends.join(', '));
     const wrong: string[] = [];
     for (const [file, imports] of graph) {

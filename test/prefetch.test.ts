@@ -24,7 +24,9 @@ describe('prefetch(): the stages of a run, in-process', () => {
     server = await new DistServer().start();
     const packages = server.addPackages(['acme/one', 'acme/two']);
     project = path.join(root, 'project');
-    await writeHttpProject(project, packages, [{ name: 'acme/dev', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/missing.zip`, reference: sha1('dev') } }]);
+    await writeHttpProject(project, packages, [
+      { name: 'acme/dev', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/missing.zip`, reference: sha1('dev') } },
+    ]);
   });
   after(async () => {
     await server.stop();
@@ -60,7 +62,10 @@ describe('prefetch(): the stages of a run, in-process', () => {
     const types = events.map((e) => e.type);
     assert.equal(types[0], 'planned', 'the plan is announced before anything else happens');
     assert.ok(types.indexOf('planned') < types.indexOf('started'));
-    assert.deepEqual(result.plan.skipped.map((s) => `${s.packageName}:${s.reason}`), ['acme/dev:dev-excluded']);
+    assert.deepEqual(
+      result.plan.skipped.map((s) => `${s.packageName}:${s.reason}`),
+      ['acme/dev:dev-excluded'],
+    );
     assert.equal(result.summary.downloaded, 2);
     assert.equal(result.summary.failed, 0);
     for (const task of result.plan.tasks) assert.ok(existsSync(task.cachePath), task.cachePath);

@@ -130,10 +130,14 @@ export function authHeaders(config: AuthConfig, url: URL): Record<string, string
       // GitHub Enterprise (a github-domains host): falls through to Basic token:x-oauth-basic.
       return { authorization: basicAuthorization(credential.token, 'x-oauth-basic') };
     case 'gitlab-oauth':
-      return config.gitlabDomains.includes(origin) ? { authorization: `Bearer ${credential.token}` } : { authorization: basicAuthorization(credential.token, 'oauth2') };
+      return config.gitlabDomains.includes(origin)
+        ? { authorization: `Bearer ${credential.token}` }
+        : { authorization: basicAuthorization(credential.token, 'oauth2') };
     case 'gitlab-token':
       if (credential.username !== undefined) return { authorization: basicAuthorization(credential.username, credential.token) };
-      return config.gitlabDomains.includes(origin) ? { 'private-token': credential.token } : { authorization: basicAuthorization(credential.token, 'private-token') };
+      return config.gitlabDomains.includes(origin)
+        ? { 'private-token': credential.token }
+        : { authorization: basicAuthorization(credential.token, 'private-token') };
     case 'bitbucket-oauth':
       if (origin === 'bitbucket.org') {
         if (url.href === BITBUCKET_TOKEN_URL || isPublicBitbucketDownload(url)) return {};
@@ -151,4 +155,3 @@ export function authHeaders(config: AuthConfig, url: URL): Record<string, string
       return { authorization: basicAuthorization(credential.username, credential.token) };
   }
 }
-

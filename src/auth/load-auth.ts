@@ -53,7 +53,16 @@ export interface AuthSource {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-const AUTH_KEYS: readonly AuthKey[] = ['bitbucket-oauth', 'github-oauth', 'gitlab-oauth', 'gitlab-token', 'http-basic', 'bearer', 'custom-headers', 'forgejo-token'];
+const AUTH_KEYS: readonly AuthKey[] = [
+  'bitbucket-oauth',
+  'github-oauth',
+  'gitlab-oauth',
+  'gitlab-token',
+  'http-basic',
+  'bearer',
+  'custom-headers',
+  'forgejo-token',
+];
 /** Merged like the others, but not a header: a TLS setting of the connection (`client-certificate`, 2.10). */
 const CLIENT_CERTIFICATE_KEY = 'client-certificate';
 
@@ -113,7 +122,10 @@ export async function loadAuth(options: LoadAuthOptions): Promise<LoadedAuth> {
 /** `Config::merge` per auth key (a later source replaces a host's entry) — pure. */
 function mergeAuthSources(sources: readonly AuthSource[]): Record<AuthKey | typeof CLIENT_CERTIFICATE_KEY, Record<string, unknown>> {
   const keys = [...AUTH_KEYS, CLIENT_CERTIFICATE_KEY] as const;
-  const merged = Object.fromEntries(keys.map((key) => [key, {} as Record<string, unknown>])) as Record<AuthKey | typeof CLIENT_CERTIFICATE_KEY, Record<string, unknown>>;
+  const merged = Object.fromEntries(keys.map((key) => [key, {} as Record<string, unknown>])) as Record<
+    AuthKey | typeof CLIENT_CERTIFICATE_KEY,
+    Record<string, unknown>
+  >;
   for (const source of sources) {
     for (const key of keys) {
       const map = source.data[key];

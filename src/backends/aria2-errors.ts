@@ -19,7 +19,10 @@ const DISK_CODES = new Set([9, 13, 14, 15, 16, 17, 18]);
  * 32 (checksum) is handled by the caller, which runs the left-over file through the shared
  * verification gate to get the real expected/actual pair.
  */
-export function aria2FailureToError(failure: Aria2Failure, context: { packageName: string; url: string; answer?: HttpAnswer | undefined; nowMs?: number }): PrefetchError {
+export function aria2FailureToError(
+  failure: Aria2Failure,
+  context: { packageName: string; url: string; answer?: HttpAnswer | undefined; nowMs?: number },
+): PrefetchError {
   const code = Number(failure.errorCode ?? '1');
   const message = (failure.errorMessage ?? '').trim() || `aria2 error ${code}`;
   const status = /status=(\d{3})/.exec(message);

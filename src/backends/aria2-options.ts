@@ -81,7 +81,10 @@ export function aria2ConfFile(secret: string, network?: Aria2Network): string {
   const lines = [`rpc-secret=${secret}`];
   if (network !== undefined) {
     const bypassAll = network.proxies.noProxy.some((rule) => rule.host === '*');
-    for (const [scheme, endpoint] of [['http', network.proxies.http], ['https', network.proxies.https]] as const) {
+    for (const [scheme, endpoint] of [
+      ['http', network.proxies.http],
+      ['https', network.proxies.https],
+    ] as const) {
       if (endpoint === undefined || bypassAll) continue;
       lines.push(`${scheme}-proxy=${endpoint.uri}`);
       const credentials = proxyCredentials(endpoint.authorization);

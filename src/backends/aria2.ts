@@ -8,7 +8,15 @@ import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName, removeQuietly } from '../cache/temp-files.js';
 import { PrefetchError, toPrefetchError } from '../errors.js';
 import { maxSizeError } from './transfer-watch.js';
-import { aria2ConfFile, aria2Environment, aria2DownloadOptions, aria2ProcessArgs, isSupportedAria2Version, MIN_ARIA2_VERSION, parseAria2Version } from './aria2-options.js';
+import {
+  aria2ConfFile,
+  aria2Environment,
+  aria2DownloadOptions,
+  aria2ProcessArgs,
+  isSupportedAria2Version,
+  MIN_ARIA2_VERSION,
+  parseAria2Version,
+} from './aria2-options.js';
 import { aria2FailureToError } from './aria2-errors.js';
 import { Aria2Rpc } from './aria2-rpc.js';
 import { TransferBudget } from './transfer-budget.js';
@@ -69,7 +77,9 @@ async function probeAria2(bin: string): Promise<string> {
     throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} --version did not print an aria2 version`, { hint: INSTALL_HINT });
   }
   if (!isSupportedAria2Version(version)) {
-    throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} is aria2 ${version.join('.')}, at least ${MIN_ARIA2_VERSION.join('.')} is needed`, { hint: INSTALL_HINT });
+    throw new PrefetchError('E_BACKEND', `--backend aria2: ${bin} is aria2 ${version.join('.')}, at least ${MIN_ARIA2_VERSION.join('.')} is needed`, {
+      hint: INSTALL_HINT,
+    });
   }
   return version.join('.');
 }
@@ -98,7 +108,13 @@ export async function createAria2Backend(options: Aria2BackendOptions): Promise<
     name: 'aria2',
     async fetchAll(tasks: readonly SettledTask[], ctx: FetchContext): Promise<TaskResult[]> {
       if (tasks.length === 0) return [];
-      const session = await Aria2Session.start({ bin, cacheFilesDir: cacheFilesDirOf(tasks[0]!), download: ctx.options, signal: ctx.signal, network: options.network });
+      const session = await Aria2Session.start({
+        bin,
+        cacheFilesDir: cacheFilesDirOf(tasks[0]!),
+        download: ctx.options,
+        signal: ctx.signal,
+        network: options.network,
+      });
       sessions.add(session);
       try {
         const policy = retryPolicyFor(ctx.options, options.retryPolicy);
@@ -135,36 +151,47 @@ interface TaskDeps {
 function runTask(task: SettledTask, index: number, deps: TaskDeps): Promise<TaskResult> {
   const { ctx } = deps;
   let whole = false;
-  return fetchTask(task, ctx, { policy: deps.policy, random: deps.random }, {
-    async attempt(url, attempt, scope) {
-      // secure-http for the first hop; the hops aria2 follows are checked as its log shows them (`transfer`).
-      task.policy.assertAllowed(new URL(url));
-      // One aria2 download holds one slot of its first host's gate (aria2 follows redirects itself).
-      const host = new URL(url).host;
-      const release = await deps.budget.acquire(host, scope.signal);
-      const { gate } = deps.budget;
-      const sentAt = gate.now();
-      try {
-        scope.started();
-        ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
-        const staged = await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole, sentAt });
-        gate.succeeded(host);
-        return staged;
-      } catch (error) {
-        if (isResetLike((error as { cause?: unknown }).cause ?? error)) gate.reset(host, sentAt);
-        throw error;
-      } finally {
-        release();
-      }
+  return fetchTask(
+    task,
+    ctx,
+    { policy: deps.policy, random: deps.random },
+    {
+      async attempt(url, attempt, scope) {
+        // secure-http for the first hop; the hops aria2 follows are checked as its log shows them (`transfer`).
+        task.policy.assertAllowed(new URL(url));
+        // One aria2 download holds one slot of its first host's gate (aria2 follows redirects itself).
+        const host = new URL(url).host;
+        const release = await deps.budget.acquire(host, scope.signal);
+        const { gate } = deps.budget;
+        const sentAt = gate.now();
+        try {
+          scope.started();
+          ctx.emit({ type: 'started', task, url: task.policy.redact(url), attempt });
+          const staged = await transfer(task, url, `p${index}-a${attempt}.part`, deps, { signal: scope.signal, whole, sentAt });
+          gate.succeeded(host);
+          return staged;
+        } catch (error) {
+          if (isResetLike((error as { cause?: unknown }).cause ?? error)) gate.reset(host, sentAt);
+          throw error;
+        } finally {
+          release();
+        }
+      },
+      rejected() {
+        whole = true;
+      },
     },
-    rejected() {
-      whole = true;
-    },
-  });
+  );
 }
 
 /** One aria2 download of one URL into staging. Returns the staged file, or throws the mapped error. */
-async function transfer(task: SettledTask, url: string, out: string, deps: TaskDeps, how: { readonly signal: AbortSignal; readonly whole: boolean; readonly sentAt: number }): Promise<StagedFile> {
+async function transfer(
+  task: SettledTask,
+  url: string,
+  out: string,
+  deps: TaskDeps,
+  how: { readonly signal: AbortSignal; readonly whole: boolean; readonly sentAt: number },
+): Promise<StagedFile> {
   const { ctx, session } = deps;
   const shown = task.policy.redact(url);
   // Staged in the task's own cache dir, so accepting the file is a rename within one filesystem.
@@ -193,7 +220,14 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   let outcome: Outcome;
   try {
     outcome = await session.download(url, {
-      options: aria2DownloadOptions({ dir: stagingDir, out, expectedSha1: task.expectedSha1, download: ctx.options, userAgent: deps.userAgent, whole: how.whole }),
+      options: aria2DownloadOptions({
+        dir: stagingDir,
+        out,
+        expectedSha1: task.expectedSha1,
+        download: ctx.options,
+        userAgent: deps.userAgent,
+        whole: how.whole,
+      }),
       onProgress: (bytes, total) => ctx.emit({ type: 'progress', task, bytes, total }),
       signal: AbortSignal.any([how.signal, refuse.signal]),
       maxSizeBytes: ctx.options.maxSizeBytes,
@@ -212,7 +246,10 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
     throw refused;
   }
   if (outcome.kind === 'complete' || (outcome.kind === 'error' && outcome.errorCode === '32')) {
-    const bytes = await stat(file).then((s) => s.size, () => undefined);
+    const bytes = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (bytes !== undefined) {
       if (outcome.kind === 'complete') ctx.emit({ type: 'progress', task, bytes, total: bytes });
       // A checksum failure still goes through the shared gate: it rejects the file with the same
@@ -227,11 +264,13 @@ async function transfer(task: SettledTask, url: string, out: string, deps: TaskD
   }
   if (outcome.kind === 'backend-failed') throw outcome.error;
   if (outcome.kind === 'complete') {
-    throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, { packageName: task.packageName, url: shown });
+    throw new PrefetchError('E_BACKEND', `${task.packageName}: aria2 reported ${shown} complete but left no file`, {
+      packageName: task.packageName,
+      url: shown,
+    });
   }
   throw aria2FailureToError(outcome, { packageName: task.packageName, url: shown, answer: exchanges.lastFinal() });
 }
-
 
 type Outcome =
   | { readonly kind: 'complete' }
@@ -352,7 +391,10 @@ class Aria2Session {
           kill: (signal) => child.kill(signal),
           stdout: child.stdout,
           stderr: child.stderr,
-          done: child.then(() => undefined, () => undefined),
+          done: child.then(
+            () => undefined,
+            () => undefined,
+          ),
         };
         const rpc = new Aria2Rpc(port, secret);
         const session = new Aria2Session(o.cacheFilesDir, stagingDir, rpc, subprocess, o.signal);
@@ -366,9 +408,13 @@ class Aria2Session {
         // A port taken between our probe and aria2's bind: try another; anything else is final.
         if (!/bind|address already in use|port/i.test(lastOutput)) break;
       }
-      throw new PrefetchError('E_BACKEND', `--backend aria2: aria2c did not start${lastOutput.trim() ? `: ${lastOutput.trim().split('\n').slice(-3).join(' ')}` : ''}`, {
-        hint: INSTALL_HINT,
-      });
+      throw new PrefetchError(
+        'E_BACKEND',
+        `--backend aria2: aria2c did not start${lastOutput.trim() ? `: ${lastOutput.trim().split('\n').slice(-3).join(' ')}` : ''}`,
+        {
+          hint: INSTALL_HINT,
+        },
+      );
     } catch (error) {
       await rm(stagingDir, { recursive: true, force: true });
       throw error;
@@ -385,11 +431,15 @@ class Aria2Session {
     if (dir === undefined) {
       if (this.#stopping !== undefined) return Promise.resolve(this.stagingDir);
       dir = makeStagingDir(cacheFilesDir).catch((error: unknown) => {
-        throw new PrefetchError('E_CACHE', `${packageName}: cannot make aria2's staging folder in ${cacheFilesDir}: ${error instanceof Error ? error.message : String(error)}`, {
-          packageName,
-          cause: error,
-          hint: 'Check that the Composer cache directory is writable.',
-        });
+        throw new PrefetchError(
+          'E_CACHE',
+          `${packageName}: cannot make aria2's staging folder in ${cacheFilesDir}: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            packageName,
+            cause: error,
+            hint: 'Check that the Composer cache directory is writable.',
+          },
+        );
       });
       this.#staging.set(cacheFilesDir, dir);
     }
@@ -449,7 +499,13 @@ class Aria2Session {
     this.#pending.delete(exchange.cuid);
     if (target === undefined) return;
     const { watch, url } = target;
-    watch.add({ status: exchange.status, url, retryAfter: exchange.headers['retry-after'], rateLimitRemaining: exchange.headers['x-ratelimit-remaining'], rateLimitReset: exchange.headers['x-ratelimit-reset'] });
+    watch.add({
+      status: exchange.status,
+      url,
+      retryAfter: exchange.headers['retry-after'],
+      rateLimitRemaining: exchange.headers['x-ratelimit-remaining'],
+      rateLimitReset: exchange.headers['x-ratelimit-reset'],
+    });
     const location = exchange.headers['location'];
     if (exchange.status >= 300 && exchange.status < 400 && location !== undefined) {
       let next: URL;
@@ -468,7 +524,10 @@ class Aria2Session {
    * package's deadline) and `maxSizeBytes` stop this one download over RPC (`aria2.forceRemove`):
    * aria2 has no size limit of its own, and its `--timeout` is per read, not per download.
    */
-  async download(url: string, o: { options: Record<string, string>; onProgress: Waiter['onProgress']; signal?: AbortSignal; maxSizeBytes?: number }): Promise<Outcome> {
+  async download(
+    url: string,
+    o: { options: Record<string, string>; onProgress: Waiter['onProgress']; signal?: AbortSignal; maxSizeBytes?: number },
+  ): Promise<Outcome> {
     if (this.#signal.aborted || o.signal?.aborted) return { kind: 'aborted' };
     if (this.#exited) return { kind: 'backend-failed', error: this.#diedError() };
     let gid: string;
@@ -476,7 +535,10 @@ class Aria2Session {
       gid = await this.#rpc.call<string>('aria2.addUri', [url], o.options);
     } catch (error) {
       if (this.#signal.aborted) return { kind: 'aborted' };
-      return { kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 refused a download: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) };
+      return {
+        kind: 'backend-failed',
+        error: new PrefetchError('E_BACKEND', `aria2 refused a download: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+      };
     }
     const onAbort = (): void => this.#stopDownload(gid, { kind: 'aborted' });
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -570,7 +632,10 @@ class Aria2Session {
       gids.forEach((gid, i) => this.#update(gid, answers[i]));
     } catch (error) {
       if (!this.#signal.aborted && !this.#stopping && !this.#exited) {
-        this.#settleAll({ kind: 'backend-failed', error: new PrefetchError('E_BACKEND', `aria2 RPC failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) });
+        this.#settleAll({
+          kind: 'backend-failed',
+          error: new PrefetchError('E_BACKEND', `aria2 RPC failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+        });
       }
     } finally {
       this.#timer = undefined;

@@ -89,7 +89,8 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
       if (startedAt !== undefined) return;
       startedAt = clock.now();
       // Past setTimeout's ceiling (~24.8 days) Node would fire at once: such a budget means "none".
-      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS) cancelDeadline = clock.after(budgetMs, () => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)));
+      if (budgetMs > 0 && budgetMs <= MAX_TIMER_MS)
+        cancelDeadline = clock.after(budgetMs, () => deadline.abort(deadlineError(task, budgetMs, shownNow, lastError)));
     },
   };
   // The one place a package fails: the event and the result carry the same, explained error.
@@ -123,7 +124,12 @@ export async function fetchTask(task: SettledTask, ctx: FetchContext, retry: Ret
             lastError = error;
             if (staged !== undefined) transfer.rejected?.(url, error);
             if (error.code === 'E_CHECKSUM' || error.code === 'E_CORRUPT') integrityFailures++;
-            const verdict = decideRetry(error, { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : clock.now() - startedAt }, retry.policy, retry.random);
+            const verdict = decideRetry(
+              error,
+              { attempts: urlAttempts, integrityFailures, elapsedMs: startedAt === undefined ? 0 : clock.now() - startedAt },
+              retry.policy,
+              retry.random,
+            );
             if (verdict.action === 'next-url') {
               // Moving on to the next URL is a retry too: reporters count this URL's failure and its cause.
               if (index < urls.length - 1) ctx.emit({ type: 'retried', task, url: shown, attempt: attempts, delayMs: 0, error });
@@ -160,7 +166,8 @@ export function urlsToTry(task: DownloadTask): readonly string[] {
 /** The package's `--retry-max-time` ran out; says where it was and what went wrong before. */
 function deadlineError(task: DownloadTask, budgetMs: number, shown: string | undefined, last: PrefetchError | undefined): TransferLimitError {
   const where = shown === undefined ? '' : `; the transfer from ${shown} was stopped`;
-  const lastProblem = last === undefined ? undefined : last.message.startsWith(`${task.packageName}: `) ? last.message.slice(task.packageName.length + 2) : last.message;
+  const lastProblem =
+    last === undefined ? undefined : last.message.startsWith(`${task.packageName}: `) ? last.message.slice(task.packageName.length + 2) : last.message;
   const before = lastProblem === undefined ? '' : ` (before that: ${lastProblem})`;
   return new TransferLimitError({
     packageName: task.packageName,

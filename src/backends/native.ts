@@ -151,27 +151,32 @@ function runTask(task: SettledTask, deps: Deps): Promise<TaskResult> {
   const resume = new ResumePoint();
   let whole = false;
   let lastAssembled = false;
-  return fetchTask(task, deps.ctx, { policy: deps.policy, random: deps.random }, {
-    async attempt(url, attempt, scope) {
-      if (whole) await resume.discard();
-      try {
-        const { staged, assembled } = await transfer(task, url, attempt, { resume, whole, signal: scope.signal, started: scope.started }, deps);
-        lastAssembled = assembled;
-        resume.release();
-        return staged;
-      } catch (error) {
-        if (error instanceof RangeMismatchError) whole = true;
-        throw error;
-      }
+  return fetchTask(
+    task,
+    deps.ctx,
+    { policy: deps.policy, random: deps.random },
+    {
+      async attempt(url, attempt, scope) {
+        if (whole) await resume.discard();
+        try {
+          const { staged, assembled } = await transfer(task, url, attempt, { resume, whole, signal: scope.signal, started: scope.started }, deps);
+          lastAssembled = assembled;
+          resume.release();
+          return staged;
+        } catch (error) {
+          if (error instanceof RangeMismatchError) whole = true;
+          throw error;
+        }
+      },
+      rejected() {
+        if (lastAssembled) whole = true;
+      },
+      async leave() {
+        // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
+        await resume.discard();
+      },
     },
-    rejected() {
-      if (lastAssembled) whole = true;
-    },
-    async leave() {
-      // Interrupted, out of retries, or moving to another URL (other bytes): drop the partial.
-      await resume.discard();
-    },
-  });
+  );
 }
 
 /** How one attempt goes: where it resumes from, whether it must be one whole response, and its package's signal. */
@@ -255,7 +260,13 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
       const sentAt = deps.budget.gate.now();
       let response: Dispatcher.ResponseData;
       try {
-        response = await exchange.dispatcher.request({ origin: current.origin, path: `${current.pathname}${current.search}`, method: 'GET', headers, signal: watch.signal });
+        response = await exchange.dispatcher.request({
+          origin: current.origin,
+          path: `${current.pathname}${current.search}`,
+          method: 'GET',
+          headers,
+          signal: watch.signal,
+        });
       } catch (error) {
         // Sent but unanswered: the server may well have seen it.
         if (!watch.signal.aborted) deps.ctx.emit({ type: 'exchange', task, url: shown, status: undefined });
@@ -282,7 +293,13 @@ async function followRedirects(task: SettledTask, url: string, attempt: number, 
 }
 
 /** A 200/206 becomes the staged file (split, resumed or streamed whole); any other status an `HttpStatusError`. */
-async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, exchange: Exchange, deps: Deps): Promise<{ staged: StagedFile; assembled: boolean }> {
+async function handleResponse(
+  task: SettledTask,
+  landed: Landed,
+  how: Attempt,
+  exchange: Exchange,
+  deps: Deps,
+): Promise<{ staged: StagedFile; assembled: boolean }> {
   const { ctx } = deps;
   const { response, url, shown, sentAt } = landed;
   const { resumeFrom, watch } = exchange;
@@ -330,14 +347,29 @@ async function handleResponse(task: SettledTask, landed: Landed, how: Attempt, e
   if (isPushback(statusCode)) deps.budget.gate.congested(url.host, sentAt);
   // Our offset is no longer valid: start over on the next attempt.
   if (statusCode === 416) await how.resume.discard();
-  throw statusFailure({ status: statusCode, url, retryAfter: header(response.headers, 'retry-after'), rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'), rateLimitReset: header(response.headers, 'x-ratelimit-reset') }, { packageName: task.packageName, shown, nowMs: Date.now() });
+  throw statusFailure(
+    {
+      status: statusCode,
+      url,
+      retryAfter: header(response.headers, 'retry-after'),
+      rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'),
+      rateLimitReset: header(response.headers, 'x-ratelimit-reset'),
+    },
+    { packageName: task.packageName, shown, nowMs: Date.now() },
+  );
 }
 
 /** Streams one response into the partial file it continues or a new one; the resume point holds it meanwhile. */
 async function receive(
   task: DownloadTask,
   response: Dispatcher.ResponseData,
-  how: { readonly resume: ResumePoint; readonly resumeFrom: PartialFile | undefined; readonly resumable: boolean; readonly shown: string; readonly watch: TransferWatch },
+  how: {
+    readonly resume: ResumePoint;
+    readonly resumeFrom: PartialFile | undefined;
+    readonly resumable: boolean;
+    readonly shown: string;
+    readonly watch: TransferWatch;
+  },
   ctx: FetchContext,
 ): Promise<{ file: StagedFile; resumed: boolean }> {
   const { resume, resumeFrom, shown, watch } = how;
@@ -455,7 +487,13 @@ async function openTarget(
     throw new RangeMismatchError({ packageName: task.packageName, url: shown, problem: 'unexpected', detail: 'we did not ask for', ...mismatch });
   }
   await ensureContainedDir(task.cachePath, cacheRootOf(task));
-  const partial: PartialFile = { tempPath: tempPathFor(task.cachePath), hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'), bytes: 0, validator: validatorOf(response.headers), total: length };
+  const partial: PartialFile = {
+    tempPath: tempPathFor(task.cachePath),
+    hash: task.expectedSha1 === undefined ? undefined : createHash('sha1'),
+    bytes: 0,
+    validator: validatorOf(response.headers),
+    total: length,
+  };
   const handle = await open(partial.tempPath, 'w');
   resume.hold(partial);
   return { partial, handle };

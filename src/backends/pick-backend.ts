@@ -27,7 +27,11 @@ export interface BackendSetup {
 export async function pickBackend(setup: BackendSetup): Promise<Backend> {
   // `--concurrency` and `--per-origin` are one budget for the run, whichever transport carries a task (sized per fetchAll).
   const budget = new TransferBudget();
-  const native = createNativeBackend({ dispatcher: setup.dispatcher, budget, ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}) });
+  const native = createNativeBackend({
+    dispatcher: setup.dispatcher,
+    budget,
+    ...(setup.freshDispatcher ? { freshDispatcher: () => setup.freshDispatcher!() } : {}),
+  });
   switch (setup.backend) {
     case 'native':
       return sized(native, budget);
@@ -73,7 +77,9 @@ export function needsPerRequestHeaders(task: SettledTask): boolean {
     } catch {
       return true; // Let the native backend report the bad URL exactly as it always does.
     }
-    return url.username !== '' || url.password !== '' || Object.keys(task.policy.headersFor(url)).length > 0 || task.policy.presentsClientCertificate?.(url) === true;
+    return (
+      url.username !== '' || url.password !== '' || Object.keys(task.policy.headersFor(url)).length > 0 || task.policy.presentsClientCertificate?.(url) === true
+    );
   });
 }
 

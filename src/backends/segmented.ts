@@ -46,7 +46,11 @@ type Headers = Dispatcher.ResponseData['headers'];
  * zipballs), without `Accept-Ranges: bytes`, or without a strong validator the bytes of
  * different requests could belong to different entities: one stream then.
  */
-export function decideSplit(statusCode: number, headers: Headers, options: Pick<DownloadOptions, 'splitMinBytes' | 'splitSegments'>): SplitDecision | undefined {
+export function decideSplit(
+  statusCode: number,
+  headers: Headers,
+  options: Pick<DownloadOptions, 'splitMinBytes' | 'splitSegments'>,
+): SplitDecision | undefined {
   if (statusCode !== 200 || options.splitMinBytes <= 0 || options.splitSegments < 2) return undefined;
   const total = numberHeader(headers, 'content-length');
   if (total === undefined) return undefined;
@@ -245,12 +249,16 @@ async function runSegment(
       if (response === undefined) response = await requestRange(segment, t, signal);
       await writeBody(segment, response, handle, signal, progress, hasher);
       if (segment.pos < segment.end) {
-        throw new PrefetchError('E_NETWORK', `${t.task.packageName}: segment ${segment.index} ended at ${segment.pos} of ${segment.end} bytes from ${t.shown}`, {
-          packageName: t.task.packageName,
-          url: t.shown,
-          retryable: true,
-          cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the range response ended before its end'),
-        });
+        throw new PrefetchError(
+          'E_NETWORK',
+          `${t.task.packageName}: segment ${segment.index} ended at ${segment.pos} of ${segment.end} bytes from ${t.shown}`,
+          {
+            packageName: t.task.packageName,
+            url: t.shown,
+            retryable: true,
+            cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the range response ended before its end'),
+          },
+        );
       }
       return;
     } catch (thrown) {
@@ -266,7 +274,12 @@ async function runSegment(
       // The package's retry policy, with this segment's own attempt history. A segment retried
       // here is not a package retry: the package's attempt is still running (no `retried` event);
       // its requests are counted as the `exchange`s they are.
-      const verdict = decideRetry(error, { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } satisfies AttemptHistory, t.retryPolicy, t.random);
+      const verdict = decideRetry(
+        error,
+        { attempts, integrityFailures: 0, elapsedMs: Date.now() - startedAt } satisfies AttemptHistory,
+        t.retryPolicy,
+        t.random,
+      );
       if (verdict.action !== 'retry') throw error;
       await sleep(verdict.delayMs, undefined, { signal });
     }
@@ -288,7 +301,10 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
     throw error;
   }
   t.ctx.emit({ type: 'exchange', task: t.task, url: t.shown, status: response.statusCode });
-  const verdict = response.statusCode === 206 ? checkPartialResponse({ validator: t.decision.validator, start: segment.pos, total: t.decision.total }, response.headers) : undefined;
+  const verdict =
+    response.statusCode === 206
+      ? checkPartialResponse({ validator: t.decision.validator, start: segment.pos, total: t.decision.total }, response.headers)
+      : undefined;
   if (verdict?.ok === true && contentRange(response.headers)?.total === t.decision.total) return response;
   await response.body.dump().catch(() => undefined);
   if (verdict !== undefined && !verdict.ok && verdict.problem !== 'offset' && verdict.problem !== 'unexpected') {
@@ -299,19 +315,44 @@ async function requestRange(segment: Segment, t: SegmentedTransfer, signal: Abor
   if (response.statusCode === 200) {
     // If-Range did not match: the entity changed between requests. Our other segments hold
     // bytes of the old one, so the only safe move is to start the archive over.
-    throw new RangeMismatchError({ packageName: t.task.packageName, url: t.shown, problem: 'validator-changed', detail: 'with the whole file instead (its If-Range no longer matched: the file changed)' });
+    throw new RangeMismatchError({
+      packageName: t.task.packageName,
+      url: t.shown,
+      problem: 'validator-changed',
+      detail: 'with the whole file instead (its If-Range no longer matched: the file changed)',
+    });
   }
   if (response.statusCode === 206) {
     // A 206 of the right entity at the wrong offset: ask again.
-    throw new PrefetchError('E_HTTP', `${t.task.packageName}: a byte range of ${t.shown} came back at another offset`, { packageName: t.task.packageName, url: t.shown, retryable: true });
+    throw new PrefetchError('E_HTTP', `${t.task.packageName}: a byte range of ${t.shown} came back at another offset`, {
+      packageName: t.task.packageName,
+      url: t.shown,
+      retryable: true,
+    });
   }
   if (isPushback(response.statusCode)) t.gate?.pushedBack();
   // The same status rules as a whole download (an HttpStatusError: http5xx is http5xx, Retry-After honoured).
-  throw statusFailure({ status: response.statusCode, url: t.url, retryAfter: header(response.headers, 'retry-after'), rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'), rateLimitReset: header(response.headers, 'x-ratelimit-reset') }, { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() });
+  throw statusFailure(
+    {
+      status: response.statusCode,
+      url: t.url,
+      retryAfter: header(response.headers, 'retry-after'),
+      rateLimitRemaining: header(response.headers, 'x-ratelimit-remaining'),
+      rateLimitReset: header(response.headers, 'x-ratelimit-reset'),
+    },
+    { packageName: t.task.packageName, shown: t.shown, nowMs: Date.now() },
+  );
 }
 
 /** Writes the body at the segment's offsets and stops at the segment's end (the first response runs to the end of the file otherwise). */
-async function writeBody(segment: Segment, response: Dispatcher.ResponseData, handle: FileHandle, signal: AbortSignal, progress: (n: number) => void, hasher: InOrderHash | undefined): Promise<void> {
+async function writeBody(
+  segment: Segment,
+  response: Dispatcher.ResponseData,
+  handle: FileHandle,
+  signal: AbortSignal,
+  progress: (n: number) => void,
+  hasher: InOrderHash | undefined,
+): Promise<void> {
   const body = response.body;
   // Batches: one positional writev for everything that arrived during the previous write.
   const batches = new BodyBatches(body);
@@ -362,7 +403,6 @@ async function writeAt(handle: FileHandle, pieces: Buffer[], size: number, posit
     written += r.bytesWritten;
   }
 }
-
 
 /** Read-back buffer of `InOrderHash`, per archive being split. */
 const READ_BACK_BYTES = 256 * 1024;
@@ -453,4 +493,3 @@ class InOrderHash {
     return undefined;
   }
 }
-

@@ -25,7 +25,12 @@ export class TransferWatch {
   #archiveBytes = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(o: { parent: AbortSignal; options: Pick<DownloadOptions, 'maxSizeBytes' | 'lowSpeedLimit' | 'stallTimeoutMs'>; packageName: string; url: string }) {
+  constructor(o: {
+    parent: AbortSignal;
+    options: Pick<DownloadOptions, 'maxSizeBytes' | 'lowSpeedLimit' | 'stallTimeoutMs'>;
+    packageName: string;
+    url: string;
+  }) {
     this.#options = o.options;
     this.#packageName = o.packageName;
     this.#url = o.url;
@@ -99,7 +104,9 @@ export class TransferWatch {
 
 /** `--max-size` refused a declared length (`declared`) or stopped a body that grew past it; shared by both backends. */
 export function maxSizeError(o: { packageName: string; url: string; limitBytes: number; bytes: number; declared: boolean }): TransferLimitError {
-  const what = o.declared ? `declares ${formatBytes(o.bytes)}, above the ${formatBytes(o.limitBytes)} limit (--max-size); nothing was downloaded` : `grew past the ${formatBytes(o.limitBytes)} limit (--max-size) and was stopped; the partial file was removed`;
+  const what = o.declared
+    ? `declares ${formatBytes(o.bytes)}, above the ${formatBytes(o.limitBytes)} limit (--max-size); nothing was downloaded`
+    : `grew past the ${formatBytes(o.limitBytes)} limit (--max-size) and was stopped; the partial file was removed`;
   return new TransferLimitError({
     packageName: o.packageName,
     url: o.url,

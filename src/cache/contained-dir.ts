@@ -84,7 +84,9 @@ export async function ensureContainedDir(cachePath: string, root: string): Promi
         // Not recursive: each level is created, then checked, by us.
         plain = makeDir(current);
       } else if (!stats.isDirectory() && !stats.isSymbolicLink()) {
-        throw new PrefetchError('E_CACHE', `cannot write into ${current}: it is not a directory`, { hint: 'Something other than Composer wrote into its cache; remove that file.' });
+        throw new PrefetchError('E_CACHE', `cannot write into ${current}: it is not a directory`, {
+          hint: 'Something other than Composer wrote into its cache; remove that file.',
+        });
       }
       real = plain ? path.join(real, segment) : realpathSync.native(current);
       if (!isInside(real, realRoot)) throw outside(current, real, root);

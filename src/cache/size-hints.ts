@@ -38,7 +38,10 @@ async function largestArchives(dir: string): Promise<Map<string, number>> {
       if (!entry.isFile() || isTempFileName(entry.name)) return;
       const type = /^[0-9a-f]{40}\.(.+)$/.exec(entry.name)?.[1];
       if (type === undefined) return;
-      const size = await stat(path.join(dir, entry.name)).then((s) => s.size, () => undefined);
+      const size = await stat(path.join(dir, entry.name)).then(
+        (s) => s.size,
+        () => undefined,
+      );
       if (size !== undefined && size > (largest.get(type) ?? -1)) largest.set(type, size);
     }),
   );

@@ -57,15 +57,23 @@ export function applyEnvironment(program: Command, env: Readonly<Record<string, 
     if (!takesValue) {
       const on = envSwitch(raw);
       if (on === undefined) {
-        program.error(`${name}=${raw} is not valid for ${option.long ?? option.flags}: use 1, true, yes or on to turn it on, or 0, false, no or off.`, { exitCode: 2, code: 'commander.invalidArgument' });
+        program.error(`${name}=${raw} is not valid for ${option.long ?? option.flags}: use 1, true, yes or on to turn it on, or 0, false, no or off.`, {
+          exitCode: 2,
+          code: 'commander.invalidArgument',
+        });
       }
       if (!on) continue;
     }
     // A repeatable option's variable lists several values, separated by whitespace.
     const value = !takesValue
-      ? option.negate ? false : (option.presetArg ?? true)
+      ? option.negate
+        ? false
+        : (option.presetArg ?? true)
       : Array.isArray(option.defaultValue)
-        ? raw.split(/\s+/).filter((item) => item !== '').reduce<unknown>((previous, item) => envValue(program, option, name, item, previous), option.defaultValue)
+        ? raw
+            .split(/\s+/)
+            .filter((item) => item !== '')
+            .reduce<unknown>((previous, item) => envValue(program, option, name, item, previous), option.defaultValue)
         : envValue(program, option, name, raw, program.getOptionValue(key));
     program.setOptionValueWithSource(key, value, 'env');
   }
@@ -97,7 +105,11 @@ export function polishDefaults(program: Command): void {
 
 function formatSize(bytes: number): string {
   if (bytes === 0) return '0';
-  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+  for (const [unit, size] of [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const) {
     if (bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);

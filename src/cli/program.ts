@@ -135,7 +135,21 @@ Examples:
 `;
 
 /** The options `verify` reads; `verify --help` lists only these. */
-const VERIFY_OPTIONS = new Set(['--no-dev', '--cache-dir', '--verify', '--no-source', '--json', '--quiet', '--verbose', '--ansi', '--no-ansi', '--working-dir', '--no-interaction', '--help', '--version']);
+const VERIFY_OPTIONS = new Set([
+  '--no-dev',
+  '--cache-dir',
+  '--verify',
+  '--no-source',
+  '--json',
+  '--quiet',
+  '--verbose',
+  '--ansi',
+  '--no-ansi',
+  '--working-dir',
+  '--no-interaction',
+  '--help',
+  '--version',
+]);
 
 /** Whether `argv` asks for the help of `verify` (`verify --help`, `--check -h`). */
 export function wantsVerifyHelp(argv: readonly string[]): boolean {
@@ -208,49 +222,100 @@ export function buildProgram(env: Readonly<Record<string, string | undefined>>, 
   const input = (value: string, previous: string[] | undefined): string[] => {
     const meant = previous === undefined ? mistypedCommand(value) : undefined;
     if (meant !== undefined) {
-      program.error(`unknown command '${value}' (Did you mean ${meant}?)\n  Use ./${value} for a file of that name.`, { exitCode: 2, code: 'composer-prefetch.unknownCommand' });
+      program.error(`unknown command '${value}' (Did you mean ${meant}?)\n  Use ./${value} for a file of that name.`, {
+        exitCode: 2,
+        code: 'composer-prefetch.unknownCommand',
+      });
     }
     return [...(previous ?? []), value];
   };
-  return program
-    .name('composer-prefetch')
-    .description("Download every dist archive of a composer.lock in parallel, verified, into Composer's own cache, so the next `composer install` downloads nothing.")
-    .version(version, '-V, --version')
-    .usage('[options] [inputs...]\n       composer-prefetch verify [options] [inputs...]')
-    .argument('[inputs...]', 'composer.lock, installed.json or package-list JSON files, glob patterns, or - for stdin (default: the project lock, honouring COMPOSER)', input)
-    .option('--no-dev', 'leave out packages-dev (also env COMPOSER_NO_DEV=1)')
-    .option('--cache-dir <dir>', "Composer's cache-dir: archives go to <dir>/files (default: as Composer resolves it)")
-    .option('-j, --concurrency <n>', 'downloads in flight at once', positiveInt('--concurrency'), d.concurrency)
-    .option('--per-origin <n>', 'connections per host', positiveInt('--per-origin'), d.perOrigin)
-    .option('--retries <n>', 'retries per URL before trying the next mirror', nonNegativeInt('--retries'), d.retries)
-    .option('--connect-timeout <s>', 'seconds to establish a connection', seconds('--connect-timeout'), d.connectTimeoutMs)
-    .option('--stall-timeout <s>', 'seconds without a byte before a transfer counts as stalled', seconds('--stall-timeout'), d.stallTimeoutMs)
-    .option('--headers-timeout <s>', 'seconds from request to response headers (time to first byte)', seconds('--headers-timeout'), d.headersTimeoutMs)
-    .option('--retry-max-time <s>', 'per-package deadline: no retry starts after it, and the transfer in flight is stopped', seconds('--retry-max-time'), d.retryMaxTimeMs)
-    .option('--low-speed-limit <size>', 'bytes per second a transfer must average over --stall-timeout, or it counts as stalled (e.g. 1K; 0 = no floor)', byteSize('--low-speed-limit'), d.lowSpeedLimit)
-    .option('--max-size <size>', 'largest archive accepted, declared or received (e.g. 1G; 0 = no limit)', byteSize('--max-size'), d.maxSizeBytes)
-    .option('--max-unpacked-size <size>', 'most an archive may hold uncompressed (e.g. 4G; 0 = no limit): a bound on bytes, never on the compression ratio', byteSize('--max-unpacked-size'), d.maxUnpackedBytes)
-    .option('--split-size <size>', 'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)', byteSize('--split-size'), d.splitMinBytes)
-    .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
-    .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
-    .addOption(new Option('--verify <level>', 'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)').choices(['deep', 'structure']).argParser(verifyLevel).default(DEFAULT_VERIFY_LEVEL))
-    .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
-    // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
-    // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
-    .option('--mirror <template>', "dist mirror in Composer's template form (%package%, %version%, %reference%, %type%; see the last example); tried before the lock's URLs, cache key unchanged (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
-    .option('--no-source', "do not mirror the git repositories of packages installed from source into Composer's cache-vcs-dir")
-    .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
-    .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
-    .addOption(new Option('--json [format]', 'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line').argParser(jsonFormat))
-    .addOption(new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']))
-    .option('--no-progress', 'no progress output, as in Composer (same as --progress=none)')
-    .option('-q, --quiet', 'print only warnings, errors and the summary')
-    .option('-v, --verbose', 'more output: -v adds retry lines, -vvv also stack traces of unexpected errors (repeatable)', increaseVerbosity, 0)
-    .option('--ansi', 'colour even when stderr is not a terminal')
-    .option('--no-ansi', 'no colour and no redrawn progress bar')
-    .option('-d, --working-dir <dir>', 'run as if started in <dir>: the lock, composer.json and a relative --cache-dir are found there')
-    .option('-n, --no-interaction', 'accepted for Composer compatibility; composer-prefetch never asks anything');
+  return (
+    program
+      .name('composer-prefetch')
+      .description(
+        "Download every dist archive of a composer.lock in parallel, verified, into Composer's own cache, so the next `composer install` downloads nothing.",
+      )
+      .version(version, '-V, --version')
+      .usage('[options] [inputs...]\n       composer-prefetch verify [options] [inputs...]')
+      .argument(
+        '[inputs...]',
+        'composer.lock, installed.json or package-list JSON files, glob patterns, or - for stdin (default: the project lock, honouring COMPOSER)',
+        input,
+      )
+      .option('--no-dev', 'leave out packages-dev (also env COMPOSER_NO_DEV=1)')
+      .option('--cache-dir <dir>', "Composer's cache-dir: archives go to <dir>/files (default: as Composer resolves it)")
+      .option('-j, --concurrency <n>', 'downloads in flight at once', positiveInt('--concurrency'), d.concurrency)
+      .option('--per-origin <n>', 'connections per host', positiveInt('--per-origin'), d.perOrigin)
+      .option('--retries <n>', 'retries per URL before trying the next mirror', nonNegativeInt('--retries'), d.retries)
+      .option('--connect-timeout <s>', 'seconds to establish a connection', seconds('--connect-timeout'), d.connectTimeoutMs)
+      .option('--stall-timeout <s>', 'seconds without a byte before a transfer counts as stalled', seconds('--stall-timeout'), d.stallTimeoutMs)
+      .option('--headers-timeout <s>', 'seconds from request to response headers (time to first byte)', seconds('--headers-timeout'), d.headersTimeoutMs)
+      .option(
+        '--retry-max-time <s>',
+        'per-package deadline: no retry starts after it, and the transfer in flight is stopped',
+        seconds('--retry-max-time'),
+        d.retryMaxTimeMs,
+      )
+      .option(
+        '--low-speed-limit <size>',
+        'bytes per second a transfer must average over --stall-timeout, or it counts as stalled (e.g. 1K; 0 = no floor)',
+        byteSize('--low-speed-limit'),
+        d.lowSpeedLimit,
+      )
+      .option('--max-size <size>', 'largest archive accepted, declared or received (e.g. 1G; 0 = no limit)', byteSize('--max-size'), d.maxSizeBytes)
+      .option(
+        '--max-unpacked-size <size>',
+        'most an archive may hold uncompressed (e.g. 4G; 0 = no limit): a bound on bytes, never on the compression ratio',
+        byteSize('--max-unpacked-size'),
+        d.maxUnpackedBytes,
+      )
+      .option(
+        '--split-size <size>',
+        'split archives at least this large into parallel Range segments (e.g. 4M; 0 = never)',
+        byteSize('--split-size'),
+        d.splitMinBytes,
+      )
+      .option('--split-segments <n>', 'parallel segments per split archive', positiveInt('--split-segments'), d.splitSegments)
+      .addOption(new Option('--backend <name>', 'download engine').choices(['native', 'aria2']).default('native'))
+      .addOption(
+        new Option(
+          '--verify <level>',
+          'how archives without a lock shasum are checked: deep (inflate every entry, check CRC-32 and sizes) or structure (directory and headers only)',
+        )
+          .choices(['deep', 'structure'])
+          .argParser(verifyLevel)
+          .default(DEFAULT_VERIFY_LEVEL),
+      )
+      .option('--aria2c <path>', 'aria2c binary for --backend aria2, an error without it (default: aria2c on PATH)')
+      // Repeatable, one template per flag, taken whole (a value with a space is reported as given);
+      // the env variable (COMPOSER_PREFETCH_MIRROR) takes several, separated by whitespace (applyEnvironment).
+      .option(
+        '--mirror <template>',
+        "dist mirror in Composer's template form (%package%, %version%, %reference%, %type%; see the last example); tried before the lock's URLs, cache key unchanged (repeatable)",
+        (value: string, previous: string[]) => [...previous, value],
+        [] as string[],
+      )
+      .option('--mirror-private', 'also send packages that do not come from packagist.org to --mirror (default: only public packagist.org packages)')
+      .option('--no-source', "do not mirror the git repositories of packages installed from source into Composer's cache-vcs-dir")
+      .option('--dry-run', 'print the plan (package, version, URL, cache path) and how many archives are cached or would be downloaded; download nothing')
+      .option('--check', 'same as the verify command: report archives missing or invalid in the cache, download nothing (exit 1 if any)')
+      .addOption(
+        new Option(
+          '--json [format]',
+          'JSON on stdout, human output on stderr: --json prints one report at the end, --json=ndjson one event per line',
+        ).argParser(jsonFormat),
+      )
+      .addOption(
+        new Option('--progress <mode>', 'progress on stderr (default: bar on a terminal, plain lines in CI or a pipe)').choices(['bar', 'plain', 'none']),
+      )
+      .option('--no-progress', 'no progress output, as in Composer (same as --progress=none)')
+      .option('-q, --quiet', 'print only warnings, errors and the summary')
+      .option('-v, --verbose', 'more output: -v adds retry lines, -vvv also stack traces of unexpected errors (repeatable)', increaseVerbosity, 0)
+      .option('--ansi', 'colour even when stderr is not a terminal')
+      .option('--no-ansi', 'no colour and no redrawn progress bar')
+      .option('-d, --working-dir <dir>', 'run as if started in <dir>: the lock, composer.json and a relative --cache-dir are found there')
+      .option('-n, --no-interaction', 'accepted for Composer compatibility; composer-prefetch never asks anything')
+  );
 }
 
 export function toCliOptions(program: Command, env: Readonly<Record<string, string | undefined>>, cwd: string): CliOptions {

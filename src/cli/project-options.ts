@@ -11,9 +11,30 @@ import { envNameFor } from './env-options.js';
  * credential; these only tune how downloads are made and shown.
  */
 const PROJECT_SETTABLE: readonly string[] = [
-  'no-dev', 'concurrency', 'per-origin', 'retries', 'connect-timeout', 'stall-timeout', 'headers-timeout', 'retry-max-time',
-  'low-speed-limit', 'max-size', 'max-unpacked-size', 'split-size', 'split-segments', 'backend', 'verify', 'mirror', 'mirror-private',
-  'progress', 'no-progress', 'quiet', 'verbose', 'ansi', 'no-ansi', 'no-interaction',
+  'no-dev',
+  'concurrency',
+  'per-origin',
+  'retries',
+  'connect-timeout',
+  'stall-timeout',
+  'headers-timeout',
+  'retry-max-time',
+  'low-speed-limit',
+  'max-size',
+  'max-unpacked-size',
+  'split-size',
+  'split-segments',
+  'backend',
+  'verify',
+  'mirror',
+  'mirror-private',
+  'progress',
+  'no-progress',
+  'quiet',
+  'verbose',
+  'ansi',
+  'no-ansi',
+  'no-interaction',
 ];
 
 /** Options a project file asks for that it may not set, with the reason the refusal gives. */
@@ -28,9 +49,7 @@ const REFUSED: Readonly<Record<string, string>> = {
 
 /** The keys `extra.composer-prefetch` accepts, among this program's long options. */
 export function projectDefaultKeys(program: Command): string[] {
-  return program.options
-    .map((o) => o.long?.replace(/^--/, ''))
-    .filter((key): key is string => key !== undefined && PROJECT_SETTABLE.includes(key));
+  return program.options.map((o) => o.long?.replace(/^--/, '')).filter((key): key is string => key !== undefined && PROJECT_SETTABLE.includes(key));
 }
 
 /**
@@ -39,7 +58,10 @@ export function projectDefaultKeys(program: Command): string[] {
  * value goes through the option's own parser, so it is checked and worded as the flag would be;
  * a bad one stops the run (exit 2) naming the file and key. Call after `program.parse`.
  */
-export async function applyProjectDefaults(program: Command, context: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> }): Promise<void> {
+export async function applyProjectDefaults(
+  program: Command,
+  context: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> },
+): Promise<void> {
   let defaults: ProjectDefaults | undefined;
   try {
     defaults = await readProjectDefaults(context);
@@ -47,7 +69,8 @@ export async function applyProjectDefaults(program: Command, context: { readonly
     // A malformed composer.json is reported once, where the project's config is read
     // (loadComposerConfig), with the JSON error document a --json consumer expects.
     if (error instanceof JsonInputError) return;
-    if (error instanceof PrefetchError) program.error(error.hint === undefined ? error.message : `${error.message}\n  ${error.hint}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
+    if (error instanceof PrefetchError)
+      program.error(error.hint === undefined ? error.message : `${error.message}\n  ${error.hint}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
     throw error;
   }
   if (defaults === undefined) return;
@@ -59,14 +82,20 @@ export async function applyProjectDefaults(program: Command, context: { readonly
       program.error(`${where} is not an option a project can set: ${REFUSED[key]}.`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
     }
     if (option === undefined) {
-      program.error(`${where} is not an option a project can set; use one of: ${allowed.join(', ')}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
+      program.error(`${where} is not an option a project can set; use one of: ${allowed.join(', ')}`, {
+        exitCode: 2,
+        code: 'composer-prefetch.projectDefaults',
+      });
     }
     let value: unknown;
     try {
       value = optionValue(option, raw);
     } catch (error) {
       if (!(error instanceof InvalidArgumentError)) throw error;
-      program.error(`${where} = ${redactText(JSON.stringify(raw) ?? String(raw))} is not valid for ${option.long}: ${error.message}`, { exitCode: 2, code: 'composer-prefetch.projectDefaults' });
+      program.error(`${where} = ${redactText(JSON.stringify(raw) ?? String(raw))} is not valid for ${option.long}: ${error.message}`, {
+        exitCode: 2,
+        code: 'composer-prefetch.projectDefaults',
+      });
     }
     const attribute = option.attributeName();
     const source = program.getOptionValueSource(attribute);

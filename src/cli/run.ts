@@ -190,7 +190,9 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
     return io.stdout.isTTY === true && typeof columns === 'number' && columns >= 40 ? columns : 80;
   };
   program
-    .addHelpText('after', () => fitHelpText(helpAfterOptions(verifyHelp ? 'verify' : 'prefetch', environmentHelp(verifyHelp ? 'verify' : 'prefetch')), helpWidth() - 1))
+    .addHelpText('after', () =>
+      fitHelpText(helpAfterOptions(verifyHelp ? 'verify' : 'prefetch', environmentHelp(verifyHelp ? 'verify' : 'prefetch')), helpWidth() - 1),
+    )
     .exitOverride()
     .configureOutput({
       writeErr,
@@ -209,7 +211,12 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok;
       // An Action's `args` input with a typo: the run page says why, not only the step's log.
-      const problem = await appendGithubStopSummary(env, { command: argv.includes('verify') || argv.includes('--check') ? 'verify' : 'prefetch', message: error.message.replace(/^error: /, ''), hint: 'Run `composer-prefetch --help` to see every option.', exitCode: EXIT.usage });
+      const problem = await appendGithubStopSummary(env, {
+        command: argv.includes('verify') || argv.includes('--check') ? 'verify' : 'prefetch',
+        message: error.message.replace(/^error: /, ''),
+        hint: 'Run `composer-prefetch --help` to see every option.',
+        exitCode: EXIT.usage,
+      });
       if (problem !== undefined) stderr(paint.yellow(`warning: ${problem}`));
       return EXIT.usage;
     }
@@ -294,7 +301,11 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
       hintTimer = setTimeout(() => stderr('Still stopping: press Ctrl-C again to quit at once.'), STOP_HINT_MS);
       hintTimer.unref();
     }
-    graceTimer = setTimeout(() => quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`), STOP_GRACE_MS);
+    graceTimer = setTimeout(
+      () =>
+        quitNow(signal, `composer-prefetch: still not stopped ${STOP_GRACE_MS / 1000} s after ${signal}; quitting (the next run removes any temp file left).`),
+      STOP_GRACE_MS,
+    );
     graceTimer.unref();
   };
   io.signals.on(onSignal);
@@ -308,7 +319,9 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
       });
     }
     if (cli.workingDir !== undefined && !isDirectory(cli.prefetch.cwd)) {
-      throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, { hint: 'Pass the folder of the project (where composer.json and composer.lock are).' });
+      throw new PrefetchError('E_USAGE', `-d/--working-dir: ${cli.prefetch.cwd} is not a directory`, {
+        hint: 'Pass the folder of the project (where composer.json and composer.lock are).',
+      });
     }
     const { plan, summary, config, sources } = await prefetch(cli.prefetch, {
       environment: { ...defaultEnvironment(), env, cwd: cli.prefetch.cwd },
@@ -334,7 +347,9 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
     }
     const stats = origins.snapshot();
     // GitHub Actions job summary (GITHUB_STEP_SUMMARY set); a no-op elsewhere.
-    const jobSummaryProblem = cli.prefetch.dryRun ? undefined : await appendGithubSummary(env, { command: cli.prefetch.verifyOnly ? 'verify' : 'prefetch', summary, origins: stats });
+    const jobSummaryProblem = cli.prefetch.dryRun
+      ? undefined
+      : await appendGithubSummary(env, { command: cli.prefetch.verifyOnly ? 'verify' : 'prefetch', summary, origins: stats });
     if (jobSummaryProblem !== undefined) {
       warnings.push(jobSummaryProblem);
       stderr(paint.yellow(`warning: ${jobSummaryProblem}`));
@@ -351,7 +366,8 @@ export async function run(argv: readonly string[], io: CliIo, seams: RunSeams = 
     }
     if (!cli.prefetch.dryRun && sources !== undefined && sources.results.length > 0) stderr(sourcesLine(sources.results, cli.prefetch.verifyOnly));
     const complete = !summary.interrupted && summary.failed === 0 && summary.invalid === 0 && !(sources?.results.some((r) => r.kind === 'failed') ?? false);
-    if (!cli.prefetch.dryRun && !cli.prefetch.verifyOnly && complete && !cli.quiet) stderr(onScreen(nextStepLine({ noDev: cli.prefetch.noDev, workingDir: cli.workingDir, inputs: cli.prefetch.inputs })));
+    if (!cli.prefetch.dryRun && !cli.prefetch.verifyOnly && complete && !cli.quiet)
+      stderr(onScreen(nextStepLine({ noDev: cli.prefetch.noDev, workingDir: cli.workingDir, inputs: cli.prefetch.inputs })));
     machine.finish({ plan, summary, config, sources, origins: stats, cacheSize, warnings });
     if (summary.interrupted) return interruptedCode();
     return summary.failed > 0 || summary.invalid > 0 ? EXIT.someFailed : EXIT.ok;

@@ -2,7 +2,16 @@ import type { ComposerConfig } from '../config/composer-config.js';
 import { CacheStateError, type PrefetchError } from '../errors.js';
 import type { CacheSizeCheck } from '../report/cache-size.js';
 import { inChunks, planCounts, planLines } from '../report/format.js';
-import { buildJsonReport, jsonError, jsonSummary, REPORT_SCHEMA_VERSION, reportPieces, summaryOk, type JsonCommand, type PackageOutcome } from '../report/json-report.js';
+import {
+  buildJsonReport,
+  jsonError,
+  jsonSummary,
+  REPORT_SCHEMA_VERSION,
+  reportPieces,
+  summaryOk,
+  type JsonCommand,
+  type PackageOutcome,
+} from '../report/json-report.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import type { OriginStats } from '../report/origin-stats.js';
 import { redactText } from '../report/redact.js';
@@ -76,7 +85,9 @@ function jsonReportFormat(c: StdoutContext): StdoutFormat {
     },
     fail(error) {
       // A JSON consumer gets a document it can parse, not an empty stdout.
-      c.write(`${JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, command: c.command, ok: false, error: jsonError(error), tool: { name: 'composer-prefetch', version: c.version } }, null, 2)}\n`);
+      c.write(
+        `${JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, command: c.command, ok: false, error: jsonError(error), tool: { name: 'composer-prefetch', version: c.version } }, null, 2)}\n`,
+      );
     },
   };
 }
@@ -87,10 +98,18 @@ function ndjsonFormat(c: StdoutContext): StdoutFormat {
   return {
     handle: (event) => ndjson.handle(event),
     finish(run) {
-      ndjson.writeSummary({ command: c.command, ok: summaryOk(c.dryRun ? undefined : run.summary), summary: jsonSummary(run.summary), origins: run.origins, cacheSize: run.cacheSize ?? null });
+      ndjson.writeSummary({
+        command: c.command,
+        ok: summaryOk(c.dryRun ? undefined : run.summary),
+        summary: jsonSummary(run.summary),
+        origins: run.origins,
+        cacheSize: run.cacheSize ?? null,
+      });
     },
     fail(error) {
-      c.write(`${JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, command: c.command, ok: false, error: jsonError(error), type: 'error', time: new Date().toISOString() })}\n`);
+      c.write(
+        `${JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, command: c.command, ok: false, error: jsonError(error), type: 'error', time: new Date().toISOString() })}\n`,
+      );
     },
   };
 }
@@ -104,7 +123,9 @@ function planListingFormat(c: StdoutContext): StdoutFormat {
       c.write('\n');
       const mirrors = run.sources?.plans.flatMap((p) => p.tasks) ?? [];
       if (mirrors.length > 0) {
-        c.write(`${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'} for packages installed from source (cloned or updated in Composer's cache-vcs-dir):\n`);
+        c.write(
+          `${mirrors.length} git ${mirrors.length === 1 ? 'mirror' : 'mirrors'} for packages installed from source (cloned or updated in Composer's cache-vcs-dir):\n`,
+        );
         for (const m of mirrors) c.write(`  ${displayText(redactText(m.url))}\n    ${displayText(m.dir)}\n`);
       }
       // The counts again, last: a 153-package listing is 461 lines, and its first line has scrolled away.

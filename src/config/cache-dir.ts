@@ -1,13 +1,5 @@
 import { PrefetchError } from '../errors.js';
-import {
-  type Environment,
-  envTruthy,
-  getEnv,
-  getUserDir,
-  getUserDirectory,
-  resolveComposerHomeWithSource,
-  useXdg,
-} from './composer-home.js';
+import { type Environment, envTruthy, getEnv, getUserDir, getUserDirectory, resolveComposerHomeWithSource, useXdg } from './composer-home.js';
 import { phpToString } from '../php.js';
 
 /**
@@ -38,7 +30,18 @@ const ORIGIN_TEXT: Record<Exclude<Origin, 'default'>, string> = {
 };
 
 /** `Config::get` keys that read `COMPOSER_<KEY>` first and go through the path pipeline. */
-const ENV_PATH_KEYS = new Set(['vendor-dir', 'bin-dir', 'process-timeout', 'data-dir', 'cache-dir', 'cache-files-dir', 'cache-repo-dir', 'cache-vcs-dir', 'cafile', 'capath']);
+const ENV_PATH_KEYS = new Set([
+  'vendor-dir',
+  'bin-dir',
+  'process-timeout',
+  'data-dir',
+  'cache-dir',
+  'cache-files-dir',
+  'cache-repo-dir',
+  'cache-vcs-dir',
+  'cafile',
+  'capath',
+]);
 
 function rtrimSlashes(value: string): string {
   return value.replace(/[/\\]+$/, '');
@@ -159,7 +162,10 @@ function platformCacheDir(e: Environment, home: string): { dir: string; rule: st
     const moved = e.isDir(`${home}/cache`) && !e.isDir(`${userDir}/Library/Caches/composer`);
     // `Factory::getCacheDir` moves <home>/cache only while ~/Library/Caches/composer does not exist;
     // once this run creates it, Composer leaves the old folder where it is.
-    return { dir: `${userDir}/Library/Caches/composer`, rule: `~/Library/Caches/composer (macOS)${moved ? `; the old cache at ${home}/cache stays where it is (Composer moves it only while this folder does not exist)` : ''}` };
+    return {
+      dir: `${userDir}/Library/Caches/composer`,
+      rule: `~/Library/Caches/composer (macOS)${moved ? `; the old cache at ${home}/cache stays where it is (Composer moves it only while this folder does not exist)` : ''}`,
+    };
   }
   if (home === `${userDir}/.composer` && e.isDir(`${home}/cache`)) {
     return { dir: `${home}/cache`, rule: '~/.composer/cache (exists)' };
@@ -268,7 +274,7 @@ export function cacheDisabledReason(cacheFilesDir: string, config: { readonly ca
     return `The cache directory ${cacheFilesDir} is a null device (set by --no-cache or COMPOSER_CACHE_DIR=/dev/null): Composer does not use its cache`;
   }
   if (config.cacheFilesTtl <= 0) {
-    return 'Composer\'s cache-files-ttl (or cache-ttl) is 0: Composer creates no files cache, so prefetched archives would never be read';
+    return "Composer's cache-files-ttl (or cache-ttl) is 0: Composer creates no files cache, so prefetched archives would never be read";
   }
   return undefined;
 }

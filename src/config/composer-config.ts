@@ -12,7 +12,6 @@ import { phpBool, phpFloat, phpInt, phpTrim } from '../php.js';
 
 export type { ComposerConfigSection } from './cache-dir.js';
 
-
 /**
  * The Composer settings the prefetcher needs, read from the project composer.json and the global
  * `$COMPOSER_HOME/config.json`, merged the way `Factory::createComposer` does (global first, then
@@ -161,7 +160,12 @@ export async function loadComposerConfig(options: LoadComposerConfigOptions): Pr
     cacheFilesMaxsize = MAXSIZE_DEFAULT;
   }
 
-  for (const [key, section] of [['github-domains', global], ['github-domains', project], ['gitlab-domains', global], ['gitlab-domains', project]] as const) {
+  for (const [key, section] of [
+    ['github-domains', global],
+    ['github-domains', project],
+    ['gitlab-domains', global],
+    ['gitlab-domains', project],
+  ] as const) {
     const value = section?.[key];
     if (value !== undefined && !Array.isArray(value)) warnings.push(`config.${key} must be an array of host names; ignored`);
   }

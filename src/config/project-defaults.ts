@@ -23,7 +23,10 @@ export function projectDefaultsOf(composerJson: unknown, file: string): ProjectD
   if (!isRecord(extra) || !(PROJECT_DEFAULTS_KEY in extra)) return undefined;
   const values = extra[PROJECT_DEFAULTS_KEY];
   if (!isRecord(values)) {
-    throw new PrefetchError('E_USAGE', `${file}: extra.${PROJECT_DEFAULTS_KEY} must be an object of option names and values, e.g. {"no-dev": true, "backend": "aria2"}`);
+    throw new PrefetchError(
+      'E_USAGE',
+      `${file}: extra.${PROJECT_DEFAULTS_KEY} must be an object of option names and values, e.g. {"no-dev": true, "backend": "aria2"}`,
+    );
   }
   return { file, values };
 }
@@ -33,7 +36,10 @@ export function projectDefaultsOf(composerJson: unknown, file: string): ProjectD
  * file means no defaults. A malformed one is reported by position only: composer.json can hold
  * credentials, so its text is never quoted.
  */
-export async function readProjectDefaults(options: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> }): Promise<ProjectDefaults | undefined> {
+export async function readProjectDefaults(options: {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Promise<ProjectDefaults | undefined> {
   const composerEnv = (options.env['COMPOSER'] ?? '').trim();
   const absolute = path.resolve(options.cwd, composerEnv !== '' && composerEnv !== '0' ? composerEnv : 'composer.json');
   const relative = path.relative(options.cwd, absolute);

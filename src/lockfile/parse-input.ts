@@ -50,7 +50,14 @@ export function parseInput(json: unknown, origin: string): ParsedInput {
       hint: 'composer-prefetch reads what `composer install` installs: the lock (run `composer update --lock` to create it).',
     });
   } else {
-    throw shapeError(origin, !isRecord(json) ? `the document is ${json === null ? 'null' : `a ${typeof json}`}` : 'packages' in json ? '"packages" is not a list of packages' : 'no "packages" list');
+    throw shapeError(
+      origin,
+      !isRecord(json)
+        ? `the document is ${json === null ? 'null' : `a ${typeof json}`}`
+        : 'packages' in json
+          ? '"packages" is not a list of packages'
+          : 'no "packages" list',
+    );
   }
   return { origin, kind, packages, problems };
 }
@@ -63,7 +70,10 @@ function shapeError(origin: string, what: string): PrefetchError {
 
 /** The keys of a composer.json schema that a lock or installed.json never has at its top level. */
 function isComposerJson(json: Record<string, unknown>): boolean {
-  return ['require', 'require-dev', 'autoload', 'autoload-dev', 'config', 'repositories', 'minimum-stability', 'name'].some((key) => key in json) && !('packages' in json);
+  return (
+    ['require', 'require-dev', 'autoload', 'autoload-dev', 'config', 'repositories', 'minimum-stability', 'name'].some((key) => key in json) &&
+    !('packages' in json)
+  );
 }
 
 function isLock(json: Record<string, unknown>): boolean {
@@ -123,15 +133,26 @@ function sourceOf(raw: unknown): { source?: LockedSource } {
   if (!isRecord(raw)) return {};
   const { type, url, reference, mirrors } = raw;
   if (typeof type !== 'string' || type === '' || typeof url !== 'string' || url === '') return {};
-  const list = (Array.isArray(mirrors) ? mirrors : []).filter(isRecord).flatMap((m) => (typeof m['url'] === 'string' ? [{ url: m['url'], preferred: m['preferred'] === true }] : []));
-  return { source: { type, url, reference: typeof reference === 'string' || typeof reference === 'number' || typeof reference === 'boolean' ? phpToString(reference) : '', mirrors: list } };
+  const list = (Array.isArray(mirrors) ? mirrors : [])
+    .filter(isRecord)
+    .flatMap((m) => (typeof m['url'] === 'string' ? [{ url: m['url'], preferred: m['preferred'] === true }] : []));
+  return {
+    source: {
+      type,
+      url,
+      reference: typeof reference === 'string' || typeof reference === 'number' || typeof reference === 'boolean' ? phpToString(reference) : '',
+      mirrors: list,
+    },
+  };
 }
 
 /** `transport-options.http.header` as Composer accepts it: one line or a list of lines. */
 function transportHeaders(options: unknown): { transportHeaders?: readonly string[] } {
   if (!isRecord(options) || !isRecord(options['http'])) return {};
   const header = options['http']['header'];
-  const lines = (typeof header === 'string' ? [header] : Array.isArray(header) ? header : []).filter((h): h is string => typeof h === 'string' && h.includes(':'));
+  const lines = (typeof header === 'string' ? [header] : Array.isArray(header) ? header : []).filter(
+    (h): h is string => typeof h === 'string' && h.includes(':'),
+  );
   return lines.length > 0 ? { transportHeaders: lines } : {};
 }
 
@@ -142,7 +163,8 @@ function normalizeDist(raw: unknown): LockedDist | string {
   if (typeof url !== 'string' || url === '') return '"dist.url" is missing';
   // `ArrayLoader::configureObject`: `(string) $config['dist']['reference']` when set: a number or a
   // boolean is cast, and an array would stop Composer with "Array to string conversion".
-  if (reference !== undefined && reference !== null && (typeof reference === 'object' || (typeof reference === 'number' && !Number.isFinite(reference)))) return '"dist.reference" is not a string';
+  if (reference !== undefined && reference !== null && (typeof reference === 'object' || (typeof reference === 'number' && !Number.isFinite(reference))))
+    return '"dist.reference" is not a string';
   if (shasum !== undefined && shasum !== null && typeof shasum !== 'string') return '"dist.shasum" is not a string';
   const list: DistMirror[] = [];
   if (mirrors !== undefined && mirrors !== null) {

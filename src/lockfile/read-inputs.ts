@@ -50,12 +50,16 @@ async function expandInputs(inputs: readonly string[], options: ReadInputsOption
         () => true,
         () => false,
       );
-      throw new PrefetchError('E_INPUT', project ? `No ${lock} in ${options.cwd}` : `No ${lock} in ${options.cwd}, and no ${json} either: this is not a Composer project`, {
-        cause: error,
-        hint: project
-          ? `Run \`composer update --lock\` (or \`composer update\`) to create it, or pass the path: composer-prefetch path/to/composer.lock`
-          : `Run composer-prefetch in the project's folder, or name it: composer-prefetch -d path/to/project (or pass the lock: composer-prefetch path/to/composer.lock)`,
-      });
+      throw new PrefetchError(
+        'E_INPUT',
+        project ? `No ${lock} in ${options.cwd}` : `No ${lock} in ${options.cwd}, and no ${json} either: this is not a Composer project`,
+        {
+          cause: error,
+          hint: project
+            ? `Run \`composer update --lock\` (or \`composer update\`) to create it, or pass the path: composer-prefetch path/to/composer.lock`
+            : `Run composer-prefetch in the project's folder, or name it: composer-prefetch -d path/to/project (or pass the lock: composer-prefetch path/to/composer.lock)`,
+        },
+      );
     }
     return [lock];
   }
@@ -89,7 +93,12 @@ async function readInputFile(file: string, cwd: string): Promise<string> {
     // A relative path is read from the working directory (or -d's): say which file that was.
     const where = path.isAbsolute(file) ? '' : ` (looked for ${absolute})`;
     // A project folder given where a lock is expected: Composer's way to name a project is -d.
-    const lockInside = code === 'EISDIR' && (await access(path.join(absolute, 'composer.lock')).then(() => true, () => false));
+    const lockInside =
+      code === 'EISDIR' &&
+      (await access(path.join(absolute, 'composer.lock')).then(
+        () => true,
+        () => false,
+      ));
     const hint =
       code === 'EISDIR'
         ? `To run in that project, use -d: composer-prefetch -d ${file}${lockInside ? ` (or pass ${path.join(file, 'composer.lock')})` : ''}`

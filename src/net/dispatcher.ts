@@ -267,7 +267,13 @@ export function createDispatcher(options: DispatcherOptions, env: Readonly<Recor
 function originDispatcher(options: DispatcherOptions, env: Readonly<Record<string, string | undefined>>, client: ClientTls | undefined): Dispatcher {
   const tls = {
     ...(options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {}),
-    ...(client === undefined ? {} : { cert: client.cert, ...(client.key === undefined ? {} : { key: client.key }), ...(client.passphrase === undefined ? {} : { passphrase: client.passphrase }) }),
+    ...(client === undefined
+      ? {}
+      : {
+          cert: client.cert,
+          ...(client.key === undefined ? {} : { key: client.key }),
+          ...(client.passphrase === undefined ? {} : { passphrase: client.passphrase }),
+        }),
   };
   const pool = {
     connections: options.perOrigin,
@@ -278,18 +284,21 @@ function originDispatcher(options: DispatcherOptions, env: Readonly<Record<strin
   const direct = new Agent({ ...pool, connect: { timeout: options.connectTimeoutMs, ...tls } });
   const settings = resolveProxySettings(env);
   if (settings.http === undefined && settings.https === undefined) return direct;
-  return new ProxyRouter(direct, settings, (endpoint) =>
-    new ProxyAgent({
-      ...pool,
-      uri: endpoint.uri,
-      ...(endpoint.authorization === undefined ? {} : { token: endpoint.authorization }),
-      // http:// targets go to an http proxy as absolute-URI requests (what curl does); https://
-      // targets are tunnelled with CONNECT so the proxy never sees the request or its headers.
-      proxyTunnel: false,
-      // The proxy never sees the client certificate; only the origin's TLS session does.
-      proxyTls: { timeout: options.connectTimeoutMs, ...(options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {}) },
-      requestTls: { timeout: options.connectTimeoutMs, ...tls },
-    }),
+  return new ProxyRouter(
+    direct,
+    settings,
+    (endpoint) =>
+      new ProxyAgent({
+        ...pool,
+        uri: endpoint.uri,
+        ...(endpoint.authorization === undefined ? {} : { token: endpoint.authorization }),
+        // http:// targets go to an http proxy as absolute-URI requests (what curl does); https://
+        // targets are tunnelled with CONNECT so the proxy never sees the request or its headers.
+        proxyTunnel: false,
+        // The proxy never sees the client certificate; only the origin's TLS session does.
+        proxyTls: { timeout: options.connectTimeoutMs, ...(options.ca !== undefined && options.ca.length > 0 ? { ca: [...options.ca] } : {}) },
+        requestTls: { timeout: options.connectTimeoutMs, ...tls },
+      }),
   );
 }
 
@@ -299,12 +308,17 @@ function originDispatcher(options: DispatcherOptions, env: Readonly<Record<strin
  * `NODE_EXTRA_CA_CERTS` (read by Node itself at startup).
  */
 /** Reads the PEM files of auth.json's `client-certificate` entries (paths resolved against `cwd`). */
-export async function loadClientCertificates(entries: ReadonlyMap<string, { readonly localCert: string; readonly localPk: string | undefined; readonly passphrase: string | undefined }>, cwd: string): Promise<Map<string, ClientTls>> {
+export async function loadClientCertificates(
+  entries: ReadonlyMap<string, { readonly localCert: string; readonly localPk: string | undefined; readonly passphrase: string | undefined }>,
+  cwd: string,
+): Promise<Map<string, ClientTls>> {
   const read = async (file: string, origin: string, field: string): Promise<string> => {
     try {
       return await readFile(path.resolve(cwd, file), 'utf8');
     } catch (error) {
-      throw new PrefetchError('E_USAGE', `Cannot read client-certificate.${origin}.${field} ${file}: ${(error as Error).message}`, { hint: 'Fix the path in auth.json (or COMPOSER_AUTH).' });
+      throw new PrefetchError('E_USAGE', `Cannot read client-certificate.${origin}.${field} ${file}: ${(error as Error).message}`, {
+        hint: 'Fix the path in auth.json (or COMPOSER_AUTH).',
+      });
     }
   };
   const loaded = new Map<string, ClientTls>();

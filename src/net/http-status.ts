@@ -56,6 +56,7 @@ function statusHint(status: number, url: URL): string | undefined {
     return `${url.host} refused the request: add credentials for it to auth.json (e.g. "http-basic", "bearer" or "github-oauth" under "${url.host}") or COMPOSER_AUTH, and check that the token has not expired.`;
   }
   if (status === 407) return PROXY_AUTH_HINT;
-  if (status === 404 || status === 410) return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
+  if (status === 404 || status === 410)
+    return 'The archive is not at this URL: check the URL in the lock (`composer update <package>` refreshes it), the mirror, or whether a private repository needs credentials (some hosts answer 404 instead of 403).';
   return undefined;
 }

@@ -5,7 +5,8 @@
  * private repositories, signed S3/GCS/Azure URLs). Generous on purpose: hiding a harmless value
  * costs nothing, printing a token costs a rotation.
  */
-const SECRET_PARAM = /^(?:sig|key|auth|pass|pwd|jwt|sas|authorization|x-amz-credential|x-goog-credential)$|token|secret|signature|passw|api[-_]?key|access[-_]?key|private/i;
+const SECRET_PARAM =
+  /^(?:sig|key|auth|pass|pwd|jwt|sas|authorization|x-amz-credential|x-goog-credential)$|token|secret|signature|passw|api[-_]?key|access[-_]?key|private/i;
 
 /**
  * A URL as it may be shown to a person, in logs, reports and errors (`Url::sanitize`): userinfo

@@ -61,10 +61,21 @@ export function checkPartialResponse(
   const received = sameKind(expect.validator, headers);
   const name = expect.validator.kind === 'etag' ? 'ETag' : 'Last-Modified';
   if (received === undefined) {
-    return { ok: false, problem: 'validator-missing', expected: expect.validator.value, detail: `without the ${name} (${expect.validator.value}) of the first response` };
+    return {
+      ok: false,
+      problem: 'validator-missing',
+      expected: expect.validator.value,
+      detail: `without the ${name} (${expect.validator.value}) of the first response`,
+    };
   }
   if (!matches(expect.validator, received)) {
-    return { ok: false, problem: 'validator-changed', expected: expect.validator.value, received, detail: `from another version (${name} ${received}, expected ${expect.validator.value})` };
+    return {
+      ok: false,
+      problem: 'validator-changed',
+      expected: expect.validator.value,
+      received,
+      detail: `from another version (${name} ${received}, expected ${expect.validator.value})`,
+    };
   }
   const range = contentRange(headers);
   if (range === undefined) return { ok: false, problem: 'unexpected', detail: 'without a usable Content-Range' };
@@ -109,4 +120,3 @@ export function checkLowSpeed(samples: readonly SpeedSample[], now: number, byte
   const rate = ((bytes - from.bytes) * 1000) / Math.max(1, now - from.at);
   return { samples: next.slice(base), tooSlow: rate < limit ? rate : undefined };
 }
-

@@ -91,7 +91,10 @@ const GITHUB_LEGACY_RE = new RegExp(`^https?://(?:www\\.)?github\\.com/([^/]+)/(
 const GITHUB_WEB_ARCHIVE_RE = new RegExp(`^https?://(?:www\\.)?github\\.com/([^/]+)/([^/]+)/archive/[^\\n]+\\.(zip|tar)(?:\\.gz)?${END}`, 'i');
 const GITHUB_API_RE = new RegExp(`^https?://api\\.github\\.com/repos/([^/]+)/([^/]+)/(zip|tar)ball(?:/[^\\n]+)?${END}`, 'i');
 const BITBUCKET_RE = new RegExp(`^https?://(?:www\\.)?bitbucket\\.org/([^/]+)/([^/]+)/get/[^\\n]+\\.(zip|tar\\.gz|tar\\.bz2)${END}`, 'i');
-const GITLAB_RE = new RegExp(`^https?://(?:www\\.)?gitlab\\.com/api/v[34]/projects/([^/]+)/repository/archive\\.(zip|tar\\.gz|tar\\.bz2|tar)\\?sha=[^\\n]+${END}`, 'i');
+const GITLAB_RE = new RegExp(
+  `^https?://(?:www\\.)?gitlab\\.com/api/v[34]/projects/([^/]+)/repository/archive\\.(zip|tar\\.gz|tar\\.bz2|tar)\\?sha=[^\\n]+${END}`,
+  'i',
+);
 const GITHUB_DOMAIN_RE = new RegExp(`(/repos/[^/]+/[^/]+/(zip|tar)ball)(?:/[^\\n]+)?${END}`, 'i');
 const GITLAB_DOMAIN_RE = new RegExp(`(/api/v[34]/projects/[^/]+/repository/archive\\.(?:zip|tar\\.gz|tar\\.bz2|tar)\\?sha=)[^\\n]+${END}`, 'i');
 

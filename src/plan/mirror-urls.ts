@@ -63,10 +63,11 @@ export function validateMirrorTemplate(template: string): string {
     url = new URL(template);
   } catch {
     throw new PrefetchError('E_USAGE', `--mirror ${JSON.stringify(redactUrl(template))} is not a URL`, {
-      hint: 'Use Composer\'s dist mirror form, e.g. https://mirrors.example.com/dists/%package%/%reference%.%type%',
+      hint: "Use Composer's dist mirror form, e.g. https://mirrors.example.com/dists/%package%/%reference%.%type%",
     });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PrefetchError('E_USAGE', `--mirror must be an http(s) URL template (got ${url.protocol})`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new PrefetchError('E_USAGE', `--mirror must be an http(s) URL template (got ${url.protocol})`);
   if (!template.includes('%')) {
     throw new PrefetchError('E_USAGE', `--mirror ${url.host}: the template has no %placeholder%, so every package would get the same URL`, {
       hint: 'Use %package%, %version%, %reference%, %type% or %prettyVersion%.',

@@ -71,7 +71,12 @@ function decide(pkg: LockedPackage, options: PlanOptions): Decision {
   if (dist.type.toLowerCase() === 'path') return skip(pkg, 'path-dist');
   if (pkg.versionNormalized === undefined && tryNormalizeVersion(pkg.version) === undefined) {
     // `ArrayLoader::createObject` throws "Invalid version string" for the whole lock.
-    return invalid(pkg, pkg.version === '' ? 'package entry has no "version" (Composer: "has no version defined")' : `Composer cannot parse version ${JSON.stringify(pkg.version)} (VersionParser::normalize)`);
+    return invalid(
+      pkg,
+      pkg.version === ''
+        ? 'package entry has no "version" (Composer: "has no version defined")'
+        : `Composer cannot parse version ${JSON.stringify(pkg.version)} (VersionParser::normalize)`,
+    );
   }
   // `FileDownloader::download` compares `dist.shasum` with the lowercase hex of `sha1_file`
   // case-sensitively; anything else never matches, and Composer's own check would fail too.

@@ -141,7 +141,8 @@ export function createBarReporter(options: BarReporterOptions): Reporter {
       state.handle(event);
       switch (event.type) {
         case 'planned':
-          for (const bad of event.plan.invalid) log(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`, paint.yellow);
+          for (const bad of event.plan.invalid)
+            log(`warning: ${d(`skipping ${bad.packageName ?? 'an entry'} in ${bad.origin}: ${bad.message}`)}`, paint.yellow);
           if (!options.quiet && event.plan.tasks.length > 0) start();
           break;
         case 'mirrors':

@@ -92,7 +92,10 @@ export async function checkCacheSize(plan: Plan, maxsize: number, signal?: Abort
  */
 export function formatCacheSizeWarning(check: CacheSizeCheck, scope: 'project' | 'global' | 'default' = 'default'): string {
   const value = check.suggestedMaxsize ?? suggestMaxsize(check.cacheBytes);
-  const command = scope === 'project' ? `composer config cache-files-maxsize ${value}   (in the project: its composer.json sets the limit)` : `composer config -g cache-files-maxsize ${value}`;
+  const command =
+    scope === 'project'
+      ? `composer config cache-files-maxsize ${value}   (in the project: its composer.json sets the limit)`
+      : `composer config -g cache-files-maxsize ${value}`;
   return (
     `Composer's cache now holds ${formatBytes(check.cacheBytes)} (this lock: ${formatBytes(check.planBytes)}), more than cache-files-maxsize ` +
     `(${formatBytes(check.maxsize)}). Composer's cache GC runs on about 1 in 50 Composer runs and would then delete the least recently used ` +

@@ -28,7 +28,8 @@ export function createFailureThrottle(verbose: boolean): (error: PrefetchError) 
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
     if (n <= LIVE_FAILURES_PER_GROUP) return { kind: 'line' };
-    if (n === LIVE_FAILURES_PER_GROUP + 1) return { kind: 'note', text: `more packages failing with ${d(reason)}${host === '' ? '' : ` at ${d(host)}`}: named in the summary` };
+    if (n === LIVE_FAILURES_PER_GROUP + 1)
+      return { kind: 'note', text: `more packages failing with ${d(reason)}${host === '' ? '' : ` at ${d(host)}`}: named in the summary` };
     return { kind: 'silent' };
   };
 }

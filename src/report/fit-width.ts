@@ -96,7 +96,8 @@ export function shortenUrl(url: string, max: number): string {
   for (;;) {
     if (displayWidth(text()) <= max) return text();
     let longest = -1;
-    for (let i = dropped; i < segments.length; i++) if (displayWidth(segments[i]!) > LONG_SEGMENT && (longest < 0 || segments[i]!.length > segments[longest]!.length)) longest = i;
+    for (let i = dropped; i < segments.length; i++)
+      if (displayWidth(segments[i]!) > LONG_SEGMENT && (longest < 0 || segments[i]!.length > segments[longest]!.length)) longest = i;
     if (longest < 0) break;
     const segment = segments[longest]!;
     segments[longest] = `${segment.slice(0, 8)}…${segment.slice(-4)}`;

@@ -78,7 +78,8 @@ function formatGroup(group: FailureGroup): string[] {
   lines.push(`    ${d(listNames(group.failures.map((f) => f.packageName)))}`);
   // Generic words ("cannot write to the cache") or differing advice: the first failure in full says more.
   const [first] = group.failures;
-  if (first !== undefined && (group.cause === 'other' || group.cause === 'limit' || hints.size > 1)) lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
+  if (first !== undefined && (group.cause === 'other' || group.cause === 'limit' || hints.size > 1))
+    lines.push(`    e.g. ${d(failureText(first.packageName, first.version, first.message))}`);
   const hint = first?.hint;
   // The guidance already closes the group's first line; a hint that is only that is not repeated.
   if (hint !== undefined && hint !== guidance) lines.push(`    ${d(hint)}`);
@@ -130,7 +131,9 @@ export function formatSummary(summary: Summary, traffic?: Traffic): string {
     if (entry.hint !== undefined) lines.push(`    ${d(entry.hint)}`);
   }
   if (unfinished > 0) {
-    lines.push(`  ${plural(unfinished, 'package was', 'packages were')} not fetched because the run was interrupted: run again to fetch ${unfinished === 1 ? 'it' : 'them'} (archives already fetched stay in the cache).`);
+    lines.push(
+      `  ${plural(unfinished, 'package was', 'packages were')} not fetched because the run was interrupted: run again to fetch ${unfinished === 1 ? 'it' : 'them'} (archives already fetched stay in the cache).`,
+    );
   }
   return lines.join('\n');
 }
@@ -152,7 +155,8 @@ export interface NextStepInput {
 export function nextStepLine(input: NextStepInput): string {
   const noDev = input.noDev ? ' --no-dev' : '';
   if (input.inputs.length > 0) return `Next: run \`composer install${noDev}\` in each project: its dist archives now come from the cache.`;
-  const dir = input.workingDir === undefined ? '' : ` -d ${/^[\w./~-]+$/.test(input.workingDir) ? input.workingDir : `'${input.workingDir.replace(/'/g, `'\\''`)}'`}`;
+  const dir =
+    input.workingDir === undefined ? '' : ` -d ${/^[\w./~-]+$/.test(input.workingDir) ? input.workingDir : `'${input.workingDir.replace(/'/g, `'\\''`)}'`}`;
   return `Next: composer${dir} install${noDev} (its dist archives now come from the cache)`;
 }
 
@@ -162,7 +166,8 @@ export function planCounts(plan: Plan): string {
   if (inCache === undefined) return `${plan.tasks.length} archives to prefetch`;
   const cached = inCache.cachedKeys.size;
   const pending = plan.tasks.length - cached;
-  const pendingBytes = inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
+  const pendingBytes =
+    inCache.pendingBytes === undefined || pending === 0 ? '' : ` (about ${formatBytes(inCache.pendingBytes)}, judged by older versions in the cache)`;
   return `${plan.tasks.length} archives: ${cached} already in the cache${cached > 0 ? ` (${formatBytes(inCache.cachedBytes)})` : ''}, ${pending} to download${pendingBytes}`;
 }
 
@@ -247,7 +252,8 @@ export function formatVerifySummary(summary: Summary): string {
     `Cache: ${d(summary.cacheFilesDir)}`,
   ];
   for (const f of unreadable) lines.push(`  unreadable  ${d(failureText(f.packageName, f.version, f.message))}`);
-  if (unreadable.length > 0) lines.push('This user cannot read those paths: run verify as the user that runs composer install, or fix the cache\'s owner and modes.');
+  if (unreadable.length > 0)
+    lines.push("This user cannot read those paths: run verify as the user that runs composer install, or fix the cache's owner and modes.");
   for (const f of missing) lines.push(`  missing  ${d(f.packageName)} ${d(f.version)}`);
   // The message says where and why (e.g. which entry failed its CRC).
   for (const f of invalid) lines.push(`  invalid  ${d(failureText(f.packageName, f.version, f.message))}`);

@@ -60,7 +60,12 @@ function eventToJson(event: PrefetchEvent, time: string): Record<string, unknown
         cachePath: event.task.cachePath,
       };
     case 'failed':
-      return { ...base, ...pkg(event.task), cause: failureCause(event.error), error: jsonError({ code: event.error.code, message: event.error.message, hint: failureHint(event.error) }) };
+      return {
+        ...base,
+        ...pkg(event.task),
+        cause: failureCause(event.error),
+        error: jsonError({ code: event.error.code, message: event.error.message, hint: failureHint(event.error) }),
+      };
     case 'warning':
       return { ...base, message: redactText(event.message) };
     default:

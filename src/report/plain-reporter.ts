@@ -109,7 +109,9 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
         case 'retried':
           // Network retries are routine (counted in the progress line); wrong bytes from a server are not.
           if (!options.quiet && (verbose || event.error.code === 'E_CHECKSUM' || event.error.code === 'E_CORRUPT')) {
-            options.write(`retry ${event.attempt}: ${d(failureText(event.task.packageName, event.task.version, event.error.message))} (next try in ${formatDuration(event.delayMs)})`);
+            options.write(
+              `retry ${event.attempt}: ${d(failureText(event.task.packageName, event.task.version, event.error.message))} (next try in ${formatDuration(event.delayMs)})`,
+            );
           }
           break;
         case 'failed': {

@@ -151,7 +151,13 @@ export function createProgressState(now: () => number = Date.now): ProgressState
           break;
         case 'started':
           firstStart ??= now();
-          inFlight.set(event.task.cacheKey, { packageName: event.task.packageName, version: event.task.version, bytes: 0, total: undefined, ...(event.task.vcs === undefined ? {} : { vcs: event.task.vcs }) });
+          inFlight.set(event.task.cacheKey, {
+            packageName: event.task.packageName,
+            version: event.task.version,
+            bytes: 0,
+            total: undefined,
+            ...(event.task.vcs === undefined ? {} : { vcs: event.task.vcs }),
+          });
           sample();
           break;
         case 'progress': {
@@ -205,7 +211,8 @@ export function createProgressState(now: () => number = Date.now): ProgressState
       const finished = downloaded + cached + failed;
       const remaining = remainingBytes();
       const gitLeft = gitTotal - gitDone - gitFailed > 0;
-      const etaMs = total - finished - unfinished <= 0 ? (gitLeft ? undefined : 0) : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
+      const etaMs =
+        total - finished - unfinished <= 0 ? (gitLeft ? undefined : 0) : remaining !== undefined && rate > 0 ? (remaining * 1000) / rate : undefined;
       const byteFraction = remaining === undefined || unknownSizes() > 0 ? undefined : bytes + remaining === 0 ? 1 : bytes / (bytes + remaining);
       return {
         total,

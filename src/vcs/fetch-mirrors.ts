@@ -21,7 +21,14 @@ export type MirrorResult =
    * The mirror is in place; `missing` are the packages whose reference it still lacks (each a
    * failure of that package, named): the others sharing the repository are served.
    */
-  | { readonly kind: 'cloned' | 'updated'; readonly task: MirrorTask; readonly bytes: number | undefined; readonly attempts: number; readonly durationMs: number; readonly missing: readonly MissingRef[] }
+  | {
+      readonly kind: 'cloned' | 'updated';
+      readonly task: MirrorTask;
+      readonly bytes: number | undefined;
+      readonly attempts: number;
+      readonly durationMs: number;
+      readonly missing: readonly MissingRef[];
+    }
   | { readonly kind: 'failed'; readonly task: MirrorTask; readonly error: PrefetchError; readonly attempts: number };
 
 export interface MissingRef {
@@ -94,7 +101,10 @@ export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions
   // silently drop them (the credential helper, the protocol limits), so it is not used.
   const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(String(version.stdout)) ?? []).slice(1).map(Number);
   if (major < 2 || (major === 2 && minor < 31)) {
-    options.emit({ type: 'warning', message: `${String(version.stdout).trim()} is older than 2.31, which this tool needs to hand git credentials through its environment: source packages not prefetched.` });
+    options.emit({
+      type: 'warning',
+      message: `${String(version.stdout).trim()} is older than 2.31, which this tool needs to hand git credentials through its environment: source packages not prefetched.`,
+    });
     return { results: [], gitMissing: false };
   }
   if (options.mode === 'fetch') await removeStaleTemps(plan.cacheVcsDir);
@@ -149,7 +159,12 @@ interface Git {
    * One git command. `network` commands are watched: silence on both pipes for `stallTimeoutMs`
    * stops them. `signal` ends the command (Ctrl-C or the package's deadline, told apart by `deadline`).
    */
-  run(args: readonly string[], cwd: string, watch?: { readonly network: boolean; readonly deadline?: AbortSignal }, extraEnv?: Readonly<Record<string, string>>): Promise<GitRun>;
+  run(
+    args: readonly string[],
+    cwd: string,
+    watch?: { readonly network: boolean; readonly deadline?: AbortSignal },
+    extraEnv?: Readonly<Record<string, string>>,
+  ): Promise<GitRun>;
 }
 
 function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, target: string = task.url): { git: Git; url: string } {
@@ -159,17 +174,28 @@ function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, t
   // authentication failure of a URL without one. So userinfo in the lock's URL wins, then auth.json.
   // A redirect target is another URL: only auth.json speaks for its origin.
   const fromUrl = target === task.url ? urlCredential(task.url) : undefined;
-  const credential = origin === undefined || !URL.canParse(url) ? undefined : fromUrl !== undefined ? { kind: 'basic' as const, ...fromUrl } : options.credential(new URL(url));
+  const credential =
+    origin === undefined || !URL.canParse(url) ? undefined : fromUrl !== undefined ? { kind: 'basic' as const, ...fromUrl } : options.credential(new URL(url));
   const env = gitEnv({ ...options.env, ...(credential === undefined ? {} : { credential: { origin: origin!, credential } }) });
   // git anonymizes the URLs it prints; what it prints is masked here all the same (`Git::maskCredentials`).
-  const secrets = credential === undefined ? [] : (credential.kind === 'basic' ? [credential.password, encodeURIComponent(credential.password)] : [credential.token]).filter((x) => x.length >= 3);
+  const secrets =
+    credential === undefined
+      ? []
+      : (credential.kind === 'basic' ? [credential.password, encodeURIComponent(credential.password)] : [credential.token]).filter((x) => x.length >= 3);
   const mask = (text: string): string => secrets.reduce((t, secret) => t.split(secret).join('***'), text);
   const git: Git = {
     async run(args, cwd, watch, extraEnv) {
       options.emit({ type: 'command', task, args });
       // Its own process group: git's helpers (git-remote-http, index-pack, ssh) hold the output pipes,
       // so stopping only git would wait for a stalled helper; the whole group is stopped instead.
-      const child = execa(gitBin, args, { cwd, env: extraEnv === undefined ? env : { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: 'ignore', detached: process.platform !== 'win32' });
+      const child = execa(gitBin, args, {
+        cwd,
+        env: extraEnv === undefined ? env : { ...env, ...extraEnv },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        detached: process.platform !== 'win32',
+      });
       let stopped: GitRun['stopped'];
       let hardKill: NodeJS.Timeout | undefined;
       const signalGroup = (signal: NodeJS.Signals): void => {
@@ -205,7 +231,13 @@ function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, t
       else if (watch?.deadline?.aborted === true) onDeadline();
       try {
         const r = await child;
-        return { ok: stopped === undefined && r.exitCode === 0 && !r.failed, stdout: String(r.stdout ?? ''), stderr: mask(String(r.stderr ?? '')), stopped, stallTimeoutMs: options.stallTimeoutMs };
+        return {
+          ok: stopped === undefined && r.exitCode === 0 && !r.failed,
+          stdout: String(r.stdout ?? ''),
+          stderr: mask(String(r.stderr ?? '')),
+          stopped,
+          stallTimeoutMs: options.stallTimeoutMs,
+        };
       } finally {
         clearTimeout(stall);
         clearTimeout(hardKill);
@@ -219,7 +251,13 @@ function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, t
 
 /** `Git::syncMirror`'s test for an existing mirror: `git rev-parse --git-dir` prints `.` inside it. */
 async function isMirror(git: Git, dir: string): Promise<boolean> {
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) return false;
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return false;
   const r = await git.run(['rev-parse', '--git-dir'], dir);
   return r.ok && r.stdout.trim() === '.';
 }
@@ -262,7 +300,13 @@ async function refState(git: Git, dir: string, refs: readonly MirrorRef[]): Prom
 async function missingObject(git: Git, dir: string): Promise<string | undefined> {
   const r = await git.run(['rev-list', '--objects', '--quiet', '--all'], dir);
   if (r.ok) return undefined;
-  return r.stderr.split(/[\r\n]+/).find((l) => /missing|unable|bad object|corrupt/i.test(l))?.trim() ?? (r.stderr.trim().split(/[\r\n]+/)[0] || 'git rev-list --objects --all failed');
+  return (
+    r.stderr
+      .split(/[\r\n]+/)
+      .find((l) => /missing|unable|bad object|corrupt/i.test(l))
+      ?.trim() ??
+    (r.stderr.trim().split(/[\r\n]+/)[0] || 'git rev-list --objects --all failed')
+  );
 }
 
 /** What is on disk, when the network is needed: the git runner, whether a mirror is there to update, whether it must be replaced. */
@@ -316,7 +360,11 @@ async function syncMirror(task: MirrorTask, { git, url, existing, broken, gitAt 
     });
     return { kind: 'failed', task, error, attempts: 0 };
   }
-  if (broken !== undefined) options.emit({ type: 'warning', message: `${task.refs[0]!.packageName}: the mirror ${task.dir} lacks objects its refs reach (${broken}); cloning it anew.` });
+  if (broken !== undefined)
+    options.emit({
+      type: 'warning',
+      message: `${task.refs[0]!.packageName}: the mirror ${task.dir} lacks objects its refs reach (${broken}); cloning it anew.`,
+    });
   const deadline = new AbortController();
   setMaxListeners(0, deadline.signal);
   const budgetMs = options.retry.maxTimeMs;
@@ -339,19 +387,45 @@ async function syncMirror(task: MirrorTask, { git, url, existing, broken, gitAt 
           if (deadline.signal.aborted) throw deadlineError(task, url, budgetMs, last);
           options.emit({ type: 'started', task, action, attempt });
           const watch = { network: true, deadline: deadline.signal };
-          return action === 'update' ? await updateMirror(git, task, url, watch) : await cloneMirror(git, task, url, watch, { replace: broken !== undefined, gitAt, secureHttp: options.env.secureHttp === true });
+          return action === 'update'
+            ? await updateMirror(git, task, url, watch)
+            : await cloneMirror(git, task, url, watch, { replace: broken !== undefined, gitAt, secureHttp: options.env.secureHttp === true });
         });
         const missing = after.missing.map((ref) => ({ ref, error: missingRefError(ref, url) }));
         for (const ref of after.unlisted) {
-          options.emit({ type: 'warning', message: `${ref.packageName} ${ref.version}: the mirror has the locked commit but no branch or tag named ${checkedBranch(ref)}, so composer install will still sync it from ${url} (Git::fetchRefOrSyncMirror).` });
+          options.emit({
+            type: 'warning',
+            message: `${ref.packageName} ${ref.version}: the mirror has the locked commit but no branch or tag named ${checkedBranch(ref)}, so composer install will still sync it from ${url} (Git::fetchRefOrSyncMirror).`,
+          });
         }
-        return { kind: action === 'update' ? 'updated' : 'cloned', task, bytes, attempts: attempt, durationMs: Date.now() - (startedAt ?? Date.now()), missing };
+        return {
+          kind: action === 'update' ? 'updated' : 'cloned',
+          task,
+          bytes,
+          attempts: attempt,
+          durationMs: Date.now() - (startedAt ?? Date.now()),
+          missing,
+        };
       } catch (error) {
-        const failure = error instanceof PrefetchError ? error : new PrefetchError('E_CACHE', (error as Error).message, { cause: error, packageName: task.refs[0]!.packageName, url });
+        const failure =
+          error instanceof PrefetchError
+            ? error
+            : new PrefetchError('E_CACHE', (error as Error).message, { cause: error, packageName: task.refs[0]!.packageName, url });
         last = failure;
         if (options.signal.aborted || failure.code === 'E_ABORTED') return { kind: 'failed', task, error: failure, attempts: attempt };
-        if (deadline.signal.aborted) return { kind: 'failed', task, error: failure instanceof TransferLimitError ? failure : deadlineError(task, url, budgetMs, failure), attempts: attempt };
-        const verdict = decideRetry(failure, { attempts: attempt, integrityFailures: 0, elapsedMs: Date.now() - (startedAt ?? Date.now()) }, options.retry, options.random ?? Math.random);
+        if (deadline.signal.aborted)
+          return {
+            kind: 'failed',
+            task,
+            error: failure instanceof TransferLimitError ? failure : deadlineError(task, url, budgetMs, failure),
+            attempts: attempt,
+          };
+        const verdict = decideRetry(
+          failure,
+          { attempts: attempt, integrityFailures: 0, elapsedMs: Date.now() - (startedAt ?? Date.now()) },
+          options.retry,
+          options.random ?? Math.random,
+        );
         if (verdict.action === 'next-url') return { kind: 'failed', task, error: failure, attempts: attempt };
         options.emit({ type: 'retried', task, attempt, delayMs: verdict.delayMs, error: failure });
         // Sleeping holds no slot: other repositories on the same host go on meanwhile.
@@ -385,7 +459,8 @@ function missingRefError(ref: MirrorRef, url: string): PrefetchError {
 }
 
 /** Lines git and ssh print that say nothing about the cause; they follow the one that does. */
-const BOILERPLATE = /^(?:fatal: Could not read from remote repository\.?|Please make sure you have the correct access rights|and the repository exists\.?|fatal: the remote end hung up unexpectedly|fatal: early EOF|fatal: index-pack failed|fatal: fetch-pack: invalid index-pack output|Cloning into (?:bare repository )?'.*|(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)\b.*)$/i;
+const BOILERPLATE =
+  /^(?:fatal: Could not read from remote repository\.?|Please make sure you have the correct access rights|and the repository exists\.?|fatal: the remote end hung up unexpectedly|fatal: early EOF|fatal: index-pack failed|fatal: fetch-pack: invalid index-pack output|Cloning into (?:bare repository )?'.*|(?:remote: )?(?:Counting|Compressing|Receiving|Resolving|Enumerating|Total)\b.*)$/i;
 
 /**
  * The lines of git's stderr that name the cause, first ones first: `ssh: connect to host … Connection
@@ -407,20 +482,31 @@ function commandError(task: MirrorTask, url: string, what: string, r: GitRun): P
   const packageName = task.refs[0]!.packageName;
   if (r.stopped === 'abort') return new PrefetchError('E_ABORTED', `${what} interrupted`, { packageName, url });
   if (r.stopped === 'stall') {
-    return new PrefetchError('E_NETWORK', `${what} of ${url} stalled: git reported no progress for ${r.stallTimeoutMs / 1000} s (--stall-timeout) and was stopped`, { packageName, url, retryable: true });
+    return new PrefetchError(
+      'E_NETWORK',
+      `${what} of ${url} stalled: git reported no progress for ${r.stallTimeoutMs / 1000} s (--stall-timeout) and was stopped`,
+      { packageName, url, retryable: true },
+    );
   }
   // The caller turns this into the deadline error, which says more.
   if (r.stopped === 'deadline') return new PrefetchError('E_LIMIT', `${what} of ${url} stopped at the --retry-max-time deadline`, { packageName, url });
   const cause = gitFailureCause(r.stderr);
   const hostKey = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:ED25519|RSA|ECDSA)? ?host key is known/i.test(r.stderr);
-  const auth = /Authentication failed|could not read (?:Username|Password)|returned error: 40[13]|terminal prompts disabled|Permission denied \(/i.test(r.stderr);
+  const auth = /Authentication failed|could not read (?:Username|Password)|returned error: 40[13]|terminal prompts disabled|Permission denied \(/i.test(
+    r.stderr,
+  );
   const code: ErrorCode = auth || hostKey ? 'E_AUTH' : 'E_NETWORK';
   const hint = hostKey
     ? `The ssh host key of ${gitHost(url)} is not in known_hosts (or changed): add it (\`ssh-keyscan ${gitHost(url)} >> ~/.ssh/known_hosts\`, after checking it) before the run.`
     : auth
       ? `Add credentials for ${gitHost(url)} to auth.json (http-basic, github-oauth, gitlab-token, bitbucket-oauth) or COMPOSER_AUTH, or set up ssh keys for ssh URLs.`
       : undefined;
-  return new PrefetchError(code, `${what} of ${url} failed: ${cause || 'git exited with an error'}`, { packageName, url, retryable: !auth && !hostKey, ...(hint === undefined ? {} : { hint }) });
+  return new PrefetchError(code, `${what} of ${url} failed: ${cause || 'git exited with an error'}`, {
+    packageName,
+    url,
+    retryable: !auth && !hostKey,
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
 
 /** Bytes git reports for `Receiving objects` (with `--progress`), when it reports them. */
@@ -442,7 +528,13 @@ interface Watch {
  * a killed run leaves only a `.cp-tmp-*` folder, which Composer never looks at. `replace` swaps out
  * a mirror that is there but damaged.
  */
-async function cloneMirror(git: Git, task: MirrorTask, url: string, watch: Watch, how: { readonly replace: boolean; readonly gitAt: (url: string) => Git; readonly secureHttp: boolean }): Promise<{ bytes: number | undefined; state: RefState }> {
+async function cloneMirror(
+  git: Git,
+  task: MirrorTask,
+  url: string,
+  watch: Watch,
+  how: { readonly replace: boolean; readonly gitAt: (url: string) => Git; readonly secureHttp: boolean },
+): Promise<{ bytes: number | undefined; state: RefState }> {
   const parent = path.dirname(task.dir);
   // Not `mkdir -p` through Node's recursive mkdir: it never returns on /proc-like filesystems.
   makeDirectories(parent);
@@ -502,7 +594,10 @@ async function redirectTarget(git: Git, url: string, parent: string, watch: Watc
 
 /** Renames a checked clone into place; a broken folder there (or a damaged mirror, with `replace`) is moved aside first, then removed. */
 async function install(git: Git, tmp: string, dir: string, replace: boolean): Promise<'ours' | 'theirs'> {
-  const exists = await stat(dir).then(() => true, () => false);
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (exists) {
     // Another run may have put a good mirror here since we looked: keep it.
     if (!replace && (await isMirror(git, dir))) return 'theirs';
@@ -549,7 +644,10 @@ async function removeStaleTemps(cacheVcsDir: string): Promise<void> {
       .map(async (name) => {
         const full = path.join(cacheVcsDir, name);
         const owner = /\.(\d+)-[0-9a-f]{12}(?:\.([0-9a-f]{8}))?$/.exec(name);
-        const age = await stat(full).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const age = await stat(full).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         const gone = owner !== null && isOwnerGone(Number(owner[1]), owner[2]);
         if (age > STALE_MS || gone) await rm(full, { recursive: true, force: true }).catch(() => undefined);
       }),

@@ -2,7 +2,9 @@ import { credentialFor, type AuthConfig, type Credential } from '../auth/auth-he
 import { stripCredentials } from './git-url.js';
 
 /** What git is given for one source URL's origin: a user and password (Basic), or a bearer token. */
-export type GitCredential = { readonly kind: 'basic'; readonly username: string; readonly password: string } | { readonly kind: 'bearer'; readonly token: string };
+export type GitCredential =
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | { readonly kind: 'bearer'; readonly token: string };
 
 /**
  * The credential git should use for a source URL, or `undefined`. Composer puts it into the clone
@@ -66,7 +68,11 @@ export interface GitEnvOptions {
 }
 
 /** Environment variables the credential helper reads (never argv: `/proc/<pid>/cmdline` is world-readable). */
-export const CREDENTIAL_ENV = { origin: 'COMPOSER_PREFETCH_GIT_ORIGIN', username: 'COMPOSER_PREFETCH_GIT_USERNAME', password: 'COMPOSER_PREFETCH_GIT_PASSWORD' } as const;
+export const CREDENTIAL_ENV = {
+  origin: 'COMPOSER_PREFETCH_GIT_ORIGIN',
+  username: 'COMPOSER_PREFETCH_GIT_USERNAME',
+  password: 'COMPOSER_PREFETCH_GIT_PASSWORD',
+} as const;
 
 /**
  * A `credential.helper` that answers `get` only when git asks for the exact `protocol://host[:port]`
@@ -93,7 +99,14 @@ const CREDENTIAL_HELPER =
 export function gitEnv(options: GitEnvOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.base)) {
-    if (value === undefined || key === 'GIT_DIR' || key === 'GIT_WORK_TREE' || key.startsWith('GIT_CONFIG_') || Object.values(CREDENTIAL_ENV).includes(key as never)) continue;
+    if (
+      value === undefined ||
+      key === 'GIT_DIR' ||
+      key === 'GIT_WORK_TREE' ||
+      key.startsWith('GIT_CONFIG_') ||
+      Object.values(CREDENTIAL_ENV).includes(key as never)
+    )
+      continue;
     env[key] = value;
   }
   // libcurl reads only the lower-case `http_proxy` (CGI safety); Composer also takes `HTTP_PROXY` on
@@ -108,7 +121,8 @@ export function gitEnv(options: GitEnvOptions): Record<string, string> {
     const connect = Math.max(1, Math.round(options.connectTimeoutSeconds ?? 10));
     // ConnectTimeout covers the TCP connect and the SSH handshake; keep-alives end a connection
     // whose server stopped answering at the SSH level after about --stall-timeout.
-    env['GIT_SSH_COMMAND'] = `ssh -o BatchMode=yes -o ConnectTimeout=${connect} -o ServerAliveInterval=${Math.max(1, Math.round(stallSeconds / 3))} -o ServerAliveCountMax=3`;
+    env['GIT_SSH_COMMAND'] =
+      `ssh -o BatchMode=yes -o ConnectTimeout=${connect} -o ServerAliveInterval=${Math.max(1, Math.round(stallSeconds / 3))} -o ServerAliveCountMax=3`;
   }
   if (options.lowSpeedLimit > 0) {
     env['GIT_HTTP_LOW_SPEED_LIMIT'] = String(Math.max(1, Math.round(options.lowSpeedLimit)));

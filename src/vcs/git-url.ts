@@ -27,12 +27,10 @@ const GITHUB_TOKEN = /^(?:[a-f0-9]{12,}|gh[a-z]_[a-zA-Z0-9_.-]+|github_pat_[a-zA
  */
 function sanitizeBytes(url: string): string {
   const bytes = Buffer.from(url, 'utf8').toString('latin1');
-  return bytes
-    .replace(/([&?]access_token=)[^&]+/g, '$1***')
-    .replace(USERINFO, (_m, prefix: string | undefined, user: string, password: string | undefined) => {
-      const shown = NON_SECRET.has(user) ? user : GITHUB_TOKEN.test(user) || user.length >= 12 ? `${user.slice(0, 3)}***` : user;
-      return `${prefix ?? ''}${shown}${(password ?? '') !== '' ? ':***' : ''}@`;
-    });
+  return bytes.replace(/([&?]access_token=)[^&]+/g, '$1***').replace(USERINFO, (_m, prefix: string | undefined, user: string, password: string | undefined) => {
+    const shown = NON_SECRET.has(user) ? user : GITHUB_TOKEN.test(user) || user.length >= 12 ? `${user.slice(0, 3)}***` : user;
+    return `${prefix ?? ''}${shown}${(password ?? '') !== '' ? ':***' : ''}@`;
+  });
 }
 
 /** `Url::sanitize`: the URL as it may be shown (reports, errors, the mirror folder's name). */

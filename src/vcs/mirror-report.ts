@@ -101,13 +101,28 @@ export function gitMirrorEntries(outcome: SourceOutcome | undefined, mode: 'plan
       const error = r.kind === 'failed' ? r.error : missing?.error;
       if (error !== undefined) {
         const status = mode === 'check' && error.code === 'E_CACHE' ? 'missing' : 'failed';
-        return { ...base, status, result: 'failed', bytes: 0, bytesKnown: true, source: undefined, error: { code: error.code, message: error.message, hint: error.hint } };
+        return {
+          ...base,
+          status,
+          result: 'failed',
+          bytes: 0,
+          bytesKnown: true,
+          source: undefined,
+          error: { code: error.code, message: error.message, hint: error.hint },
+        };
       }
       const fetched = r as Extract<MirrorResult, { kind: 'cloned' | 'updated' }>;
       // The bytes once per repository, on its first package: a sum over the entries stays right.
       const bytes = i === 0 ? (fetched.bytes ?? 0) : 0;
-      return { ...base, status: 'downloaded', result: fetched.kind, bytes, bytesKnown: i > 0 || fetched.bytes !== undefined, source: task.urls[0], error: undefined };
+      return {
+        ...base,
+        status: 'downloaded',
+        result: fetched.kind,
+        bytes,
+        bytesKnown: i > 0 || fetched.bytes !== undefined,
+        source: task.urls[0],
+        error: undefined,
+      };
     });
   });
 }
-

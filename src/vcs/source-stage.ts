@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { caLocations } from '../net/ca-locations.js';
 import type { AuthConfig } from '../auth/auth-headers.js';
-import { PrefetchError } from '../errors.js';
+import type { PrefetchError } from '../errors.js';
 import type { ParsedInput } from '../lockfile/types.js';
 import { failureCause, failureReason } from '../report/failure-cause.js';
 import type { DownloadOptions, FailedPackage, PrefetchEvent, PreferredInstall } from '../types.js';
@@ -39,7 +39,10 @@ export interface SourceStageOptions {
   /** Called with each git command's arguments (never a credential), for `-v`. */
   readonly onCommand?: (args: readonly string[]) => void;
   /** The run's download bounds, which govern git as they govern archives (`--retries`, `--retry-max-time`, `--stall-timeout`, `--concurrency`, …). */
-  readonly download: Pick<DownloadOptions, 'concurrency' | 'perOrigin' | 'retries' | 'retryMaxTimeMs' | 'stallTimeoutMs' | 'connectTimeoutMs' | 'lowSpeedLimit'>;
+  readonly download: Pick<
+    DownloadOptions,
+    'concurrency' | 'perOrigin' | 'retries' | 'retryMaxTimeMs' | 'stallTimeoutMs' | 'connectTimeoutMs' | 'lowSpeedLimit'
+  >;
 }
 
 /**
@@ -57,10 +60,15 @@ const GIT_CEILINGS = { concurrency: 16, perHost: 6 };
 export async function prefetchSources(options: SourceStageOptions): Promise<SourceOutcome> {
   for (const p of options.projects) {
     if (!vcsCacheUsable(p.cacheVcsDir)) {
-      options.emit({ type: 'warning', message: `cache-vcs-dir ${p.cacheVcsDir} is a null device: Composer keeps no git mirrors there, so source packages are not prefetched.` });
+      options.emit({
+        type: 'warning',
+        message: `cache-vcs-dir ${p.cacheVcsDir} is a null device: Composer keeps no git mirrors there, so source packages are not prefetched.`,
+      });
     }
   }
-  const plans = options.projects.filter((p) => vcsCacheUsable(p.cacheVcsDir)).map((p) => planMirrors(p.inputs, { cacheVcsDir: p.cacheVcsDir, noDev: options.noDev, preferredInstall: p.preferredInstall }));
+  const plans = options.projects
+    .filter((p) => vcsCacheUsable(p.cacheVcsDir))
+    .map((p) => planMirrors(p.inputs, { cacheVcsDir: p.cacheVcsDir, noDev: options.noDev, preferredInstall: p.preferredInstall }));
   const skipped = new Set<string>();
   for (const s of plans.flatMap((p) => p.skipped)) {
     // A local repository needs no network: `GitDownloader::doDownload` keeps no mirror of it, so nothing is missing.
@@ -128,7 +136,10 @@ export async function prefetchSources(options: SourceStageOptions): Promise<Sour
   }
   if (gitMissing) {
     const count = plans.reduce((n, p) => n + p.tasks.length, 0);
-    options.emit({ type: 'warning', message: `git was not found on PATH: the ${count} git source ${count === 1 ? 'repository was' : 'repositories were'} not prefetched (composer install needs git for them too).` });
+    options.emit({
+      type: 'warning',
+      message: `git was not found on PATH: the ${count} git source ${count === 1 ? 'repository was' : 'repositories were'} not prefetched (composer install needs git for them too).`,
+    });
   }
   return { plans, results, gitMissing, failures: results.flatMap(failuresOf) };
 }
@@ -144,7 +155,8 @@ async function receivedSize(result: Extract<MirrorResult, { kind: 'cloned' | 'up
   let bytes = 0;
   for (const name of await readdir(objects).catch(() => [] as string[])) {
     if (name === 'pack') {
-      for (const pack of await readdir(path.join(objects, name)).catch(() => [] as string[])) if (pack.endsWith('.pack')) bytes += await sizeOf(path.join(objects, name, pack));
+      for (const pack of await readdir(path.join(objects, name)).catch(() => [] as string[]))
+        if (pack.endsWith('.pack')) bytes += await sizeOf(path.join(objects, name, pack));
     } else if (/^[0-9a-f]{2}$/.test(name)) {
       for (const loose of await readdir(path.join(objects, name)).catch(() => [] as string[])) bytes += await sizeOf(path.join(objects, name, loose));
     }
@@ -164,7 +176,14 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
       options.emit({ type: 'started', task: mirrorDownloadTask(event.task, event.task.refs[0]!), url: sanitizeGitUrl(event.task.url), attempt: event.attempt });
       return;
     case 'retried':
-      options.emit({ type: 'retried', task: mirrorDownloadTask(event.task, event.task.refs[0]!), url: sanitizeGitUrl(event.task.url), attempt: event.attempt, delayMs: event.delayMs, error: event.error });
+      options.emit({
+        type: 'retried',
+        task: mirrorDownloadTask(event.task, event.task.refs[0]!),
+        url: sanitizeGitUrl(event.task.url),
+        attempt: event.attempt,
+        delayMs: event.delayMs,
+        error: event.error,
+      });
       return;
     case 'result': {
       const r = event.result;
@@ -173,7 +192,14 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
         const missing = r.kind === 'cloned' || r.kind === 'updated' ? r.missing.find((m) => m.ref === ref) : undefined;
         if (r.kind === 'failed') options.emit({ type: 'failed', task, error: r.error });
         else if (missing !== undefined) options.emit({ type: 'failed', task, error: missing.error });
-        else options.emit({ type: 'done', task, result: r.kind === 'cached' ? 'cached' : 'downloaded', bytes: r.kind === 'cached' || i > 0 ? 0 : (r.bytes ?? 0), url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url) });
+        else
+          options.emit({
+            type: 'done',
+            task,
+            result: r.kind === 'cached' ? 'cached' : 'downloaded',
+            bytes: r.kind === 'cached' || i > 0 ? 0 : (r.bytes ?? 0),
+            url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url),
+          });
       }
       return;
     }
@@ -182,7 +208,8 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
 
 function failuresOf(result: MirrorResult): FailedPackage[] {
   if (result.kind === 'cached') return [];
-  const failed: { ref: MirrorRef; error: PrefetchError }[] = result.kind === 'failed' ? result.task.refs.map((ref) => ({ ref, error: result.error })) : [...result.missing];
+  const failed: { ref: MirrorRef; error: PrefetchError }[] =
+    result.kind === 'failed' ? result.task.refs.map((ref) => ({ ref, error: result.error })) : [...result.missing];
   return failed.map(({ ref, error }) => ({
     vcs: 'git' as const,
     packageName: ref.packageName,
@@ -195,4 +222,3 @@ function failuresOf(result: MirrorResult): FailedPackage[] {
     reason: failureReason(error),
   }));
 }
-

@@ -68,11 +68,13 @@ export class ArchiveValidationError extends Error {
 
 /** An archive that holds more than `--max-unpacked-size`; says how to lift the bound. */
 export function overUnpackedLimit(what: string, limit: number): ArchiveValidationError {
-  return new ArchiveValidationError(`${what} more than ${formatBytes(limit)} uncompressed, over --max-unpacked-size (raise it, or 0 for no limit, if this package is meant to be that big)`, {
-    deterministic: true,
-  });
+  return new ArchiveValidationError(
+    `${what} more than ${formatBytes(limit)} uncompressed, over --max-unpacked-size (raise it, or 0 for no limit, if this package is meant to be that big)`,
+    {
+      deterministic: true,
+    },
+  );
 }
-
 
 /** An open archive file, read at positions. */
 export interface Source {
@@ -133,4 +135,3 @@ export function asValidationError(error: unknown, label: string): Error {
   const message = error instanceof Error ? error.message : String(error);
   return new ArchiveValidationError(`${label}: ${message}`, { cause: error });
 }
-

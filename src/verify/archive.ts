@@ -5,7 +5,15 @@ import { sniff, wrongBytes, type Sniffed } from './sniff.js';
 import { validateTarDist } from './tar-archive.js';
 import { ZIP_BLOCK_BYTES, takeBlock, validateZip } from './zip.js';
 
-export { ArchiveValidationError, DAMAGED_BYTES, DEFAULT_MAX_UNPACKED_BYTES, DEFAULT_VERIFY_LEVEL, type ArchiveFormat, type ArchiveInfo, type VerifyLevel } from './archive-common.js';
+export {
+  ArchiveValidationError,
+  DAMAGED_BYTES,
+  DEFAULT_MAX_UNPACKED_BYTES,
+  DEFAULT_VERIFY_LEVEL,
+  type ArchiveFormat,
+  type ArchiveInfo,
+  type VerifyLevel,
+} from './archive-common.js';
 
 /**
  * Checks that the file at `path` is something Composer's downloader for `distType` will accept,
@@ -40,7 +48,12 @@ export { ArchiveValidationError, DAMAGED_BYTES, DEFAULT_MAX_UNPACKED_BYTES, DEFA
  * A zero-byte file is rejected for every type. Throws `ArchiveValidationError` for bad bytes;
  * I/O errors (ENOENT, EACCES, …) are rethrown unchanged, since they say nothing about the archive.
  */
-export async function validateArchive(path: string, distType: string, level: VerifyLevel = 'deep', maxUnpackedBytes: number = DEFAULT_MAX_UNPACKED_BYTES): Promise<ArchiveInfo> {
+export async function validateArchive(
+  path: string,
+  distType: string,
+  level: VerifyLevel = 'deep',
+  maxUnpackedBytes: number = DEFAULT_MAX_UNPACKED_BYTES,
+): Promise<ArchiveInfo> {
   // One open for the sniff and the zip walk: the first read is the zip's first block (all of a
   // small archive), so a small zip costs open, fstat, one read and close (was two of each).
   const source = openSource(path);
@@ -67,7 +80,6 @@ export async function validateArchive(path: string, distType: string, level: Ver
     if (!handedOver) await source.close();
   }
 }
-
 
 async function validateOther(file: CheckedFile, distType: string, kind: Sniffed, head: Buffer): Promise<ArchiveInfo> {
   const { path, size } = file;

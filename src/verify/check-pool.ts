@@ -122,11 +122,13 @@ export function createCheckPool(options: { readonly size?: number; readonly maxU
   const close = async (): Promise<void> => {
     closed = true;
     for (const job of queue.splice(0)) job.reject(new Error('archive check pool is closed'));
-    await Promise.all(slots.splice(0).map((slot) => {
-      slot.job?.reject(new Error('archive check pool is closed'));
-      slot.job = undefined;
-      return slot.worker.terminate();
-    }));
+    await Promise.all(
+      slots.splice(0).map((slot) => {
+        slot.job?.reject(new Error('archive check pool is closed'));
+        slot.job = undefined;
+        return slot.worker.terminate();
+      }),
+    );
   };
 
   return { check, warm, close };

@@ -58,7 +58,7 @@ export async function verifyPackageIdentity(file: string, packageName: string, s
       packageName,
       url: shownUrl,
       retryable: false,
-      hint: 'The lock has no sha1 for this package, so a mirror archive is only accepted when its composer.json names the package. Falling back to the lock\'s URLs.',
+      hint: "The lock has no sha1 for this package, so a mirror archive is only accepted when its composer.json names the package. Falling back to the lock's URLs.",
     });
   }
 }
@@ -109,13 +109,10 @@ function zipComposerJson(file: string): Promise<{ text: string } | undefined> {
         if (entry.uncompressedSize > MAX_COMPOSER_JSON) return fail(new Error('composer.json is implausibly large'));
         zip.openReadStream(entry, (err, stream) => {
           if (err || !stream) return fail(err ?? new Error('cannot read composer.json'));
-          collect(stream).then(
-            (text) => {
-              zip.close();
-              resolve({ text });
-            },
-            fail,
-          );
+          collect(stream).then((text) => {
+            zip.close();
+            resolve({ text });
+          }, fail);
         });
       });
       zip.readEntry();

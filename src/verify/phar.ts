@@ -34,9 +34,7 @@ export async function validatePhar(file: CheckedFile, kind: Sniffed, head: Buffe
       return { format: 'phar' };
     default:
       if (await containsToken(createReadStream(path), HALT_TOKEN)) return { format: 'phar' };
-      throw kind === 'text' || kind === 'unknown'
-        ? new ArchiveValidationError('phar: no __HALT_COMPILER(); found')
-        : wrongBytes('a phar', kind, head);
+      throw kind === 'text' || kind === 'unknown' ? new ArchiveValidationError('phar: no __HALT_COMPILER(); found') : wrongBytes('a phar', kind, head);
   }
 }
 

@@ -10,8 +10,7 @@ export const BZIP2_BLOCK_MAGIC = Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59
 export const BZIP2_EOS_MAGIC = Buffer.from([0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
 
 export function sniff(head: Buffer): Sniffed {
-  const startsWith = (magic: Buffer | readonly number[]): boolean =>
-    head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
+  const startsWith = (magic: Buffer | readonly number[]): boolean => head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
   // Local file header, or the end record of an empty zip.
   if (startsWith([0x50, 0x4b, 0x03, 0x04]) || startsWith([0x50, 0x4b, 0x05, 0x06])) return 'zip';
   if (startsWith([0x1f, 0x8b])) return 'gzip';
@@ -20,7 +19,11 @@ export function sniff(head: Buffer): Sniffed {
   if (startsWith(RAR_MAGIC)) return 'rar';
   // ustar magic, or (old v7 tar) a header whose checksum holds; a damaged ustar header still
   // sniffs as tar so the reason names the checksum rather than "unrecognised bytes".
-  if (head.length >= 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || (!isZeroBlock(head.subarray(0, 512)) && checkTarHeader(head.subarray(0, 512)) === undefined))) return 'tar';
+  if (
+    head.length >= 512 &&
+    (head.subarray(257, 262).toString('latin1') === 'ustar' || (!isZeroBlock(head.subarray(0, 512)) && checkTarHeader(head.subarray(0, 512)) === undefined))
+  )
+    return 'tar';
   let i = 0;
   if (startsWith([0xef, 0xbb, 0xbf])) i = 3;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;

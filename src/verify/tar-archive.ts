@@ -60,4 +60,3 @@ export async function parseTarStream(source: AsyncIterable<Buffer>): Promise<num
   if (entries === 0) throw new ArchiveValidationError('tar: the archive has no entries');
   return entries;
 }
-

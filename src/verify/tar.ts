@@ -31,7 +31,11 @@ export interface TarWalkEnd {
  * the rest of the stream is read without looking when `readToEnd` (a gunzip upstream then still
  * checks its CRC), and left unread otherwise.
  */
-export async function walkTar(source: AsyncIterable<Buffer>, onHeader: (block: Buffer, offset: number) => TarStep, options: { readonly readToEnd: boolean }): Promise<TarWalkEnd> {
+export async function walkTar(
+  source: AsyncIterable<Buffer>,
+  onHeader: (block: Buffer, offset: number) => TarStep,
+  options: { readonly readToEnd: boolean },
+): Promise<TarWalkEnd> {
   let pending: Buffer[] = []; // a partial block or partial entry data carried across chunks
   let pendingBytes = 0;
   let skip = 0;

@@ -54,7 +54,14 @@ export async function verifyDownload(task: DownloadTask, staged: StagedFile, opt
     if (error instanceof ArchiveValidationError) {
       // Fresh from the network: here the damage is the server's (or the path's) to answer for.
       const reason = error.reason.endsWith(DAMAGED_BYTES) ? `${error.reason.slice(0, -DAMAGED_BYTES.length)}the server sent damaged bytes` : error.reason;
-      throw new CorruptArchiveError({ packageName: task.packageName, url: staged.url, archiveType: task.distType, reason, cause: error, retryable: !error.deterministic });
+      throw new CorruptArchiveError({
+        packageName: task.packageName,
+        url: staged.url,
+        archiveType: task.distType,
+        reason,
+        cause: error,
+        retryable: !error.deterministic,
+      });
     }
     throw readError(error, task, staged);
   }

@@ -33,7 +33,8 @@ export function takeBlock(): Buffer {
 /** Returns a block from `takeBlock` (or a view of one) for reuse; anything else is left to the GC. */
 function giveBackBlock(block: Buffer): void {
   const whole = block.buffer;
-  if (whole instanceof ArrayBuffer && whole.byteLength === ZIP_BLOCK_BYTES && spareBlocks.length < SPARE_BLOCKS && !spareBlocks.includes(whole)) spareBlocks.push(whole);
+  if (whole instanceof ArrayBuffer && whole.byteLength === ZIP_BLOCK_BYTES && spareBlocks.length < SPARE_BLOCKS && !spareBlocks.includes(whole))
+    spareBlocks.push(whole);
 }
 
 /**
@@ -144,7 +145,10 @@ class BlockReader extends yauzl.RandomAccessReader {
 
   override close(callback: (err: Error | null) => void): void {
     for (const block of this.#blocks.splice(0)) giveBackBlock(block.data);
-    this.#handle.close().then(() => callback(null), (error: Error) => callback(error));
+    this.#handle.close().then(
+      () => callback(null),
+      (error: Error) => callback(error),
+    );
   }
 }
 
@@ -190,7 +194,9 @@ export async function validateZip(file: CheckedFile, handle: Source, first: Buff
         throw new ArchiveValidationError(`zip: local header of entry ${entries} does not name "${entry.fileName}"`);
       }
       if (local.compressionMethod !== entry.compressionMethod) {
-        throw new ArchiveValidationError(`zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`);
+        throw new ArchiveValidationError(
+          `zip: local header of "${entry.fileName}" has compression method ${local.compressionMethod}, the central directory says ${entry.compressionMethod}`,
+        );
       }
       if (file.level !== 'deep') continue;
       // Each entry's inflation is bounded by its declared size, and the running total of those by
@@ -260,7 +266,9 @@ async function checkEntryData(zip: ZipFile, reader: BlockReader, entry: Entry, d
 /** yauzl's own read stream (inflate + its byte-count assertion against the declared size). */
 async function streamEntryCrc(zip: ZipFile, entry: Entry, dataStart: number): Promise<{ crc: number; produced: number }> {
   const stream = await new Promise<Readable>((resolve, reject) => {
-    zip.openReadStreamLowLevel(dataStart, entry.compressedSize, 0, entry.compressedSize, entry.compressionMethod === 8, entry.uncompressedSize, (error, s) => (error ? reject(error) : resolve(s)));
+    zip.openReadStreamLowLevel(dataStart, entry.compressedSize, 0, entry.compressedSize, entry.compressionMethod === 8, entry.uncompressedSize, (error, s) =>
+      error ? reject(error) : resolve(s),
+    );
   });
   let crc = 0;
   let produced = 0;
@@ -282,11 +290,12 @@ function inflateError(name: string, expected: number, error: unknown): ArchiveVa
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ERR_BUFFER_TOO_LARGE' || /too many bytes/.test(message)) {
-    return new ArchiveValidationError(`entry ${name}: inflates past the ${expected} bytes the zip's directory declares (damaged bytes, or a zip bomb)`, { cause: error });
+    return new ArchiveValidationError(`entry ${name}: inflates past the ${expected} bytes the zip's directory declares (damaged bytes, or a zip bomb)`, {
+      cause: error,
+    });
   }
   if (/too few bytes/.test(message)) {
     return new ArchiveValidationError(`entry ${name}: holds fewer bytes than the ${expected} the zip's directory says — ${DAMAGED_BYTES}`, { cause: error });
   }
   return new ArchiveValidationError(`entry ${name}: compressed data does not inflate (${message}) — ${DAMAGED_BYTES}`, { cause: error });
 }
-

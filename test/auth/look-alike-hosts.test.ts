@@ -95,17 +95,37 @@ describe('a credential never reaches a look-alike host', () => {
   }
 
   it('github-oauth for github.com goes to api.github.com only, never to a look-alike', () => {
-    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('github-oauth', 'github.com') }], { githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
+    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('github-oauth', 'github.com') }], {
+      githubDomains: ['github.com'],
+      gitlabDomains: ['gitlab.com'],
+    });
     assert.ok(carriesSecret(authHeaders(auth, new URL('https://api.github.com/repos/a/b/zipball/r'))));
-    for (const url of ['https://api.github.co/repos/a/b/zipball/r', 'https://api.github.com.evil.test/repos/a', 'https://evilgithub.com/a', 'https://api.github.com:8443/repos/a', 'https://api.github.com@evil.test/repos/a', 'https://codeload.github.com/a/b/legacy.zip/r', 'https://api.githu\u0431.com/repos/a']) {
+    for (const url of [
+      'https://api.github.co/repos/a/b/zipball/r',
+      'https://api.github.com.evil.test/repos/a',
+      'https://evilgithub.com/a',
+      'https://api.github.com:8443/repos/a',
+      'https://api.github.com@evil.test/repos/a',
+      'https://codeload.github.com/a/b/legacy.zip/r',
+      'https://api.githu\u0431.com/repos/a',
+    ]) {
       assert.ok(!carriesSecret(authHeaders(auth, new URL(url))), url);
     }
   });
 
   it('bitbucket-oauth for bitbucket.org never reaches a look-alike', () => {
-    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('bitbucket-oauth', 'bitbucket.org') }], { githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'], nowSeconds: 0 });
+    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('bitbucket-oauth', 'bitbucket.org') }], {
+      githubDomains: ['github.com'],
+      gitlabDomains: ['gitlab.com'],
+      nowSeconds: 0,
+    });
     assert.ok(carriesSecret(authHeaders(auth, new URL('https://bitbucket.org/a/b/get/r.zip'))));
-    for (const url of ['https://bitbucket.or/a/b/get/r.zip', 'https://bitbucket.org.evil.test/a/b/get/r.zip', 'https://evilbitbucket.org/a/b/get/r.zip', 'https://bitbucket.org@evil.test/a/b/get/r.zip']) {
+    for (const url of [
+      'https://bitbucket.or/a/b/get/r.zip',
+      'https://bitbucket.org.evil.test/a/b/get/r.zip',
+      'https://evilbitbucket.org/a/b/get/r.zip',
+      'https://bitbucket.org@evil.test/a/b/get/r.zip',
+    ]) {
       assert.ok(!carriesSecret(authHeaders(auth, new URL(url))), url);
     }
   });
@@ -117,8 +137,11 @@ describe('a credential never reaches a look-alike host', () => {
     assert.equal(getOrigin(new URL('https://git.ex/x'), domains), 'git.ex');
   });
 
-  it('a gitlab-domains entry whose port starts with the URL\'s port gets nothing (127.0.0.1:186100 vs :18610)', () => {
-    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('gitlab-token', '127.0.0.1:186100') }], { githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
+  it("a gitlab-domains entry whose port starts with the URL's port gets nothing (127.0.0.1:186100 vs :18610)", () => {
+    const auth = buildAuthConfig([{ name: 'auth.json', data: authJson('gitlab-token', '127.0.0.1:186100') }], {
+      githubDomains: ['github.com'],
+      gitlabDomains: ['gitlab.com'],
+    });
     assert.deepEqual(authHeaders(auth, new URL('http://127.0.0.1:18610/dist.zip')), {});
   });
 

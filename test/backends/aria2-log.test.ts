@@ -56,13 +56,20 @@ describe("aria2's log: the HTTP exchanges it shows", () => {
     );
     assert.equal(exchanges[0]!.headers['location'], 'http://localhost:44841/x');
     assert.equal(exchanges[1]!.headers['retry-after'], '3');
-    assert.deepEqual(other, ['12/02 11:27:20 [ERROR] CUID#7 - Download aborted. URI=http://127.0.0.1:44841/r', 'Exception: [AbstractCommand.cc:351] errorCode=22 URI=http://localhost:44841/x']);
+    assert.deepEqual(other, [
+      '12/02 11:27:20 [ERROR] CUID#7 - Download aborted. URI=http://127.0.0.1:44841/r',
+      'Exception: [AbstractCommand.cc:351] errorCode=22 URI=http://localhost:44841/x',
+    ]);
   });
 
   it('tells of each request as it is sent, and of each finished download by its path', () => {
     const requests: string[] = [];
     const complete: string[] = [];
-    const reader = new Aria2LogReader({ request: (r) => requests.push(`${r.cuid} ${r.host}${r.path}`), response: () => undefined, complete: (p) => complete.push(p) });
+    const reader = new Aria2LogReader({
+      request: (r) => requests.push(`${r.cuid} ${r.host}${r.path}`),
+      response: () => undefined,
+      complete: (p) => complete.push(p),
+    });
     reader.push(`${LOG}2026-12-02 11:39:24.529829 [NOTICE] [RequestGroup.cc:1214] Download complete: /tmp/staging/p0-a1.part\n`);
     assert.deepEqual(requests, ['7 127.0.0.1:44841/r', '7 localhost:44841/x?y=1']);
     assert.deepEqual(complete, ['/tmp/staging/p0-a1.part']);
@@ -93,7 +100,10 @@ HTTP/1.1 200 Connection Established
 
 
 `;
-    assert.deepEqual(read(proxied).exchanges.map((e) => [e.host, e.path, e.status]), [['codeload.github.com', '/a/b/zip/r', 400]]);
+    assert.deepEqual(
+      read(proxied).exchanges.map((e) => [e.host, e.path, e.status]),
+      [['codeload.github.com', '/a/b/zip/r', 400]],
+    );
   });
 });
 
@@ -118,7 +128,8 @@ describe('aria2FailureToError: HTTP statuses by the rules every transport uses',
 });
 
 describe('aria2FailureToError: network failures classified as the same failure from undici', () => {
-  const cause = (errorCode: string, errorMessage: string) => failureCause(aria2FailureToError({ errorCode, errorMessage }, { packageName: 'a/b', url: 'https://h/x.zip' }));
+  const cause = (errorCode: string, errorMessage: string) =>
+    failureCause(aria2FailureToError({ errorCode, errorMessage }, { packageName: 'a/b', url: 'https://h/x.zip' }));
   it('by the socket code behind aria2 codes 2, 6 and 19', () => {
     assert.equal(cause('2', 'Timeout.'), 'timeout');
     assert.equal(cause('6', 'Failed to establish connection, cause: Connection refused'), 'connect');

@@ -2,19 +2,45 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { needsPerRequestHeaders as carriesCredentials } from '../../src/backends/pick-backend.js';
 import { aria2FailureToError } from '../../src/backends/aria2-errors.js';
-import { aria2ConfFile, aria2DownloadOptions, aria2Environment, aria2ProcessArgs, isSupportedAria2Version, parseAria2Version } from '../../src/backends/aria2-options.js';
+import {
+  aria2ConfFile,
+  aria2DownloadOptions,
+  aria2Environment,
+  aria2ProcessArgs,
+  isSupportedAria2Version,
+  parseAria2Version,
+} from '../../src/backends/aria2-options.js';
 import type { DownloadOptions } from '../../src/types.js';
 import { defaultDownloadOptions } from '../../src/config/options.js';
-import { HttpStatusError } from '../../src/errors.js';
+import type { HttpStatusError } from '../../src/errors.js';
 import { resolveProxySettings } from '../../src/net/dispatcher.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
 import type { DownloadTask } from '../../src/types.js';
 
-const d: DownloadOptions = { ...defaultDownloadOptions, concurrency: 7, perOrigin: 40, connectTimeoutMs: 2500, stallTimeoutMs: 9000, headersTimeoutMs: 3000, splitMinBytes: 4 * 1024 * 1024, splitSegments: 3 };
+const d: DownloadOptions = {
+  ...defaultDownloadOptions,
+  concurrency: 7,
+  perOrigin: 40,
+  connectTimeoutMs: 2500,
+  stallTimeoutMs: 9000,
+  headersTimeoutMs: 3000,
+  splitMinBytes: 4 * 1024 * 1024,
+  splitSegments: 3,
+};
 const sha = 'a'.repeat(40);
 
 function task(urls: [string, ...string[]]): DownloadTask {
-  return { packageName: 'a/b', version: '1.0.0', distType: 'zip', urls, cacheKey: 'a/b/x.zip', cachePath: '/c/files/a/b/x.zip', expectedSha1: undefined, dev: false, origins: [] };
+  return {
+    packageName: 'a/b',
+    version: '1.0.0',
+    distType: 'zip',
+    urls,
+    cacheKey: 'a/b/x.zip',
+    cachePath: '/c/files/a/b/x.zip',
+    expectedSha1: undefined,
+    dev: false,
+    origins: [],
+  };
 }
 
 describe('aria2 option mapping', () => {
@@ -48,8 +74,14 @@ describe('aria2 option mapping', () => {
   });
 
   it('maps --low-speed-limit to lowest-speed-limit, and a whole refetch to one connection, unsplit', () => {
-    assert.equal(aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 2048 }, userAgent: 'ua' })['lowest-speed-limit'], '2048');
-    assert.equal(aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 0 }, userAgent: 'ua' })['lowest-speed-limit'], '0');
+    assert.equal(
+      aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 2048 }, userAgent: 'ua' })['lowest-speed-limit'],
+      '2048',
+    );
+    assert.equal(
+      aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: undefined, download: { ...d, lowSpeedLimit: 0 }, userAgent: 'ua' })['lowest-speed-limit'],
+      '0',
+    );
     const whole = aria2DownloadOptions({ dir: '/s', out: 'o', expectedSha1: sha, download: d, userAgent: 'ua', whole: true });
     assert.equal(whole['split'], '1');
     assert.equal(whole['max-connection-per-server'], '1');
@@ -91,7 +123,10 @@ describe('aria2 option mapping', () => {
     // Composer ≥ 2.7.3 has no https → http fallback: http_proxy alone leaves https direct.
     assert.doesNotMatch(aria2ConfFile('ab', { proxies: resolveProxySettings({ http_proxy: 'http://p:1' }), caFile: undefined }), /https-proxy/);
     assert.equal(aria2ConfFile('ab', { proxies: resolveProxySettings({ http_proxy: 'http://p:1', no_proxy: '*' }), caFile: undefined }), 'rpc-secret=ab\n');
-    assert.deepEqual(aria2Environment({ PATH: '/bin', http_proxy: 'x', HTTPS_PROXY: 'y', all_proxy: 'z', NO_PROXY: 'n', CGI_HTTP_PROXY: 'c', HOME: '/h' }), { PATH: '/bin', HOME: '/h' });
+    assert.deepEqual(aria2Environment({ PATH: '/bin', http_proxy: 'x', HTTPS_PROXY: 'y', all_proxy: 'z', NO_PROXY: 'n', CGI_HTTP_PROXY: 'c', HOME: '/h' }), {
+      PATH: '/bin',
+      HOME: '/h',
+    });
   });
 
   it('parses and checks versions (>= 1.19)', () => {

@@ -105,7 +105,18 @@ describe('aria2 staging with two cache dirs (two projects, two filesystems)', ()
         const zip = composerPackageZip(name, '1.0.0');
         const url = server.add(`/roots/${i}/${n}.zip`, zip);
         const cacheKey = `${name}/${createHash('sha1').update(url).digest('hex')}.zip`;
-        return { packageName: name, version: '1.0.0', distType: 'zip', urls: [url], cacheKey, cachePath: path.join(filesDir, cacheKey), expectedSha1: undefined, dev: false, origins: ['test'], policy: createRequestPolicy({ secureHttp: false }) };
+        return {
+          packageName: name,
+          version: '1.0.0',
+          distType: 'zip',
+          urls: [url],
+          cacheKey,
+          cachePath: path.join(filesDir, cacheKey),
+          expectedSha1: undefined,
+          dev: false,
+          origins: ['test'],
+          policy: createRequestPolicy({ secureHttp: false }),
+        };
       }),
     );
     const staged = new Map<string, string>();
@@ -120,7 +131,11 @@ describe('aria2 staging with two cache dirs (two projects, two filesystems)', ()
           await acceptIntoCache(task, file);
         },
       });
-      assert.deepEqual(results.map((r) => [r.task.packageName, r.kind === 'failed' ? r.error.message : 'downloaded']), tasks.map((t) => [t.packageName, 'downloaded']), `every task committed${twoFilesystems ? ' across two filesystems' : ''}`);
+      assert.deepEqual(
+        results.map((r) => [r.task.packageName, r.kind === 'failed' ? r.error.message : 'downloaded']),
+        tasks.map((t) => [t.packageName, 'downloaded']),
+        `every task committed${twoFilesystems ? ' across two filesystems' : ''}`,
+      );
     } finally {
       await backend.close();
     }
@@ -130,6 +145,11 @@ describe('aria2 staging with two cache dirs (two projects, two filesystems)', ()
       assert.match(where, /^\.composer-prefetch-aria2-[^/]+\/[^/]+$/, `${task.packageName} staged in its own cache dir (${filesDir}), not another project's`);
       assert.ok((await readFile(task.cachePath)).equals(composerPackageZip(task.packageName, '1.0.0')), task.cachePath);
     }
-    for (const filesDir of filesDirs) assert.deepEqual((await readdir(filesDir)).filter((n) => n.startsWith('.composer-prefetch-aria2-')), [], `no staging dir left in ${filesDir}`);
+    for (const filesDir of filesDirs)
+      assert.deepEqual(
+        (await readdir(filesDir)).filter((n) => n.startsWith('.composer-prefetch-aria2-')),
+        [],
+        `no staging dir left in ${filesDir}`,
+      );
   });
 });

@@ -54,7 +54,10 @@ describe('--backend aria2 (real aria2c)', () => {
       const aria = await runCli(['--backend', 'aria2', '--json'], { cwd: project, env: isolatedEnv(dir) });
       assert.equal(aria.exitCode, 0, aria.stderr);
       const report = JSON.parse(aria.stdout) as JsonReport;
-      assert.deepEqual(report.packages.map((p) => p.status), Array(7).fill('downloaded'));
+      assert.deepEqual(
+        report.packages.map((p) => p.status),
+        Array(7).fill('downloaded'),
+      );
       for (const p of report.packages) assert.ok(existsSync(p.cachePath), p.cachePath);
       assert.equal((await readFile(report.packages[0]!.cachePath)).equals(composerPackageZip('acme/ok1', '1.0.0')), true);
       assert.ok(server.requests.length >= 7 && server.requests.every(isAria2), 'aria2 made every request');
@@ -94,7 +97,11 @@ describe('--backend aria2 (real aria2c)', () => {
         { name: 'acme/html', url: server.add('/bad/html.zip', html) },
         { name: 'acme/trunc', url: server.add('/bad/trunc.zip', truncated) },
         // 404 on the first URL, then the (non-preferred) mirror; the cache key stays the first URL's.
-        { name: 'acme/mirrored', url: `${server.origin}/bad/missing.zip`, mirrors: [server.add('/bad/mirror.zip', composerPackageZip('acme/mirrored', '1.0.0'))] },
+        {
+          name: 'acme/mirrored',
+          url: `${server.origin}/bad/missing.zip`,
+          mirrors: [server.add('/bad/mirror.zip', composerPackageZip('acme/mirrored', '1.0.0'))],
+        },
       ]);
       server.resetLog();
       const r = await runCli(['--backend', 'aria2', '--json', '--retries', '1'], { cwd: project, env: isolatedEnv(dir) });
@@ -108,9 +115,18 @@ describe('--backend aria2 (real aria2c)', () => {
       assert.equal(by.get('acme/trunc')!.error?.code, 'E_CORRUPT');
       for (const name of ['acme/badsum', 'acme/html', 'acme/trunc']) assert.equal(existsSync(by.get(name)!.cachePath), false, `${name} is not in the cache`);
       // --retries 1: two attempts per URL for integrity failures too; a 404 is never retried.
-      assert.equal(server.hits((p) => p === '/bad/badsum.zip'), 2);
-      assert.equal(server.hits((p) => p === '/bad/html.zip'), 2);
-      assert.equal(server.hits((p) => p === '/bad/missing.zip'), 1);
+      assert.equal(
+        server.hits((p) => p === '/bad/badsum.zip'),
+        2,
+      );
+      assert.equal(
+        server.hits((p) => p === '/bad/html.zip'),
+        2,
+      );
+      assert.equal(
+        server.hits((p) => p === '/bad/missing.zip'),
+        1,
+      );
       assert.match(r.stderr, /sha1 mismatch for acme\/badsum: expected f{40}, got [0-9a-f]{40}/);
       const tree = await listTree(path.join(dir, 'cache'));
       assert.deepEqual(leftovers(tree), [], tree.join('\n'));
@@ -132,7 +148,10 @@ describe('--backend aria2 (real aria2c)', () => {
       server.resetLog();
       const r = await runCli(['--backend', 'aria2'], { cwd: project, env: isolatedEnv(dir) });
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.equal(server.hits((p) => p === '/flaky/a.zip'), 3);
+      assert.equal(
+        server.hits((p) => p === '/flaky/a.zip'),
+        3,
+      );
       assert.deepEqual(leftovers(await listTree(path.join(dir, 'cache'))), []);
     } finally {
       await cleanup();
@@ -237,38 +256,45 @@ describe('--backend aria2 (real aria2c)', () => {
   });
 
   // SIGHUP (a closed terminal, a dropped ssh session) stops the run as SIGINT does.
-  for (const signal of ['SIGINT', 'SIGHUP'] as const) it(`${signal} mid-run: ends by the signal, aria2c killed, staging and partial files removed`, async () => {
-    const { dir, cleanup } = await tempDir('cp-aria2-');
-    try {
-      const big = composerPackageZip('acme/stuck', '1.0.0');
-      const stuck = `/stuck/${signal}/a.zip`;
-      server.add(stuck, big);
-      server.fault(stuck, { kind: 'stall-body', afterBytes: 50, ms: 20_000 });
-      const quick = composerPackageZip('acme/quick', '1.0.0');
-      const project = path.join(dir, 'p');
-      await writeLockProject(project, [
-        { name: 'acme/stuck', url: `${server.origin}${stuck}` },
-        { name: 'acme/quick', url: server.add(`/stuck/${signal}/quick.zip`, quick), shasum: sha1(quick) },
-      ]);
-      server.resetLog();
-      const started = Date.now();
-      const cli = execa(process.execPath, [binPath, '--backend', 'aria2'], { cwd: project, env: isolatedEnv(dir), extendEnv: false, reject: false });
-      const aria2Pid = await waitFor(() => rpcAria2(cli.pid!), 'aria2c to start');
-      await waitFor(() => (server.requests.some((r) => r.path === stuck) ? true : undefined), 'the stalled request');
-      await waitFor(async () => ((await listTree(path.join(dir, 'cache'))).some((p) => p.endsWith('a1.part')) ? true : undefined), 'a partial file in staging');
-      cli.kill(signal);
-      const r = await cli;
-      assert.equal(r.signal, signal, String(r.stderr));
-      assert.match(String(r.stderr), /Interrupted: /, 'stopped gracefully (the summary), then by the signal');
-      assert.ok(Date.now() - started < 15_000, 'stopped promptly');
-      await waitFor(() => (isAlive(aria2Pid) ? undefined : true), 'aria2c to be gone', 5000);
-      const tree = await listTree(path.join(dir, 'cache'));
-      assert.deepEqual(leftovers(tree), [], tree.join('\n'));
-      assert.equal(tree.some((p) => p.startsWith('files/acme/stuck/') && !p.endsWith('/')), false);
-    } finally {
-      await cleanup();
-    }
-  });
+  for (const signal of ['SIGINT', 'SIGHUP'] as const)
+    it(`${signal} mid-run: ends by the signal, aria2c killed, staging and partial files removed`, async () => {
+      const { dir, cleanup } = await tempDir('cp-aria2-');
+      try {
+        const big = composerPackageZip('acme/stuck', '1.0.0');
+        const stuck = `/stuck/${signal}/a.zip`;
+        server.add(stuck, big);
+        server.fault(stuck, { kind: 'stall-body', afterBytes: 50, ms: 20_000 });
+        const quick = composerPackageZip('acme/quick', '1.0.0');
+        const project = path.join(dir, 'p');
+        await writeLockProject(project, [
+          { name: 'acme/stuck', url: `${server.origin}${stuck}` },
+          { name: 'acme/quick', url: server.add(`/stuck/${signal}/quick.zip`, quick), shasum: sha1(quick) },
+        ]);
+        server.resetLog();
+        const started = Date.now();
+        const cli = execa(process.execPath, [binPath, '--backend', 'aria2'], { cwd: project, env: isolatedEnv(dir), extendEnv: false, reject: false });
+        const aria2Pid = await waitFor(() => rpcAria2(cli.pid!), 'aria2c to start');
+        await waitFor(() => (server.requests.some((r) => r.path === stuck) ? true : undefined), 'the stalled request');
+        await waitFor(
+          async () => ((await listTree(path.join(dir, 'cache'))).some((p) => p.endsWith('a1.part')) ? true : undefined),
+          'a partial file in staging',
+        );
+        cli.kill(signal);
+        const r = await cli;
+        assert.equal(r.signal, signal, String(r.stderr));
+        assert.match(String(r.stderr), /Interrupted: /, 'stopped gracefully (the summary), then by the signal');
+        assert.ok(Date.now() - started < 15_000, 'stopped promptly');
+        await waitFor(() => (isAlive(aria2Pid) ? undefined : true), 'aria2c to be gone', 5000);
+        const tree = await listTree(path.join(dir, 'cache'));
+        assert.deepEqual(leftovers(tree), [], tree.join('\n'));
+        assert.equal(
+          tree.some((p) => p.startsWith('files/acme/stuck/') && !p.endsWith('/')),
+          false,
+        );
+      } finally {
+        await cleanup();
+      }
+    });
 
   it('missing or too old aria2c: exit 2 with an install hint, before any download', async () => {
     const { dir, cleanup } = await tempDir('cp-aria2-');

@@ -36,7 +36,10 @@ interface Harness {
    * Runs the tasks through the backend. Every run checks the contract that needs no case of its
    * own: the per-origin statistics count exactly the requests each server saw.
    */
-  readonly fetch: (tasks: readonly SettledTask[], options?: Partial<DownloadOptions>) => Promise<{ results: TaskResult[]; events: PrefetchEvent[]; stats: readonly OriginStats[] }>;
+  readonly fetch: (
+    tasks: readonly SettledTask[],
+    options?: Partial<DownloadOptions>,
+  ) => Promise<{ results: TaskResult[]; events: PrefetchEvent[]; stats: readonly OriginStats[] }>;
 }
 
 interface Case {
@@ -64,7 +67,9 @@ function serveFile(body: Buffer, req: FakeRequest, res: ServerResponse): void {
   }
   const start = Number(range[1]);
   const end = range[2] === '' ? body.length - 1 : Math.min(Number(range[2]), body.length - 1);
-  res.writeHead(206, { ...base, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) }).end(body.subarray(start, end + 1));
+  res
+    .writeHead(206, { ...base, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1) })
+    .end(body.subarray(start, end + 1));
 }
 
 const statsOf = (stats: readonly OriginStats[], host: string): OriginStats | undefined => stats.find((s) => s.origin === `http://${host}`);
@@ -73,16 +78,33 @@ const CASES: readonly Case[] = [
   {
     name: 'https through the proxy with the configured CA on every attempt, credentialed retries included',
     async run(h) {
-      const serve = (body: Buffer) => (_req: FakeRequest, res: ServerResponse, hit: number) => (hit === 1 ? res.writeHead(500, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body));
+      const serve = (body: Buffer) => (_req: FakeRequest, res: ServerResponse, hit: number) =>
+        hit === 1 ? res.writeHead(500, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body);
       const [privateBody, publicBody] = [zipFor('acme/tls-private'), zipFor('acme/tls-public')];
       const privateUrl = h.net.route(h.unique('secure.example'), '/p.zip', serve(privateBody), 'https');
       const publicUrl = h.net.route(h.unique('secure.example'), '/q.zip', serve(publicBody), 'https');
       const policy = createRequestPolicy({ secureHttp: true, credentialsFor: (u) => (u.href === privateUrl ? { authorization: 'Bearer s3cret' } : {}) });
       const tunnelsBefore = h.net.tunnels.length;
       const { results } = await h.fetch([h.task([privateUrl], privateBody, policy), h.task([publicUrl], publicBody, policy)]);
-      assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded'], JSON.stringify(results));
-      assert.deepEqual(h.net.seen(privateUrl).map((r) => [r.status, r.headers.authorization]), [[500, 'Bearer s3cret'], [200, 'Bearer s3cret']]);
-      assert.deepEqual(h.net.seen(publicUrl).map((r) => [r.status, r.headers.authorization]), [[500, undefined], [200, undefined]]);
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['downloaded', 'downloaded'],
+        JSON.stringify(results),
+      );
+      assert.deepEqual(
+        h.net.seen(privateUrl).map((r) => [r.status, r.headers.authorization]),
+        [
+          [500, 'Bearer s3cret'],
+          [200, 'Bearer s3cret'],
+        ],
+      );
+      assert.deepEqual(
+        h.net.seen(publicUrl).map((r) => [r.status, r.headers.authorization]),
+        [
+          [500, undefined],
+          [200, undefined],
+        ],
+      );
       // Every request came through a tunnel of the proxy (the hosts exist nowhere else), and TLS
       // inside it was verified with the configured CA (the only one that signed the certificate).
       const tunnels = h.net.tunnels.slice(tunnelsBefore);
@@ -93,12 +115,20 @@ const CASES: readonly Case[] = [
     name: 'a credentialed package whose first attempt gets a 500 goes through the proxy on both attempts, with its credentials',
     async run(h) {
       const body = zipFor('acme/private');
-      const url = h.net.route(h.unique('private.example'), '/p.zip', (_req, res, hit) => (hit === 1 ? res.writeHead(500).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body)));
-      const policy = createRequestPolicy({ secureHttp: false, credentialsFor: (u) => (u.hostname.endsWith('private.example') ? { authorization: 'Bearer s3cret' } : {}) });
+      const url = h.net.route(h.unique('private.example'), '/p.zip', (_req, res, hit) =>
+        hit === 1 ? res.writeHead(500).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
+      );
+      const policy = createRequestPolicy({
+        secureHttp: false,
+        credentialsFor: (u) => (u.hostname.endsWith('private.example') ? { authorization: 'Bearer s3cret' } : {}),
+      });
       const { results } = await h.fetch([h.task([url], body, policy)]);
       assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
       const seen = h.net.seen(url);
-      assert.deepEqual(seen.map((r) => r.status), [500, 200]);
+      assert.deepEqual(
+        seen.map((r) => r.status),
+        [500, 200],
+      );
       assert.ok(seen.every((r) => r.headers.authorization === 'Bearer s3cret'));
     },
   },
@@ -107,7 +137,9 @@ const CASES: readonly Case[] = [
     async run(h) {
       const body = zipFor('acme/throttled');
       const url = h.net.route(h.unique('throttle.example'), '/t.zip', (_req, res, hit) =>
-        hit === 1 ? res.writeHead(429, { 'retry-after': '1', 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
+        hit === 1
+          ? res.writeHead(429, { 'retry-after': '1', 'content-length': '0' }).end()
+          : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
       );
       const { results, events } = await h.fetch([h.task([url], body)]);
       assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
@@ -127,10 +159,15 @@ const CASES: readonly Case[] = [
       const codeload = h.net.route('codeload.github.com', `/acme/zipball/legacy.zip/${ref}`, (_req, res, hit) =>
         hit === 1 ? res.writeHead(400, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
       );
-      const api = h.net.route('api.github.com', `/repos/acme/zipball/zipball/${ref}`, (_req, res) => res.writeHead(302, { location: codeload, 'content-length': '0' }).end());
+      const api = h.net.route('api.github.com', `/repos/acme/zipball/zipball/${ref}`, (_req, res) =>
+        res.writeHead(302, { location: codeload, 'content-length': '0' }).end(),
+      );
       const { results } = await h.fetch([h.task([api], body)]);
       assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
-      assert.deepEqual(h.net.seen(codeload).map((r) => r.status), [400, 200]);
+      assert.deepEqual(
+        h.net.seen(codeload).map((r) => r.status),
+        [400, 200],
+      );
     },
   },
   {
@@ -161,7 +198,9 @@ const CASES: readonly Case[] = [
       const codeload = h.net.route('codeload.github.com', `/acme/redirected/legacy.zip/${ref}`, (_req, res, hit) =>
         hit === 1 ? res.writeHead(503, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
       );
-      const api = h.net.route('api.github.com', `/repos/acme/redirected/zipball/${ref}`, (_req, res) => res.writeHead(302, { location: codeload, 'content-length': '0' }).end());
+      const api = h.net.route('api.github.com', `/repos/acme/redirected/zipball/${ref}`, (_req, res) =>
+        res.writeHead(302, { location: codeload, 'content-length': '0' }).end(),
+      );
       const { results, stats } = await h.fetch([h.task([api], body)]);
       assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
       const [github, code] = [statsOf(stats, 'api.github.com'), statsOf(stats, 'codeload.github.com')];
@@ -173,7 +212,9 @@ const CASES: readonly Case[] = [
     name: '503s are backed off and retried until the archive comes',
     async run(h) {
       const body = zipFor('acme/overloaded');
-      const url = h.net.route(h.unique('busy.example'), '/b.zip', (_req, res, hit) => (hit <= 2 ? res.writeHead(503, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body)));
+      const url = h.net.route(h.unique('busy.example'), '/b.zip', (_req, res, hit) =>
+        hit <= 2 ? res.writeHead(503, { 'content-length': '0' }).end() : res.writeHead(200, { 'content-length': String(body.length) }).end(body),
+      );
       const { results, events } = await h.fetch([h.task([url], body)]);
       assert.equal(results[0]!.kind, 'downloaded', JSON.stringify(results[0]));
       const causes = events.flatMap((e) => (e.type === 'retried' && e.error instanceof HttpStatusError ? [e.error.status] : []));
@@ -208,8 +249,14 @@ const CASES: readonly Case[] = [
         return h.task([url], body);
       });
       const { results } = await h.fetch(tasks, { splitMinBytes: 64 * 1024, splitProbeMs: 0 });
-      assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded', 'downloaded']);
-      assert.ok(h.net.log.filter((r) => r.host === host).every((r) => r.headers.range === undefined), 'never asked a Range-ignoring origin for ranges');
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['downloaded', 'downloaded', 'downloaded'],
+      );
+      assert.ok(
+        h.net.log.filter((r) => r.host === host).every((r) => r.headers.range === undefined),
+        'never asked a Range-ignoring origin for ranges',
+      );
     },
   },
   {
@@ -246,7 +293,10 @@ const CASES: readonly Case[] = [
         return h.task([url], body, policy);
       });
       const { results } = await h.fetch(tasks, { concurrency: 2 });
-      assert.deepEqual(results.map((r) => r.kind), Array(6).fill('downloaded'));
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        Array(6).fill('downloaded'),
+      );
       assert.ok(most <= 2, `${most} requests at once`);
     },
   },
@@ -255,7 +305,12 @@ const CASES: readonly Case[] = [
     async run(h) {
       const body = zipFor('acme/downgraded');
       const plain = h.net.route(h.unique('plain.example'), '/d.zip', (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body));
-      const secure = h.net.route(h.unique('secure.example'), '/d.zip', (_req, res) => res.writeHead(302, { location: plain, 'content-length': '0' }).end(), 'https');
+      const secure = h.net.route(
+        h.unique('secure.example'),
+        '/d.zip',
+        (_req, res) => res.writeHead(302, { location: plain, 'content-length': '0' }).end(),
+        'https',
+      );
       const task = h.task([secure], body, createRequestPolicy({ secureHttp: true }));
       const { results } = await h.fetch([task]);
       const [result] = results;
@@ -288,7 +343,10 @@ const CASES: readonly Case[] = [
         return h.task([url], body);
       });
       const { results } = await h.fetch(tasks, { perOrigin: 4 });
-      assert.deepEqual(results.map((r) => r.kind), Array(10).fill('downloaded'));
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        Array(10).fill('downloaded'),
+      );
       assert.ok(mostAfterPushback <= 2, `${mostAfterPushback} requests at once after a wave of 503s with a cap of 4`);
     },
   },
@@ -324,7 +382,18 @@ for (const backend of ['native', 'aria2'] as const) {
       task(urls, body, policy = createRequestPolicy({ secureHttp: false })) {
         const name = `acme/c${n++}`;
         const cacheKey = `${name}/${sha1(Buffer.from(urls[0]))}.zip`;
-        return { packageName: name, version: '1.0.0', distType: 'zip', urls, cacheKey, cachePath: path.join(root, 'files', cacheKey), expectedSha1: sha1(body), dev: false, origins: ['test'], policy };
+        return {
+          packageName: name,
+          version: '1.0.0',
+          distType: 'zip',
+          urls,
+          cacheKey,
+          cachePath: path.join(root, 'files', cacheKey),
+          expectedSha1: sha1(body),
+          dev: false,
+          origins: ['test'],
+          policy,
+        };
       },
       async fetch(tasks, overrides = {}) {
         const env = { http_proxy: net.url, https_proxy: net.url };
@@ -351,7 +420,11 @@ for (const backend of ['native', 'aria2'] as const) {
           const stats = origins.snapshot();
           const seen = new Map<string, number>();
           for (const r of net.log.slice(logFrom)) seen.set(`${r.scheme}://${r.host}`, (seen.get(`${r.scheme}://${r.host}`) ?? 0) + 1);
-          assert.deepEqual(Object.fromEntries(stats.map((s) => [s.origin, s.requests])), Object.fromEntries(seen), 'requests per origin = what each server saw');
+          assert.deepEqual(
+            Object.fromEntries(stats.map((s) => [s.origin, s.requests])),
+            Object.fromEntries(seen),
+            'requests per origin = what each server saw',
+          );
           return { results, events, stats };
         } finally {
           await picked.close();

@@ -8,14 +8,29 @@ import { defaultRetryPolicy } from '../../src/net/retry-policy.js';
 import { createRequestPolicy } from '../../src/net/request-policy.js';
 import type { SettledTask } from '../../src/types.js';
 
-const task: SettledTask = { packageName: 'acme/pkg', version: '1.0.0', distType: 'zip', urls: ['http://127.0.0.1:9/a.zip'], cacheKey: 'acme/pkg/x.zip', cachePath: '/nonexistent/acme/pkg/x.zip', expectedSha1: undefined, dev: false, origins: [], policy: createRequestPolicy({ secureHttp: false }) };
+const task: SettledTask = {
+  packageName: 'acme/pkg',
+  version: '1.0.0',
+  distType: 'zip',
+  urls: ['http://127.0.0.1:9/a.zip'],
+  cacheKey: 'acme/pkg/x.zip',
+  cachePath: '/nonexistent/acme/pkg/x.zip',
+  expectedSha1: undefined,
+  dev: false,
+  origins: [],
+  policy: createRequestPolicy({ secureHttp: false }),
+};
 const staged: StagedFile = { path: '/nonexistent/x', bytes: 1, sha1: undefined, url: 'http://127.0.0.1:9/a.zip' };
 
 function context(accept: FetchContext['accept'] = async () => undefined): FetchContext {
   return { signal: new AbortController().signal, options: defaultDownloadOptions, emit: () => undefined, accept };
 }
 
-const retry = (maxTimeMs: number, clock?: Clock) => ({ policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs }, random: () => 0, ...(clock ? { clock } : {}) });
+const retry = (maxTimeMs: number, clock?: Clock) => ({
+  policy: { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 1, maxTimeMs },
+  random: () => 0,
+  ...(clock ? { clock } : {}),
+});
 
 /** A clock that moves only when told to: `advance` fires the timers that fall due, in order. */
 class FakeClock implements Clock {
@@ -150,7 +165,7 @@ describe('fetchTask: URLs, events and the final failure', () => {
     assert.deepEqual(events, ['retried', 'done']);
   });
 
-  it('explains the final failure once, with the task\'s own policy, for the event and the result alike', async () => {
+  it("explains the final failure once, with the task's own policy, for the event and the result alike", async () => {
     let explained = 0;
     const policy = createRequestPolicy({
       secureHttp: false,

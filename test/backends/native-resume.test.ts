@@ -22,7 +22,10 @@ const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 function bigZip(name: string, kib = 256): Buffer {
   const filler = Buffer.alloc(kib * 1024);
   for (let i = 0; i < filler.length; i++) filler[i] = (i * 31 + name.length) & 0xff;
-  return makeZip([{ name: 'composer.json', content: JSON.stringify({ name }) }, { name: 'data.bin', content: filler }]);
+  return makeZip([
+    { name: 'composer.json', content: JSON.stringify({ name }) },
+    { name: 'data.bin', content: filler },
+  ]);
 }
 
 describe('native backend: resume, restart, fresh connections, fail-fast, mirrors', () => {
@@ -50,12 +53,31 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
 
   function task(name: string, urls: [string, ...string[]], expectedSha1: string | undefined): DownloadTask {
     const cacheKey = `${name}/${sha1(Buffer.from(urls[0]))}.zip`;
-    return { packageName: name, version: '1.0.0', distType: 'zip', urls, cacheKey, cachePath: path.join(root, 'files', cacheKey), expectedSha1, dev: false, origins: ['test'] };
+    return {
+      packageName: name,
+      version: '1.0.0',
+      distType: 'zip',
+      urls,
+      cacheKey,
+      cachePath: path.join(root, 'files', cacheKey),
+      expectedSha1,
+      dev: false,
+      origins: ['test'],
+    };
   }
 
-  async function fetch(tasks: DownloadTask[], overrides: Partial<typeof defaultDownloadOptions> = {}, signal = new AbortController().signal): Promise<TaskResult[]> {
+  async function fetch(
+    tasks: DownloadTask[],
+    overrides: Partial<typeof defaultDownloadOptions> = {},
+    signal = new AbortController().signal,
+  ): Promise<TaskResult[]> {
     const options = { ...defaultDownloadOptions, retries: 4, connectTimeoutMs: 2000, headersTimeoutMs: 1000, stallTimeoutMs: 1000, ...overrides };
-    agent = new Agent({ connections: options.perOrigin, connect: { timeout: options.connectTimeoutMs }, headersTimeout: options.headersTimeoutMs, bodyTimeout: options.stallTimeoutMs });
+    agent = new Agent({
+      connections: options.perOrigin,
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.stallTimeoutMs,
+    });
     const backend = createNativeBackend({ dispatcher: agent, retryPolicy: { ...defaultRetryPolicy, baseDelayMs: 10, maxDelayMs: 50 } });
     const ctx: FetchContext = {
       signal,
@@ -67,7 +89,10 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
       accept: async (t, staged) => void (await acceptIntoCache(t, staged)),
     };
     try {
-      return await backend.fetchAll(tasks.map((t) => ({ ...t, policy: createRequestPolicy({ secureHttp: false }) })), ctx);
+      return await backend.fetchAll(
+        tasks.map((t) => ({ ...t, policy: createRequestPolicy({ secureHttp: false }) })),
+        ctx,
+      );
     } finally {
       await agent.close();
     }
@@ -156,7 +181,10 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     const t = task('acme/corrupt', [url], sha1(body));
     const [result] = await fetch([t]);
     assert.equal(result?.kind, 'downloaded');
-    assert.equal(server.hits((p) => p === '/corrupt.zip'), 3);
+    assert.equal(
+      server.hits((p) => p === '/corrupt.zip'),
+      3,
+    );
     assert.equal(sha1(await readFile(t.cachePath)), sha1(body));
   });
 
@@ -167,7 +195,10 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     server.fault('/fresh.zip', { kind: 'status', status: 502 }, 2);
     // One connection per origin, so without a fresh connection the retry would reuse the 502's socket.
     const results = await fetch([task('acme/warm', [warm], undefined), task('acme/fresh', [url], sha1(body))], { perOrigin: 1, concurrency: 1 });
-    assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded']);
+    assert.deepEqual(
+      results.map((r) => r.kind),
+      ['downloaded', 'downloaded'],
+    );
     const fresh = server.requests.filter((r) => r.path === '/fresh.zip');
     assert.equal(fresh.length, 3);
     const ports = fresh.map((r) => r.remotePort);
@@ -185,7 +216,10 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     const t0 = Date.now();
     const results = await fetch([task('acme/throttled', [url], sha1(slow)), task('acme/other', [otherUrl], sha1(other))], { concurrency: 1, perOrigin: 1 });
     const elapsed = Date.now() - t0;
-    assert.deepEqual(results.map((r) => r.kind), ['downloaded', 'downloaded']);
+    assert.deepEqual(
+      results.map((r) => r.kind),
+      ['downloaded', 'downloaded'],
+    );
     const retried = events.filter((e) => e.type === 'retried');
     assert.equal(retried.length, 2);
     assert.equal(retried[0]?.type === 'retried' && retried[0].delayMs, 1000);
@@ -205,7 +239,11 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
       const t = task(`acme/gone${status}`, [url], undefined);
       const [result] = await fetch([t]);
       assert.equal(result?.kind, 'failed');
-      assert.equal(server.hits((x) => x === p), 1, `${status}: no retry`);
+      assert.equal(
+        server.hits((x) => x === p),
+        1,
+        `${status}: no retry`,
+      );
       if (result?.kind === 'failed') {
         assert.match(result.error.hint ?? '', status < 404 ? /auth\.json/ : /URL/);
         assert.match(result.error.message, new RegExp(`HTTP ${status}`));
@@ -230,8 +268,15 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     const t = task('acme/flaky', [primary, mirror], sha1(body));
     const [result] = await fetch([t], { retries: 2 });
     assert.equal(result?.kind, 'downloaded');
-    assert.equal(server.hits((p) => p === '/flaky.zip'), 3, '1 + 2 retries');
-    assert.equal(server.hits((p) => p === '/flaky-mirror.zip'), 1);
+    assert.equal(
+      server.hits((p) => p === '/flaky.zip'),
+      3,
+      '1 + 2 retries',
+    );
+    assert.equal(
+      server.hits((p) => p === '/flaky-mirror.zip'),
+      1,
+    );
   });
 
   it('cuts stalled headers and a stalled body by the stall timeouts, then succeeds', async () => {
@@ -256,7 +301,11 @@ describe('native backend: resume, restart, fresh connections, fail-fast, mirrors
     const t0 = Date.now();
     const [result] = await fetch([task('acme/budget', [url], undefined)], { retries: 10, retryMaxTimeMs: 1500 });
     assert.equal(result?.kind, 'failed');
-    assert.equal(server.hits((p) => p === '/budget.zip'), 2, 'no retry started past the budget');
+    assert.equal(
+      server.hits((p) => p === '/budget.zip'),
+      2,
+      'no retry started past the budget',
+    );
     // The second Retry-After (1 s more, past the 1.5 s budget) is not waited for: one retry was
     // scheduled, and the run ended well before a second 1 s wait could have (however loaded the machine).
     assert.equal(events.filter((e) => e.type === 'retried').length, 1);

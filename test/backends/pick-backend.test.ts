@@ -63,7 +63,12 @@ describe('pickBackend: one native backend, built once with the run network', () 
       policy: createRequestPolicy({ secureHttp: false, credentialsFor: () => ({ authorization: 'Bearer s3cret' }) }),
     };
     const events: PrefetchEvent[] = [];
-    const ctx: FetchContext = { signal: new AbortController().signal, options, emit: (e) => events.push(e), accept: async (t, staged) => void (await acceptIntoCache(t, staged)) };
+    const ctx: FetchContext = {
+      signal: new AbortController().signal,
+      options,
+      emit: (e) => events.push(e),
+      accept: async (t, staged) => void (await acceptIntoCache(t, staged)),
+    };
     const backend = await pickBackend(setup);
     try {
       const [result] = await backend.fetchAll([task], ctx);
@@ -74,9 +79,19 @@ describe('pickBackend: one native backend, built once with the run network', () 
     }
     assert.ok((await readFile(task.cachePath)).equals(zip));
     const served = server.requests.filter((r) => r.path === '/private/p.zip');
-    assert.deepEqual(served.map((r) => r.status), [500, 200]);
-    assert.ok(served.every((r) => r.headers.authorization === 'Bearer s3cret'), 'credentials on every attempt');
+    assert.deepEqual(
+      served.map((r) => r.status),
+      [500, 200],
+    );
+    assert.ok(
+      served.every((r) => r.headers.authorization === 'Bearer s3cret'),
+      'credentials on every attempt',
+    );
     const viaProxy = proxy.log.filter((e) => e.target === url);
-    assert.deepEqual(viaProxy.map((e) => e.status), [500, 200], `both attempts through the proxy: ${JSON.stringify(proxy.log)}`);
+    assert.deepEqual(
+      viaProxy.map((e) => e.status),
+      [500, 200],
+      `both attempts through the proxy: ${JSON.stringify(proxy.log)}`,
+    );
   });
 });

@@ -100,7 +100,10 @@ describe('segmented downloads', () => {
     const tail = planTail({ pos: MiB }, 20 * MiB, 4, 250);
     assert.ok(tail);
     assert.equal(tail.cut, MiB + Math.ceil((19 * MiB) / 4));
-    assert.deepEqual(tail.segments.map((x) => x.index), [1, 2, 3]);
+    assert.deepEqual(
+      tail.segments.map((x) => x.index),
+      [1, 2, 3],
+    );
     assert.equal(tail.segments[0]!.start, tail.cut);
     assert.equal(tail.segments.at(-1)!.end, 20 * MiB);
     for (let i = 1; i < tail.segments.length; i++) assert.equal(tail.segments[i]!.start, tail.segments[i - 1]!.end);
@@ -153,7 +156,10 @@ describe('segmented downloads', () => {
     } finally {
       process.off('warning', onWarning);
     }
-    assert.deepEqual(warnings.map((w) => w.name), []);
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
   });
 
   it('retries a segment that is reset mid-way, alone, and still lands the right bytes', async () => {
@@ -175,7 +181,10 @@ describe('segmented downloads', () => {
       // package attempts); every request it took is reported as the exchange it was.
       assert.equal(events.filter((e) => e.type === 'retried').length, 0, 'no package-level retry');
       // 1 full GET + 3 segments + 1 segment retry: nothing else was fetched again.
-      assert.equal(server.hits((p) => p === '/reset.zip'), 5);
+      assert.equal(
+        server.hits((p) => p === '/reset.zip'),
+        5,
+      );
       assert.equal(events.filter((e) => e.type === 'exchange').length, 5, 'each request reported once');
       const retried = rangeRequests('/reset.zip').at(-1)!;
       const start = Number(/^bytes=(\d+)-/.exec(retried.headers.range as string)![1]);
@@ -201,7 +210,10 @@ describe('segmented downloads', () => {
     const { result, cachePath } = await fetchOne(url);
     assert.equal(result.kind, 'downloaded', JSON.stringify(result));
     assert.ok((await readFile(cachePath)).equals(ZIP));
-    assert.equal(server.hits((p) => p === '/norange.zip'), 1);
+    assert.equal(
+      server.hits((p) => p === '/norange.zip'),
+      1,
+    );
   });
 
   it('falls back to one stream for a chunked response without Content-Length', async () => {

@@ -101,35 +101,38 @@ describe('transfer safety through the CLI (native and aria2)', () => {
   });
 
   for (const locked of [true, false]) {
-  it(`aria2: ranges spliced from another archive under the same ETag fail ${locked ? 'the sha1' : 'the deep check (no sha1)'}; the retry goes out unsplit and succeeds`, async () => {
-    const [v1, v2] = sameSizePair(3 * 1024);
-    const p = `/aria2-spliced-${locked}.zip`;
-    // aria2 opens its segment connections once the first response's headers give the length; on a
-    // loaded machine the first connection could finish the whole small file before any of them is
-    // sent. So the first unranged response sends its head and holds the rest until a ranged request
-    // has arrived: the first attempt is then always assembled from both versions.
-    let sawRange!: () => void;
-    const ranged = new Promise<void>((resolve) => (sawRange = resolve));
-    let held = false;
-    const url = server.route(p, (req, res) => {
-      const start = parseRange(req.headers.range, v1.length)?.start ?? 0;
-      if (start > 0) sawRange();
-      if (held || req.headers.range !== undefined) return sendRange(req, res, start > 0 ? v2 : v1, { etag: '"same"' });
-      held = true;
-      res.writeHead(200, { 'content-type': 'application/zip', 'accept-ranges': 'bytes', 'content-length': String(v1.length), etag: '"same"' });
-      res.write(v1.subarray(0, 512));
-      void ranged.then(() => res.end(v1.subarray(512)));
+    it(`aria2: ranges spliced from another archive under the same ETag fail ${locked ? 'the sha1' : 'the deep check (no sha1)'}; the retry goes out unsplit and succeeds`, async () => {
+      const [v1, v2] = sameSizePair(3 * 1024);
+      const p = `/aria2-spliced-${locked}.zip`;
+      // aria2 opens its segment connections once the first response's headers give the length; on a
+      // loaded machine the first connection could finish the whole small file before any of them is
+      // sent. So the first unranged response sends its head and holds the rest until a ranged request
+      // has arrived: the first attempt is then always assembled from both versions.
+      let sawRange!: () => void;
+      const ranged = new Promise<void>((resolve) => (sawRange = resolve));
+      let held = false;
+      const url = server.route(p, (req, res) => {
+        const start = parseRange(req.headers.range, v1.length)?.start ?? 0;
+        if (start > 0) sawRange();
+        if (held || req.headers.range !== undefined) return sendRange(req, res, start > 0 ? v2 : v1, { etag: '"same"' });
+        held = true;
+        res.writeHead(200, { 'content-type': 'application/zip', 'accept-ranges': 'bytes', 'content-length': String(v1.length), etag: '"same"' });
+        res.write(v1.subarray(0, 512));
+        void ranged.then(() => res.end(v1.subarray(512)));
+      });
+      const { r, pkg, left } = await run('aria2', url, ['--split-size', '1M', '--split-segments', '4'], locked ? sha1(v1) : undefined);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.ok((await readFile(pkg.cachePath)).equals(v1));
+      const hits = server.hitsOf(p);
+      const isRanged = (h: (typeof hits)[number]): boolean => (parseRange(h.range, v1.length)?.start ?? 0) > 0;
+      const firstRanged = hits.findIndex(isRanged);
+      assert.ok(firstRanged >= 0, `aria2 split the first attempt: ${JSON.stringify(hits.map((h) => h.range))}`);
+      // The retry is one whole request; a segment of the first attempt may still arrive after it.
+      assert.ok(
+        hits.slice(firstRanged + 1).some((h) => !isRanged(h)),
+        `the retry asked for the whole file: ${JSON.stringify(hits.map((h) => h.range))}`,
+      );
+      assert.deepEqual(left, []);
     });
-    const { r, pkg, left } = await run('aria2', url, ['--split-size', '1M', '--split-segments', '4'], locked ? sha1(v1) : undefined);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.ok((await readFile(pkg.cachePath)).equals(v1));
-    const hits = server.hitsOf(p);
-    const isRanged = (h: (typeof hits)[number]): boolean => (parseRange(h.range, v1.length)?.start ?? 0) > 0;
-    const firstRanged = hits.findIndex(isRanged);
-    assert.ok(firstRanged >= 0, `aria2 split the first attempt: ${JSON.stringify(hits.map((h) => h.range))}`);
-    // The retry is one whole request; a segment of the first attempt may still arrive after it.
-    assert.ok(hits.slice(firstRanged + 1).some((h) => !isRanged(h)), `the retry asked for the whole file: ${JSON.stringify(hits.map((h) => h.range))}`);
-    assert.deepEqual(left, []);
-  });
   }
 });

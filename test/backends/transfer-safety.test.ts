@@ -40,11 +40,29 @@ describe('native backend: consistent ranges and bounded transfers', () => {
   function task(url: string, expectedSha1: string | undefined): DownloadTask {
     const name = `acme/p${n++}`;
     const cacheKey = `${name}/${sha1(Buffer.from(url))}.zip`;
-    return { packageName: name, version: '1.0.0', distType: 'zip', urls: [url], cacheKey, cachePath: path.join(root, 'files', cacheKey), expectedSha1, dev: false, origins: ['test'] };
+    return {
+      packageName: name,
+      version: '1.0.0',
+      distType: 'zip',
+      urls: [url],
+      cacheKey,
+      cachePath: path.join(root, 'files', cacheKey),
+      expectedSha1,
+      dev: false,
+      origins: ['test'],
+    };
   }
 
   async function fetch(t: DownloadTask, overrides: Partial<DownloadOptions> = {}): Promise<TaskResult> {
-    const options: DownloadOptions = { ...defaultDownloadOptions, retries: 4, connectTimeoutMs: 2000, headersTimeoutMs: 2000, stallTimeoutMs: 2000, splitMinBytes: 0, ...overrides };
+    const options: DownloadOptions = {
+      ...defaultDownloadOptions,
+      retries: 4,
+      connectTimeoutMs: 2000,
+      headersTimeoutMs: 2000,
+      stallTimeoutMs: 2000,
+      splitMinBytes: 0,
+      ...overrides,
+    };
     const agent = new Agent({ connections: 8, bodyTimeout: options.stallTimeoutMs });
     const backend = createNativeBackend({ dispatcher: agent, retryPolicy: { ...defaultRetryPolicy, baseDelayMs: 10, maxDelayMs: 50 }, random: () => 0.5 });
     const ctx: FetchContext = {
@@ -134,7 +152,9 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       it(`segments answered under ${label} restart the archive whole, in one response`, async () => {
         const [v1, v2] = sameSizePair(3 * 1024);
         const p = `/split-${problem}.zip`;
-        const url = server.route(p, (req, res) => (req.headers.range === undefined ? sendRange(req, res, v1, { etag: '"v1"' }) : sendRange(req, res, v2, rangeHeaders)));
+        const url = server.route(p, (req, res) =>
+          req.headers.range === undefined ? sendRange(req, res, v1, { etag: '"v1"' }) : sendRange(req, res, v2, rangeHeaders),
+        );
         const t = task(url, undefined);
         const result = await fetch(t, split);
         assert.equal(result.kind, 'downloaded', JSON.stringify(result));
@@ -170,7 +190,10 @@ describe('native backend: consistent ranges and bounded transfers', () => {
         assert.equal(wholeRequests, 2, 'the split attempt, then one whole refetch');
         const hits = server.hitsOf(p);
         assert.equal(hits.at(-1)!.range, undefined, 'the last response was the whole file');
-        assert.ok(retriedErrors().some((e) => (e as { code?: string }).code === caughtBy), JSON.stringify(retriedErrors()));
+        assert.ok(
+          retriedErrors().some((e) => (e as { code?: string }).code === caughtBy),
+          JSON.stringify(retriedErrors()),
+        );
         await assertNoTempFile(t);
       });
 
@@ -191,10 +214,17 @@ describe('native backend: consistent ranges and bounded transfers', () => {
         assert.equal(result.kind, 'downloaded', JSON.stringify(result));
         assert.ok((await readFile(t.cachePath)).equals(v1));
         const hits = server.hitsOf(p);
-        if (!locked) assert.ok(hits.some((h) => h.range !== undefined), 'the broken download was resumed');
+        if (!locked)
+          assert.ok(
+            hits.some((h) => h.range !== undefined),
+            'the broken download was resumed',
+          );
         assert.equal(hits.at(-1)!.range, undefined);
         assert.equal(hits.filter((h) => h.range === undefined).length, 2, 'first GET (broken) and one whole refetch');
-        assert.ok(retriedErrors().some((e) => (e as { code?: string }).code === caughtBy), JSON.stringify(retriedErrors()));
+        assert.ok(
+          retriedErrors().some((e) => (e as { code?: string }).code === caughtBy),
+          JSON.stringify(retriedErrors()),
+        );
         await assertNoTempFile(t);
       });
     }
@@ -232,7 +262,11 @@ describe('native backend: consistent ranges and bounded transfers', () => {
         const start = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
         const from = start ? Number(start[1]) : 0;
         const to = start ? Number(start[2]) + 1 : v1.length;
-        res.writeHead(start ? 206 : 200, { ...headers, 'content-length': String(to - from), ...(start ? { 'content-range': `bytes ${from}-${to - 1}/${v1.length}` } : {}) });
+        res.writeHead(start ? 206 : 200, {
+          ...headers,
+          'content-length': String(to - from),
+          ...(start ? { 'content-range': `bytes ${from}-${to - 1}/${v1.length}` } : {}),
+        });
         let at = from;
         server.every(res, 20, () => (res.write(v1.subarray(at, at + 8)), (at += 8) < to));
       });
@@ -241,7 +275,10 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       assert.equal(result.kind, 'failed');
       if (result.kind !== 'failed') return;
       assert.ok(result.error instanceof TransferLimitError && result.error.limit.kind === 'low-speed', String(result.error));
-      assert.ok(server.hitsOf(p).some((h) => h.range !== undefined), 'it was split');
+      assert.ok(
+        server.hitsOf(p).some((h) => h.range !== undefined),
+        'it was split',
+      );
       await assertNoTempFile(t);
     });
 
@@ -263,10 +300,10 @@ describe('native backend: consistent ranges and bounded transfers', () => {
     it('an endless body without Content-Length is stopped at --max-size and its temp file removed', async () => {
       const p = '/endless.zip';
       const chunk = Buffer.alloc(64 * 1024, 0x41);
-      let served = 0;
+      let _served = 0;
       const url = server.route(p, (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/zip' });
-        server.every(res, 1, () => ((served += chunk.length), res.write(chunk), true));
+        server.every(res, 1, () => ((_served += chunk.length), res.write(chunk), true));
       });
       const t = task(url, undefined);
       const result = await fetch(t, { maxSizeBytes: 1024 * 1024 });

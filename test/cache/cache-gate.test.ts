@@ -69,7 +69,7 @@ describe('the cache gate (FetchContext.accept)', () => {
     assert.ok(!existsSync(t.cachePath));
   });
 
-  it('does not ask bytes from the lock\'s own URL to name the package', async () => {
+  it("does not ask bytes from the lock's own URL to name the package", async () => {
     const t = task();
     const staged = await stage(t, composerPackageZip('evil/other', '1.0.0'), LOCK_URL);
     await accept(t, staged, LOCK_URL);

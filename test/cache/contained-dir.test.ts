@@ -82,7 +82,7 @@ for (const backend of ['native', 'aria2'] as const) {
       await cleanup();
     });
 
-    it('fails that vendor\'s packages with E_CACHE, writes nothing outside, and lands the others', async () => {
+    it("fails that vendor's packages with E_CACHE, writes nothing outside, and lands the others", async () => {
       const project = path.join(root, 'project');
       await writeLockProject(project, [
         { name: 'evil/alpha', url: server.add('/evil-alpha.zip', composerPackageZip('evil/alpha', '1.0.0')) },

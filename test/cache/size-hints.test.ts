@@ -8,7 +8,17 @@ import { tempDir } from '../helpers/run.js';
 
 const task = (root: string, name: string, type = 'zip'): DownloadTask => {
   const cacheKey = `${name}/${'f'.repeat(40)}.${type}`;
-  return { packageName: name, version: '2.0.0', distType: type, urls: [`https://e.com/${name}.${type}`], cacheKey, cachePath: path.join(root, cacheKey), expectedSha1: undefined, dev: false, origins: [] };
+  return {
+    packageName: name,
+    version: '2.0.0',
+    distType: type,
+    urls: [`https://e.com/${name}.${type}`],
+    cacheKey,
+    cachePath: path.join(root, cacheKey),
+    expectedSha1: undefined,
+    dev: false,
+    origins: [],
+  };
 };
 
 describe('start order from sizes already in the cache', () => {
@@ -26,16 +36,32 @@ describe('start order from sizes already in the cache', () => {
       await put(`small/lib/${'e'.repeat(40)}.zip`, 10);
       const tasks = [task(dir, 'small/lib'), task(dir, 'cold/pkg'), task(dir, 'aws/sdk')];
       const hints = await sizeHints(tasks);
-      assert.deepEqual([...hints].map(([t, size]) => [t.packageName, size]).sort(), [['aws/sdk', 9000], ['small/lib', 10]]);
+      assert.deepEqual([...hints].map(([t, size]) => [t.packageName, size]).sort(), [
+        ['aws/sdk', 9000],
+        ['small/lib', 10],
+      ]);
     } finally {
       await cleanup();
     }
   });
 
   it('starts the big ones first, largest first, and keeps the lock order for the rest', () => {
-    const [a, b, c, d, e] = ['a/a', 'b/b', 'c/c', 'd/d', 'e/e'].map((n) => task('/c', n)) as [DownloadTask, DownloadTask, DownloadTask, DownloadTask, DownloadTask];
-    const hints = new Map([[b, 5_000_000], [d, 20_000_000], [e, 100]]);
-    assert.deepEqual(orderLargestFirst([a, b, c, d, e], hints, 1_000_000).map((t) => t.packageName), ['d/d', 'b/b', 'a/a', 'c/c', 'e/e']);
+    const [a, b, c, d, e] = ['a/a', 'b/b', 'c/c', 'd/d', 'e/e'].map((n) => task('/c', n)) as [
+      DownloadTask,
+      DownloadTask,
+      DownloadTask,
+      DownloadTask,
+      DownloadTask,
+    ];
+    const hints = new Map([
+      [b, 5_000_000],
+      [d, 20_000_000],
+      [e, 100],
+    ]);
+    assert.deepEqual(
+      orderLargestFirst([a, b, c, d, e], hints, 1_000_000).map((t) => t.packageName),
+      ['d/d', 'b/b', 'a/a', 'c/c', 'e/e'],
+    );
     assert.deepEqual(orderLargestFirst([a, b, c], new Map(), 1_000_000), [a, b, c]);
   });
 });

@@ -43,7 +43,12 @@ describe('action.yml', () => {
       server = await new DistServer().start();
       const entry = (name: string, route: string, zip: Buffer | undefined) => {
         if (zip) server.add(route, zip);
-        return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${route}`, reference: sha1(name), shasum: zip ? sha1(zip) : '' } };
+        return {
+          name,
+          version: '1.0.0',
+          type: 'library',
+          dist: { type: 'zip', url: `${server.origin}${route}`, reference: sha1(name), shasum: zip ? sha1(zip) : '' },
+        };
       };
       const packages = [
         entry('acme/alpha', '/dists/alpha.zip', composerPackageZip('acme/alpha', '1.0.0')),
@@ -77,15 +82,25 @@ describe('action.yml', () => {
       assert.match(first.steps[0]!.stdout, /already built/);
       assert.equal(first.steps[1]!.exitCode, 1, first.steps[1]!.stderr);
       assert.equal(first.ok, false);
-      assert.deepEqual({ downloaded: first.outputs['downloaded'], cached: first.outputs['cached'], failed: first.outputs['failed'] }, { downloaded: '2', cached: '0', failed: '1' });
+      assert.deepEqual(
+        { downloaded: first.outputs['downloaded'], cached: first.outputs['cached'], failed: first.outputs['failed'] },
+        { downloaded: '2', cached: '0', failed: '1' },
+      );
       const report = JSON.parse(await readFile(first.outputs['report']!, 'utf8')) as { packages: { name: string }[] };
-      assert.deepEqual(report.packages.map((p) => p.name).sort(), ['acme/alpha', 'acme/beta', 'acme/gone'], 'the glob found the lock; no-dev left out the dev package');
+      assert.deepEqual(
+        report.packages.map((p) => p.name).sort(),
+        ['acme/alpha', 'acme/beta', 'acme/gone'],
+        'the glob found the lock; no-dev left out the dev package',
+      );
       assert.ok(!server.requests.some((r) => r.path === devRoute), 'no-dev: the dev archive was not requested');
       assert.match(first.steps[1]!.stderr, /::error/, 'GitHub annotations in the log');
       assert.match(await readFile(stepSummary, 'utf8'), /### ❌ composer-prefetch: 2 downloaded, 0 cached, 1 failed/);
 
       const second = await run();
-      assert.deepEqual({ downloaded: second.outputs['downloaded'], cached: second.outputs['cached'], failed: second.outputs['failed'] }, { downloaded: '0', cached: '2', failed: '1' });
+      assert.deepEqual(
+        { downloaded: second.outputs['downloaded'], cached: second.outputs['cached'], failed: second.outputs['failed'] },
+        { downloaded: '0', cached: '2', failed: '1' },
+      );
     });
   });
 
@@ -154,10 +169,30 @@ console.log(JSON.stringify({ summary: { downloaded: 5, cached: 6, failed: 0 } })
 
     it('passes every input, keeps globs for the tool, and sets COMPOSER_PREFETCH_VERIFY only when given', async () => {
       await mkdir(path.join(root, 'apps'), { recursive: true });
-      const full = await runFake({ lock: 'apps/*/composer.lock\n other.lock', 'no-dev': 'true', backend: 'aria2', 'verify-level': 'full', args: '-j 8  --mirror https://m.example/%package%/%reference%.%type% verify', 'working-directory': 'apps' });
+      const full = await runFake({
+        lock: 'apps/*/composer.lock\n other.lock',
+        'no-dev': 'true',
+        backend: 'aria2',
+        'verify-level': 'full',
+        args: '-j 8  --mirror https://m.example/%package%/%reference%.%type% verify',
+        'working-directory': 'apps',
+      });
       assert.ok(full.ok, full.steps.map((s) => s.stderr).join('\n'));
       assert.deepEqual(await lastCall(), {
-        argv: ['--json', '--no-dev', '--backend', 'aria2', '-j', '8', '--mirror', 'https://m.example/%package%/%reference%.%type%', 'verify', '--', 'apps/*/composer.lock', 'other.lock'],
+        argv: [
+          '--json',
+          '--no-dev',
+          '--backend',
+          'aria2',
+          '-j',
+          '8',
+          '--mirror',
+          'https://m.example/%package%/%reference%.%type%',
+          'verify',
+          '--',
+          'apps/*/composer.lock',
+          'other.lock',
+        ],
         verify: 'full',
         cwd: path.join(root, 'apps'),
       });

@@ -35,7 +35,12 @@ describe('the command line, end to end against a loopback dist server', () => {
       const zip = composerPackageZip(name, '1.0.0');
       const p = `/dists/${name.replace('/', '-')}.zip`;
       server.add(p, zip);
-      return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: i % 2 === 0 ? sha1(zip) : '' } };
+      return {
+        name,
+        version: '1.0.0',
+        type: 'library',
+        dist: { type: 'zip', url: `${server.origin}${p}`, reference: sha1(name), shasum: i % 2 === 0 ? sha1(zip) : '' },
+      };
     });
     project = path.join(root, 'project');
     await writeHttpProject(project, packages);
@@ -46,11 +51,23 @@ describe('the command line, end to end against a loopback dist server', () => {
     await cleanup();
   });
 
-
   it('--help lists every option, the verify command, env variables and exit codes', async () => {
     const run = await runCli(['--help'], { cwd: project, env });
     assert.equal(run.exitCode, 0);
-    for (const flag of ['--no-dev', '--cache-dir', '--concurrency', '--per-origin', '--retries', '--backend', '--dry-run', '--check', '--json', '--progress', '--quiet', '--version']) {
+    for (const flag of [
+      '--no-dev',
+      '--cache-dir',
+      '--concurrency',
+      '--per-origin',
+      '--retries',
+      '--backend',
+      '--dry-run',
+      '--check',
+      '--json',
+      '--progress',
+      '--quiet',
+      '--version',
+    ]) {
       assert.ok(run.stdout.includes(flag), `help mentions ${flag}`);
     }
     assert.match(run.stdout, /composer-prefetch verify/);
@@ -63,14 +80,20 @@ describe('the command line, end to end against a loopback dist server', () => {
 
   it('verify --help describes verify and lists only the options verify reads', async () => {
     const full = await runCli(['--help'], { cwd: project, env });
-    for (const args of [['verify', '--help'], ['--check', '-h'], ['verify', '-d', '.', '--help']]) {
+    for (const args of [
+      ['verify', '--help'],
+      ['--check', '-h'],
+      ['verify', '-d', '.', '--help'],
+    ]) {
       const run = await runCli(args, { cwd: project, env });
       assert.equal(run.exitCode, 0, run.stderr);
       assert.notEqual(run.stdout, full.stdout);
       assert.match(run.stdout, /^Usage: composer-prefetch verify \[options\] \[inputs\.\.\.\]$/m);
       assert.match(run.stdout, /downloading nothing/);
-      for (const flag of ['--no-dev', '--cache-dir', '--verify <level>', '--json', '--working-dir']) assert.ok(run.stdout.includes(flag), `${args.join(' ')}: ${flag}`);
-      for (const flag of ['--concurrency', '--retries', '--backend', '--mirror', '--dry-run', '--progress', '--split-size']) assert.ok(!run.stdout.includes(flag), `${args.join(' ')} does not offer ${flag}`);
+      for (const flag of ['--no-dev', '--cache-dir', '--verify <level>', '--json', '--working-dir'])
+        assert.ok(run.stdout.includes(flag), `${args.join(' ')}: ${flag}`);
+      for (const flag of ['--concurrency', '--retries', '--backend', '--mirror', '--dry-run', '--progress', '--split-size'])
+        assert.ok(!run.stdout.includes(flag), `${args.join(' ')} does not offer ${flag}`);
       for (const line of run.stdout.split('\n')) assert.ok([...line].length <= 80, `fits 80 columns: ${line}`);
     }
   });
@@ -138,7 +161,10 @@ describe('the command line, end to end against a loopback dist server', () => {
     assert.deepEqual(check(report, reportShape), []);
     const r = report as Report;
     assert.equal(r.ok, true);
-    assert.deepEqual(r.packages.map((p) => p.status), ['downloaded', 'downloaded', 'downloaded', 'downloaded']);
+    assert.deepEqual(
+      r.packages.map((p) => p.status),
+      ['downloaded', 'downloaded', 'downloaded', 'downloaded'],
+    );
     assert.equal(r.origins.length, 1);
     assert.equal(r.origins[0]?.origin, server.origin);
     assert.equal(r.origins[0]?.requests, 4);
@@ -151,7 +177,10 @@ describe('the command line, end to end against a loopback dist server', () => {
     await rm(path.join(root, 'cache'), { recursive: true, force: true });
     const run = await runCli(['--json=ndjson', '--progress=none'], { cwd: project, env: { ...env, COMPOSER_PREFETCH_CONCURRENCY: '2' } });
     assert.equal(run.exitCode, 0, run.stderr);
-    const events = run.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     for (const e of events) assert.deepEqual(checkEvent(e), [], JSON.stringify(e));
     const types = events.map((e) => e.type);
     assert.equal(types[0], 'planned');

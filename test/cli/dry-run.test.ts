@@ -6,7 +6,6 @@ import { formatBytes } from '../../src/bytes.js';
 import { DistServer } from '../helpers/dist-server.js';
 import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.js';
 
-
 interface Planned {
   packages: { name: string; status: string; cachePath: string }[];
 }
@@ -43,7 +42,10 @@ describe('--dry-run says what is cached and what would be downloaded', () => {
   it('all cached: says so, with their bytes; some missing: counts both, and estimates from older versions', async () => {
     assert.equal((await runCli(['--progress=none'], { cwd: project, env })).exitCode, 0);
     const plan = JSON.parse((await runCli(['--dry-run', '--json'], { cwd: project, env })).stdout) as Planned;
-    assert.deepEqual(plan.packages.map((p) => p.status), ['cached', 'cached', 'cached']);
+    assert.deepEqual(
+      plan.packages.map((p) => p.status),
+      ['cached', 'cached', 'cached'],
+    );
     const sizes = await Promise.all(plan.packages.map(async (p) => (await stat(p.cachePath)).size));
     const total = sizes.reduce((a, b) => a + b, 0);
 
@@ -57,12 +59,19 @@ describe('--dry-run says what is cached and what would be downloaded', () => {
     await rm(two!.cachePath);
     await rm(three!.cachePath);
     const some = await runCli(['--dry-run'], { cwd: project, env });
-    assert.match(some.stdout, new RegExp(`^3 archives: 1 already in the cache \\(${formatBytes(sizes[0]!).replace(/[.]/g, '\\.')}\\), 2 to download:$`, 'm'), 'acme/three has no older version: no estimate');
+    assert.match(
+      some.stdout,
+      new RegExp(`^3 archives: 1 already in the cache \\(${formatBytes(sizes[0]!).replace(/[.]/g, '\\.')}\\), 2 to download:$`, 'm'),
+      'acme/three has no older version: no estimate',
+    );
     assert.match(some.stdout, /^ {2}acme\/two 1\.0\.0$/m);
 
     // An older version of acme/three too: now every size to download is estimated.
     await copyFile(path.join(path.dirname(two!.cachePath), `${'0'.repeat(40)}.zip`), path.join(path.dirname(three!.cachePath), `${'0'.repeat(40)}.zip`));
     const estimated = await runCli(['--dry-run'], { cwd: project, env });
-    assert.match(estimated.stdout, new RegExp(`, 2 to download \\(about ${formatBytes(sizes[1]! * 2).replace(/[.]/g, '\\.')}, judged by older versions in the cache\\):$`, 'm'));
+    assert.match(
+      estimated.stdout,
+      new RegExp(`, 2 to download \\(about ${formatBytes(sizes[1]! * 2).replace(/[.]/g, '\\.')}, judged by older versions in the cache\\):$`, 'm'),
+    );
   });
 });

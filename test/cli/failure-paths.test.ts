@@ -93,7 +93,13 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
         command = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...command];
       }
       for (const dir of [ro, privateDir]) {
-        const r = await execa(command[0]!, [...command.slice(1), '--cache-dir', dir, '--json'], { cwd: project, env, extendEnv: false, reject: false, stdin: 'ignore' });
+        const r = await execa(command[0]!, [...command.slice(1), '--cache-dir', dir, '--json'], {
+          cwd: project,
+          env,
+          extendEnv: false,
+          reject: false,
+          stdin: 'ignore',
+        });
         assert.equal(r.exitCode, 2, String(r.stderr));
         assert.match(String(r.stderr), new RegExp(`${dir} is not writable by this user`));
         assert.doesNotMatch(String(r.stderr), /failed:|✗/, 'one message, not one per package');
@@ -106,7 +112,13 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       await mkdir(mnt);
       // A read-only tmpfs in a private mount namespace: needs the right to mount (root in CI).
       const inNamespace = (args: string[]) =>
-        execa('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && shift && exec "$@"', mnt, 'true', ...args], { cwd: project, env, extendEnv: false, reject: false, stdin: 'ignore' });
+        execa('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && shift && exec "$@"', mnt, 'true', ...args], {
+          cwd: project,
+          env,
+          extendEnv: false,
+          reject: false,
+          stdin: 'ignore',
+        });
       if ((await inNamespace(['true'])).exitCode !== 0) return t.skip('cannot mount a read-only tmpfs here (unshare -m needs privileges)');
       const r = await inNamespace([process.execPath, binPath, '--cache-dir', path.join(mnt, 'cache')]);
       assert.equal(r.exitCode, 2, String(r.stderr));
@@ -116,7 +128,11 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
 
     it('verify (or --check) with --dry-run is refused with exit 2: a dry run checks nothing', async () => {
       const cache = path.join(root, 'cache-empty-for-dry-verify');
-      for (const args of [['verify', '--dry-run'], ['--check', '--dry-run', '--json'], ['verify', '--dry-run', '--json=ndjson']]) {
+      for (const args of [
+        ['verify', '--dry-run'],
+        ['--check', '--dry-run', '--json'],
+        ['verify', '--dry-run', '--json=ndjson'],
+      ]) {
         const run = await runCli(args, { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache } });
         assert.equal(run.exitCode, 2, `${args.join(' ')}: ${run.stderr}`);
         assert.match(run.stderr, /verify \(or --check\) and --dry-run cannot be combined: a dry run checks nothing in the cache/);
@@ -141,14 +157,23 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
       } else {
         await chmod(path.join(cache, 'files'), 0o000);
       }
-      const r = await execa(command[0]!, [...command.slice(1), 'verify', '--json'], { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache }, extendEnv: false, reject: false, stdin: 'ignore' });
+      const r = await execa(command[0]!, [...command.slice(1), 'verify', '--json'], {
+        cwd: project,
+        env: { ...env, COMPOSER_CACHE_DIR: cache },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
       await chmod(path.join(cache, 'files'), 0o755);
       assert.equal(r.exitCode, 1, String(r.stderr));
       assert.match(String(r.stderr), /Not ready: 0 of 2 archives are in Composer's cache; 0 missing, 0 invalid, 2 unreadable\./);
       assert.match(String(r.stderr), /unreadable {2}acme\/alpha 1\.0\.0: cannot be read at .*permission denied/);
       assert.doesNotMatch(String(r.stderr), / {2}missing /);
       const doc = JSON.parse(String(r.stdout)) as { packages: { status: string }[] };
-      assert.deepEqual(doc.packages.map((p) => p.status), ['unreadable', 'unreadable']);
+      assert.deepEqual(
+        doc.packages.map((p) => p.status),
+        ['unreadable', 'unreadable'],
+      );
     });
 
     it('verify and --dry-run need no writable cache', async () => {
@@ -161,7 +186,10 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
   it("the Composer config's own warnings reach the user (a bad cache-files-maxsize)", async () => {
     const dir = path.join(root, 'bad-maxsize');
     await writeHttpProject(dir, lockPackages);
-    await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ config: { 'secure-http': false, 'cache-files-maxsize': 'lots', 'github-domains': 'github.com' } }));
+    await writeFile(
+      path.join(dir, 'composer.json'),
+      JSON.stringify({ config: { 'secure-http': false, 'cache-files-maxsize': 'lots', 'github-domains': 'github.com' } }),
+    );
     const run = await runCli(['--no-progress', '--json'], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache-maxsize') } });
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stderr, /warning: Could not parse the value of 'cache-files-maxsize': "lots"/);
@@ -171,7 +199,10 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
 
   it('a local dist (artifact repository path) is skipped, not a failure: exit 0', async () => {
     const dir = path.join(root, 'artifact');
-    await writeHttpProject(dir, [...lockPackages, { name: 'acme/art', version: '1.0.0', type: 'library', dist: { type: 'zip', url: 'artifacts/acme-art-1.0.0.zip', reference: null } }]);
+    await writeHttpProject(dir, [
+      ...lockPackages,
+      { name: 'acme/art', version: '1.0.0', type: 'library', dist: { type: 'zip', url: 'artifacts/acme-art-1.0.0.zip', reference: null } },
+    ]);
     const run = await runCli(['--no-progress'], { cwd: dir, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache-artifact') } });
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stderr, /1 skipped/);
@@ -236,7 +267,14 @@ describe('failure paths: one clear message, the right exit code, nothing lost', 
     };
     try {
       const cache = path.join(root, 'cache-epipe');
-      const child = execa(process.execPath, [binPath, '--json=ndjson'], { cwd: project, env: { ...env, COMPOSER_CACHE_DIR: cache }, extendEnv: false, reject: false, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+      const child = execa(process.execPath, [binPath, '--json=ndjson'], {
+        cwd: project,
+        env: { ...env, COMPOSER_CACHE_DIR: cache },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        buffer: { stdout: false, stderr: true },
+      });
       const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
       assert.equal((JSON.parse(first) as { type: string }).type, 'planned');
       child.stdout!.destroy(); // like `| head -1`
@@ -296,7 +334,10 @@ describe("Composer users' habits", () => {
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`Cache: ${path.join(root, 'apps', 'shop', 'local-cache', 'files')}`));
     assert.doesNotMatch(run.stderr, /^Prefetching/m, '--no-progress prints no progress');
-    for (const args of [['--working-dir=apps/shop', '-v'], ['--working-dir', 'apps/shop', '--verbose', '--progress=plain']]) {
+    for (const args of [
+      ['--working-dir=apps/shop', '-v'],
+      ['--working-dir', 'apps/shop', '--verbose', '--progress=plain'],
+    ]) {
       const again = await runCli([...args, '--dry-run'], { cwd: root, env });
       assert.equal(again.exitCode, 0, again.stderr);
     }

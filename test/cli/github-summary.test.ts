@@ -28,12 +28,42 @@ describe('GitHub job summary: escaping', () => {
     const text = formatGithubSummary({
       command: 'prefetch',
       summary: {
-        backend: 'native', cacheFilesDir: '/c/files', planned: 1, downloaded: 0, cached: 0, skipped: 0, invalid: 0, failed: 1,
-        bytes: 0, durationMs: 1500, interrupted: false, unfinished: 0,
-        failures: [{ packageName: 'acme/x', version: '1.0.0', url: 'https://u:secret@h.example/x.zip', code: 'E_HTTP',
-          message: 'acme/x 1.0.0: HTTP 500 from https://u:secret@h.example/x.zip\n| forged | row |', hint: '<b>retry</b>' }],
+        backend: 'native',
+        cacheFilesDir: '/c/files',
+        planned: 1,
+        downloaded: 0,
+        cached: 0,
+        skipped: 0,
+        invalid: 0,
+        failed: 1,
+        bytes: 0,
+        durationMs: 1500,
+        interrupted: false,
+        unfinished: 0,
+        failures: [
+          {
+            packageName: 'acme/x',
+            version: '1.0.0',
+            url: 'https://u:secret@h.example/x.zip',
+            code: 'E_HTTP',
+            message: 'acme/x 1.0.0: HTTP 500 from https://u:secret@h.example/x.zip\n| forged | row |',
+            hint: '<b>retry</b>',
+          },
+        ],
       },
-      origins: [{ origin: 'https://h.example', requests: 1, downloaded: 0, bytes: 0, activeMs: 10, bytesPerSecond: 0, retries: 0, failures: 1, failuresByCause: { ...zero, http5xx: 1 } }],
+      origins: [
+        {
+          origin: 'https://h.example',
+          requests: 1,
+          downloaded: 0,
+          bytes: 0,
+          activeMs: 10,
+          bytesPerSecond: 0,
+          retries: 0,
+          failures: 1,
+          failuresByCause: { ...zero, http5xx: 1 },
+        },
+      ],
     });
     assert.doesNotMatch(text, /secret/);
     assert.doesNotMatch(text, /<b>/);
@@ -46,13 +76,42 @@ describe('GitHub job summary: escaping', () => {
 
   it('failures of one reason at one host are one entry: every package named, the hint once', () => {
     const failures = Array.from({ length: 8 }, (_, i) => ({
-      packageName: `acme/p${i}`, version: '1.0.0', url: `https://h.example/p${i}.zip`, code: 'E_HTTP' as const,
-      message: `acme/p${i} 1.0.0: HTTP 404 from https://h.example/p${i}.zip`, hint: 'Check the URL in composer.lock.', reason: 'HTTP 404', cause: 'http4xx' as const,
+      packageName: `acme/p${i}`,
+      version: '1.0.0',
+      url: `https://h.example/p${i}.zip`,
+      code: 'E_HTTP' as const,
+      message: `acme/p${i} 1.0.0: HTTP 404 from https://h.example/p${i}.zip`,
+      hint: 'Check the URL in composer.lock.',
+      reason: 'HTTP 404',
+      cause: 'http4xx' as const,
     }));
-    const lone = { packageName: 'acme/other', version: '2.0.0', url: 'https://o.example/o.zip', code: 'E_HTTP' as const, message: 'acme/other 2.0.0: HTTP 500 from https://o.example/o.zip', hint: 'Try again later.', reason: 'HTTP 500', cause: 'http5xx' as const };
+    const lone = {
+      packageName: 'acme/other',
+      version: '2.0.0',
+      url: 'https://o.example/o.zip',
+      code: 'E_HTTP' as const,
+      message: 'acme/other 2.0.0: HTTP 500 from https://o.example/o.zip',
+      hint: 'Try again later.',
+      reason: 'HTTP 500',
+      cause: 'http5xx' as const,
+    };
     const text = formatGithubSummary({
       command: 'prefetch',
-      summary: { backend: 'native', cacheFilesDir: '/c/files', planned: 9, downloaded: 0, cached: 0, skipped: 0, invalid: 0, failed: 9, bytes: 0, durationMs: 1500, interrupted: false, unfinished: 0, failures: [...failures, lone] },
+      summary: {
+        backend: 'native',
+        cacheFilesDir: '/c/files',
+        planned: 9,
+        downloaded: 0,
+        cached: 0,
+        skipped: 0,
+        invalid: 0,
+        failed: 9,
+        bytes: 0,
+        durationMs: 1500,
+        interrupted: false,
+        unfinished: 0,
+        failures: [...failures, lone],
+      },
       origins: [],
     });
     const list = text.slice(text.indexOf('#### Failures'));
@@ -77,7 +136,12 @@ describe('GitHub job summary: a run with one failure', () => {
     server = await new DistServer().start();
     const entry = (name: string, route: string, zip: Buffer | undefined) => {
       if (zip) server.add(route, zip);
-      return { name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${route}`, reference: sha1(name), shasum: zip ? sha1(zip) : '' } };
+      return {
+        name,
+        version: '1.0.0',
+        type: 'library',
+        dist: { type: 'zip', url: `${server.origin}${route}`, reference: sha1(name), shasum: zip ? sha1(zip) : '' },
+      };
     };
     const cachedFirst = entry('acme/alpha', '/dists/alpha.zip', composerPackageZip('acme/alpha', '1.0.0'));
     const packages = [
@@ -112,7 +176,7 @@ describe('GitHub job summary: a run with one failure', () => {
     const header = lines.indexOf('| Downloaded | Cached | Skipped | Failed | Invalid entries | Bytes | Time | Throughput |');
     assert.ok(header > 0, text);
     assert.match(lines[header + 2]!, /^\| 1 \| 1 \| 0 \| 1 \| 0 \| \d+(\.\d)? (B|KiB) \| \d+(\.\d)? m?s \| \d+(\.\d)? (B|KiB|MiB|GiB)\/s \|$/);
-    assert.match(text, new RegExp(`^Backend: native · Cache: .+/cache/files$`, 'm'));
+    assert.match(text, /^Backend: native · Cache: .+\/cache\/files$/m);
     const host = lines.find((l) => l.startsWith(`| ${server.origin} |`));
     assert.ok(host, text);
     assert.match(host, /^\| http:\/\/127\.0\.0\.1:\d+ \| 2 \| 1 \| [^|]+ \| [^|]+\/s \| 0 \| 1 \(1 http4xx\) \|$/);

@@ -65,7 +65,12 @@ describe('a hostile lock: secrets stay hidden and the terminal stays ours', () =
   };
   const json = (label: string, run: RunResult, ndjson: boolean): unknown[] => {
     assert.doesNotMatch(run.stdout, SECRET, label);
-    return ndjson ? run.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown) : [JSON.parse(run.stdout) as unknown];
+    return ndjson
+      ? run.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as unknown)
+      : [JSON.parse(run.stdout) as unknown];
   };
 
   it('--dry-run: the plan on stdout and the warnings on stderr', async () => {

@@ -7,7 +7,6 @@ import { buildProgram, mistypedCommand, toCliOptions } from '../../src/cli/progr
 import { isolatedEnv, tempDir, writeHttpProject } from '../helpers/run.js';
 import { runInProcess as cli } from '../helpers/in-process.js';
 
-
 /** Every sentence of a message starts upper-case: after ". " comes no lower-case letter. */
 function assertSentencesCapitalised(text: string): void {
   for (const line of text.split('\n')) assert.doesNotMatch(line, /\.\s+[a-z]/, `a sentence starts lower-case: ${line}`);
@@ -22,7 +21,9 @@ describe('what a person reads when a command line is wrong', () => {
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cp-messages-'));
     project = path.join(root, 'project');
-    await writeHttpProject(project, [{ name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: 'http://127.0.0.1:9/acme-one.zip', reference: 'a'.repeat(40) } }]);
+    await writeHttpProject(project, [
+      { name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: 'http://127.0.0.1:9/acme-one.zip', reference: 'a'.repeat(40) } },
+    ]);
     env = isolatedEnv(root, { NO_COLOR: '1' });
   });
   after(() => cleanup());
@@ -82,14 +83,20 @@ describe('what a person reads when a command line is wrong', () => {
       applyEnvironment(program, vars);
       return toCliOptions(program, vars, '/project').prefetch.mirrors;
     };
-    assert.deepEqual(parse([], { COMPOSER_PREFETCH_MIRROR: ' https://a.example/%package%.zip\n https://b.example/%package%.zip ' }), ['https://a.example/%package%.zip', 'https://b.example/%package%.zip']);
+    assert.deepEqual(parse([], { COMPOSER_PREFETCH_MIRROR: ' https://a.example/%package%.zip\n https://b.example/%package%.zip ' }), [
+      'https://a.example/%package%.zip',
+      'https://b.example/%package%.zip',
+    ]);
     assert.deepEqual(parse(['--mirror', 'not a url', '--mirror', 'https://c.example/%package%'], {}), ['not a url', 'https://c.example/%package%']);
   });
 
   it('a relative path that does not exist says where it looked', async () => {
     const r = await cli(['apps/shop/composer.lock'], { cwd: project, env });
     assert.equal(r.exitCode, 2);
-    assert.match(r.stderr, new RegExp(`apps/shop/composer\\.lock does not exist \\(looked for ${path.join(project, 'apps/shop/composer.lock').replace(/[.]/g, '\\.')}\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`apps/shop/composer\\.lock does not exist \\(looked for ${path.join(project, 'apps/shop/composer.lock').replace(/[.]/g, '\\.')}\\)`),
+    );
   });
 
   it('--aria2c without --backend aria2 is an error (exit 2) that says how to use it', async () => {

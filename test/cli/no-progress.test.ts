@@ -8,7 +8,6 @@ import { isolatedEnv, runCli, tempDir, writeHttpProject } from '../helpers/run.j
 
 const sha1 = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
-
 describe('--no-progress and --quiet keep the per-host summary lines', () => {
   let root: string;
   let cleanup: () => Promise<void>;
@@ -21,7 +20,9 @@ describe('--no-progress and --quiet keep the per-host summary lines', () => {
     const zip = composerPackageZip('acme/one', '1.0.0');
     server.add('/one.zip', zip);
     project = path.join(root, 'project');
-    await writeHttpProject(project, [{ name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/one.zip`, reference: sha1('one'), shasum: sha1(zip) } }]);
+    await writeHttpProject(project, [
+      { name: 'acme/one', version: '1.0.0', dist: { type: 'zip', url: `${server.origin}/one.zip`, reference: sha1('one'), shasum: sha1(zip) } },
+    ]);
   });
   after(async () => {
     await server.stop();

@@ -45,10 +45,14 @@ describe('Node.js version gate', () => {
   it('the bin stops on an older Node: one line on stderr, exit 2, the CLI never loaded', async () => {
     // Node 18 pretended: process.versions is redefined before the bin's module graph runs.
     const pretend = `Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '18.20.4' } });`;
-    const run = await execa(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(pretend)}`, path.join(repoRoot, 'bin', 'composer-prefetch.js'), '--version'], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    const run = await execa(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(pretend)}`, path.join(repoRoot, 'bin', 'composer-prefetch.js'), '--version'],
+      {
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
     assert.equal(run.exitCode, 2);
     assert.equal(run.stdout, '', 'the CLI (which would print its version) did not run');
     assert.equal(run.stderr, `composer-prefetch needs Node.js >= ${MINIMUM_NODE_VERSION} (this is 18.20.4)`);

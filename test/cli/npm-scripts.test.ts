@@ -31,7 +31,8 @@ describe('npm scripts', () => {
 
   it('npm start builds a clone without dist/ once, and never again while dist/ is current', { timeout: 180_000 }, async () => {
     const clone = path.join(root, 'clone');
-    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'scripts']) await cp(path.join(repoRoot, entry), path.join(clone, entry), { recursive: true });
+    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'scripts'])
+      await cp(path.join(repoRoot, entry), path.join(clone, entry), { recursive: true });
     await symlink(path.join(repoRoot, 'node_modules'), path.join(clone, 'node_modules'));
 
     const first = await npm(['start', '--silent', '--', '--version'], clone);

@@ -6,7 +6,9 @@ import { chooseProgress } from '../../src/cli/reporters.js';
 
 function parse(argv: string[], env: Record<string, string> = {}) {
   // The environment is given, not read from process.env, as `run` gets it from its io.
-  const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+  const program = buildProgram(env, '0.0.0')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
   declareEnvironment(program);
   program.parse(normaliseArgv(argv), { from: 'user' });
   applyEnvironment(program, env);
@@ -31,7 +33,13 @@ describe('command line and environment', () => {
   });
 
   it('takes every option from COMPOSER_PREFETCH_* and lets flags win', () => {
-    const env = { COMPOSER_PREFETCH_CONCURRENCY: '7', COMPOSER_PREFETCH_PROGRESS: 'plain', COMPOSER_PREFETCH_JSON: 'ndjson', COMPOSER_PREFETCH_QUIET: '1', COMPOSER_PREFETCH_CACHE_DIR: '/c' };
+    const env = {
+      COMPOSER_PREFETCH_CONCURRENCY: '7',
+      COMPOSER_PREFETCH_PROGRESS: 'plain',
+      COMPOSER_PREFETCH_JSON: 'ndjson',
+      COMPOSER_PREFETCH_QUIET: '1',
+      COMPOSER_PREFETCH_CACHE_DIR: '/c',
+    };
     const fromEnv = parse([], env);
     assert.equal(fromEnv.prefetch.download.concurrency, 7);
     assert.equal(fromEnv.progress, 'plain');
@@ -47,7 +55,10 @@ describe('command line and environment', () => {
   });
 
   it("takes Composer's habits: -v/-vv/-vvv/--verbose, --no-progress, --ansi/--no-ansi, -d/--working-dir, -n", () => {
-    assert.deepEqual([[], ['-v'], ['-vv'], ['-vvv'], ['--verbose', '-v']].map((argv) => parse(argv).verbosity), [0, 1, 2, 3, 2]);
+    assert.deepEqual(
+      [[], ['-v'], ['-vv'], ['-vvv'], ['--verbose', '-v']].map((argv) => parse(argv).verbosity),
+      [0, 1, 2, 3, 2],
+    );
     assert.equal(parse([], { COMPOSER_PREFETCH_VERBOSE: '1' }).verbosity, 1);
     assert.equal(parse(['--no-progress']).progress, 'none');
     assert.equal(parse([]).progress, undefined);
@@ -68,7 +79,8 @@ describe('command line and environment', () => {
     for (const v of ['maybe', 'flase', '2', 'y']) {
       assert.throws(
         () => parse([], { COMPOSER_PREFETCH_NO_DEV: v }),
-        (error: { exitCode?: number; message?: string }) => error.exitCode === 2 && new RegExp(`COMPOSER_PREFETCH_NO_DEV=${v} is not valid for --no-dev`).test(error.message ?? ''),
+        (error: { exitCode?: number; message?: string }) =>
+          error.exitCode === 2 && new RegExp(`COMPOSER_PREFETCH_NO_DEV=${v} is not valid for --no-dev`).test(error.message ?? ''),
         v,
       );
     }

@@ -89,7 +89,10 @@ describe('npm pack --dry-run', () => {
     const topLevel = [...new Set(files.map((f) => f.split('/')[0]))].sort();
     assert.deepEqual(topLevel, ['CHANGELOG.md', 'LICENSE', 'README.md', 'bin', 'dist', 'package.json']);
     for (const file of files) assert.doesNotMatch(file, /\.map$|\.tsbuildinfo$|(^|\/)test\//, file);
-    assert.deepEqual(files.filter((f) => f.startsWith('bin/')), ['bin/composer-prefetch.js']);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('bin/')),
+      ['bin/composer-prefetch.js'],
+    );
     assert.ok(files.includes('dist/cli/main.js'));
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), 'the library entry point of package.json exports');
   });

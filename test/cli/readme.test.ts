@@ -14,7 +14,10 @@ describe('README option table', () => {
   it('has a row for every option', () => {
     for (const option of buildProgram({}, '0.0.0').options) {
       const flag = option.long ?? option.short;
-      assert.ok(flag !== undefined && readme.split('\n').some((line) => line.startsWith('| `') && line.split('|')[1]!.includes(flag)), `${flag} has no row in README.md`);
+      assert.ok(
+        flag !== undefined && readme.split('\n').some((line) => line.startsWith('| `') && line.split('|')[1]!.includes(flag)),
+        `${flag} has no row in README.md`,
+      );
     }
   });
 
@@ -34,7 +37,10 @@ describe('README option table', () => {
     const table = lines.slice(first, first + rows);
     for (const option of buildProgram({}, '0.0.0').options) {
       const flag = option.long ?? option.short;
-      assert.ok(table.some((l) => l.split('|')[1]!.includes(flag!)), `${flag} is in the options table itself`);
+      assert.ok(
+        table.some((l) => l.split('|')[1]!.includes(flag!)),
+        `${flag} is in the options table itself`,
+      );
     }
   });
 

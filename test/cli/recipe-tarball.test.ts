@@ -65,7 +65,9 @@ describe('README: a recipe form that works before the package is published', () 
     });
 
     it('npm install --global <tarball>, then composer-prefetch runs', { timeout: 180_000 }, async () => {
-      const line = section('## Recipes').split('\n').find((l) => l.startsWith('npm install --global '));
+      const line = section('## Recipes')
+        .split('\n')
+        .find((l) => l.startsWith('npm install --global '));
       assert.ok(line !== undefined, 'the shared install line');
       // The README's line, with this build's tarball and a private global prefix.
       const args = line.replace(`/tmp/${tarballName}`, tarball).split(' ').slice(1);

@@ -6,8 +6,6 @@ import { DistServer } from '../helpers/dist-server.js';
 import { isolatedEnv, repoRoot, tempDir, writeHttpProject } from '../helpers/run.js';
 import { runInProcess } from '../helpers/in-process.js';
 
-
-
 describe('run(argv, io): the CLI in-process', () => {
   let server: DistServer;
   let root: string;
@@ -73,7 +71,10 @@ describe('run(argv, io): the CLI in-process', () => {
     const before = await runInProcess(['verify', '--json'], { cwd: project, env });
     assert.equal(before.exitCode, 1);
     const report = JSON.parse(before.stdout) as { packages: { name: string; status: string }[] };
-    assert.deepEqual(report.packages.map((p) => p.status), ['missing', 'missing']);
+    assert.deepEqual(
+      report.packages.map((p) => p.status),
+      ['missing', 'missing'],
+    );
 
     const fetched = await runInProcess(['--progress=none'], { cwd: project, env });
     assert.equal(fetched.exitCode, 0, fetched.stderr);

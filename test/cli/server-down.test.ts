@@ -34,7 +34,10 @@ describe('a dist server that is down', () => {
     assert.ok(lines.length <= 12, `${lines.length} lines:\n${run.stderr}`);
     assert.doesNotMatch(run.stderr, /^retry /m);
     assert.equal(lines.filter((l) => l.startsWith('failed: ')).length, 3);
-    assert.ok(lines.includes(`  ✗ ${PACKAGES} packages failed: connection refused at 127.0.0.1:${port} — is the host reachable? a proxy needed (HTTP_PROXY)?`), run.stderr);
+    assert.ok(
+      lines.includes(`  ✗ ${PACKAGES} packages failed: connection refused at 127.0.0.1:${port} — is the host reachable? a proxy needed (HTTP_PROXY)?`),
+      run.stderr,
+    );
     // Every failed package named: the live note says the summary names them.
     const names = Array.from({ length: PACKAGES }, (_, i) => `acme/p${String(i).padStart(2, '0')}`).join(', ');
     assert.ok(lines.includes(`    ${names}`), run.stderr);

@@ -30,10 +30,19 @@ describe('a signal ends any phase of a run', () => {
   after(async () => cleanup());
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    it(`${signal} while the lock is read from a pipe that never ends: the process ends by the signal`, { skip: process.platform === 'win32' && 'needs mkfifo' }, async () => {
+    it(`${signal} while the lock is read from a pipe that never ends: the process ends by the signal`, {
+      skip: process.platform === 'win32' && 'needs mkfifo',
+    }, async () => {
       const fifo = path.join(root, `lock-${signal}.fifo`);
       await execa('mkfifo', [fifo]);
-      const child = execa(process.execPath, [binPath, fifo, '--no-progress'], { cwd: root, env: isolatedEnv(root), extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000 });
+      const child = execa(process.execPath, [binPath, fifo, '--no-progress'], {
+        cwd: root,
+        env: isolatedEnv(root),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 60_000,
+      });
       const writer = await writerOnceRead(fifo);
       await writer.write('{"packages": ['); // and never more, not closed until the run is over
       child.kill(signal);
@@ -51,7 +60,9 @@ describe('a signal ends any phase of a run', () => {
     });
   }
 
-  it('a cache dir that cannot be made (/proc/nope/cache) fails at once with E_CACHE, exit 2', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+  it('a cache dir that cannot be made (/proc/nope/cache) fails at once with E_CACHE, exit 2', {
+    skip: process.platform !== 'linux' && 'needs /proc',
+  }, async () => {
     const project = path.join(root, 'proc-project');
     await writeHttpProject(project, [{ name: 'acme/a', version: '1.0.0', dist: { type: 'zip', url: 'http://127.0.0.1:9/a.zip', reference: 'a'.repeat(40) } }]);
     // The timeout only turns a hang (Node's recursive mkdir loops forever on /proc) into a failure.

@@ -86,7 +86,11 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
       server.add(route, Buffer.from('x'));
       server.fault(route, { kind: 'status', status: 404 }, 100);
       failing.push(server.origin + route);
-      packages.push({ name: `acme/failing-package-with-long-name-${i}`, version: '1.0.0', dist: { type: 'zip', url: server.origin + route, reference: 'a'.repeat(40) } });
+      packages.push({
+        name: `acme/failing-package-with-long-name-${i}`,
+        version: '1.0.0',
+        dist: { type: 'zip', url: server.origin + route, reference: 'a'.repeat(40) },
+      });
     }
     for (let i = 0; i < 2; i++) {
       // Slow enough to still be downloading when Ctrl-C comes.
@@ -104,7 +108,8 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
     const lines = running.split('\n');
     for (const line of lines) assert.ok([...line].length <= 80, `fits: ${line}`);
     // No leftover of a transfer line glued to a line logged above the bar: its numbers only on ↓ lines.
-    for (const line of lines) if (/\d+(\.\d)? [KM]?i?B \/ |\d%$/.test(line)) assert.match(line, /^ {2}↓ acme\/slow-/, `bar text left on a logged line:\n${running}`);
+    for (const line of lines)
+      if (/\d+(\.\d)? [KM]?i?B \/ |\d%$/.test(line)) assert.match(line, /^ {2}↓ acme\/slow-/, `bar text left on a logged line:\n${running}`);
     // Each live failure is whole, and its URL keeps the segment that differs between the failing
     // packages (package-number-N) and the reference's ends; the host-side segments give way.
     for (const [i, url] of failing.slice(0, 3).entries()) {
@@ -159,14 +164,21 @@ describe('an 80-column terminal with a progress bar', { skip: !hasTmux && 'needs
     const json = written.filter((l) => l.startsWith('{'));
     for (const line of json) assert.doesNotThrow(() => JSON.parse(line), `a whole JSON line: ${line}`);
     assert.equal(JSON.parse(json.at(-1)!).type, 'summary', text);
-    assert.ok(written.some((l) => /^Done: 3 downloaded/.test(l)), text);
-    for (const line of written.filter((l) => !l.startsWith('{'))) assert.match(line, /^(Prefetching|progress:|Done:|Cache:|Origins:|Next:| {2}\S)/, `a human line, whole: ${line}`);
+    assert.ok(
+      written.some((l) => /^Done: 3 downloaded/.test(l)),
+      text,
+    );
+    for (const line of written.filter((l) => !l.startsWith('{')))
+      assert.match(line, /^(Prefetching|progress:|Done:|Cache:|Origins:|Next:| {2}\S)/, `a human line, whole: ${line}`);
   });
 
   it('--help and verify --help fit 80 columns: nothing is wrapped by the terminal', { timeout: 60_000 }, async () => {
     const env = { ...isolatedEnv(root), TERM: 'xterm-256color' };
     const texts: string[] = [];
-    for (const [session, args] of [['help', ['--help']], ['vhelp', ['verify', '--help']]] as const) {
+    for (const [session, args] of [
+      ['help', ['--help']],
+      ['vhelp', ['verify', '--help']],
+    ] as const) {
       await start(session, root, cliLine(env, args));
       await ended(session);
       const text = (await history(session)).trimEnd();

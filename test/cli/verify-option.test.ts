@@ -5,7 +5,9 @@ import { buildProgram, toCliOptions } from '../../src/cli/program.js';
 
 function parse(argv: string[], env: Record<string, string> = {}) {
   // The environment is given, not read from process.env, as `run` gets it from its io.
-  const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+  const program = buildProgram(env, '0.0.0')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
   declareEnvironment(program);
   program.parse(normaliseArgv(argv), { from: 'user' });
   applyEnvironment(program, env);

@@ -77,11 +77,19 @@ describe('loadComposerConfig', () => {
 
   it('env COMPOSER names the project file; COMPOSER_CACHE_READ_ONLY beats config', async () => {
     write('p2/other.json', { config: { 'cache-read-only': true, 'disable-tls': true } });
-    const config = await loadComposerConfig({ cwd: path.join(dir, 'p2'), env: { COMPOSER: ' other.json ', COMPOSER_CACHE_READ_ONLY: '0' }, composerHome: path.join(dir, 'nohome') });
+    const config = await loadComposerConfig({
+      cwd: path.join(dir, 'p2'),
+      env: { COMPOSER: ' other.json ', COMPOSER_CACHE_READ_ONLY: '0' },
+      composerHome: path.join(dir, 'nohome'),
+    });
     assert.equal(config.projectFile, path.join(dir, 'p2', 'other.json'));
     assert.equal(config.cacheReadOnly, false);
     assert.equal(config.secureHttp, false);
-    const ro = await loadComposerConfig({ cwd: path.join(dir, 'p2'), env: { COMPOSER: 'other.json', COMPOSER_CACHE_READ_ONLY: 'false' }, composerHome: path.join(dir, 'nohome') });
+    const ro = await loadComposerConfig({
+      cwd: path.join(dir, 'p2'),
+      env: { COMPOSER: 'other.json', COMPOSER_CACHE_READ_ONLY: 'false' },
+      composerHome: path.join(dir, 'nohome'),
+    });
     assert.equal(ro.cacheReadOnly, false);
   });
 
@@ -93,11 +101,14 @@ describe('loadComposerConfig', () => {
 
   it('malformed JSON names the file and position', async () => {
     write('p4/composer.json', '{\n  "config": {,}\n}');
-    await assert.rejects(loadComposerConfig({ cwd: path.join(dir, 'p4'), env: {}, composerHome: path.join(dir, 'nohome') }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'E_JSON');
-      assert.match(error.message, /p4\/composer\.json:2:/);
-      return true;
-    });
+    await assert.rejects(
+      loadComposerConfig({ cwd: path.join(dir, 'p4'), env: {}, composerHome: path.join(dir, 'nohome') }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'E_JSON');
+        assert.match(error.message, /p4\/composer\.json:2:/);
+        return true;
+      },
+    );
   });
 
   it('a malformed composer.json or config.json holding a credential is never quoted, and gets no lock-file hint', async () => {

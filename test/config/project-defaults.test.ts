@@ -14,7 +14,9 @@ import { isolatedEnv, runCli, tempDir } from '../helpers/run.js';
 /** argv + env + a composer.json in `dir`, resolved as run.ts resolves them. */
 async function resolve(dir: string, argv: string[], env: Record<string, string> = {}): Promise<CliOptions> {
   // The environment is given, not read from process.env, as `run` gets it from its io.
-  const program = buildProgram(env, '0.0.0').exitOverride().configureOutput({ writeErr: () => undefined });
+  const program = buildProgram(env, '0.0.0')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
   declareEnvironment(program);
   program.parse(normaliseArgv(argv), { from: 'user' });
   applyEnvironment(program, env);
@@ -41,12 +43,26 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     assert.equal(projectDefaultsOf({ name: 'x' }, 'composer.json'), undefined);
     assert.equal(projectDefaultsOf({ extra: { other: 1 } }, 'composer.json'), undefined);
     assert.equal(projectDefaultsOf([], 'composer.json'), undefined);
-    assert.deepEqual(projectDefaultsOf({ extra: { 'composer-prefetch': { backend: 'aria2' } } }, 'composer.json'), { file: 'composer.json', values: { backend: 'aria2' } });
-    assert.throws(() => projectDefaultsOf({ extra: { 'composer-prefetch': ['--no-dev'] } }, 'composer.json'), (e: unknown) => e instanceof PrefetchError && e.code === 'E_USAGE' && /composer\.json: extra\.composer-prefetch must be an object/.test(e.message));
+    assert.deepEqual(projectDefaultsOf({ extra: { 'composer-prefetch': { backend: 'aria2' } } }, 'composer.json'), {
+      file: 'composer.json',
+      values: { backend: 'aria2' },
+    });
+    assert.throws(
+      () => projectDefaultsOf({ extra: { 'composer-prefetch': ['--no-dev'] } }, 'composer.json'),
+      (e: unknown) => e instanceof PrefetchError && e.code === 'E_USAGE' && /composer\.json: extra\.composer-prefetch must be an object/.test(e.message),
+    );
   });
 
   it('applies mirror, backend, no-dev and value options as the flags would', async () => {
-    const dir = await withDefaults({ mirror: ['https://m1.example/%package%/%reference%.%type%', 'https://m2.example/%package%.%type%'], backend: 'aria2', 'no-dev': true, concurrency: 8, 'stall-timeout': 5, 'split-size': '4M', quiet: true });
+    const dir = await withDefaults({
+      mirror: ['https://m1.example/%package%/%reference%.%type%', 'https://m2.example/%package%.%type%'],
+      backend: 'aria2',
+      'no-dev': true,
+      concurrency: 8,
+      'stall-timeout': 5,
+      'split-size': '4M',
+      quiet: true,
+    });
     const o = await resolve(dir, []);
     assert.deepEqual(o.prefetch.mirrors, ['https://m1.example/%package%/%reference%.%type%', 'https://m2.example/%package%.%type%']);
     assert.equal(o.prefetch.backend, 'aria2');
@@ -65,7 +81,9 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     assert.equal(env.prefetch.download.concurrency, 3);
     assert.equal(env.prefetch.noDev, false, 'COMPOSER_PREFETCH_NO_DEV=0 turns the project default off');
     assert.equal(env.prefetch.backend, 'aria2');
-    const flags = await resolve(dir, ['--backend', 'native', '-j', '2', '--mirror', 'https://flag.example/%package%.%type%'], { COMPOSER_PREFETCH_CONCURRENCY: '3' });
+    const flags = await resolve(dir, ['--backend', 'native', '-j', '2', '--mirror', 'https://flag.example/%package%.%type%'], {
+      COMPOSER_PREFETCH_CONCURRENCY: '3',
+    });
     assert.equal(flags.prefetch.backend, 'native');
     assert.equal(flags.prefetch.download.concurrency, 2);
     assert.deepEqual(flags.prefetch.mirrors, ['https://flag.example/%package%.%type%'], 'a flag replaces the project mirrors, it does not add to them');
@@ -83,14 +101,20 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
 
   it('rejects bad values with the flag’s own message, naming the file and key', async () => {
     const cases: [unknown, RegExp][] = [
-      [{ concurrency: 'many' }, /^composer\.json: extra\.composer-prefetch\.concurrency = "many" is not valid for --concurrency: --concurrency must be a whole number ≥ 1\.$/],
+      [
+        { concurrency: 'many' },
+        /^composer\.json: extra\.composer-prefetch\.concurrency = "many" is not valid for --concurrency: --concurrency must be a whole number ≥ 1\.$/,
+      ],
       [{ backend: 'curl' }, /^composer\.json: extra\.composer-prefetch\.backend = "curl" is not valid for --backend: Allowed choices are native, aria2\.$/],
       [{ 'no-dev': 'yes' }, /^composer\.json: extra\.composer-prefetch\.no-dev = "yes" is not valid for --no-dev: use true or false\.$/],
       [{ mirror: [{}] }, /extra\.composer-prefetch\.mirror = \[\{\}\] is not valid for --mirror: use a string or an array of strings\./],
       [{ nodev: true }, /^composer\.json: extra\.composer-prefetch\.nodev is not an option a project can set; use one of: no-dev, /],
       [{ json: true }, /extra\.composer-prefetch\.json is not an option a project can set/],
       [{ 'cache-dir': '/c' }, /extra\.composer-prefetch\.cache-dir is not an option a project can set/],
-      [{ aria2c: './evil.sh' }, /^composer\.json: extra\.composer-prefetch\.aria2c is not an option a project can set: it names a program to run, .*use --aria2c or COMPOSER_PREFETCH_ARIA2C\.$/],
+      [
+        { aria2c: './evil.sh' },
+        /^composer\.json: extra\.composer-prefetch\.aria2c is not an option a project can set: it names a program to run, .*use --aria2c or COMPOSER_PREFETCH_ARIA2C\.$/,
+      ],
       [{ 'working-dir': '..' }, /extra\.composer-prefetch\.working-dir is not an option a project can set: it chooses which project is read/],
     ];
     for (const [values, message] of cases) {
@@ -141,21 +165,37 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     const server = await new DistServer().start();
     try {
       const zip = (name: string) => makeZip([{ name: `${name}/README.md`, content: name }]);
-      const entry = (name: string) => ({ name, version: '1.0.0', dist: { type: 'zip', url: server.add(`/${name.replace('/', '-')}.zip`, zip(name)), reference: 'c'.repeat(40) } });
+      const entry = (name: string) => ({
+        name,
+        version: '1.0.0',
+        dist: { type: 'zip', url: server.add(`/${name.replace('/', '-')}.zip`, zip(name)), reference: 'c'.repeat(40) },
+      });
       const cwd = await project({ extra: { 'composer-prefetch': { 'no-dev': true } } });
       const app = path.join(cwd, 'apps', 'a');
       await mkdir(app, { recursive: true });
       // The app's own composer.json: plain http allowed (the loopback server), and a block of its own.
-      await writeFile(path.join(app, 'composer.json'), JSON.stringify({ config: { 'secure-http': false }, extra: { 'composer-prefetch': { 'no-dev': false, retries: 0 } } }));
+      await writeFile(
+        path.join(app, 'composer.json'),
+        JSON.stringify({ config: { 'secure-http': false }, extra: { 'composer-prefetch': { 'no-dev': false, retries: 0 } } }),
+      );
       await writeFile(path.join(app, 'composer.lock'), JSON.stringify({ packages: [entry('acme/prod')], 'packages-dev': [entry('acme/devtool')] }));
       const run = await runCli(['apps/a/composer.lock', '--json'], { cwd, env: isolatedEnv(root) });
       assert.equal(run.exitCode, 0, run.stderr);
       const report = JSON.parse(run.stdout) as { packages: { name: string; status: string }[] };
       // secure-http off came from apps/a/composer.json: the http URL was fetched.
-      assert.deepEqual(report.packages.map((p) => [p.name, p.status]), [['acme/prod', 'downloaded']]);
+      assert.deepEqual(
+        report.packages.map((p) => [p.name, p.status]),
+        [['acme/prod', 'downloaded']],
+      );
       // no-dev came from the working directory's composer.json, not from the app's "no-dev": false.
-      assert.equal(server.hits((p) => p.includes('devtool')), 0);
-      assert.match(run.stderr, /apps\/a\/composer\.json: extra\.composer-prefetch is not applied: options come from the working directory's composer\.json only .*run with -d apps\/a to use them/);
+      assert.equal(
+        server.hits((p) => p.includes('devtool')),
+        0,
+      );
+      assert.match(
+        run.stderr,
+        /apps\/a\/composer\.json: extra\.composer-prefetch is not applied: options come from the working directory's composer\.json only .*run with -d apps\/a to use them/,
+      );
     } finally {
       await server.stop();
     }
@@ -166,7 +206,10 @@ describe('project defaults: composer.json extra.composer-prefetch', () => {
     await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ packages: [], 'packages-dev': [] }));
     const run = await runCli([], { cwd: dir, env: isolatedEnv(root) });
     assert.equal(run.exitCode, 2);
-    assert.match(run.stderr, /composer\.json: extra\.composer-prefetch\.per-origin = 0 is not valid for --per-origin: --per-origin must be a whole number ≥ 1\./);
+    assert.match(
+      run.stderr,
+      /composer\.json: extra\.composer-prefetch\.per-origin = 0 is not valid for --per-origin: --per-origin must be a whole number ≥ 1\./,
+    );
     assert.doesNotMatch(run.stderr, /\n\s+at /);
   });
 });

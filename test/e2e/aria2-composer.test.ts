@@ -26,15 +26,29 @@ describe('end to end with real Composer, --backend aria2 (real aria2c)', () => {
     assert.match(run.stderr, /1 skipped/);
     const dists = b.server.requests.filter((r) => b.distPaths.has(r.path));
     assert.equal(dists.length, 32, 'one request per archive');
-    assert.ok(dists.every((r) => /aria2/.test(String(r.headers['user-agent']))), 'aria2 fetched every archive');
-    assert.equal(b.server.hits((p) => p.startsWith('/mirror/')), 1, 'the preferred mirror is fetched first');
+    assert.ok(
+      dists.every((r) => /aria2/.test(String(r.headers['user-agent']))),
+      'aria2 fetched every archive',
+    );
+    assert.equal(
+      b.server.hits((p) => p.startsWith('/mirror/')),
+      1,
+      'the preferred mirror is fetched first',
+    );
     assert.deepEqual(leftovers(await listTree(path.join(b.root, 'cache'))), [], 'no staging dir, .aria2 or temp file left');
     console.log(`# aria2 prefetch of 32 archives: ${prefetchMs} ms (CLI wall time incl. startup)`);
 
     b.server.resetLog();
-    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], { cwd: b.project, env: b.env });
+    const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '-vvv'], {
+      cwd: b.project,
+      env: b.env,
+    });
     assert.equal(install.exitCode, 0, `composer install failed:\n${install.stderr}`);
-    assert.deepEqual(b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path), [], 'composer install made dist downloads');
+    assert.deepEqual(
+      b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path),
+      [],
+      'composer install made dist downloads',
+    );
     for (const name of b.expectedVendor) {
       assert.ok(existsSync(path.join(b.project, 'vendor', name, 'composer.json')), `vendor/${name} installed`);
     }

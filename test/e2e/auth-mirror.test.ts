@@ -62,7 +62,10 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
       { name: 'acme/p4', server: tok, shasum: false }, // the mirror serves a WRONG package: rejected, fallback
       { name: 'acme/p5', server: tok, shasum: false }, // the mirror has it (identity check passes)
     ];
-    const repos = new Map<DistServer, Record<string, unknown>>([[priv, {}], [tok, {}]]);
+    const repos = new Map<DistServer, Record<string, unknown>>([
+      [priv, {}],
+      [tok, {}],
+    ]);
     for (const p of pkgs) {
       const zip = composerPackageZip(p.name, '1.0.0');
       zips.set(p.name, zip);
@@ -70,7 +73,12 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
       p.server.add(distPath, zip);
       distPaths.add(distPath);
       repos.get(p.server)![p.name] = {
-        '1.0.0': { name: p.name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${p.server.origin}${distPath}`, reference: ref(p.name), shasum: p.shasum ? sha1(zip) : '' } },
+        '1.0.0': {
+          name: p.name,
+          version: '1.0.0',
+          type: 'library',
+          dist: { type: 'zip', url: `${p.server.origin}${distPath}`, reference: ref(p.name), shasum: p.shasum ? sha1(zip) : '' },
+        },
       };
     }
     // p3: the authenticated origin redirects to another origin (another port)
@@ -112,7 +120,8 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
     await cleanupRoot?.();
   });
 
-  const distHits = (server: DistServer): string[] => server.requests.filter((r) => distPaths.has(r.path) || r.path.startsWith('/blob/') || r.path.startsWith('/m/')).map((r) => r.path);
+  const distHits = (server: DistServer): string[] =>
+    server.requests.filter((r) => distPaths.has(r.path) || r.path.startsWith('/blob/') || r.path.startsWith('/m/')).map((r) => r.path);
 
   it('prefetches through the proxy, with per-origin auth, mirror first and lock fallback', async () => {
     for (const s of [priv, tok, cdn, mirror]) s.resetLog();
@@ -124,20 +133,35 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
 
     // Every request went through the proxy (absolute-URI form for http:// targets).
     const targets = proxy.log.map((e) => e.target);
-    assert.ok(targets.some((t) => t.startsWith(`${mirror.origin}/m/`)), 'mirror traffic went through the proxy');
-    assert.ok(targets.some((t) => t.startsWith(`${priv.origin}/dists/`)), 'origin traffic went through the proxy');
-    assert.ok(proxy.log.every((e) => e.status !== 407), 'proxy credentials from the proxy URL were sent');
+    assert.ok(
+      targets.some((t) => t.startsWith(`${mirror.origin}/m/`)),
+      'mirror traffic went through the proxy',
+    );
+    assert.ok(
+      targets.some((t) => t.startsWith(`${priv.origin}/dists/`)),
+      'origin traffic went through the proxy',
+    );
+    assert.ok(
+      proxy.log.every((e) => e.status !== 407),
+      'proxy credentials from the proxy URL were sent',
+    );
 
     // Mirror: p1, p5 from it; p4's wrong archive rejected; p2/p3 404 → lock URLs.
     assert.deepEqual(distHits(priv).sort(), ['/dists/acme-p2.zip', '/dists/acme-p3.zip', ...[]].sort());
     assert.deepEqual(distHits(tok), ['/dists/acme-p4.zip']);
     assert.equal(mirror.requests.length, 5, 'each package asked the mirror once (404 and a wrong package are not retried)');
-    assert.ok(mirror.requests.every((r) => r.headers.authorization === undefined), 'the mirror never gets credentials');
+    assert.ok(
+      mirror.requests.every((r) => r.headers.authorization === undefined),
+      'the mirror never gets credentials',
+    );
 
     // Auth went to the right origins only; the redirect target got none.
     assert.ok(priv.requests.every((r) => r.headers.authorization === BASIC));
     assert.ok(tok.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`));
-    assert.deepEqual(cdn.requests.map((r) => r.path), ['/blob/p3.zip']);
+    assert.deepEqual(
+      cdn.requests.map((r) => r.path),
+      ['/blob/p3.zip'],
+    );
     assert.equal(cdn.requests[0]!.headers.authorization, undefined, 'no Authorization across the redirect');
 
     // Every archive is the right one, under the key Composer computes from the lock as written.
@@ -155,7 +179,10 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
     }
     // No temp file left behind in the cache, and none holds a secret.
     const files = await listFiles(path.join(root, 'cache'));
-    assert.ok(files.every((f) => !/\.(tmp|part)|~$/.test(f)), files.join('\n'));
+    assert.ok(
+      files.every((f) => !/\.(tmp|part)|~$/.test(f)),
+      files.join('\n'),
+    );
   });
 
   it('then real composer install downloads nothing', async () => {
@@ -168,7 +195,10 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
 
   it('without --mirror-private, non-packagist packages never reach the mirror', async () => {
     mirror.resetLog();
-    const run = await runCli(['--dry-run', '--json', '--mirror', `${mirror.origin}/m/%package%/%reference%.%type%`, '--cache-dir', path.join(root, 'cache2')], { cwd: project, env });
+    const run = await runCli(['--dry-run', '--json', '--mirror', `${mirror.origin}/m/%package%/%reference%.%type%`, '--cache-dir', path.join(root, 'cache2')], {
+      cwd: project,
+      env,
+    });
     assert.equal(run.exitCode, 0, run.stderr);
     const run2 = await runCli(['--mirror', `${mirror.origin}/m/%package%/%reference%.%type%`, '--cache-dir', path.join(root, 'cache2')], { cwd: project, env });
     assert.equal(run2.exitCode, 0, run2.stderr);
@@ -179,7 +209,10 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
     const lone = path.join(root, 'lone');
     await mkdir(lone, { recursive: true });
     const lock = path.join(lone, 'set.json');
-    await writeFile(lock, JSON.stringify([{ name: 'acme/p2', version: '1.0.0', dist: { type: 'zip', url: `${priv.origin}/dists/acme-p2.zip`, reference: ref('acme/p2') } }]));
+    await writeFile(
+      lock,
+      JSON.stringify([{ name: 'acme/p2', version: '1.0.0', dist: { type: 'zip', url: `${priv.origin}/dists/acme-p2.zip`, reference: ref('acme/p2') } }]),
+    );
     await writeFile(path.join(lone, 'composer.json'), JSON.stringify({ config: { 'secure-http': false } }));
     const e = { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache3') };
     const none = await runCli(['--json', lock], { cwd: lone, env: e });
@@ -187,10 +220,14 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
     assert.match(none.stderr, new RegExp(`127\\.0\\.0\\.1:${priv.port} requires authentication and no credentials are configured`));
     assert.match(none.stderr + none.stdout, /"http-basic": \{"127\.0\.0\.1:\d+"/);
 
-    const wrong = await runCli(['--json', lock], { cwd: lone, env: { ...e, COMPOSER_AUTH: JSON.stringify({ 'http-basic': { [`127.0.0.1:${priv.port}`]: { username: 'alice', password: 'WRONG-Pw-SECRET' } } }) } });
+    const wrong = await runCli(['--json', lock], {
+      cwd: lone,
+      env: { ...e, COMPOSER_AUTH: JSON.stringify({ 'http-basic': { [`127.0.0.1:${priv.port}`]: { username: 'alice', password: 'WRONG-Pw-SECRET' } } }) },
+    });
     assert.equal(wrong.exitCode, 1);
     assert.match(wrong.stderr, /refused the configured http-basic credential/);
-    for (const out of [wrong.stdout, wrong.stderr]) assert.ok(!out.includes('WRONG-Pw-SECRET') && !out.includes(Buffer.from('alice:WRONG-Pw-SECRET').toString('base64')));
+    for (const out of [wrong.stdout, wrong.stderr])
+      assert.ok(!out.includes('WRONG-Pw-SECRET') && !out.includes(Buffer.from('alice:WRONG-Pw-SECRET').toString('base64')));
 
     const badJson = await runCli([lock], { cwd: lone, env: { ...e, COMPOSER_AUTH: `{"bearer": {"x": "MALFORMED-SECRET"` } });
     assert.equal(badJson.exitCode, 2);
@@ -202,7 +239,10 @@ describe('auth, redirects, proxy and mirrors, then real Composer', () => {
     const strict = path.join(root, 'strict');
     await mkdir(strict, { recursive: true });
     const set = path.join(strict, 'set.json');
-    await writeFile(set, JSON.stringify([{ name: 'acme/p2', version: '1.0.0', dist: { type: 'zip', url: `${priv.origin}/dists/acme-p2.zip`, reference: ref('acme/p2') } }]));
+    await writeFile(
+      set,
+      JSON.stringify([{ name: 'acme/p2', version: '1.0.0', dist: { type: 'zip', url: `${priv.origin}/dists/acme-p2.zip`, reference: ref('acme/p2') } }]),
+    );
     const run = await runCli([set], { cwd: strict, env: { ...env, COMPOSER_CACHE_DIR: path.join(root, 'cache4') } });
     assert.equal(run.exitCode, 1);
     assert.match(run.stderr, /Refusing plain-http URL .*secure-http/);

@@ -35,7 +35,12 @@ describe('bad bytes and bad entries never reach the cache; the rest still lands'
     server.add('/html.zip', html, { contentType: 'text/html' });
     server.add('/wrongsum.zip', composerPackageZip('acme/wrongsum', '1.0.0'));
     server.add('/truncated.zip', truncated.subarray(0, truncated.length - 30));
-    const entry = (name: string, url: string, shasum = '') => ({ name, version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${o}${url}`, reference: sha1(name), shasum } });
+    const entry = (name: string, url: string, shasum = '') => ({
+      name,
+      version: '1.0.0',
+      type: 'library',
+      dist: { type: 'zip', url: `${o}${url}`, reference: sha1(name), shasum },
+    });
     const packages = [
       entry('acme/good', '/good.zip', sha1(good)),
       entry('acme/html', '/html.zip'),
@@ -57,7 +62,10 @@ describe('bad bytes and bad entries never reach the cache; the rest still lands'
   it('exits 1, names each failure, and commits only the good archive', async () => {
     const run = await runCli(['--retries', '1', '--json'], { cwd: project, env });
     assert.equal(run.exitCode, 1, run.stderr);
-    const report = JSON.parse(run.stdout) as { packages: { name: string; status: string; error: { code: string } | null }[]; invalid: { name: string | null }[] };
+    const report = JSON.parse(run.stdout) as {
+      packages: { name: string; status: string; error: { code: string } | null }[];
+      invalid: { name: string | null }[];
+    };
     const status = Object.fromEntries(report.packages.map((p) => [p.name, [p.status, p.error?.code]]));
     assert.deepEqual(status, {
       'acme/good': ['downloaded', undefined],
@@ -74,9 +82,15 @@ describe('bad bytes and bad entries never reach the cache; the rest still lands'
     assert.equal(files.length, 1, files.join('\n'));
     assert.match(files[0]!, /^files\/acme\/good\/[0-9a-f]{40}\.zip$/);
     assert.equal(existsSync(path.join(root, 'escape')), false);
-    assert.deepEqual(walk(root).filter((f) => !f.startsWith('cache/') && !f.startsWith('project/')), []);
+    assert.deepEqual(
+      walk(root).filter((f) => !f.startsWith('cache/') && !f.startsWith('project/')),
+      [],
+    );
     // Each bad URL was tried again before giving up (retries: 1).
-    assert.equal(server.hits((p) => p === '/html.zip'), 2);
+    assert.equal(
+      server.hits((p) => p === '/html.zip'),
+      2,
+    );
   });
 
   it('in GitHub Actions each failure is also an error annotation', async () => {

@@ -26,10 +26,13 @@ for (const backend of ['native', 'aria2'] as const) {
       server = await new DistServer().start();
       // A zip entry that declares 1,000 bytes and inflates to 1 GiB; a tar.gz of ~8 MiB that
       // inflates to 8 GiB (only its 8 MiB are ever in memory).
-      server.add('/zip-bomb.zip', makeZip([
-        { name: 'acme-zipbomb/composer.json', content: '{"name":"acme/zipbomb"}', compress: true },
-        { name: 'acme-zipbomb/zeros.bin', compress: true, rawData: deflatedZeros(1024 ** 3), declaredSize: 1000, declaredCrc: 0 },
-      ]));
+      server.add(
+        '/zip-bomb.zip',
+        makeZip([
+          { name: 'acme-zipbomb/composer.json', content: '{"name":"acme/zipbomb"}', compress: true },
+          { name: 'acme-zipbomb/zeros.bin', compress: true, rawData: deflatedZeros(1024 ** 3), declaredSize: 1000, declaredCrc: 0 },
+        ]),
+      );
       server.add('/tar-bomb.tar.gz', Buffer.concat(tarGzBombParts(2 ** 33)));
       server.add('/good.zip', composerPackageZip('acme/good', '1.0.0'));
       project = path.join(root, 'project');

@@ -46,7 +46,13 @@ describe('auth.json client-certificate (Composer 2.10): a TLS client certificate
     if (auth !== undefined) await writeFile(path.join(dir, 'auth.json'), JSON.stringify(auth));
     const lock = {
       'content-hash': 'x',
-      packages: [{ name: 'acme/mtls', version: '1.0.0', dist: { type: 'zip', url: `${origin}/dists/acme-mtls.zip`, reference: 'a'.repeat(40), shasum: createHash('sha1').update(zip).digest('hex') } }],
+      packages: [
+        {
+          name: 'acme/mtls',
+          version: '1.0.0',
+          dist: { type: 'zip', url: `${origin}/dists/acme-mtls.zip`, reference: 'a'.repeat(40), shasum: createHash('sha1').update(zip).digest('hex') },
+        },
+      ],
       'packages-dev': [],
     };
     await writeFile(path.join(dir, 'composer.lock'), JSON.stringify(lock));
@@ -57,7 +63,9 @@ describe('auth.json client-certificate (Composer 2.10): a TLS client certificate
     it(`presents the configured certificate to its origin, and the download lands (--backend ${backend})`, async () => {
       const host = new URL(origin).host;
       // Relative paths, resolved against the project as Composer resolves them from its working directory.
-      const dir = await project(`with-${backend}`, { 'client-certificate': { [host]: { local_cert: '../pki/client.pem', local_pk: '../pki/client.key', passphrase: 's3cret-pass' } } });
+      const dir = await project(`with-${backend}`, {
+        'client-certificate': { [host]: { local_cert: '../pki/client.pem', local_pk: '../pki/client.key', passphrase: 's3cret-pass' } },
+      });
       const ok = await runCli(['--backend', backend], { cwd: dir, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache-${backend}`) }) });
       assert.equal(ok.exitCode, 0, ok.stderr);
       assert.match(ok.stderr, /1 downloaded/);
@@ -69,7 +77,10 @@ describe('auth.json client-certificate (Composer 2.10): a TLS client certificate
   it('without it, or filed under another port, the server refuses the handshake and nothing is cached', async () => {
     for (const [name, auth] of [
       ['none', undefined],
-      ['other-port', { 'client-certificate': { '127.0.0.1:1': { local_cert: '../pki/client.pem', local_pk: '../pki/client.key', passphrase: 's3cret-pass' } } }],
+      [
+        'other-port',
+        { 'client-certificate': { '127.0.0.1:1': { local_cert: '../pki/client.pem', local_pk: '../pki/client.key', passphrase: 's3cret-pass' } } },
+      ],
     ] as const) {
       const dir = await project(`without-${name}`, auth);
       const refused = await runCli(['--retries', '0'], { cwd: dir, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache-${name}`) }) });

@@ -51,7 +51,9 @@ function damaged(dist: Dist): Buffer {
 
 /** Every file below `dir`, relative to it. */
 function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  );
 }
 
 // All without a shasum, as Packagist's GitHub dists are: only the content check can catch the damage.
@@ -108,7 +110,13 @@ for (const backend of ['native', 'aria2'] as const) {
       assert.equal(first.exitCode, 1, first.stderr);
       const report = JSON.parse(first.stdout) as { packages: { name: string; status: string; error: { code: string; message: string } | null }[] };
       const status = Object.fromEntries(report.packages.map((x) => [x.name, x.error?.code ?? x.status]));
-      assert.deepEqual(status, { 'acme/flaky-a': 'downloaded', 'acme/flaky-b': 'downloaded', 'acme/flaky-c': 'downloaded', 'acme/never': 'E_CORRUPT', 'acme/clean': 'downloaded' });
+      assert.deepEqual(status, {
+        'acme/flaky-a': 'downloaded',
+        'acme/flaky-b': 'downloaded',
+        'acme/flaky-c': 'downloaded',
+        'acme/never': 'E_CORRUPT',
+        'acme/clean': 'downloaded',
+      });
       const never = report.packages.find((x) => x.name === 'acme/never')!;
       assert.match(never.error!.message, /entry acme-never-1\.0\.0\/src\/Big\.php: .*damaged/);
 
@@ -151,9 +159,16 @@ for (const backend of ['native', 'aria2'] as const) {
 
     it('composer install downloads nothing, and every file in vendor/ is byte-identical to its entry in the original archive', async () => {
       p.server.resetLog();
-      const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs'], { cwd: p.project, env: p.env });
+      const install = await runComposer(['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs'], {
+        cwd: p.project,
+        env: p.env,
+      });
       assert.equal(install.exitCode, 0, install.stderr);
-      assert.deepEqual(p.server.requests.filter((r) => p.distPaths.has(r.path)).map((r) => r.path), [], 'composer install made dist downloads');
+      assert.deepEqual(
+        p.server.requests.filter((r) => p.distPaths.has(r.path)).map((r) => r.path),
+        [],
+        'composer install made dist downloads',
+      );
       for (const [name, dist] of dists) {
         const top = `${name.replace('/', '-')}-1.0.0/`;
         const expected = new Map<string, Buffer>();

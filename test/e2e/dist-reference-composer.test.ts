@@ -35,11 +35,44 @@ describe('e2e: dist.reference "" and numeric, with real Composer', () => {
     server.add('/api/v3/repos/acme/empty-ref/zipball/', composerPackageZip('acme/empty-ref', '1.0.0'));
     server.add('/api/v3/repos/acme/numeric-ref/zipball/12345', composerPackageZip('acme/numeric-ref', '1.0.0'));
     const locked = [
-      { name: 'acme/empty-ref', version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${asWritten('acme/empty-ref')}`, reference: '' } },
-      { name: 'acme/numeric-ref', version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}${asWritten('acme/numeric-ref')}`, reference: 12345 } },
+      {
+        name: 'acme/empty-ref',
+        version: '1.0.0',
+        type: 'library',
+        dist: { type: 'zip', url: `${server.origin}${asWritten('acme/empty-ref')}`, reference: '' },
+      },
+      {
+        name: 'acme/numeric-ref',
+        version: '1.0.0',
+        type: 'library',
+        dist: { type: 'zip', url: `${server.origin}${asWritten('acme/numeric-ref')}`, reference: 12345 },
+      },
     ];
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ require: { 'acme/empty-ref': '1.0.0', 'acme/numeric-ref': '1.0.0' }, config: { 'secure-http': false, 'github-domains': ['127.0.0.1'] } }));
-    await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages: locked, 'packages-dev': [], 'minimum-stability': 'stable', 'stability-flags': {}, 'prefer-stable': false, 'prefer-lowest': false, platform: {}, 'platform-dev': {} }, null, 2));
+    await writeFile(
+      path.join(project, 'composer.json'),
+      JSON.stringify({
+        require: { 'acme/empty-ref': '1.0.0', 'acme/numeric-ref': '1.0.0' },
+        config: { 'secure-http': false, 'github-domains': ['127.0.0.1'] },
+      }),
+    );
+    await writeFile(
+      path.join(project, 'composer.lock'),
+      JSON.stringify(
+        {
+          'content-hash': 'x',
+          packages: locked,
+          'packages-dev': [],
+          'minimum-stability': 'stable',
+          'stability-flags': {},
+          'prefer-stable': false,
+          'prefer-lowest': false,
+          platform: {},
+          'platform-dev': {},
+        },
+        null,
+        2,
+      ),
+    );
     env = isolatedEnv(tmp.dir);
   });
   after(async () => {
@@ -54,7 +87,10 @@ describe('e2e: dist.reference "" and numeric, with real Composer', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { packages: { name: string; status: string; url: string }[]; invalid: unknown[] };
     assert.deepEqual(report.invalid, [], 'a numeric reference is not an invalid entry');
-    assert.deepEqual(report.packages.map((p) => [p.name, p.status]), packages.map((n) => [n, 'downloaded']));
+    assert.deepEqual(
+      report.packages.map((p) => [p.name, p.status]),
+      packages.map((n) => [n, 'downloaded']),
+    );
   };
 
   it(`[composer ${newest.composer?.version ?? 'newest'}] the newest Composer downloads neither package after a prefetch`, { skip: newest.skip }, async () => {
@@ -63,15 +99,22 @@ describe('e2e: dist.reference "" and numeric, with real Composer', () => {
     const r = await execa(newest.composer!.bin, INSTALL, { cwd: project, env, extendEnv: false, reject: false, timeout: 300_000 });
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.match(String(r.stdout) + String(r.stderr), /Installing acme\/empty-ref/);
-    assert.deepEqual(server.requests.slice(since).map((q) => q.path), [], 'Composer found both archives in its cache');
+    assert.deepEqual(
+      server.requests.slice(since).map((q) => q.path),
+      [],
+      'Composer found both archives in its cache',
+    );
   });
 
-  it("Debian's Composer 2.5.5: the numeric reference is served from the cache; \"\" is the documented old-Composer difference", async () => {
+  it('Debian\'s Composer 2.5.5: the numeric reference is served from the cache; "" is the documented old-Composer difference', async () => {
     await prefetch();
     const since = server.requests.length;
     const r = await runComposer(INSTALL, { cwd: project, env });
     assert.equal(r.exitCode, 0, r.stderr);
     // 2.5.5 tests the reference for truth: "" leaves the URL as written, hence another cache key.
-    assert.deepEqual(server.requests.slice(since).map((q) => q.path), [asWritten('acme/empty-ref')]);
+    assert.deepEqual(
+      server.requests.slice(since).map((q) => q.path),
+      [asWritten('acme/empty-ref')],
+    );
   });
 });

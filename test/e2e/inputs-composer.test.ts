@@ -26,12 +26,19 @@ describe('other inputs, judged by real Composer', () => {
     const run = await runCli(['apps/*/composer.lock'], { cwd: b.root, env });
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stderr, /32 downloaded/, 'each archive once, not once per lock');
-    assert.equal(b.server.hits((p) => b.distPaths.has(p)), 32);
+    assert.equal(
+      b.server.hits((p) => b.distPaths.has(p)),
+      32,
+    );
     for (const app of ['one', 'two']) {
       b.server.resetLog();
       const install = await runComposer(INSTALL, { cwd: path.join(apps, app), env });
       assert.equal(install.exitCode, 0, install.stderr);
-      assert.deepEqual(b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path), [], `${app}: composer install downloaded`);
+      assert.deepEqual(
+        b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path),
+        [],
+        `${app}: composer install downloaded`,
+      );
     }
   });
 
@@ -54,7 +61,11 @@ describe('other inputs, judged by real Composer', () => {
       b.server.resetLog();
       const install = await runComposer(INSTALL, { cwd: path.join(apps, app), env });
       assert.equal(install.exitCode, 0, install.stderr);
-      assert.deepEqual(b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path), [], `${app}: composer install downloaded`);
+      assert.deepEqual(
+        b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path),
+        [],
+        `${app}: composer install downloaded`,
+      );
     }
   });
 
@@ -72,6 +83,9 @@ describe('other inputs, judged by real Composer', () => {
     b.server.resetLog();
     const again = await runComposer(INSTALL, { cwd: b.project, env });
     assert.equal(again.exitCode, 0, again.stderr);
-    assert.deepEqual(b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path), []);
+    assert.deepEqual(
+      b.server.requests.filter((r) => b.distPaths.has(r.path)).map((r) => r.path),
+      [],
+    );
   });
 });

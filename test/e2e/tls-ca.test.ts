@@ -42,7 +42,13 @@ describe("Composer's cafile over real TLS (native and aria2)", () => {
     await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ name: 'test/tls', config }));
     const lock = {
       'content-hash': 'x',
-      packages: [{ name: 'acme/tls', version: '1.0.0', dist: { type: 'zip', url: `${origin}/dists/acme-tls.zip`, reference: 'a'.repeat(40), shasum: createHash('sha1').update(zip).digest('hex') } }],
+      packages: [
+        {
+          name: 'acme/tls',
+          version: '1.0.0',
+          dist: { type: 'zip', url: `${origin}/dists/acme-tls.zip`, reference: 'a'.repeat(40), shasum: createHash('sha1').update(zip).digest('hex') },
+        },
+      ],
       'packages-dev': [],
     };
     await writeFile(path.join(dir, 'composer.lock'), JSON.stringify(lock));
@@ -60,7 +66,10 @@ describe("Composer's cafile over real TLS (native and aria2)", () => {
       // Without it the certificate is unknown: the download fails and nothing is cached.
       const before = hits;
       const plain = await project(`untrusted-${backend}`, {});
-      const refused = await runCli(['--backend', backend, '--retries', '0'], { cwd: plain, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache2-${backend}`) }) });
+      const refused = await runCli(['--backend', backend, '--retries', '0'], {
+        cwd: plain,
+        env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache2-${backend}`) }),
+      });
       assert.equal(refused.exitCode, 1, refused.stderr);
       assert.match(refused.stderr, /certificate|SSL|TLS/i);
       assert.equal(hits, before, 'no request got past the TLS handshake');

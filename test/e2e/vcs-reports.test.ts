@@ -36,8 +36,12 @@ describe('e2e: git mirrors reported like archives', () => {
     project = path.join(tmp.dir, 'project');
     await mkdir(project, { recursive: true });
     const packages = [];
-    for (const name of ['acme/one', 'acme/two']) packages.push({ name, version: 'dev-main', type: 'library', source: { type: 'git', url: server.url(name), reference: await server.commit(name) } });
-    await writeFile(path.join(project, 'composer.json'), JSON.stringify({ require: { 'acme/one': 'dev-main', 'acme/two': 'dev-main' }, 'minimum-stability': 'dev', config: { 'secure-http': false } }));
+    for (const name of ['acme/one', 'acme/two'])
+      packages.push({ name, version: 'dev-main', type: 'library', source: { type: 'git', url: server.url(name), reference: await server.commit(name) } });
+    await writeFile(
+      path.join(project, 'composer.json'),
+      JSON.stringify({ require: { 'acme/one': 'dev-main', 'acme/two': 'dev-main' }, 'minimum-stability': 'dev', config: { 'secure-http': false } }),
+    );
     await writeFile(path.join(project, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [] }));
     env = isolatedEnv(tmp.dir);
   });
@@ -51,10 +55,13 @@ describe('e2e: git mirrors reported like archives', () => {
     const r = await runCli(['--dry-run', '--json'], { cwd: project, env });
     assert.equal(r.exitCode, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { packages: Entry[]; skipped: unknown[] };
-    assert.deepEqual(report.packages.map((p) => [p.kind, p.name, p.status, p.result, p.url]), [
-      ['git', 'acme/one', 'planned', null, server.url('acme/one')],
-      ['git', 'acme/two', 'planned', null, server.url('acme/two')],
-    ]);
+    assert.deepEqual(
+      report.packages.map((p) => [p.kind, p.name, p.status, p.result, p.url]),
+      [
+        ['git', 'acme/one', 'planned', null, server.url('acme/one')],
+        ['git', 'acme/two', 'planned', null, server.url('acme/two')],
+      ],
+    );
     assert.deepEqual(report.skipped, [], 'a package with a mirror is not "skipped" for want of a dist');
   });
 
@@ -84,11 +91,18 @@ describe('e2e: git mirrors reported like archives', () => {
   it('--json: one entry per mirror package, counted as downloaded (never skipped), with its size', async () => {
     const r = await runCli(['--json'], { cwd: project, env });
     assert.equal(r.exitCode, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { packages: Entry[]; summary: { downloaded: number; skipped: number; bytes: number; git: { downloaded: number } }; origins: { origin: string; downloaded: number }[] };
-    assert.deepEqual(report.packages.map((p) => [p.kind, p.name, p.status, p.result, p.error]), [
-      ['git', 'acme/one', 'downloaded', 'cloned', null],
-      ['git', 'acme/two', 'downloaded', 'cloned', null],
-    ]);
+    const report = JSON.parse(r.stdout) as {
+      packages: Entry[];
+      summary: { downloaded: number; skipped: number; bytes: number; git: { downloaded: number } };
+      origins: { origin: string; downloaded: number }[];
+    };
+    assert.deepEqual(
+      report.packages.map((p) => [p.kind, p.name, p.status, p.result, p.error]),
+      [
+        ['git', 'acme/one', 'downloaded', 'cloned', null],
+        ['git', 'acme/two', 'downloaded', 'cloned', null],
+      ],
+    );
     for (const p of report.packages) {
       assert.ok(existsSync(path.join(p.cachePath, 'HEAD')), p.cachePath);
       assert.ok(p.bytesKnown && p.bytes > 0, `${p.name}: the clone's pack size (${p.bytes})`);
@@ -97,7 +111,10 @@ describe('e2e: git mirrors reported like archives', () => {
     assert.equal(report.summary.git.downloaded, 2);
     assert.equal(report.summary.skipped, 0);
     assert.equal(report.summary.bytes, report.packages[0]!.bytes + report.packages[1]!.bytes);
-    assert.deepEqual(report.origins.map((o) => [o.origin, o.downloaded]), [[server.origin, 2]]);
+    assert.deepEqual(
+      report.origins.map((o) => [o.origin, o.downloaded]),
+      [[server.origin, 2]],
+    );
     assert.match(r.stderr, /^Done: 2 downloaded \(\d[^)]*\), 0 already cached, 0 skipped, 0 failed in /m);
     const again = await runCli([], { cwd: project, env });
     assert.match(again.stderr, /^Done: 0 downloaded \(0 B\), 2 already cached, 0 skipped, 0 failed in /m);

@@ -33,9 +33,34 @@ interface Source {
 /** A project whose lock lists `sources` (installed from source), with the given Composer config. */
 async function writeProject(dir: string, sources: readonly Source[], config: Record<string, unknown> = { 'secure-http': false }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const packages = sources.map((s) => ({ name: s.name, version: s.version ?? 'dev-main', type: 'library', source: { type: 'git', url: s.url, reference: s.reference } }));
-  await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ require: Object.fromEntries(sources.map((s) => [s.name, s.version ?? 'dev-main'])), 'minimum-stability': 'dev', config }));
-  await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': [], 'minimum-stability': 'dev', 'stability-flags': {}, 'prefer-stable': false, 'prefer-lowest': false, platform: [], 'platform-dev': [] }, null, 2));
+  const packages = sources.map((s) => ({
+    name: s.name,
+    version: s.version ?? 'dev-main',
+    type: 'library',
+    source: { type: 'git', url: s.url, reference: s.reference },
+  }));
+  await writeFile(
+    path.join(dir, 'composer.json'),
+    JSON.stringify({ require: Object.fromEntries(sources.map((s) => [s.name, s.version ?? 'dev-main'])), 'minimum-stability': 'dev', config }),
+  );
+  await writeFile(
+    path.join(dir, 'composer.lock'),
+    JSON.stringify(
+      {
+        'content-hash': 'x',
+        packages,
+        'packages-dev': [],
+        'minimum-stability': 'dev',
+        'stability-flags': {},
+        'prefer-stable': false,
+        'prefer-lowest': false,
+        platform: [],
+        'platform-dev': [],
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 /** Every process's argv seen while `run` is going, that holds one of `needles`. */
@@ -99,10 +124,20 @@ describe('e2e: source packages you can trust (issue 28)', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     const atA = a.requests.slice(sinceA);
     const atB = b.requests.slice(sinceB);
-    assert.ok(atA.some((q) => q.authorization !== undefined), 'the credential went to its own origin');
-    assert.ok(atA.some((q) => q.status === 302), 'the origin redirected');
+    assert.ok(
+      atA.some((q) => q.authorization !== undefined),
+      'the credential went to its own origin',
+    );
+    assert.ok(
+      atA.some((q) => q.status === 302),
+      'the origin redirected',
+    );
     assert.ok(atB.length > 0, 'the other origin served the clone');
-    assert.deepEqual(atB.filter((q) => q.authorization !== undefined).map((q) => q.url), [], 'no Authorization header at the other origin');
+    assert.deepEqual(
+      atB.filter((q) => q.authorization !== undefined).map((q) => q.url),
+      [],
+      'no Authorization header at the other origin',
+    );
     assert.equal((await execa('ls', ['-A', env['HOME']!])).stdout.includes('.git-credentials'), false, 'no store helper wrote the credential');
   });
 
@@ -119,13 +154,39 @@ describe('e2e: source packages you can trust (issue 28)', () => {
         const url = a.url(repo).replace('://', `://deploy:${SECRET}@`);
         await mkdir(dir, { recursive: true });
         const source = { name: repo, version: 'dev-main', type: 'library', source: { type: 'git', url, reference: head } };
-        await writeFile(path.join(dir, 'composer.json'), JSON.stringify({ require: Object.fromEntries([...packages, source].map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config: { 'secure-http': false } }));
-        await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages: [...packages, source], 'packages-dev': [], 'minimum-stability': 'dev', 'stability-flags': {}, 'prefer-stable': false, 'prefer-lowest': false, platform: [], 'platform-dev': [] }));
+        await writeFile(
+          path.join(dir, 'composer.json'),
+          JSON.stringify({
+            require: Object.fromEntries([...packages, source].map((p) => [p.name, p.version])),
+            'minimum-stability': 'dev',
+            config: { 'secure-http': false },
+          }),
+        );
+        await writeFile(
+          path.join(dir, 'composer.lock'),
+          JSON.stringify({
+            'content-hash': 'x',
+            packages: [...packages, source],
+            'packages-dev': [],
+            'minimum-stability': 'dev',
+            'stability-flags': {},
+            'prefer-stable': false,
+            'prefer-lowest': false,
+            platform: [],
+            'platform-dev': [],
+          }),
+        );
         const sinceB = b.requests.length;
         const r = await runCli(['--progress=none', '--backend', backend, '-v'], { cwd: dir, env });
         assert.equal(r.exitCode, 0, r.stderr);
         assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
-        assert.deepEqual(b.requests.slice(sinceB).filter((q) => q.authorization !== undefined).map((q) => q.url), []);
+        assert.deepEqual(
+          b.requests
+            .slice(sinceB)
+            .filter((q) => q.authorization !== undefined)
+            .map((q) => q.url),
+          [],
+        );
         const hitsBefore = dists.hits();
         const sinceA = a.requests.length;
         const sinceInstallB = b.requests.length;
@@ -141,7 +202,7 @@ describe('e2e: source packages you can trust (issue 28)', () => {
     });
   }
 
-  describe('a password in the lock\'s source URL', () => {
+  describe("a password in the lock's source URL", () => {
     let dir = '';
     let head = '';
     const repo = 'acme/private';
@@ -179,8 +240,14 @@ describe('e2e: source packages you can trust (issue 28)', () => {
       assert.doesNotMatch(out, new RegExp(SECRET));
       const vcs = path.join(env['COMPOSER_CACHE_DIR']!, 'vcs');
       const folders = await readdir(vcs);
-      assert.ok(folders.some((f) => f.includes('deploy-----127.0.0.1')), `masked folder among ${folders.join(', ')}`);
-      assert.deepEqual(folders.filter((f) => f.includes(SECRET)), []);
+      assert.ok(
+        folders.some((f) => f.includes('deploy-----127.0.0.1')),
+        `masked folder among ${folders.join(', ')}`,
+      );
+      assert.deepEqual(
+        folders.filter((f) => f.includes(SECRET)),
+        [],
+      );
       assert.equal((await execa('grep', ['-rl', SECRET, vcs], { reject: false })).stdout, '', 'no file under cache-vcs-dir holds it');
 
       if (newest.composer === undefined) return;
@@ -212,7 +279,11 @@ describe('e2e: source packages you can trust (issue 28)', () => {
     await writeProject(dir, [{ name: 'acme/silent', url: `ssh://git@127.0.0.1:${port}/acme/silent.git`, reference: 'a'.repeat(40) }]);
     const accepted = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
     const started = Date.now();
-    const r = await runCli(['--progress=none', '--json', '--stall-timeout', '1', '--connect-timeout', '60', '--retry-max-time', '4', '--retries', '50'], { cwd: dir, env, timeoutMs: 60_000 });
+    const r = await runCli(['--progress=none', '--json', '--stall-timeout', '1', '--connect-timeout', '60', '--retry-max-time', '4', '--retries', '50'], {
+      cwd: dir,
+      env,
+      timeoutMs: 60_000,
+    });
     const elapsed = Date.now() - started;
     await accepted;
     await loop.close();
@@ -249,7 +320,8 @@ describe('e2e: source packages you can trust (issue 28)', () => {
     const aside = path.join(tmp.dir, 'packs-aside');
     await rename(packs, aside);
     await mkdir(packs);
-    for (const file of (await readdir(aside)).filter((f) => f.endsWith('.pack'))) await execa('git', ['unpack-objects', '-q'], { cwd: mirror, inputFile: path.join(aside, file) });
+    for (const file of (await readdir(aside)).filter((f) => f.endsWith('.pack')))
+      await execa('git', ['unpack-objects', '-q'], { cwd: mirror, inputFile: path.join(aside, file) });
     const blob = (await git('rev-parse', `${head}:src/Deep.php`)).stdout.trim();
     await rm(path.join(mirror, 'objects', blob.slice(0, 2), blob.slice(2)));
     assert.equal((await git('rev-parse', '--verify', `${head}^{commit}`)).exitCode, 0, 'the commit itself is still there');

@@ -30,7 +30,7 @@ function bytesOf(content: string | Buffer | undefined): Buffer {
 
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
   // width - 1 octal digits, then NUL, as POSIX ustar writes numeric fields.
-  block.write(value.toString(8).padStart(width - 1, '0') + '\0', offset, width, 'latin1');
+  block.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, width, 'latin1');
 }
 
 export function makeTar(entries: readonly ArchiveEntry[]): Buffer {
@@ -62,7 +62,7 @@ export function makeTar(entries: readonly ArchiveEntry[]): Buffer {
     header.write(prefix, 345, 155, 'utf8');
     let sum = 0;
     for (const byte of header) sum += byte;
-    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
     parts.push(header, data);
     const padding = (512 - (data.length % 512)) % 512;
     if (padding > 0) parts.push(Buffer.alloc(padding));
@@ -135,11 +135,11 @@ export function deflatedZeros(total: number): Buffer {
 export function tarGzBombParts(inflatedBytes: number): Buffer[] {
   const header = makeTar([{ name: 'bomb/zeros.bin', content: '' }]).subarray(0, 512);
   const size = Math.min(inflatedBytes, 2 ** 33 - 1024); // 11 octal digits
-  header.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
   header.write('        ', 148, 8, 'latin1');
   let sum = 0;
   for (const byte of header) sum += byte;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   const zeros = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
   return [gzipSync(header), ...Array.from({ length: Math.ceil(inflatedBytes / (64 * 1024 * 1024)) }, () => zeros)];
 }

@@ -64,7 +64,9 @@ export function childrenNamed(pid: number, comm: string): number[] {
 }
 
 export function cmdlineOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a !== '');
 }
 
 export function isAlive(pid: number): boolean {

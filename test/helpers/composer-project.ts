@@ -64,7 +64,11 @@ export async function buildProject(composer?: string): Promise<Built> {
     server.add(p, zip);
     distPaths.add(p);
     packages[name] = {
-      'v1.0.0': { name, version: 'v1.0.0', dist: { type: 'zip', url: `${o}/ph/%package%/%prettyVersion%/%version%/%reference%.%type%`, reference: ref(name), shasum: '' } },
+      'v1.0.0': {
+        name,
+        version: 'v1.0.0',
+        dist: { type: 'zip', url: `${o}/ph/%package%/%prettyVersion%/%version%/%reference%.%type%`, reference: ref(name), shasum: '' },
+      },
     };
     require[name] = 'v1.0.0';
     expectedVendor.push(name);
@@ -79,7 +83,9 @@ export async function buildProject(composer?: string): Promise<Built> {
     server.add('/api/v3/repos/acme/pinned/zipball/v1.0.0', composerPackageZip('acme/wrong-tree', '1.0.0'));
     distPaths.add(pinned);
     distPaths.add('/api/v3/repos/acme/pinned/zipball/v1.0.0');
-    packages[name] = { '1.0.0': { name, version: '1.0.0', dist: { type: 'zip', url: `${o}/api/v3/repos/acme/pinned/zipball/v1.0.0`, reference: ref(name), shasum: '' } } };
+    packages[name] = {
+      '1.0.0': { name, version: '1.0.0', dist: { type: 'zip', url: `${o}/api/v3/repos/acme/pinned/zipball/v1.0.0`, reference: ref(name), shasum: '' } },
+    };
     require[name] = '1.0.0';
     expectedVendor.push(name);
   }
@@ -113,7 +119,11 @@ export async function buildProject(composer?: string): Promise<Built> {
     const repo = path.join(root, 'git', 'source-only');
     await mkdir(repo, { recursive: true });
     await writeFile(path.join(repo, 'composer.json'), JSON.stringify({ name }));
-    const git = (args: string[]) => execa('git', args, { cwd: repo, env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', PATH: process.env['PATH'] ?? '' } });
+    const git = (args: string[]) =>
+      execa('git', args, {
+        cwd: repo,
+        env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', PATH: process.env['PATH'] ?? '' },
+      });
     await git(['init', '-q']);
     await git(['add', '.']);
     await git(['commit', '-qm', 'init']);
@@ -149,5 +159,16 @@ export async function buildProject(composer?: string): Promise<Built> {
   const env = isolatedEnv(root);
   const update = await runComposer(['update', '--no-install', '--no-plugins', '--no-scripts', '--ignore-platform-reqs'], { cwd: project, env, composer });
   assert.equal(update.exitCode, 0, `composer update failed:\n${update.stderr}`);
-  return { server, root, project, env, distPaths, expectedVendor, cleanup: async () => { await server.stop(); await removeRoot(); } };
+  return {
+    server,
+    root,
+    project,
+    env,
+    distPaths,
+    expectedVendor,
+    cleanup: async () => {
+      await server.stop();
+      await removeRoot();
+    },
+  };
 }

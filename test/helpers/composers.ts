@@ -30,7 +30,9 @@ export interface RealComposer {
 }
 
 /** One Composer to run a test against, or the reason it cannot be run. */
-export type ComposerCase = { readonly label: string; readonly composer: RealComposer; readonly skip?: undefined } | { readonly label: string; readonly composer?: undefined; readonly skip: string };
+export type ComposerCase =
+  | { readonly label: string; readonly composer: RealComposer; readonly skip?: undefined }
+  | { readonly label: string; readonly composer?: undefined; readonly skip: string };
 
 export const NEWEST_ENV = 'COMPOSER_PREFETCH_TEST_NEWEST_COMPOSER';
 export const NEWEST_SKIP_ENV = 'COMPOSER_PREFETCH_TEST_NEWEST_COMPOSER_SKIP';
@@ -82,7 +84,12 @@ async function locateNewest(env: NodeJS.ProcessEnv): Promise<{ bin: string } | {
     return bin === '' ? { skip: `${SCRIPT} printed no path` } : { bin };
   } catch (error) {
     const e = error as { code?: unknown; stderr?: string; message: string };
-    const why = (e.stderr ?? '').trim().split('\n').filter((l) => l !== '').at(-1) ?? e.message;
+    const why =
+      (e.stderr ?? '')
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .at(-1) ?? e.message;
     return { skip: `.ci/newest-composer.sh cannot provide the newest Composer (exit ${String(e.code)}): ${why}` };
   }
 }

@@ -86,7 +86,10 @@ export class DistServer {
    * Serves a package zip (`composerPackageZip`) for each name at `<prefix>/<vendor-name>.zip` and
    * returns the lock entries that point at them, with their shasum.
    */
-  addPackages(names: readonly string[], prefix = '/dists'): { name: string; version: string; type: string; dist: { type: string; url: string; reference: string; shasum: string } }[] {
+  addPackages(
+    names: readonly string[],
+    prefix = '/dists',
+  ): { name: string; version: string; type: string; dist: { type: string; url: string; reference: string; shasum: string } }[] {
     return names.map((name) => {
       const zip = composerPackageZip(name, '1.0.0');
       const url = this.add(`${prefix}/${name.replace('/', '-')}.zip`, zip);

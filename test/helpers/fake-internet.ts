@@ -65,7 +65,13 @@ export class FakeInternet {
         res.writeHead(400).end('absolute URI required');
         return;
       }
-      const request: FakeRequest = { scheme: tunneled ? 'https' : 'http', host: target.host, path: `${target.pathname}${target.search}`, headers: req.headers, at: Date.now() };
+      const request: FakeRequest = {
+        scheme: tunneled ? 'https' : 'http',
+        host: target.host,
+        path: `${target.pathname}${target.search}`,
+        headers: req.headers,
+        at: Date.now(),
+      };
       const entry = { ...request, status: 0 };
       this.log.push(entry);
       res.on('finish', () => void (entry.status = res.statusCode));

@@ -70,8 +70,7 @@ export class ForwardProxy {
     });
     server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
       const target = req.url ?? '';
-      const entry = (status: number): void =>
-        void this.log.push({ method: 'CONNECT', target, proxyAuthorization: req.headers['proxy-authorization'], status });
+      const entry = (status: number): void => void this.log.push({ method: 'CONNECT', target, proxyAuthorization: req.headers['proxy-authorization'], status });
       if (!this.#authorized(req)) {
         entry(407);
         client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');

@@ -135,13 +135,17 @@ export class GitServer {
       await git(['init', '--quiet', '--initial-branch', branch]);
       await git(['remote', 'add', 'origin', bare]);
     }
-    this.#repos.set(name, { ...this.#repos.get(name), ...(options.basic ? { basic: options.basic } : {}), ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}) });
+    this.#repos.set(name, {
+      ...this.#repos.get(name),
+      ...(options.basic ? { basic: options.basic } : {}),
+      ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
+    });
     const current = (await git(['branch', '--show-current'])).stdout.trim();
     if (current !== branch) {
       const exists = (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => undefined))?.exitCode === 0;
       await git(exists ? ['checkout', '--quiet', branch] : ['checkout', '--quiet', '-b', branch]);
     }
-    const files = options.files ?? { 'composer.json': JSON.stringify({ name, type: 'library' }), 'README': `${name} ${Date.now()} ${Math.random()}` };
+    const files = options.files ?? { 'composer.json': JSON.stringify({ name, type: 'library' }), README: `${name} ${Date.now()} ${Math.random()}` };
     for (const [file, text] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(work, file)), { recursive: true });
       await writeFile(path.join(work, file), text);

@@ -128,10 +128,12 @@ export function sameSizePair(kib: number): [Buffer, Buffer] {
   const version = (seed: number): Buffer => {
     const filler = Buffer.alloc(kib * 1024);
     for (let i = 0; i < filler.length; i++) filler[i] = (i * 31 + seed * 17) & 0xff;
-    return makeZip([{ name: 'composer.json', content: JSON.stringify({ name: 'acme/pkg', v: seed }) }, { name: 'data.bin', content: filler }]);
+    return makeZip([
+      { name: 'composer.json', content: JSON.stringify({ name: 'acme/pkg', v: seed }) },
+      { name: 'data.bin', content: filler },
+    ]);
   };
   const pair: [Buffer, Buffer] = [version(1), version(2)];
   if (pair[0].length !== pair[1].length || pair[0].equals(pair[1])) throw new Error('sameSizePair: not two same-size archives');
   return pair;
 }
-

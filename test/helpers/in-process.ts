@@ -3,7 +3,10 @@ import { PassThrough, Readable } from 'node:stream';
 import { run, type CliIo, type RunSeams } from '../../src/cli/run.js';
 
 /** The CLI in this process: its own env, cwd and streams, no process signal handlers. */
-export async function runInProcess(argv: string[], options: { cwd: string; env: Record<string, string>; seams?: RunSeams }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function runInProcess(
+  argv: string[],
+  options: { cwd: string; env: Record<string, string>; seams?: RunSeams },
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];

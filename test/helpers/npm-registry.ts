@@ -175,7 +175,10 @@ export async function packThisBuild(root: string, repoRoot: string, binPath: str
   }
   await cp(path.join(repoRoot, 'bin'), path.join(stage, 'bin'), { recursive: true });
   await cp(dist, path.join(stage, 'dist'), { recursive: true });
-  const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: stage, env: { npm_config_update_notifier: 'false' } });
+  const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], {
+    cwd: stage,
+    env: { npm_config_update_notifier: 'false' },
+  });
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   return { tarball: path.join(root, info!.filename), files: info!.files.map((f) => f.path) };
 }

@@ -63,7 +63,10 @@ export function assertNoProcessWarning(stderr: string, what = 'the CLI'): void {
   if (line !== undefined) throw new Error(`${what} printed a process warning: ${line}`);
 }
 
-export async function runCli(args: readonly string[], options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<RunResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number },
+): Promise<RunResult> {
   const r = await execa(process.execPath, [binPath, ...args], {
     cwd: options.cwd,
     env: options.env,
@@ -77,7 +80,10 @@ export async function runCli(args: readonly string[], options: { cwd: string; en
 }
 
 /** Runs a real Composer: `options.composer` (a `RealComposer.bin` of test/helpers/composers.ts), else `composer` from PATH. */
-export async function runComposer(args: readonly string[], options: { cwd: string; env: Record<string, string>; composer?: string | undefined }): Promise<RunResult> {
+export async function runComposer(
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; composer?: string | undefined },
+): Promise<RunResult> {
   const r = await execa(options.composer ?? 'composer', [...args], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, timeout: 300_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), signal: r.signal };
 }

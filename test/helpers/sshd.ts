@@ -30,7 +30,12 @@ export class Sshd {
 
   /** The authorized client key, a key the server does not know, and a known_hosts that trusts this server. */
   get files(): { readonly key: string; readonly wrongKey: string; readonly knownHosts: string; readonly emptyKnownHosts: string } {
-    return { key: path.join(this.#dir, 'client'), wrongKey: path.join(this.#dir, 'stranger'), knownHosts: path.join(this.#dir, 'known_hosts'), emptyKnownHosts: path.join(this.#dir, 'known_hosts.empty') };
+    return {
+      key: path.join(this.#dir, 'client'),
+      wrongKey: path.join(this.#dir, 'stranger'),
+      knownHosts: path.join(this.#dir, 'known_hosts'),
+      emptyKnownHosts: path.join(this.#dir, 'known_hosts.empty'),
+    };
   }
 
   /** The clone URL of a bare repository at an absolute path. */

@@ -17,10 +17,38 @@ export async function makeTestPki(
   await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=composer-prefetch test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
   await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${server.cn}`, '-keyout', 'server.key', '-out', 'server.csr']);
   await writeFile(path.join(dir, 'ext.cnf'), `subjectAltName=${server.altName}\n`);
-  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem']);
+  await run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+    '-out',
+    'server.pem',
+  ]);
   const { client } = options;
   if (client !== undefined) {
-    await run(['req', '-newkey', 'rsa:2048', '-passout', `pass:${client.passphrase}`, '-subj', `/CN=${client.cn}`, '-keyout', 'client.key', '-out', 'client.csr']);
+    await run([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-passout',
+      `pass:${client.passphrase}`,
+      '-subj',
+      `/CN=${client.cn}`,
+      '-keyout',
+      'client.key',
+      '-out',
+      'client.csr',
+    ]);
     await run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.pem']);
   }
   const read = (f: string) => readFile(path.join(dir, f), 'utf8');

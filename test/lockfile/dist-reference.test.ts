@@ -10,8 +10,18 @@ import { parseInput } from '../../src/lockfile/parse-input.js';
 import { planDownloads } from '../../src/plan/plan-downloads.js';
 
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
-const lock = (reference: unknown) => ({ 'content-hash': 'x', packages: [{ name: 'acme/lib', version: '1.0.0', dist: { type: 'zip', url: 'https://api.github.com/repos/acme/lib/zipball/v1.0.0', reference } }], 'packages-dev': [] });
-const plan = (reference: unknown) => planDownloads([parseInput(lock(reference), 'composer.lock')], { cacheFilesDir: '/c', noDev: false, githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
+const lock = (reference: unknown) => ({
+  'content-hash': 'x',
+  packages: [{ name: 'acme/lib', version: '1.0.0', dist: { type: 'zip', url: 'https://api.github.com/repos/acme/lib/zipball/v1.0.0', reference } }],
+  'packages-dev': [],
+});
+const plan = (reference: unknown) =>
+  planDownloads([parseInput(lock(reference), 'composer.lock')], {
+    cacheFilesDir: '/c',
+    noDev: false,
+    githubDomains: ['github.com'],
+    gitlabDomains: ['gitlab.com'],
+  });
 
 describe('dist.reference as Composer loads it', () => {
   it('"" stays "": the GitHub URL is pinned to it (…/zipball/), and so is the cache key (Composer ≥ 2.7.3)', () => {
@@ -24,7 +34,11 @@ describe('dist.reference as Composer loads it', () => {
 
   it('a number is cast to its string (0 → "0", 12345 → "12345"), not refused', () => {
     assert.equal(parseInput(lock(0), 'x').packages[0]!.dist!.reference, '0');
-    for (const [raw, text] of [[12345, '12345'], [0, '0'], [1.5, '1.5']] as const) {
+    for (const [raw, text] of [
+      [12345, '12345'],
+      [0, '0'],
+      [1.5, '1.5'],
+    ] as const) {
       const p = plan(raw);
       assert.deepEqual(p.invalid, [], String(raw));
       assert.equal(p.tasks[0]!.urls[0], `https://api.github.com/repos/acme/lib/zipball/${text}`);

@@ -44,8 +44,21 @@ describe('parseInput', () => {
     const v2 = parseInput(fixture('installed-v2.json'), 'installed.json');
     assert.equal(v2.kind, 'installed.json (v2)');
     assert.equal(v2.packages.length, 93);
-    const marked = parseInput({ packages: [{ name: 'a/b', version: '1.0.0' }, { name: 'c/d', version: '1.0.0' }], dev: true, 'dev-package-names': ['C/D'] }, 'installed.json');
-    assert.deepEqual(marked.packages.map((p) => p.dev), [false, true]);
+    const marked = parseInput(
+      {
+        packages: [
+          { name: 'a/b', version: '1.0.0' },
+          { name: 'c/d', version: '1.0.0' },
+        ],
+        dev: true,
+        'dev-package-names': ['C/D'],
+      },
+      'installed.json',
+    );
+    assert.deepEqual(
+      marked.packages.map((p) => p.dev),
+      [false, true],
+    );
   });
 
   it('keeps the mirrors, normalises empty shasum/reference and a missing reference', () => {
@@ -80,8 +93,19 @@ describe('parseInput', () => {
       },
       'composer.lock',
     );
-    assert.deepEqual(parsed.packages.map((p) => p.name), ['good/one', 'good/two']);
-    assert.deepEqual(parsed.problems.map((p) => [p.index, p.packageName]), [[1, undefined], [2, undefined], [3, 'bad/dist'], [4, 'bad/mirrors']]);
+    assert.deepEqual(
+      parsed.packages.map((p) => p.name),
+      ['good/one', 'good/two'],
+    );
+    assert.deepEqual(
+      parsed.problems.map((p) => [p.index, p.packageName]),
+      [
+        [1, undefined],
+        [2, undefined],
+        [3, 'bad/dist'],
+        [4, 'bad/mirrors'],
+      ],
+    );
   });
 
   it('refuses a whole document of the wrong shape (E_INPUT), saying what it is', () => {
@@ -95,7 +119,11 @@ describe('parseInput', () => {
       [{ 'content-hash': 'x', packages: [], 'packages-dev': 'x' }, /"packages-dev" is not a list/],
     ];
     for (const [json, message] of cases) {
-      assert.throws(() => parseInput(json, 'x.json'), (error: unknown) => error instanceof PrefetchError && error.code === 'E_INPUT' && message.test(error.message), JSON.stringify(json));
+      assert.throws(
+        () => parseInput(json, 'x.json'),
+        (error: unknown) => error instanceof PrefetchError && error.code === 'E_INPUT' && message.test(error.message),
+        JSON.stringify(json),
+      );
     }
   });
 
@@ -115,30 +143,39 @@ describe('parseInput', () => {
 describe('parseJson', () => {
   it('names the file, line and column of a syntax error', () => {
     const text = '{\n  "packages": [\n    {"name": "a/b",}\n  ]\n}';
-    assert.throws(() => parseJson(text, 'composer.lock'), (error: unknown) => {
-      assert.ok(error instanceof JsonInputError);
-      assert.equal(error.code, 'E_JSON');
-      assert.equal(error.file, 'composer.lock');
-      assert.equal(error.line, 3);
-      assert.ok(error.column !== undefined && error.column > 10);
-      assert.match(error.message, /^composer\.lock:3:\d+: invalid JSON/);
-      return true;
-    });
+    assert.throws(
+      () => parseJson(text, 'composer.lock'),
+      (error: unknown) => {
+        assert.ok(error instanceof JsonInputError);
+        assert.equal(error.code, 'E_JSON');
+        assert.equal(error.file, 'composer.lock');
+        assert.equal(error.line, 3);
+        assert.ok(error.column !== undefined && error.column > 10);
+        assert.match(error.message, /^composer\.lock:3:\d+: invalid JSON/);
+        return true;
+      },
+    );
   });
 
   it('never quotes the text (a dist URL may carry a credential), and keeps the lock hint', () => {
     const text = '{"packages": [{"name": "a/b", "dist": {"url": "https://u:SECRET@h/x.zip" SECRET2}}]}';
-    assert.throws(() => parseJson(text, 'composer.lock'), (error: unknown) => {
-      assert.ok(error instanceof JsonInputError);
-      assert.equal(error.message, "composer.lock:1:74: invalid JSON: expected ',' or '}' after property value");
-      assert.match(error.hint ?? '', /composer update --lock/);
-      assert.equal(error.cause, undefined);
-      return true;
-    });
+    assert.throws(
+      () => parseJson(text, 'composer.lock'),
+      (error: unknown) => {
+        assert.ok(error instanceof JsonInputError);
+        assert.equal(error.message, "composer.lock:1:74: invalid JSON: expected ',' or '}' after property value");
+        assert.match(error.hint ?? '', /composer update --lock/);
+        assert.equal(error.cause, undefined);
+        return true;
+      },
+    );
   });
 
   it('points at the end of a truncated file', () => {
-    assert.throws(() => parseJson('{"packages": [', 'x.lock'), (error: unknown) => error instanceof JsonInputError && error.line === 1 && error.column === 15);
+    assert.throws(
+      () => parseJson('{"packages": [', 'x.lock'),
+      (error: unknown) => error instanceof JsonInputError && error.line === 1 && error.column === 15,
+    );
   });
 });
 
@@ -157,7 +194,10 @@ describe('readInputs', () => {
         await writeFile(path.join(dir, 'apps', app, 'composer.lock'), JSON.stringify({ packages: [], 'packages-dev': [], 'content-hash': app }));
       }
       const read = await readInputs(['apps/*/composer.lock', '-'], { cwd: dir, composerEnv: undefined, readStdin: async () => '[]' });
-      assert.deepEqual(read.map((r) => r.origin), ['apps/a/composer.lock', 'apps/b/composer.lock', '<stdin>']);
+      assert.deepEqual(
+        read.map((r) => r.origin),
+        ['apps/a/composer.lock', 'apps/b/composer.lock', '<stdin>'],
+      );
 
       // No composer.json either: Composer could not create the lock, so the hint is about the folder.
       await assert.rejects(readInputs([], { cwd: dir, composerEnv: undefined, readStdin: async () => '' }), (error: unknown) => {

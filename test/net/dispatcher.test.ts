@@ -29,7 +29,10 @@ describe('proxy variables as Composer ≥ 2.7.3 reads them (ProxyManager)', () =
     assert.equal(s.https?.authorization, `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
   });
   it('rejects other schemes without echoing credentials', () => {
-    assert.throws(() => resolveProxySettings({ https_proxy: 'socks5://u:SECRET@p:1' }), (e: Error) => /http or https/.test(e.message) && !e.message.includes('SECRET'));
+    assert.throws(
+      () => resolveProxySettings({ https_proxy: 'socks5://u:SECRET@p:1' }),
+      (e: Error) => /http or https/.test(e.message) && !e.message.includes('SECRET'),
+    );
   });
   it('no_proxy: *, exact, subdomain, leading dot, port, CIDR', () => {
     const rules = parseNoProxy('.internal.example, repo.example:8443 10.0.0.0/8,[::1]');

@@ -54,10 +54,13 @@ describe('redactUrl: text-level, never depends on a URL parser', () => {
   });
 
   it('a --mirror template that is not a URL is named redacted in its usage error', () => {
-    assert.throws(() => validateMirrorTemplate('https://u:abc/SECRET@mirror.example/%package%'), (error: Error) => {
-      assert.doesNotMatch(error.message, /SECRET/);
-      assert.match(error.message, /mirror\.example/);
-      return true;
-    });
+    assert.throws(
+      () => validateMirrorTemplate('https://u:abc/SECRET@mirror.example/%package%'),
+      (error: Error) => {
+        assert.doesNotMatch(error.message, /SECRET/);
+        assert.match(error.message, /mirror\.example/);
+        return true;
+      },
+    );
   });
 });

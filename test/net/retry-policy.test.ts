@@ -12,16 +12,38 @@ describe('retry policy', () => {
     for (const s of [400, 401, 403, 404, 410]) assert.equal(isRetryableStatus(s), false, String(s));
     assert.equal(isRetryableStatus(400, 'codeload.github.com'), true, "codeload's sticky 400");
     assert.equal(isRetryableStatus(400, 'api.github.com'), false);
-    for (const s of [401, 403, 404, 410]) assert.deepEqual(decideRetry(http(s), { attempts: 1, integrityFailures: 0 }, policy, () => 0.5), { action: 'next-url' });
+    for (const s of [401, 403, 404, 410])
+      assert.deepEqual(
+        decideRetry(http(s), { attempts: 1, integrityFailures: 0 }, policy, () => 0.5),
+        { action: 'next-url' },
+      );
   });
 
   it('backs off exponentially with full jitter, capped', () => {
-    assert.equal(backoffDelay(1, policy, () => 1), 100);
-    assert.equal(backoffDelay(2, policy, () => 1), 200);
-    assert.equal(backoffDelay(3, policy, () => 1), 400);
-    assert.equal(backoffDelay(10, policy, () => 1), 1000);
-    assert.equal(backoffDelay(3, policy, () => 0), 0);
-    assert.equal(backoffDelay(3, policy, () => 0.5), 200);
+    assert.equal(
+      backoffDelay(1, policy, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffDelay(2, policy, () => 1),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, policy, () => 1),
+      400,
+    );
+    assert.equal(
+      backoffDelay(10, policy, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(3, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(3, policy, () => 0.5),
+      200,
+    );
   });
 
   it('stops after the retry budget and moves on to the next URL', () => {
@@ -37,8 +59,14 @@ describe('retry policy', () => {
   });
 
   it('honours Retry-After, but not beyond the cap', () => {
-    assert.deepEqual(decideRetry(http(429, 2000), { attempts: 1, integrityFailures: 0 }, policy, () => 0), { action: 'retry', delayMs: 2000 });
-    assert.deepEqual(decideRetry(http(503, 60_000), { attempts: 1, integrityFailures: 0 }, policy, () => 0), { action: 'next-url' });
+    assert.deepEqual(
+      decideRetry(http(429, 2000), { attempts: 1, integrityFailures: 0 }, policy, () => 0),
+      { action: 'retry', delayMs: 2000 },
+    );
+    assert.deepEqual(
+      decideRetry(http(503, 60_000), { attempts: 1, integrityFailures: 0 }, policy, () => 0),
+      { action: 'next-url' },
+    );
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -6,7 +6,10 @@ import { checkLowSpeed, checkPartialResponse, exceedsMaxSize, validatorOf, type 
 describe('validatorOf: what If-Range may carry', () => {
   it('takes a strong ETag, else Last-Modified, never a weak ETag', () => {
     assert.deepEqual(validatorOf({ etag: '"a"', 'last-modified': 'x' }), { kind: 'etag', value: '"a"' });
-    assert.deepEqual(validatorOf({ etag: 'W/"a"', 'last-modified': 'Tue, 02 Jan 2024 03:04:06 GMT' }), { kind: 'last-modified', value: 'Tue, 02 Jan 2024 03:04:06 GMT' });
+    assert.deepEqual(validatorOf({ etag: 'W/"a"', 'last-modified': 'Tue, 02 Jan 2024 03:04:06 GMT' }), {
+      kind: 'last-modified',
+      value: 'Tue, 02 Jan 2024 03:04:06 GMT',
+    });
     assert.equal(validatorOf({ etag: 'W/"a"' }), undefined);
     assert.equal(validatorOf({}), undefined);
   });
@@ -15,7 +18,12 @@ describe('validatorOf: what If-Range may carry', () => {
 describe('checkPartialResponse: is this 206 the rest of our entity?', () => {
   const etag = { validator: { kind: 'etag', value: '"v1"' }, start: 100, total: 1000 } as const;
   const range = (a: number, b: number, total: number | '*' = 1000): string => `bytes ${a}-${b}/${total}`;
-  const cases: [string, typeof etag | { validator: { kind: 'last-modified'; value: string }; start: number; total: number | undefined }, Record<string, string>, string | true][] = [
+  const cases: [
+    string,
+    typeof etag | { validator: { kind: 'last-modified'; value: string }; start: number; total: number | undefined },
+    Record<string, string>,
+    string | true,
+  ][] = [
     ['same ETag, offset and length', etag, { etag: '"v1"', 'content-range': range(100, 999) }, true],
     ['another ETag', etag, { etag: '"v2"', 'content-range': range(100, 999) }, 'validator-changed'],
     ['the weak form of our ETag', etag, { etag: 'W/"v1"', 'content-range': range(100, 999) }, 'validator-changed'],
@@ -25,8 +33,18 @@ describe('checkPartialResponse: is this 206 the rest of our entity?', () => {
     ['another total length', etag, { etag: '"v1"', 'content-range': range(100, 1999, 2000) }, 'length'],
     ['an unknown total is accepted', etag, { etag: '"v1"', 'content-range': range(100, 999, '*') }, true],
     ['no Content-Range', etag, { etag: '"v1"' }, 'unexpected'],
-    ['same Last-Modified, other spelling of the instant', { validator: { kind: 'last-modified', value: 'Tue, 02 Jan 2024 03:04:06 GMT' }, start: 0, total: undefined }, { 'last-modified': 'Tuesday, 02-Jan-24 03:04:06 GMT', 'content-range': range(0, 9, 10) }, true],
-    ['another Last-Modified', { validator: { kind: 'last-modified', value: 'Tue, 02 Jan 2024 03:04:06 GMT' }, start: 0, total: undefined }, { 'last-modified': 'Wed, 03 Jan 2024 03:04:06 GMT', etag: '"x"', 'content-range': range(0, 9, 10) }, 'validator-changed'],
+    [
+      'same Last-Modified, other spelling of the instant',
+      { validator: { kind: 'last-modified', value: 'Tue, 02 Jan 2024 03:04:06 GMT' }, start: 0, total: undefined },
+      { 'last-modified': 'Tuesday, 02-Jan-24 03:04:06 GMT', 'content-range': range(0, 9, 10) },
+      true,
+    ],
+    [
+      'another Last-Modified',
+      { validator: { kind: 'last-modified', value: 'Tue, 02 Jan 2024 03:04:06 GMT' }, start: 0, total: undefined },
+      { 'last-modified': 'Wed, 03 Jan 2024 03:04:06 GMT', etag: '"x"', 'content-range': range(0, 9, 10) },
+      'validator-changed',
+    ],
   ];
   for (const [label, expect, headers, want] of cases) {
     it(label, () => {

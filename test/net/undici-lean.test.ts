@@ -9,7 +9,7 @@ import { repoRoot } from '../helpers/run.js';
 const require = createRequire(import.meta.url);
 
 describe('undici-lean', () => {
-  it('loads the dispatchers without undici\'s index (the start-up it saves)', () => {
+  it("loads the dispatchers without undici's index (the start-up it saves)", () => {
     const index = require.resolve('undici');
     assert.equal(require.cache[index], undefined, 'undici/index.js was loaded: the lean layout no longer matches');
   });

@@ -79,7 +79,10 @@ describe('updateDistReference (Url::updateDistReference)', () => {
     ['https://api.github.com/repos/o/r/zipball/abc', `https://api.github.com/repos/o/r/zipball/${ref}`],
     ['https://api.github.com/repos/o/r/releases', 'https://api.github.com/repos/o/r/releases'],
     ['https://bitbucket.org/o/r/get/v1.tar.bz2', `https://bitbucket.org/o/r/get/${ref}.tar.bz2`],
-    ['https://gitlab.com/api/v3/projects/o%2Fr/repository/archive.tar.gz?sha=v1', `https://gitlab.com/api/v4/projects/o%2Fr/repository/archive.tar.gz?sha=${ref}`],
+    [
+      'https://gitlab.com/api/v3/projects/o%2Fr/repository/archive.tar.gz?sha=v1',
+      `https://gitlab.com/api/v4/projects/o%2Fr/repository/archive.tar.gz?sha=${ref}`,
+    ],
     ['https://ghe.example.com/api/v3/repos/o/r/zipball/v1', `https://ghe.example.com/api/v3/repos/o/r/zipball/${ref}`],
     ['https://git.example.org/api/v4/projects/7/repository/archive.zip?sha=v1', `https://git.example.org/api/v4/projects/7/repository/archive.zip?sha=${ref}`],
     ['https://other.example.com/o/r/zipball/v1', 'https://other.example.com/o/r/zipball/v1'],

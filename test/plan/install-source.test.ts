@@ -42,6 +42,9 @@ describe('installsFromSource (DownloadManager::getAvailableSources)', () => {
     assert.equal(plan.tasks.length, 2, 'still prefetched: `composer install --prefer-dist` uses them');
     assert.equal(plan.warnings.length, 1);
     assert.match(plan.warnings[0]!, /^1 package will be cloned from source .*acme\/p0\. Run `composer install --prefer-dist`/);
-    assert.deepEqual(planDownloads([{ origin: 'composer.lock', kind: 'composer.lock', packages, problems: [] }], { ...base, preferredInstall: 'dist' }).warnings, []);
+    assert.deepEqual(
+      planDownloads([{ origin: 'composer.lock', kind: 'composer.lock', packages, problems: [] }], { ...base, preferredInstall: 'dist' }).warnings,
+      [],
+    );
   });
 });

@@ -26,10 +26,16 @@ const pkg = (over: Partial<LockedPackage> = {}): LockedPackage => ({
 const T = 'https://mirror.example/dists/%package%/%reference%.%type%';
 
 describe('--mirror planning', () => {
-  it('mirror URLs come first; the cache key stays the lock URL\'s', () => {
+  it("mirror URLs come first; the cache key stays the lock URL's", () => {
     const input = { origin: 'composer.lock', kind: 'composer.lock' as const, packages: [pkg()], problems: [] };
     const base = planDownloads([input], { cacheFilesDir: '/c', noDev: false, githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
-    const mirrored = planDownloads([input], { cacheFilesDir: '/c', noDev: false, githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'], mirrors: { templates: [T], includePrivate: false } });
+    const mirrored = planDownloads([input], {
+      cacheFilesDir: '/c',
+      noDev: false,
+      githubDomains: ['github.com'],
+      gitlabDomains: ['gitlab.com'],
+      mirrors: { templates: [T], includePrivate: false },
+    });
     const [a, b] = [base.tasks[0]!, mirrored.tasks[0]!];
     assert.equal(b.cacheKey, a.cacheKey);
     assert.deepEqual(b.urls, a.urls);
@@ -74,7 +80,18 @@ describe('package identity of a mirror archive', () => {
   });
   it('no root composer.json passes; a nested one is not the root; broken JSON fails', async () => {
     assert.equal((await check('c.zip', makeZip([{ name: 'README', content: 'x' }]))).ok, true);
-    assert.equal((await check('d.zip', makeZip([{ name: 'a/b/composer.json', content: '{"name":"evil/x"}' }, { name: 'a/README', content: '' }]))).ok, true);
+    assert.equal(
+      (
+        await check(
+          'd.zip',
+          makeZip([
+            { name: 'a/b/composer.json', content: '{"name":"evil/x"}' },
+            { name: 'a/README', content: '' },
+          ]),
+        )
+      ).ok,
+      true,
+    );
     assert.equal((await check('e.zip', makeZip([{ name: 'composer.json', content: '{nope' }]))).ok, false);
     assert.equal((await check('f.tgz', makeTarGz([{ name: 'top/' }, { name: 'top/composer.json', content: '{"name":"acme/lib"}' }]))).ok, true);
   });

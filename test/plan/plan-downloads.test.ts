@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { LockedPackage, ParsedInput } from '../../src/lockfile/types.js';
-import { DEFAULT_GITHUB_DOMAINS, DEFAULT_GITLAB_DOMAINS, defaultDistDomains, mergePlans, planDownloads, type PlanOptions } from '../../src/plan/plan-downloads.js';
+import {
+  DEFAULT_GITHUB_DOMAINS,
+  DEFAULT_GITLAB_DOMAINS,
+  defaultDistDomains,
+  mergePlans,
+  planDownloads,
+  type PlanOptions,
+} from '../../src/plan/plan-downloads.js';
 import { resolveCacheDirs } from '../../src/config/cache-dir.js';
 import { FIXTURE_FILES, HANDMADE_LOCK, loadFixture, toLockedPackage } from '../helpers/lock-fixtures.js';
 
@@ -39,14 +46,23 @@ describe('composer-cache.md §9 worked examples', () => {
       keyOf({
         name: 'monolog/monolog',
         version: '3.3.1',
-        dist: { type: 'zip', url: 'https://api.github.com/repos/Seldaek/monolog/zipball/1cb1cde8e8dd0f70cc0fe51354a59acad9302084', reference: '1cb1cde8e8dd0f70cc0fe51354a59acad9302084', shasum: '' },
+        dist: {
+          type: 'zip',
+          url: 'https://api.github.com/repos/Seldaek/monolog/zipball/1cb1cde8e8dd0f70cc0fe51354a59acad9302084',
+          reference: '1cb1cde8e8dd0f70cc0fe51354a59acad9302084',
+          shasum: '',
+        },
       }),
       'monolog/monolog/1ea03bfb7b8a89de2fcecb0cc0b1204ac14411e0.zip',
     );
   });
   it('B. URL reference ≠ dist.reference, mixed-case name', () => {
     assert.equal(
-      keyOf({ name: 'Acme/Mixed-Case', version: '1.0.0', dist: { type: 'zip', url: `https://api.github.com/repos/acme/mixed/zipball/${a40('a')}`, reference: a40('b') } }),
+      keyOf({
+        name: 'Acme/Mixed-Case',
+        version: '1.0.0',
+        dist: { type: 'zip', url: `https://api.github.com/repos/acme/mixed/zipball/${a40('a')}`, reference: a40('b') },
+      }),
       'acme/mixed-case/4b8109f0baf0e99d2c84284170a48e30d95bb18c.zip',
     );
   });
@@ -58,7 +74,11 @@ describe('composer-cache.md §9 worked examples', () => {
   });
   it('D. GitLab', () => {
     assert.equal(
-      keyOf({ name: 'acme/gl', version: '2.1.0', dist: { type: 'zip', url: 'https://gitlab.com/api/v4/projects/acme%2Fgl/repository/archive.zip?sha=v2.1.0', reference: a40('d') } }),
+      keyOf({
+        name: 'acme/gl',
+        version: '2.1.0',
+        dist: { type: 'zip', url: 'https://gitlab.com/api/v4/projects/acme%2Fgl/repository/archive.zip?sha=v2.1.0', reference: a40('d') },
+      }),
       'acme/gl/b11e76e0b81e7f05e8088262f9f13ea3d33913e5.zip',
     );
   });
@@ -69,7 +89,11 @@ describe('composer-cache.md §9 worked examples', () => {
     );
   });
   it('F. GitHub Enterprise host in github-domains (and not without it)', () => {
-    const raw = { name: 'acme/ghe', version: '1.0.0', dist: { type: 'zip', url: 'https://ghe.example.com/api/v3/repos/acme/ghe/zipball/v1.0.0', reference: a40('f') } };
+    const raw = {
+      name: 'acme/ghe',
+      version: '1.0.0',
+      dist: { type: 'zip', url: 'https://ghe.example.com/api/v3/repos/acme/ghe/zipball/v1.0.0', reference: a40('f') },
+    };
     assert.equal(keyOf(raw), 'acme/ghe/c023bb6516f41fc6587a7e336c790980b0aa77fb.zip');
     assert.notEqual(keyOf(raw, { ...OPTIONS, ...defaultDistDomains() }), 'acme/ghe/c023bb6516f41fc6587a7e336c790980b0aa77fb.zip');
   });
@@ -106,7 +130,15 @@ describe('composer-cache.md §9 worked examples', () => {
   });
   it('H. placeholder dist URL with a non-hex reference', () => {
     const plan = planDownloads(
-      [input([lockPkg({ name: 'acme/dev', version: 'dev-main', dist: { type: 'zip', url: 'https://repo.example.com/%package%/%version%/%reference%.%type%', reference: 'feature/x' } })])],
+      [
+        input([
+          lockPkg({
+            name: 'acme/dev',
+            version: 'dev-main',
+            dist: { type: 'zip', url: 'https://repo.example.com/%package%/%version%/%reference%.%type%', reference: 'feature/x' },
+          }),
+        ]),
+      ],
       OPTIONS,
     );
     assert.deepEqual(plan.tasks[0]?.urls, ['https://repo.example.com/acme/dev/dev-main/0cdd7fc771196f70861ba85532b36085.zip']);
@@ -115,7 +147,19 @@ describe('composer-cache.md §9 worked examples', () => {
   it('I. full path with default Linux settings', () => {
     const dirs = resolveCacheDirs({ env: { HOME: '/home/u' }, platform: 'linux', homedir: '/home/u', cwd: '/proj', isDir: (p) => p === '/etc/xdg' }, {});
     const plan = planDownloads(
-      [input([lockPkg({ name: 'monolog/monolog', version: '3.3.1', dist: { type: 'zip', url: 'https://api.github.com/repos/Seldaek/monolog/zipball/1cb1cde8e8dd0f70cc0fe51354a59acad9302084', reference: '1cb1cde8e8dd0f70cc0fe51354a59acad9302084' } })])],
+      [
+        input([
+          lockPkg({
+            name: 'monolog/monolog',
+            version: '3.3.1',
+            dist: {
+              type: 'zip',
+              url: 'https://api.github.com/repos/Seldaek/monolog/zipball/1cb1cde8e8dd0f70cc0fe51354a59acad9302084',
+              reference: '1cb1cde8e8dd0f70cc0fe51354a59acad9302084',
+            },
+          }),
+        ]),
+      ],
       { ...OPTIONS, cacheFilesDir: dirs.cacheFilesDir },
     );
     assert.equal(plan.tasks[0]?.cachePath, '/home/u/.cache/composer/files/monolog/monolog/1ea03bfb7b8a89de2fcecb0cc0b1204ac14411e0.zip');
@@ -231,8 +275,14 @@ describe('invalid entries and warnings', () => {
       ],
       OPTIONS,
     );
-    assert.deepEqual(plan.tasks.map((t) => t.packageName), ['acme/good']);
-    assert.deepEqual(plan.invalid.map((i) => i.packageName), ['../../etc/passwd', 'acme/no-url', 'acme/no-type', 'acme/bad-version']);
+    assert.deepEqual(
+      plan.tasks.map((t) => t.packageName),
+      ['acme/good'],
+    );
+    assert.deepEqual(
+      plan.invalid.map((i) => i.packageName),
+      ['../../etc/passwd', 'acme/no-url', 'acme/no-type', 'acme/bad-version'],
+    );
   });
   it('a shasum that is not 40 lowercase hex digits is invalid with a clear message', () => {
     for (const shasum of ['8AE812BB54223EF859CD3DE37F1C6B1DB20E0E6F', 'abc', 'sha256:xyz']) {
@@ -244,7 +294,10 @@ describe('invalid entries and warnings', () => {
     assert.equal(ok.tasks[0]?.expectedSha1, '8ae812bb54223ef859cd3de37f1c6b1db20e0e6f');
   });
   it('input problems are carried into plan.invalid', () => {
-    const plan = planDownloads([{ origin: 'x.lock', kind: 'composer.lock', packages: [], problems: [{ origin: 'x.lock', index: 3, packageName: undefined, message: 'no name' }] }], OPTIONS);
+    const plan = planDownloads(
+      [{ origin: 'x.lock', kind: 'composer.lock', packages: [], problems: [{ origin: 'x.lock', index: 3, packageName: undefined, message: 'no name' }] }],
+      OPTIONS,
+    );
     assert.deepEqual(plan.invalid, [{ packageName: undefined, origin: 'x.lock', message: 'no name' }]);
   });
   it('warns about plugin-modifies-downloads plugins (unless excluded by --no-dev)', () => {
@@ -265,7 +318,10 @@ describe('mergePlans (several projects)', () => {
   it('de-duplicates archives across projects and keeps every skip, invalid entry and warning', () => {
     const a = planDownloads([loadFixture('symfony-demo.composer.lock')], OPTIONS);
     const other = loadFixture('symfony-demo.composer.lock');
-    const b = planDownloads([{ ...other, origin: 'other/composer.lock', packages: other.packages.map((p) => ({ ...p, origin: 'other/composer.lock' })) }], OPTIONS);
+    const b = planDownloads(
+      [{ ...other, origin: 'other/composer.lock', packages: other.packages.map((p) => ({ ...p, origin: 'other/composer.lock' })) }],
+      OPTIONS,
+    );
     const merged = mergePlans([a, b]);
     assert.equal(merged.tasks.length, a.tasks.length);
     assert.ok(merged.tasks.every((t) => t.origins.length === 2));
@@ -279,13 +335,27 @@ describe('mergePlans (several projects)', () => {
 describe('local dists (artifact repositories, file:// URLs)', () => {
   it('are skipped as local-file, never invalid: Composer reads them from disk', () => {
     const urls = ['artifacts/acme-art-1.0.0.zip', './artifacts/b.zip', '/srv/artifacts/c.zip', 'file:///srv/artifacts/d.zip', 'C:\\artifacts\\e.zip'];
-    const plan = planDownloads([input(urls.map((url, i) => lockPkg({ name: `acme/art${i}`, version: '1.0.0', dist: { type: 'zip', url, reference: null } })))], OPTIONS);
+    const plan = planDownloads(
+      [input(urls.map((url, i) => lockPkg({ name: `acme/art${i}`, version: '1.0.0', dist: { type: 'zip', url, reference: null } })))],
+      OPTIONS,
+    );
     assert.deepEqual(plan.invalid, []);
     assert.deepEqual(plan.tasks, []);
-    assert.deepEqual(plan.skipped.map((s) => `${s.packageName}:${s.reason}`), urls.map((_, i) => `acme/art${i}:local-file`));
+    assert.deepEqual(
+      plan.skipped.map((s) => `${s.packageName}:${s.reason}`),
+      urls.map((_, i) => `acme/art${i}:local-file`),
+    );
   });
   it('an http(s) URL is still planned, and a malformed one still invalid', () => {
-    const plan = planDownloads([input([lockPkg({ name: 'acme/web', version: '1.0.0', dist: { type: 'zip', url: 'https://repo.example.com/w.zip' } }), lockPkg({ name: 'acme/bad', version: '1.0.0', dist: { type: 'zip', url: 'https://exa mple.com/x.zip' } })])], OPTIONS);
+    const plan = planDownloads(
+      [
+        input([
+          lockPkg({ name: 'acme/web', version: '1.0.0', dist: { type: 'zip', url: 'https://repo.example.com/w.zip' } }),
+          lockPkg({ name: 'acme/bad', version: '1.0.0', dist: { type: 'zip', url: 'https://exa mple.com/x.zip' } }),
+        ]),
+      ],
+      OPTIONS,
+    );
     assert.equal(plan.tasks.length, 1);
     assert.equal(plan.invalid.length, 1);
   });

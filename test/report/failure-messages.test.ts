@@ -12,17 +12,52 @@ import { createProgressState } from '../../src/report/progress-state.js';
 import type { FailedPackage, Summary } from '../../src/types.js';
 
 function task(name: string, url = `http://127.0.0.1:19099/${name}.zip`): DownloadTask {
-  return { packageName: name, version: '1.0.0', distType: 'zip', urls: [url], cacheKey: `${name}/k.zip`, cachePath: `/c/files/${name}/k.zip`, expectedSha1: undefined, dev: false, origins: ['composer.lock'] };
+  return {
+    packageName: name,
+    version: '1.0.0',
+    distType: 'zip',
+    urls: [url],
+    cacheKey: `${name}/k.zip`,
+    cachePath: `/c/files/${name}/k.zip`,
+    expectedSha1: undefined,
+    dev: false,
+    origins: ['composer.lock'],
+  };
 }
 const plan = (tasks: DownloadTask[]): Plan => ({ cacheFilesDir: '/c/files', tasks, skipped: [], invalid: [], warnings: [] });
 const refused = (t: DownloadTask): PrefetchError =>
-  new PrefetchError('E_NETWORK', `${t.packageName}: connection refused while downloading ${t.urls[0]}`, { url: t.urls[0], cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+  new PrefetchError('E_NETWORK', `${t.packageName}: connection refused while downloading ${t.urls[0]}`, {
+    url: t.urls[0],
+    cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+  });
 
 function summary(failures: FailedPackage[], extra: Partial<Summary> = {}): Summary {
-  return { backend: 'native', cacheFilesDir: '/c/files', planned: failures.length, downloaded: 0, cached: 0, skipped: 0, invalid: 0, failed: failures.length, unfinished: 0, bytes: 0, durationMs: 3500, failures, interrupted: false, ...extra };
+  return {
+    backend: 'native',
+    cacheFilesDir: '/c/files',
+    planned: failures.length,
+    downloaded: 0,
+    cached: 0,
+    skipped: 0,
+    invalid: 0,
+    failed: failures.length,
+    unfinished: 0,
+    bytes: 0,
+    durationMs: 3500,
+    failures,
+    interrupted: false,
+    ...extra,
+  };
 }
 const failed = (t: DownloadTask, error: PrefetchError): FailedPackage => ({
-  packageName: t.packageName, version: t.version, url: error.url, code: error.code, message: error.message, hint: error.hint, cause: 'connect', reason: failureReason(error),
+  packageName: t.packageName,
+  version: t.version,
+  url: error.url,
+  code: error.code,
+  message: error.message,
+  hint: error.hint,
+  cause: 'connect',
+  reason: failureReason(error),
 });
 
 describe('a server that is down: few lines, one grouped failure', () => {
@@ -59,7 +94,10 @@ describe('a server that is down: few lines, one grouped failure', () => {
     const lines = text.split('\n');
     assert.equal(lines.length, 4, text);
     assert.equal(lines[2], '  ✗ 153 packages failed: connection refused at 127.0.0.1:19099 — is the host reachable? a proxy needed (HTTP_PROXY)?');
-    const names = tasks.slice(0, 50).map((t) => t.packageName).join(', ');
+    const names = tasks
+      .slice(0, 50)
+      .map((t) => t.packageName)
+      .join(', ');
     assert.equal(lines[3], `    ${names} and 103 more (-v prints each failure as it happens, --json lists every one)`);
   });
 
@@ -82,7 +120,16 @@ describe('a server that is down: few lines, one grouped failure', () => {
   it('a group in generic words shows its first failure in full, and the advice', () => {
     const cacheFailure = (t: DownloadTask): FailedPackage => {
       const error = new PrefetchError('E_CACHE', `refusing to write through /c/files/${t.packageName}: it leads to /elsewhere`, { hint: 'remove the link' });
-      return { packageName: t.packageName, version: t.version, url: undefined, code: error.code, message: error.message, hint: error.hint, cause: 'other', reason: failureReason(error) };
+      return {
+        packageName: t.packageName,
+        version: t.version,
+        url: undefined,
+        code: error.code,
+        message: error.message,
+        hint: error.hint,
+        cause: 'other',
+        reason: failureReason(error),
+      };
     };
     const lines = formatSummary(summary(tasks.slice(0, 3).map(cacheFailure))).split('\n');
     assert.deepEqual(lines.slice(2), [
@@ -154,19 +201,31 @@ describe('messages that say what is wrong', () => {
   });
 
   it('an unparsable dist.url is an invalid entry that names it, redacted', () => {
-    const parsed = parseInput({ packages: [{ name: 'acme/a', version: '1.0.0', dist: { type: 'zip', url: 'http://u:abc/SECRET@host/x.zip', reference: 'r' } }] }, 'composer.lock');
+    const parsed = parseInput(
+      { packages: [{ name: 'acme/a', version: '1.0.0', dist: { type: 'zip', url: 'http://u:abc/SECRET@host/x.zip', reference: 'r' } }] },
+      'composer.lock',
+    );
     const result = planDownloads([parsed], { cacheFilesDir: '/c/files', noDev: false, githubDomains: [], gitlabDomains: [] });
     assert.equal(result.tasks.length, 0);
     assert.equal(result.invalid[0]?.message, 'dist.url http://***@host/x.zip is not a valid URL');
   });
 
   it('a numeric version is read as Composer casts it; a missing or structured one says so', () => {
-    const entry = (version: unknown): Record<string, unknown> => ({ name: 'acme/a', ...(version === undefined ? {} : { version }), dist: { type: 'zip', url: 'https://h/a.zip', reference: 'r' } });
+    const entry = (version: unknown): Record<string, unknown> => ({
+      name: 'acme/a',
+      ...(version === undefined ? {} : { version }),
+      dist: { type: 'zip', url: 'https://h/a.zip', reference: 'r' },
+    });
     const numeric = parseInput({ packages: [entry(1.5)] }, 'composer.lock');
     assert.equal(numeric.packages[0]?.version, '1.5');
     const structured = parseInput({ packages: [entry(['1.5'])] }, 'composer.lock');
     assert.equal(structured.problems[0]?.message, '"version" is an array where a string such as "1.5.0" belongs');
-    const missing = planDownloads([parseInput({ packages: [entry(undefined)] }, 'composer.lock')], { cacheFilesDir: '/c/files', noDev: false, githubDomains: [], gitlabDomains: [] });
+    const missing = planDownloads([parseInput({ packages: [entry(undefined)] }, 'composer.lock')], {
+      cacheFilesDir: '/c/files',
+      noDev: false,
+      githubDomains: [],
+      gitlabDomains: [],
+    });
     assert.match(missing.invalid[0]?.message ?? '', /has no "version"/);
   });
 

@@ -63,11 +63,25 @@ describe('fitting lines to a terminal', () => {
   });
 
   it('the bar lines fit the width: the bar gives up columns, a long name is cut', () => {
-    const s: ProgressSnapshot = { total: 1200, finished: 1100, failed: 37, cached: 0, retries: 0, bytes: 123_456_789, bytesPerSecond: 12_345_678, etaMs: 3_700_000, inFlight: [] } as unknown as ProgressSnapshot;
+    const s: ProgressSnapshot = {
+      total: 1200,
+      finished: 1100,
+      failed: 37,
+      cached: 0,
+      retries: 0,
+      bytes: 123_456_789,
+      bytesPerSecond: 12_345_678,
+      etaMs: 3_700_000,
+      inFlight: [],
+    } as unknown as ProgressSnapshot;
     const overall = formatOverall(s, createPaint(true), 79);
     assert.ok(displayWidth(overall) <= 79, overall);
     assert.match(overall, /ETA 1 h 1 min/);
-    const transfer = formatTransfer({ packageName: `acme/${'long-name-'.repeat(10)}`, version: '1.0.0', bytes: 1000, total: 2000 } as never, createPaint(true), 60);
+    const transfer = formatTransfer(
+      { packageName: `acme/${'long-name-'.repeat(10)}`, version: '1.0.0', bytes: 1000, total: 2000 } as never,
+      createPaint(true),
+      60,
+    );
     assert.ok(displayWidth(transfer) <= 60, transfer);
     assert.match(transfer, /…\s+1000 B \/ 2\.0 KiB 50%/);
   });

@@ -117,7 +117,10 @@ describe('git mirrors in the progress reporters', () => {
     ndjson.handle({ type: 'mirrors', tasks });
     const event = JSON.parse(lines[0]!) as { packages: { url: string; cacheKey: string }[] };
     assert.deepEqual(checkEvent(event), []);
-    assert.deepEqual(event.packages.map((p) => p.url), ['https://git.example/one.git', 'ssh://***@git.example:2222/two.git']);
+    assert.deepEqual(
+      event.packages.map((p) => p.url),
+      ['https://git.example/one.git', 'ssh://***@git.example:2222/two.git'],
+    );
   });
 });
 
@@ -143,7 +146,10 @@ describe('git hosts in the per-origin statistics', () => {
       { type: 'done', task, result: 'downloaded', bytes: 2048, url: task.urls[0] },
     ];
     for (const e of events) stats.handle(e);
-    assert.deepEqual(stats.snapshot().map((o) => [o.origin, o.requests, o.downloaded, o.bytes]), [['ssh://git.example:2222', 1, 1, 2048]]);
+    assert.deepEqual(
+      stats.snapshot().map((o) => [o.origin, o.requests, o.downloaded, o.bytes]),
+      [['ssh://git.example:2222', 1, 1, 2048]],
+    );
   });
 });
 
@@ -162,7 +168,17 @@ describe('git mirrors in the summary and --json', () => {
       { kind: 'failed', task: failed, error, attempts: 2 },
     ],
     gitMissing: false,
-    failures: [{ vcs: 'git', packageName: 'acme/failed', version: 'dev-main', url: 'https://git.example/failed.git', code: error.code, message: error.message, hint: undefined }],
+    failures: [
+      {
+        vcs: 'git',
+        packageName: 'acme/failed',
+        version: 'dev-main',
+        url: 'https://git.example/failed.git',
+        code: error.code,
+        message: error.message,
+        hint: undefined,
+      },
+    ],
   };
   const skipped: Plan['skipped'] = [
     { packageName: 'acme/cloned', version: 'dev-main', reason: 'no-dist', origin: 'composer.lock' },
@@ -171,7 +187,10 @@ describe('git mirrors in the summary and --json', () => {
 
   it('a cloned or updated mirror counts as downloaded, never as skipped; unknown sizes are said', () => {
     const counted = withSources(plan([archive], skipped), summary(), outcome);
-    assert.deepEqual(counted.plan.skipped.map((s) => s.packageName), ['acme/meta']);
+    assert.deepEqual(
+      counted.plan.skipped.map((s) => s.packageName),
+      ['acme/meta'],
+    );
     const s = counted.summary;
     assert.deepEqual([s.planned, s.downloaded, s.cached, s.skipped, s.failed, s.bytes], [1 + 5, 1 + 3, 1, 1, 1, 1000 + 5000]);
     assert.deepEqual(s.git, { planned: 5, downloaded: 3, cached: 1, failed: 1, bytes: 5000, bytesUnknown: 1 });
@@ -220,13 +239,16 @@ describe('git mirrors in the summary and --json', () => {
 
   it('--dry-run --json lists the mirror plan; verify says which mirror misses its commit', () => {
     const dry = gitMirrorEntries({ ...outcome, results: [], failures: [] }, 'plan');
-    assert.deepEqual(dry.map((e) => [e.task.packageName, e.status, e.result]), [
-      ['acme/cloned', 'planned', undefined],
-      ['acme/cloned-too', 'planned', undefined],
-      ['acme/updated', 'planned', undefined],
-      ['acme/cached', 'planned', undefined],
-      ['acme/failed', 'planned', undefined],
-    ]);
+    assert.deepEqual(
+      dry.map((e) => [e.task.packageName, e.status, e.result]),
+      [
+        ['acme/cloned', 'planned', undefined],
+        ['acme/cloned-too', 'planned', undefined],
+        ['acme/updated', 'planned', undefined],
+        ['acme/cached', 'planned', undefined],
+        ['acme/failed', 'planned', undefined],
+      ],
+    );
     const missing = new PrefetchError('E_CACHE', `no mirror at ${updated.dir}`, { packageName: 'acme/updated' });
     const verify = gitMirrorEntries({ ...outcome, results: [{ kind: 'failed', task: updated, error: missing, attempts: 0 }] }, 'check');
     assert.deepEqual(verify.find((e) => e.task.packageName === 'acme/updated')?.status, 'missing');

@@ -19,7 +19,11 @@ const task = (name: string, url: string): DownloadTask => ({
 
 const plan: Plan = {
   cacheFilesDir: '/cache/files',
-  tasks: [task('acme/got', 'https://user:pw@repo.test/got.zip'), task('acme/bad', 'https://repo.test/bad.zip'), task('acme/left', 'https://repo.test/left.zip')],
+  tasks: [
+    task('acme/got', 'https://user:pw@repo.test/got.zip'),
+    task('acme/bad', 'https://repo.test/bad.zip'),
+    task('acme/left', 'https://repo.test/left.zip'),
+  ],
   skipped: [{ packageName: 'acme/meta', version: '1.0.0', reason: 'metapackage', origin: 'composer.lock' }],
   invalid: [],
   warnings: ['a warning about https://repo.test/x.zip?token=s3cr3t'],
@@ -38,13 +42,31 @@ const summary: Summary = {
   bytes: 10,
   durationMs: 5,
   interrupted: false,
-  failures: [{ packageName: 'acme/bad', version: '1.0.0', url: 'https://repo.test/bad.zip?access_token=s3cr3t', code: 'E_HTTP', message: 'HTTP 500 from https://repo.test/bad.zip?access_token=s3cr3t', hint: undefined }],
+  failures: [
+    {
+      packageName: 'acme/bad',
+      version: '1.0.0',
+      url: 'https://repo.test/bad.zip?access_token=s3cr3t',
+      code: 'E_HTTP',
+      message: 'HTTP 500 from https://repo.test/bad.zip?access_token=s3cr3t',
+      hint: undefined,
+    },
+  ],
 };
 
 const outcomes = new Map<string, PackageOutcome>([['acme/got/k.zip', { status: 'downloaded', bytes: 10, source: 'https://mirror.test/got.zip?sig=s3cr3t' }]]);
 
 describe('the --json report', () => {
-  const report = buildJsonReport({ command: 'prefetch', version: '9.9.9', plan, summary, outcomeOf: (key) => outcomes.get(key), origins: [], cacheSize: undefined, warnings: plan.warnings });
+  const report = buildJsonReport({
+    command: 'prefetch',
+    version: '9.9.9',
+    plan,
+    summary,
+    outcomeOf: (key) => outcomes.get(key),
+    origins: [],
+    cacheSize: undefined,
+    warnings: plan.warnings,
+  });
 
   it('has the documented shape, and ok is false when a package failed', () => {
     assert.deepEqual(check(report, reportShape), []);
@@ -52,7 +74,7 @@ describe('the --json report', () => {
     assert.equal(report['summary'] !== null, true);
   });
 
-  it('takes each package\'s status from the run\'s events (outcomeOf) and its error from the summary', () => {
+  it("takes each package's status from the run's events (outcomeOf) and its error from the summary", () => {
     const packages = report['packages'] as { name: string; status: string; bytes: number; error: { code: string } | null; mirrors: string[] }[];
     assert.deepEqual(
       packages.map((p) => [p.name, p.status, p.bytes, p.error?.code ?? null]),
@@ -72,24 +94,70 @@ describe('the --json report', () => {
   });
 
   it('a dry run has no summary and is ok', () => {
-    const dry = buildJsonReport({ command: 'dry-run', version: '9.9.9', plan, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: [] });
+    const dry = buildJsonReport({
+      command: 'dry-run',
+      version: '9.9.9',
+      plan,
+      summary: undefined,
+      outcomeOf: () => undefined,
+      origins: [],
+      cacheSize: undefined,
+      warnings: [],
+    });
     assert.deepEqual([dry['summary'], dry['ok'], dry['cacheSize']], [null, true, null]);
   });
 
-  it('the summary lists failures by package with redacted URLs, and nothing of the run\'s internals', () => {
+  it("the summary lists failures by package with redacted URLs, and nothing of the run's internals", () => {
     const json = jsonSummary({ ...summary, failures: [{ ...summary.failures[0]!, cause: 'http5xx', reason: 'HTTP 500', cacheState: 'missing' }] });
     assert.deepEqual(json['failures'], [
-      { packageName: 'acme/bad', version: '1.0.0', url: 'https://repo.test/bad.zip?access_token=***', code: 'E_HTTP', message: 'HTTP 500 from https://repo.test/bad.zip?access_token=***', hint: null },
+      {
+        packageName: 'acme/bad',
+        version: '1.0.0',
+        url: 'https://repo.test/bad.zip?access_token=***',
+        code: 'E_HTTP',
+        message: 'HTTP 500 from https://repo.test/bad.zip?access_token=***',
+        hint: null,
+      },
     ]);
   });
 });
 
 describe('the --json report and the --dry-run listing are written in pieces', () => {
-  const tricky = (name: string): DownloadTask => ({ ...task(name, 'https://repo.test/a.zip'), cachePath: `/cache/files/${name}/"packages": []\n  "packages": [].zip` });
+  const tricky = (name: string): DownloadTask => ({
+    ...task(name, 'https://repo.test/a.zip'),
+    cachePath: `/cache/files/${name}/"packages": []\n  "packages": [].zip`,
+  });
   const reports: Record<string, Record<string, unknown>> = {
-    'a run with packages': buildJsonReport({ command: 'prefetch', version: '1.2.3', plan, summary, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: [] }),
-    'no packages': buildJsonReport({ command: 'dry-run', version: '1.2.3', plan: { ...plan, tasks: [] }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: ['"packages": []'] }),
-    'values that look like the list': buildJsonReport({ command: 'dry-run', version: '1.2.3', plan: { ...plan, tasks: [tricky('acme/one'), tricky('acme/two')] }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: ['\n  "packages": []'] }),
+    'a run with packages': buildJsonReport({
+      command: 'prefetch',
+      version: '1.2.3',
+      plan,
+      summary,
+      outcomeOf: () => undefined,
+      origins: [],
+      cacheSize: undefined,
+      warnings: [],
+    }),
+    'no packages': buildJsonReport({
+      command: 'dry-run',
+      version: '1.2.3',
+      plan: { ...plan, tasks: [] },
+      summary: undefined,
+      outcomeOf: () => undefined,
+      origins: [],
+      cacheSize: undefined,
+      warnings: ['"packages": []'],
+    }),
+    'values that look like the list': buildJsonReport({
+      command: 'dry-run',
+      version: '1.2.3',
+      plan: { ...plan, tasks: [tricky('acme/one'), tricky('acme/two')] },
+      summary: undefined,
+      outcomeOf: () => undefined,
+      origins: [],
+      cacheSize: undefined,
+      warnings: ['\n  "packages": []'],
+    }),
   };
   for (const [label, report] of Object.entries(reports)) {
     it(`pieces join to exactly JSON.stringify(report, null, 2): ${label}`, () => {
@@ -100,7 +168,16 @@ describe('the --json report and the --dry-run listing are written in pieces', ()
   }
 
   it('a long report is more than one piece, each entry on its own', () => {
-    const many = buildJsonReport({ command: 'dry-run', version: '1', plan: { ...plan, tasks: Array.from({ length: 50 }, (_, i) => task(`acme/p${i}`, 'https://repo.test/p.zip')) }, summary: undefined, outcomeOf: () => undefined, origins: [], cacheSize: undefined, warnings: [] });
+    const many = buildJsonReport({
+      command: 'dry-run',
+      version: '1',
+      plan: { ...plan, tasks: Array.from({ length: 50 }, (_, i) => task(`acme/p${i}`, 'https://repo.test/p.zip')) },
+      summary: undefined,
+      outcomeOf: () => undefined,
+      origins: [],
+      cacheSize: undefined,
+      warnings: [],
+    });
     const pieces = [...reportPieces(many)];
     assert.equal(pieces.length, 52);
     const chunks = [...inChunks(pieces, '', 1024)];

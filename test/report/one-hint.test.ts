@@ -57,7 +57,11 @@ describe('one hint everywhere: terminal, --json, ndjson and the GitHub job summa
     assert.equal(report.packages.find((p) => p.name === 'acme/broken')?.error?.hint, hint);
     assert.match(summary, new RegExp(hint));
     const ndjson = await runProject('http500', `${server.origin}/boom.zip`, ['--json=ndjson']);
-    const failed = ndjson.run.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; error?: { hint: string | null } }).find((e) => e.type === 'failed');
+    const failed = ndjson.run.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; error?: { hint: string | null } })
+      .find((e) => e.type === 'failed');
     assert.equal(failed?.error?.hint, hint);
   });
 

@@ -8,7 +8,17 @@ export type Shape = string | readonly [Shape] | { readonly [key: string]: Shape 
 export function check(value: unknown, shape: Shape, at = '$'): string[] {
   if (typeof shape === 'function') return shape(value) ? [] : [`${at}: rejected by predicate (${JSON.stringify(value)})`];
   if (typeof shape === 'string') {
-    const ok = shape.split('|').some((t) => (t === 'null' ? value === null : t === 'array' ? Array.isArray(value) : t === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === t));
+    const ok = shape
+      .split('|')
+      .some((t) =>
+        t === 'null'
+          ? value === null
+          : t === 'array'
+            ? Array.isArray(value)
+            : t === 'object'
+              ? typeof value === 'object' && value !== null && !Array.isArray(value)
+              : typeof value === t,
+      );
     return ok ? [] : [`${at}: expected ${shape}, got ${JSON.stringify(value)}`];
   }
   if (Array.isArray(shape)) {
@@ -22,8 +32,21 @@ export function check(value: unknown, shape: Shape, at = '$'): string[] {
   );
 }
 
-const oneOf = (...values: unknown[]) => (v: unknown) => values.includes(v);
-const causes = { timeout: 'number', reset: 'number', connect: 'number', http4xx: 'number', http5xx: 'number', checksum: 'number', corrupt: 'number', limit: 'number', other: 'number' } as const;
+const oneOf =
+  (...values: unknown[]) =>
+  (v: unknown) =>
+    values.includes(v);
+const causes = {
+  timeout: 'number',
+  reset: 'number',
+  connect: 'number',
+  http4xx: 'number',
+  http5xx: 'number',
+  checksum: 'number',
+  corrupt: 'number',
+  limit: 'number',
+  other: 'number',
+} as const;
 const error = { code: 'string', message: 'string', hint: 'string|null' } as const;
 
 export const originShape: Shape = {
@@ -94,7 +117,14 @@ const base = { schemaVersion: oneOf(1), time: (v: unknown) => typeof v === 'stri
 
 /** ndjson: one shape per event type. */
 export const eventShapes: Readonly<Record<string, Shape>> = {
-  planned: { ...base, cacheFilesDir: 'string', archives: 'number', skipped: 'number', invalid: 'number', packages: [{ ...pkg, dev: 'boolean', url: 'string', cachePath: 'string' }] },
+  planned: {
+    ...base,
+    cacheFilesDir: 'string',
+    archives: 'number',
+    skipped: 'number',
+    invalid: 'number',
+    packages: [{ ...pkg, dev: 'boolean', url: 'string', cachePath: 'string' }],
+  },
   started: { ...base, ...pkg, url: 'string', origin: 'string', attempt: 'number' },
   progress: { ...base, ...pkg, bytes: 'number', total: 'number|null' },
   retried: { ...base, ...pkg, url: 'string', origin: 'string', attempt: 'number', delayMs: 'number', cause: 'string', error },

@@ -45,14 +45,29 @@ describe('failureCause', () => {
     assert.equal(failureCause(new ChecksumMismatchError({ packageName: 'a/b', expected: '1', actual: '2' })), 'checksum');
     assert.equal(failureCause(new CorruptArchiveError({ packageName: 'a/b', archiveType: 'zip', reason: 'no EOCD' })), 'corrupt');
     // By what happened (the cause's code), never by the words of the message.
-    assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes', { cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'short') })), 'reset');
+    assert.equal(
+      failureCause(
+        new PrefetchError('E_NETWORK', 'a/b: body ended after 3 of 9 bytes', { cause: socketCause('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'short') }),
+      ),
+      'reset',
+    );
     assert.equal(failureCause(new PrefetchError('E_NETWORK', 'a/b: connection reset, timed out, refused')), 'other');
     assert.equal(failureCause(new PrefetchError('E_CACHE', 'disk full')), 'other');
   });
 
   it('an ended bound is its own cause, named after its flag', () => {
-    const maxSize = new TransferLimitError({ packageName: 'a/b', url: 'https://x/', limit: { kind: 'max-size', option: '--max-size', limitBytes: 10, bytes: 11, declared: true }, message: 'a/b: too big' });
-    const deadline = new TransferLimitError({ packageName: 'a/b', url: 'https://x/', limit: { kind: 'deadline', option: '--retry-max-time', limitMs: 1000 }, message: 'a/b: too slow' });
+    const maxSize = new TransferLimitError({
+      packageName: 'a/b',
+      url: 'https://x/',
+      limit: { kind: 'max-size', option: '--max-size', limitBytes: 10, bytes: 11, declared: true },
+      message: 'a/b: too big',
+    });
+    const deadline = new TransferLimitError({
+      packageName: 'a/b',
+      url: 'https://x/',
+      limit: { kind: 'deadline', option: '--retry-max-time', limitMs: 1000 },
+      message: 'a/b: too slow',
+    });
     assert.deepEqual([failureCause(maxSize), failureReason(maxSize)], ['limit', 'larger than --max-size']);
     assert.deepEqual([failureCause(deadline), failureReason(deadline)], ['limit', 'not done within --retry-max-time']);
   });
@@ -65,13 +80,32 @@ describe('failureCause', () => {
 });
 
 describe('verify summary', () => {
-  it('tells missing from invalid archives by the error\'s state, not its words', () => {
-    const failure = (error: CacheStateError) => ({ packageName: error.packageName!, version: '1.0.0', url: undefined, code: error.code, message: error.message, hint: undefined, cacheState: error.state });
+  it("tells missing from invalid archives by the error's state, not its words", () => {
+    const failure = (error: CacheStateError) => ({
+      packageName: error.packageName!,
+      version: '1.0.0',
+      url: undefined,
+      code: error.code,
+      message: error.message,
+      hint: undefined,
+      cacheState: error.state,
+    });
     const missing = new CacheStateError({ packageName: 'a/gone', version: '1.0.0', state: 'missing', path: '/c/a/gone/x.zip' });
     // A reason that happens to contain the other state's words changes nothing.
     const invalid = new CacheStateError({ packageName: 'a/bad', version: '1.0.0', state: 'invalid', path: '/c/a/bad/x.zip', reason: 'entry missing' });
     const text = formatVerifySummary({
-      backend: 'native', cacheFilesDir: '/c', planned: 3, downloaded: 0, cached: 1, skipped: 0, invalid: 0, failed: 2, unfinished: 0, bytes: 0, durationMs: 1, interrupted: false,
+      backend: 'native',
+      cacheFilesDir: '/c',
+      planned: 3,
+      downloaded: 0,
+      cached: 1,
+      skipped: 0,
+      invalid: 0,
+      failed: 2,
+      unfinished: 0,
+      bytes: 0,
+      durationMs: 1,
+      interrupted: false,
       failures: [failure(missing), failure(invalid)],
     });
     assert.match(text, /1 missing, 1 invalid/);
@@ -89,7 +123,14 @@ describe('origin statistics', () => {
     stats.handle({ type: 'started', task: a, url: 'https://mirror.test/a.zip', attempt: 1 });
     stats.handle({ type: 'started', task: b, url: 'https://github.test/b.zip', attempt: 1 });
     t = 100;
-    stats.handle({ type: 'retried', task: a, url: 'https://mirror.test/a.zip', attempt: 1, delayMs: 0, error: new HttpStatusError({ status: 404, url: 'https://mirror.test/a.zip', retryable: false }) });
+    stats.handle({
+      type: 'retried',
+      task: a,
+      url: 'https://mirror.test/a.zip',
+      attempt: 1,
+      delayMs: 0,
+      error: new HttpStatusError({ status: 404, url: 'https://mirror.test/a.zip', retryable: false }),
+    });
     stats.handle({ type: 'started', task: a, url: 'https://github.test/a.zip', attempt: 2 });
     t = 1100;
     stats.handle({ type: 'done', task: a, result: 'downloaded', bytes: 1000, url: 'https://github.test/a.zip' });
@@ -156,7 +197,10 @@ describe('plain reporter', () => {
     reporter.close();
     assert.ok(lines.length <= 10, `${lines.length} lines`);
     assert.match(lines[0]!, /^Prefetching 500 archives into \/cache\/files$/);
-    assert.ok(lines.some((l) => /^progress: \d+\/500 archives, .* at .*\/s/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^progress: \d+\/500 archives, .* at .*\/s/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(lines.some((l) => l.startsWith('failed: acme/p0 1.0.0: HTTP 404')));
     for (const l of lines) assert.doesNotMatch(l, /[\u0000-\u0009\u000b-\u001f\u007f]/);
   });
@@ -223,7 +267,14 @@ describe('ndjson events', () => {
     reporter.handle({ type: 'planned', plan: plan([a]) });
     reporter.handle({ type: 'started', task: a, url: secret, attempt: 1 });
     reporter.handle({ type: 'progress', task: a, bytes: 1, total: undefined });
-    reporter.handle({ type: 'retried', task: a, url: secret, attempt: 1, delayMs: 3, error: new PrefetchError('E_NETWORK', `reset while downloading ${secret}`) });
+    reporter.handle({
+      type: 'retried',
+      task: a,
+      url: secret,
+      attempt: 1,
+      delayMs: 3,
+      error: new PrefetchError('E_NETWORK', `reset while downloading ${secret}`),
+    });
     reporter.handle({ type: 'done', task: a, result: 'downloaded', bytes: 5, url: secret });
     reporter.handle({ type: 'failed', task: a, error: new HttpStatusError({ status: 500, url: secret, retryable: true }) });
     reporter.handle({ type: 'warning', message: `careful with ${secret}` });

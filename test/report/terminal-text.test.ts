@@ -12,7 +12,17 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-
 const HOSTILE = ['\u001b]0;pwned\u0007', '\u001b[2J', '\nDone: 0 failed', '\r\u009b31m', '\u202eevil\u2066', '\u0000\u007f\u2028'];
 
 function task(name: string, version: string, url: string): DownloadTask {
-  return { packageName: name, version, distType: 'zip', urls: [url], cacheKey: `${name}/abc.zip`, cachePath: `/cache/files/${name}/abc.zip`, expectedSha1: undefined, dev: false, origins: ['composer.lock'] };
+  return {
+    packageName: name,
+    version,
+    distType: 'zip',
+    urls: [url],
+    cacheKey: `${name}/abc.zip`,
+    cachePath: `/cache/files/${name}/abc.zip`,
+    expectedSha1: undefined,
+    dev: false,
+    origins: ['composer.lock'],
+  };
 }
 
 describe('escapeControlChars / displayText', () => {
@@ -30,7 +40,13 @@ describe('escapeControlChars / displayText', () => {
 
 describe('human reporters with hostile names, versions and URLs', () => {
   const tasks = HOSTILE.map((h, i) => task(`acme/p${i}${h}`, `1.0.${i}${h}`, `https://example.org/${i}${h}.zip`));
-  const plan: Plan = { cacheFilesDir: '/cache/files\u001b[2J', tasks, skipped: [], invalid: [{ packageName: `bad${HOSTILE[0]}`, origin: `composer.lock${HOSTILE[2]}`, message: `nope${HOSTILE[1]}` }], warnings: [] };
+  const plan: Plan = {
+    cacheFilesDir: '/cache/files\u001b[2J',
+    tasks,
+    skipped: [],
+    invalid: [{ packageName: `bad${HOSTILE[0]}`, origin: `composer.lock${HOSTILE[2]}`, message: `nope${HOSTILE[1]}` }],
+    warnings: [],
+  };
 
   for (const annotations of [undefined, 'github'] as const) {
     it(`plain reporter${annotations ? ' (GitHub annotations)' : ''}: one line per message, nothing a terminal would act on`, () => {
@@ -40,7 +56,11 @@ describe('human reporters with hostile names, versions and URLs', () => {
       for (const t of tasks) {
         reporter.handle({ type: 'started', task: t, url: t.urls[0], attempt: 1 });
         reporter.handle({ type: 'retried', task: t, url: t.urls[0], attempt: 1, delayMs: 5, error: new PrefetchError('E_NETWORK', `reset ${t.urls[0]}`) });
-        reporter.handle({ type: 'failed', task: t, error: new PrefetchError('E_HTTP', `${t.packageName}: HTTP 404 from ${t.urls[0]}${HOSTILE[2]}`, { hint: `hint${HOSTILE[0]}` }) });
+        reporter.handle({
+          type: 'failed',
+          task: t,
+          error: new PrefetchError('E_HTTP', `${t.packageName}: HTTP 404 from ${t.urls[0]}${HOSTILE[2]}`, { hint: `hint${HOSTILE[0]}` }),
+        });
       }
       reporter.handle({ type: 'warning', message: `careful${HOSTILE[2]}${HOSTILE[1]}` });
       reporter.close();
@@ -53,9 +73,34 @@ describe('human reporters with hostile names, versions and URLs', () => {
   }
 
   it('summary, dry-run plan and bar transfer lines', () => {
-    const failures = tasks.map((t) => ({ packageName: t.packageName, version: t.version, url: t.urls[0], code: 'E_HTTP', message: `HTTP 404 from ${t.urls[0]}`, hint: `h${HOSTILE[2]}` }));
-    const summary = { backend: 'native' as const, cacheFilesDir: plan.cacheFilesDir, planned: tasks.length, downloaded: 0, cached: 0, skipped: 0, invalid: 1, failed: tasks.length, bytes: 0, durationMs: 5, failures, interrupted: false, unfinished: 0 };
-    const text = [formatSummary(summary), [...planLines(plan)].join('\n'), ...tasks.map((t) => formatTransfer({ packageName: t.packageName, version: t.version, bytes: 1, total: 2 }))].join('\n');
+    const failures = tasks.map((t) => ({
+      packageName: t.packageName,
+      version: t.version,
+      url: t.urls[0],
+      code: 'E_HTTP',
+      message: `HTTP 404 from ${t.urls[0]}`,
+      hint: `h${HOSTILE[2]}`,
+    }));
+    const summary = {
+      backend: 'native' as const,
+      cacheFilesDir: plan.cacheFilesDir,
+      planned: tasks.length,
+      downloaded: 0,
+      cached: 0,
+      skipped: 0,
+      invalid: 1,
+      failed: tasks.length,
+      bytes: 0,
+      durationMs: 5,
+      failures,
+      interrupted: false,
+      unfinished: 0,
+    };
+    const text = [
+      formatSummary(summary),
+      [...planLines(plan)].join('\n'),
+      ...tasks.map((t) => formatTransfer({ packageName: t.packageName, version: t.version, bytes: 1, total: 2 })),
+    ].join('\n');
     for (const line of text.split('\n')) {
       assert.doesNotMatch(line, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/, JSON.stringify(line));
       assert.doesNotMatch(line, /^Done: 0 failed/);

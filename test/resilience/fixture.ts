@@ -14,11 +14,7 @@ export function packageZip(name: string, version: string, kib: number): Buffer {
   const top = `${name.replace('/', '-')}-${version}/`;
   const filler = Buffer.alloc(kib * 1024);
   for (let i = 0; i < filler.length; i++) filler[i] = (i * 131 + name.length * 7) & 0xff;
-  return makeZip([
-    { name: top },
-    { name: `${top}composer.json`, content: JSON.stringify({ name, version }) },
-    { name: `${top}data.bin`, content: filler },
-  ]);
+  return makeZip([{ name: top }, { name: `${top}composer.json`, content: JSON.stringify({ name, version }) }, { name: `${top}data.bin`, content: filler }]);
 }
 
 export interface LockPackage {
@@ -84,7 +80,11 @@ export async function buildProject(
   await mkdir(project, { recursive: true });
   await writeFile(
     path.join(project, 'composer.json'),
-    JSON.stringify({ name: 'test/resilience', require: Object.fromEntries(packages.map((p) => [p.name, p.version])), config: { 'secure-http': false } }, null, 2),
+    JSON.stringify(
+      { name: 'test/resilience', require: Object.fromEntries(packages.map((p) => [p.name, p.version])), config: { 'secure-http': false } },
+      null,
+      2,
+    ),
   );
   await writeFile(
     path.join(project, 'composer.lock'),
@@ -146,7 +146,8 @@ export async function assertNoPartialAtComposerPaths(p: Project, planned: readon
     const pkg = p.packages.find((x) => x.name === entry.name);
     if (!pkg) throw new Error(`unknown package ${entry.name}`);
     const bytes = await readFile(entry.cachePath);
-    if (sha1(bytes) !== sha1(pkg.zip)) throw new Error(`${entry.cachePath} is not the complete archive of ${entry.name} (${bytes.length} of ${pkg.zip.length} bytes)`);
+    if (sha1(bytes) !== sha1(pkg.zip))
+      throw new Error(`${entry.cachePath} is not the complete archive of ${entry.name} (${bytes.length} of ${pkg.zip.length} bytes)`);
   }
   return present;
 }
@@ -176,7 +177,9 @@ export async function tempFilesUnder(dir: string): Promise<string[]> {
  */
 export async function assertVendorMatchesArchives(p: Project): Promise<void> {
   const filesUnder = (dir: string, prefix = ''): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+    );
   for (const pkg of p.packages) {
     const expected = new Map<string, Buffer>();
     const zip = await yauzl.fromBufferPromise(pkg.zip, { lazyEntries: true });

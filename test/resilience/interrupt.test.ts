@@ -27,7 +27,8 @@ async function runAndSignal(p: Project, env: Record<string, string>, signal: 'SI
 
 describe('interrupted runs', () => {
   /** The planned Composer paths, under another COMPOSER_CACHE_DIR. */
-  const under = (cache: string): PlannedPackage[] => planned.map((e) => ({ ...e, cachePath: path.join(cache, path.relative(path.join(p.root, 'cache'), e.cachePath)) }));
+  const under = (cache: string): PlannedPackage[] =>
+    planned.map((e) => ({ ...e, cachePath: path.join(cache, path.relative(path.join(p.root, 'cache'), e.cachePath)) }));
   let p: Project;
   let planned: PlannedPackage[];
   before(async () => {

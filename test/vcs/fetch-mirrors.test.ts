@@ -60,7 +60,10 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal((await git(t.dir, 'rev-parse', '--git-dir')).stdout, '.');
     assert.equal((await git(t.dir, 'config', 'remote.origin.url')).stdout, server.url('acme/a'));
     assert.equal((await git(t.dir, 'config', '--bool', 'core.bare')).stdout, 'true');
-    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(vcs)).filter((n) => n.startsWith('.')),
+      [],
+    );
     const since = server.requests.length;
     const second = await run(plan(t));
     assert.equal(second.results[0]!.kind, 'cached');
@@ -68,7 +71,9 @@ describe('fetchMirrors against git http-backend', () => {
   });
 
   it('a newer locked reference updates the mirror in place (a fetch with prune, as git remote update), never re-clones it', async () => {
-    const t0 = task('acme/a', [{ reference: (await git(path.join(vcs, mirrorDirName(server.url('acme/a'))), 'rev-parse', 'main')).stdout, version: 'dev-main' }]);
+    const t0 = task('acme/a', [
+      { reference: (await git(path.join(vcs, mirrorDirName(server.url('acme/a'))), 'rev-parse', 'main')).stdout, version: 'dev-main' },
+    ]);
     await writeFile(path.join(t0.dir, 'marker'), 'kept');
     const inode = (await stat(t0.dir)).ino;
     const head = await server.commit('acme/a', { branch: 'main' });
@@ -101,7 +106,9 @@ describe('fetchMirrors against git http-backend', () => {
     assert.equal(denied.results[0]!.kind === 'failed' && denied.results[0]!.error.code, 'E_AUTH');
     assert.equal(denied.results[0]!.kind === 'failed' && denied.results[0]!.attempts, 1);
     assert.equal(existsSync(t.dir), false);
-    const ok = await run(plan(t), { credential: (url) => (url.host === new URL(server.origin).host ? { kind: 'basic', username: 'ci', password: SECRET } : undefined) });
+    const ok = await run(plan(t), {
+      credential: (url) => (url.host === new URL(server.origin).host ? { kind: 'basic', username: 'ci', password: SECRET } : undefined),
+    });
     assert.equal(ok.results[0]!.kind, 'cloned');
     assert.doesNotMatch(JSON.stringify(ok.events), new RegExp(`${SECRET}|${Buffer.from(`ci:${SECRET}`).toString('base64')}`));
     const files = await execa('grep', ['-rl', '-e', SECRET, '-e', Buffer.from(`ci:${SECRET}`).toString('base64'), t.dir], { reject: false });
@@ -127,7 +134,9 @@ describe('fetchMirrors against git http-backend', () => {
     ]);
     const r = (await run(plan(t))).results[0]!;
     assert.equal(r.kind, 'cloned');
-    assert.deepEqual(r.kind === 'cloned' && r.missing.map((m) => [m.ref.packageName, m.error.code, m.error.packageName]), [['acme/lost', 'E_PACKAGE', 'acme/lost']]);
+    assert.deepEqual(r.kind === 'cloned' && r.missing.map((m) => [m.ref.packageName, m.error.code, m.error.packageName]), [
+      ['acme/lost', 'E_PACKAGE', 'acme/lost'],
+    ]);
     assert.equal((await git(t.dir, 'rev-parse', '--git-dir')).stdout, '.');
   });
 
@@ -139,10 +148,13 @@ describe('fetchMirrors against git http-backend', () => {
     const out = await run(plan(t));
     assert.equal(out.results[0]!.kind, 'cloned');
     assert.equal((await git(t.dir, 'rev-parse', '--git-dir')).stdout, '.');
-    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(vcs)).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
-  it('a mirror missing an object of another branch (not the locked one) fails check mode and is cloned anew: Composer\'s --dissociate repack reads every ref', async () => {
+  it("a mirror missing an object of another branch (not the locked one) fails check mode and is cloned anew: Composer's --dissociate repack reads every ref", async () => {
     const head = await server.commit('acme/holed', { branch: 'main' });
     await server.commit('acme/holed', { branch: 'side', files: { 'side.txt': 'only on side' } });
     const t = task('acme/holed', [{ reference: head, version: 'dev-main' }]);
@@ -183,7 +195,10 @@ describe('fetchMirrors against git http-backend', () => {
       server.hold = false;
     }
     assert.equal(existsSync(t.dir), false);
-    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(vcs)).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   it('an interrupt stops a clone at once and leaves nothing behind', async () => {
@@ -203,7 +218,10 @@ describe('fetchMirrors against git http-backend', () => {
       server.hold = false;
     }
     assert.equal(existsSync(t.dir), false);
-    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(vcs)).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   it('a proxy from the environment (HTTP_PROXY, as Composer reads it) carries the git traffic', async () => {
@@ -212,9 +230,14 @@ describe('fetchMirrors against git http-backend', () => {
       const head = await server.commit('acme/proxied');
       const t = task('acme/proxied', [{ reference: head, version: 'dev-main' }]);
       // git (libcurl) never proxies 127.0.0.1 unless told so; NO_PROXY is cleared for the same reason.
-      const out = await run(plan(t), { env: { base: { PATH: process.env['PATH'], HOME: tmp.dir, HTTP_PROXY: proxy.url, NO_PROXY: '' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 } });
+      const out = await run(plan(t), {
+        env: { base: { PATH: process.env['PATH'], HOME: tmp.dir, HTTP_PROXY: proxy.url, NO_PROXY: '' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 },
+      });
       assert.equal(out.results[0]!.kind, 'cloned');
-      assert.ok(proxy.log.some((r) => r.target.includes('/acme/proxied.git/')), 'requests went through the proxy');
+      assert.ok(
+        proxy.log.some((r) => r.target.includes('/acme/proxied.git/')),
+        'requests went through the proxy',
+      );
     } finally {
       await proxy.stop();
     }
@@ -227,7 +250,10 @@ describe('fetchMirrors against git http-backend', () => {
     assert.deepEqual([a.results[0]!.kind, b.results[0]!.kind].sort(), ['cloned', 'cloned']);
     assert.equal((await git(t.dir, 'rev-parse', '--verify', `${head}^{commit}`)).stdout, head);
     assert.equal((await git(t.dir, 'fsck', '--no-progress')).exitCode, 0);
-    assert.deepEqual((await readdir(vcs)).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(vcs)).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   it('bounds git processes per host', async () => {
@@ -242,7 +268,10 @@ describe('fetchMirrors against git http-backend', () => {
         if (e.type === 'result') running--;
       },
     });
-    assert.deepEqual(out.results.map((r) => r.kind), repos.map(() => 'cloned'));
+    assert.deepEqual(
+      out.results.map((r) => r.kind),
+      repos.map(() => 'cloned'),
+    );
     assert.equal(peak, 2);
   });
 

@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import type { AuthConfig, Credential } from '../../src/auth/auth-headers.js';
 import { gitCredential, gitEnv, gitHost, sanitizeGitUrl } from '../../src/vcs/git-env.js';
 
-const auth = (origin: string, credential: Credential): AuthConfig => ({ credentials: new Map([[origin, credential]]), githubDomains: ['github.com'], gitlabDomains: ['gitlab.com'] });
+const auth = (origin: string, credential: Credential): AuthConfig => ({
+  credentials: new Map([[origin, credential]]),
+  githubDomains: ['github.com'],
+  gitlabDomains: ['gitlab.com'],
+});
 const basic = (username: string, password: string) => ({ kind: 'basic' as const, username, password });
 
 describe('gitCredential: the pairs Git::runCommand puts into the URL', () => {
@@ -21,12 +25,20 @@ describe('gitCredential: the pairs Git::runCommand puts into the URL', () => {
   for (const [what, config, url, expected] of cases) it(what, () => assert.deepEqual(gitCredential(config, new URL(url)), expected));
 });
 
-const configOf = (env: Record<string, string>) => Array.from({ length: Number(env['GIT_CONFIG_COUNT']) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`]!, env[`GIT_CONFIG_VALUE_${i}`]!] as const);
+const configOf = (env: Record<string, string>) =>
+  Array.from({ length: Number(env['GIT_CONFIG_COUNT']) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`]!, env[`GIT_CONFIG_VALUE_${i}`]!] as const);
 
 describe('gitEnv', () => {
   it('a Basic credential reaches git only through a helper scoped to its origin (user helpers reset there), in the environment; no prompts; GIT_CONFIG_* and GIT_DIR dropped', () => {
     const env = gitEnv({
-      base: { PATH: '/bin', GIT_DIR: '/x', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'a.b', GIT_CONFIG_VALUE_0: 'c', COMPOSER_PREFETCH_GIT_PASSWORD: 'from-outside' },
+      base: {
+        PATH: '/bin',
+        GIT_DIR: '/x',
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'a.b',
+        GIT_CONFIG_VALUE_0: 'c',
+        COMPOSER_PREFETCH_GIT_PASSWORD: 'from-outside',
+      },
       credential: { origin: 'https://h.example', credential: basic('u', 's3cret') },
       caFile: '/ca.pem',
       lowSpeedLimit: 1024,
@@ -54,7 +66,9 @@ describe('gitEnv', () => {
     assert.equal(env['COMPOSER_PREFETCH_GIT_PASSWORD'], 's3cret');
   });
   it('a bearer token goes as a header for its origin only, with redirects off there', () => {
-    const config = configOf(gitEnv({ base: {}, credential: { origin: 'https://h.example', credential: { kind: 'bearer', token: 'B' } }, lowSpeedLimit: 0, lowSpeedSeconds: 30 }));
+    const config = configOf(
+      gitEnv({ base: {}, credential: { origin: 'https://h.example', credential: { kind: 'bearer', token: 'B' } }, lowSpeedLimit: 0, lowSpeedSeconds: 30 }),
+    );
     assert.deepEqual(config.slice(3), [
       ['http.https://h.example/.extraHeader', 'Authorization: Bearer B'],
       ['http.https://h.example/.followRedirects', 'false'],
@@ -73,7 +87,10 @@ describe('gitEnv', () => {
   });
   it('HTTP_PROXY reaches git as http_proxy, which is the name curl reads; a lower-case one wins', () => {
     assert.equal(gitEnv({ base: { HTTP_PROXY: 'http://p:3128' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 })['http_proxy'], 'http://p:3128');
-    assert.equal(gitEnv({ base: { HTTP_PROXY: 'http://p:3128', http_proxy: 'http://q:8080' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 })['http_proxy'], 'http://q:8080');
+    assert.equal(
+      gitEnv({ base: { HTTP_PROXY: 'http://p:3128', http_proxy: 'http://q:8080' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 })['http_proxy'],
+      'http://q:8080',
+    );
   });
   it("keeps the user's own ssh command", () => {
     assert.equal(gitEnv({ base: { GIT_SSH_COMMAND: 'ssh -i k' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 })['GIT_SSH_COMMAND'], 'ssh -i k');

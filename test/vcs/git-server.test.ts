@@ -34,7 +34,10 @@ describe('test helper: git http-backend on loopback', () => {
     assert.notEqual(denied.exitCode, 0);
     assert.equal(server.requests.at(-1)!.status, 401);
     const header = `Authorization: Basic ${Buffer.from('u:s3cret').toString('base64')}`;
-    const allowed = await execa('git', ['ls-remote', server.url('acme/priv')], { env: { ...env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: header }, extendEnv: false });
+    const allowed = await execa('git', ['ls-remote', server.url('acme/priv')], {
+      env: { ...env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: header },
+      extendEnv: false,
+    });
     assert.match(allowed.stdout, /refs\/heads\/main/);
   });
 });

@@ -37,7 +37,9 @@ const URLS = [
 ];
 
 describe('golden: the mirror folder name against the newest Composer (Url::sanitize)', () => {
-  it(`[composer ${newest.composer?.version ?? 'newest'}] mirrorDirName equals GitDownloader::doDownload's Url::sanitize rule; stripCredentials equals Url::stripCredentials`, { skip: newest.skip }, async () => {
+  it(`[composer ${newest.composer?.version ?? 'newest'}] mirrorDirName equals GitDownloader::doDownload's Url::sanitize rule; stripCredentials equals Url::stripCredentials`, {
+    skip: newest.skip,
+  }, async () => {
     const { autoload, version } = newest.composer!;
     const code =
       `require ${JSON.stringify(autoload)}; foreach (json_decode(stream_get_contents(STDIN)) as $u) ` +
@@ -45,8 +47,19 @@ describe('golden: the mirror folder name against the newest Composer (Url::sanit
     const child = run(requirePhp(), ['-r', code], { encoding: 'utf8' });
     child.child.stdin!.end(JSON.stringify(URLS));
     const { stdout } = await child;
-    const theirs = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as [string, string]);
-    assert.deepEqual(URLS.map(mirrorDirName), theirs.map(([dir]) => dir), `Composer ${version}`);
-    assert.deepEqual(URLS.map(stripCredentials), theirs.map(([, stripped]) => stripped), `Composer ${version}`);
+    const theirs = stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as [string, string]);
+    assert.deepEqual(
+      URLS.map(mirrorDirName),
+      theirs.map(([dir]) => dir),
+      `Composer ${version}`,
+    );
+    assert.deepEqual(
+      URLS.map(stripCredentials),
+      theirs.map(([, stripped]) => stripped),
+      `Composer ${version}`,
+    );
   });
 });

@@ -47,7 +47,10 @@ describe('planMirrors on real locks (packages without dist)', () => {
   it('preferred-install source: every git package of the lock is mirrored', () => {
     const input = load('nextcloud-3rdparty.composer.lock');
     const p = planMirrors([input], { cacheVcsDir: VCS, noDev: false, preferredInstall: 'source' });
-    assert.equal(p.tasks.reduce((n, t) => n + t.refs.length, 0), input.packages.filter((x) => x.source?.type === 'git').length);
+    assert.equal(
+      p.tasks.reduce((n, t) => n + t.refs.length, 0),
+      input.packages.filter((x) => x.source?.type === 'git').length,
+    );
   });
 
   it('preferred-install auto: dev versions only', () => {
@@ -106,7 +109,10 @@ describe('planMirrors edge cases', () => {
       { cacheVcsDir: VCS, noDev: false, preferredInstall: 'dist' },
     );
     assert.deepEqual(p.tasks, []);
-    assert.deepEqual(p.skipped.map((s) => s.reason), ['unsafe-url', 'unsafe-url', 'unsafe-url', 'unsafe-url']);
+    assert.deepEqual(
+      p.skipped.map((s) => s.reason),
+      ['unsafe-url', 'unsafe-url', 'unsafe-url', 'unsafe-url'],
+    );
   });
 
   it('two packages from one repository share one mirror, each reference checked', () => {
@@ -121,7 +127,10 @@ describe('planMirrors edge cases', () => {
     );
     assert.equal(p.tasks.length, 1);
     assert.equal(p.tasks[0]!.dir, `${VCS}/https---git.example-mono.git`);
-    assert.deepEqual(p.tasks[0]!.refs.map((r) => r.packageName), ['acme/one', 'acme/two']);
+    assert.deepEqual(
+      p.tasks[0]!.refs.map((r) => r.packageName),
+      ['acme/one', 'acme/two'],
+    );
   });
 
   it('a preferred source mirror decides the folder (Package::getSourceUrls)', () => {
@@ -148,7 +157,11 @@ describe('planMirrors edge cases', () => {
     assert.equal(mirrorDirName('https://ghp_abcdefghij0123@github.com/a/b.git'), 'https---ghp----github.com-a-b.git');
     assert.equal(mirrorDirName('https://x-token-auth:tok@bitbucket.org/a/b.git'), 'https---x-token-auth-----bitbucket.org-a-b.git');
     assert.equal(mirrorDirName('https://h.example/a.git?access_token=abc'), 'https---h.example-a.git-access-token----');
-    for (const url of ['https://deploy:TopSecret123@h.example/x.git', 'https://a-long-token-user-name@h.example/x.git', 'https://gitlab-ci-token:glcbt-64_secret@h.example/x.git']) {
+    for (const url of [
+      'https://deploy:TopSecret123@h.example/x.git',
+      'https://a-long-token-user-name@h.example/x.git',
+      'https://gitlab-ci-token:glcbt-64_secret@h.example/x.git',
+    ]) {
       assert.doesNotMatch(mirrorDirName(url), /TopSecret|long-token|glcbt|secret/, url);
     }
   });

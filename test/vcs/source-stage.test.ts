@@ -20,11 +20,29 @@ describe('prefetchSources: the source stage as the pipeline runs it', () => {
     await tmp.cleanup();
   });
 
-  const stage = async (packages: unknown[], credentials: [string, Credential][], extra: { githubDomains?: string[]; gitlabDomains?: string[]; mode?: 'plan' | 'check' | 'fetch' } = {}) => {
+  const stage = async (
+    packages: unknown[],
+    credentials: [string, Credential][],
+    extra: { githubDomains?: string[]; gitlabDomains?: string[]; mode?: 'plan' | 'check' | 'fetch' } = {},
+  ) => {
     const events: PrefetchEvent[] = [];
-    const auth: AuthConfig = { credentials: new Map(credentials), githubDomains: extra.githubDomains ?? ['github.com'], gitlabDomains: extra.gitlabDomains ?? ['gitlab.com'] };
+    const auth: AuthConfig = {
+      credentials: new Map(credentials),
+      githubDomains: extra.githubDomains ?? ['github.com'],
+      gitlabDomains: extra.gitlabDomains ?? ['gitlab.com'],
+    };
     const outcome = await prefetchSources({
-      projects: [{ inputs: [parseInput({ 'content-hash': 'x', packages, 'packages-dev': [] }, 'composer.lock')], dir: tmp.dir, cacheVcsDir: path.join(tmp.dir, 'vcs'), preferredInstall: 'dist', auth, configSections: [], secureHttp: false }],
+      projects: [
+        {
+          inputs: [parseInput({ 'content-hash': 'x', packages, 'packages-dev': [] }, 'composer.lock')],
+          dir: tmp.dir,
+          cacheVcsDir: path.join(tmp.dir, 'vcs'),
+          preferredInstall: 'dist',
+          auth,
+          configSections: [],
+          secureHttp: false,
+        },
+      ],
       noDev: false,
       download: { concurrency: 8, perOrigin: 4, retries: 1, retryMaxTimeMs: 60_000, stallTimeoutMs: 30_000, connectTimeoutMs: 10_000, lowSpeedLimit: 1024 },
       mode: extra.mode ?? 'fetch',
@@ -49,7 +67,9 @@ describe('prefetchSources: the source stage as the pipeline runs it', () => {
   it('gitlab-token reaches git as private-token:<token> (Git::runCommand swaps the pair)', async () => {
     const ref = await server.commit('gl/lib', { basic: { username: 'private-token', password: 'gl-token' } });
     const pkg = { name: 'gl/lib', version: 'dev-main', source: { type: 'git', url: server.url('gl/lib'), reference: ref } };
-    const { outcome } = await stage([pkg], [[host(), { kind: 'gitlab-token', token: 'gl-token', username: undefined }]], { gitlabDomains: ['gitlab.com', host()] });
+    const { outcome } = await stage([pkg], [[host(), { kind: 'gitlab-token', token: 'gl-token', username: undefined }]], {
+      gitlabDomains: ['gitlab.com', host()],
+    });
     assert.deepEqual(outcome.failures, []);
   });
 
@@ -60,14 +80,20 @@ describe('prefetchSources: the source stage as the pipeline runs it', () => {
       { name: 'hg/lib', version: '1.0.0', source: { type: 'hg', url: 'https://hg.example/lib', reference: 'abc' } },
     ];
     const { outcome, events } = await stage(packages, [[host(), { kind: 'http-basic', username: 'u', password: 'wrong' }]]);
-    assert.deepEqual(outcome.failures.map((f) => [f.packageName, f.code]), [['priv/lib', 'E_AUTH']]);
+    assert.deepEqual(
+      outcome.failures.map((f) => [f.packageName, f.code]),
+      [['priv/lib', 'E_AUTH']],
+    );
     assert.ok(events.some((e) => e.type === 'warning' && e.message.startsWith('hg/lib 1.0.0') && e.message.includes('hg')));
     assert.ok(events.some((e) => e.type === 'failed' && e.task.packageName === 'priv/lib'));
     assert.doesNotMatch(JSON.stringify(events.map((e) => ('error' in e ? e.error.message : e))), /wrong/);
     const summary = { planned: 0, downloaded: 0, cached: 0, skipped: 0, failed: 0, unfinished: 0, bytes: 0, failures: [] } as unknown as Summary;
     const counted = withSources({ skipped: [] } as unknown as Plan, summary, outcome).summary;
     assert.equal(counted.failed, 1);
-    assert.deepEqual(counted.failures.map((f) => [f.packageName, f.vcs]), [['priv/lib', 'git']]);
+    assert.deepEqual(
+      counted.failures.map((f) => [f.packageName, f.vcs]),
+      [['priv/lib', 'git']],
+    );
     assert.deepEqual(counted.git, { planned: 1, downloaded: 0, cached: 0, failed: 1, bytes: 0, bytesUnknown: 0 });
   });
 

@@ -136,7 +136,10 @@ describe('validateArchive: tar dist', () => {
   });
 
   it('accepts a tar whose data spans many read chunks', async () => {
-    const big = makeTarGz([{ name: 'big.bin', content: Buffer.alloc(300_000, 7) }, { name: 'after.txt', content: 'x' }]);
+    const big = makeTarGz([
+      { name: 'big.bin', content: Buffer.alloc(300_000, 7) },
+      { name: 'after.txt', content: 'x' },
+    ]);
     assert.deepEqual(await check(big, 'tar'), { format: 'tar+gzip', entries: 2 });
   });
 
@@ -159,7 +162,7 @@ describe('validateArchive: tar dist', () => {
     bad.write('        ', 512 + 148, 8, 'latin1');
     let sum = 0;
     for (let i = 512; i < 1024; i++) sum += bad[i]!;
-    bad.write(sum.toString(8).padStart(6, '0') + '\0 ', 512 + 148, 8, 'latin1');
+    bad.write(`${sum.toString(8).padStart(6, '0')}\0 `, 512 + 148, 8, 'latin1');
     await assertInvalid(bad, 'tar', /size field/);
   });
 
@@ -198,7 +201,10 @@ describe('validateArchive: tar dist', () => {
   });
 
   // `tar cf - h.txt | bzip2` (h.txt: "hello world\n"): a real stream, end-of-stream marker and all.
-  const TAR_BZ2 = Buffer.from('425a68393141592653596335e1ea000075fb84ca10014040017f00000866449ec0000080082000750d534f4ca1a3434c4343ca0929a9a681a000c81f4cb5cc8410780911c2a2f6ae922e49032d98a24d2e9f005530270d0e92444344117d5e44785dc5a34697862f0b31eba16526732fd3cec4907e2ee48a70a120c66bc3d4', 'hex');
+  const TAR_BZ2 = Buffer.from(
+    '425a68393141592653596335e1ea000075fb84ca10014040017f00000866449ec0000080082000750d534f4ca1a3434c4343ca0929a9a681a000c81f4cb5cc8410780911c2a2f6ae922e49032d98a24d2e9f005530270d0e92444344117d5e44785dc5a34697862f0b31eba16526732fd3cec4907e2ee48a70a120c66bc3d4',
+    'hex',
+  );
 
   it('accepts bzip2 on the strength of its header and end-of-stream marker (Node has no bzip2 decoder)', async () => {
     assert.deepEqual(await check(TAR_BZ2, 'tar'), { format: 'tar+bzip2' });

@@ -50,16 +50,17 @@ describe('archives with entries over 4 MiB, many at once', () => {
     await cleanup();
   });
 
-  for (const backend of ['native', 'aria2'] as const) it(`prefetch (--backend ${backend}) and verify finish without a process warning, on both runs`, async () => {
-    const env = isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache-${backend}`) });
-    const first = await runCli(['--no-progress', '--backend', backend], { cwd: project, env });
-    assert.equal(first.exitCode, 0, first.stderr);
-    assert.doesNotMatch(first.stderr, /Warning:|EBADF/);
-    const verify = await runCli(['verify', '--no-progress'], { cwd: project, env });
-    assert.equal(verify.exitCode, 0, verify.stderr);
-    assert.doesNotMatch(verify.stderr, /Warning:|EBADF/);
-    assert.match(verify.stderr, /24/);
-  });
+  for (const backend of ['native', 'aria2'] as const)
+    it(`prefetch (--backend ${backend}) and verify finish without a process warning, on both runs`, async () => {
+      const env = isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, `cache-${backend}`) });
+      const first = await runCli(['--no-progress', '--backend', backend], { cwd: project, env });
+      assert.equal(first.exitCode, 0, first.stderr);
+      assert.doesNotMatch(first.stderr, /Warning:|EBADF/);
+      const verify = await runCli(['verify', '--no-progress'], { cwd: project, env });
+      assert.equal(verify.exitCode, 0, verify.stderr);
+      assert.doesNotMatch(verify.stderr, /Warning:|EBADF/);
+      assert.match(verify.stderr, /24/);
+    });
 });
 
 describe('--max-unpacked-size: a bound on bytes, not on the compression ratio', () => {
@@ -75,10 +76,15 @@ describe('--max-unpacked-size: a bound on bytes, not on the compression ratio', 
     const line = Buffer.from("INSERT INTO `t` VALUES (1,'a','2024-01-01 00:00:00',NULL,0);\n");
     const sql = Buffer.alloc(100 * 1024 * 1024);
     for (let at = 0; at < sql.length; at += line.length) line.copy(sql, at);
-    const zip = makeZip([{ name: 'dump/composer.json', content: '{"name":"acme/dump"}', compress: true }, { name: 'dump/data.sql', content: sql, compress: true }]);
+    const zip = makeZip([
+      { name: 'dump/composer.json', content: '{"name":"acme/dump"}', compress: true },
+      { name: 'dump/data.sql', content: sql, compress: true },
+    ]);
     server.add('/dists/dump.zip', zip);
     project = path.join(root, 'project');
-    await writeHttpProject(project, [{ name: 'acme/dump', version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}/dists/dump.zip`, reference: sha1('acme/dump') } }]);
+    await writeHttpProject(project, [
+      { name: 'acme/dump', version: '1.0.0', type: 'library', dist: { type: 'zip', url: `${server.origin}/dists/dump.zip`, reference: sha1('acme/dump') } },
+    ]);
   });
   after(async () => {
     await server.stop();
@@ -93,7 +99,10 @@ describe('--max-unpacked-size: a bound on bytes, not on the compression ratio', 
 
   it('over the bound: one download (the same bytes fail the same way), and the message names the option', async () => {
     server.resetLog();
-    const run = await runCli(['--no-progress', '--max-unpacked-size', '8M'], { cwd: project, env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, 'cache-b') }) });
+    const run = await runCli(['--no-progress', '--max-unpacked-size', '8M'], {
+      cwd: project,
+      env: isolatedEnv(root, { COMPOSER_CACHE_DIR: path.join(root, 'cache-b') }),
+    });
     assert.equal(run.exitCode, 1, run.stderr);
     assert.match(run.stderr, /more than 8 MiB uncompressed, over --max-unpacked-size/);
     assert.equal(server.hits(), 1, 'not downloaded again');

@@ -120,7 +120,12 @@ describe('read blocks are reused across walks, never shared between two', () => 
   // Archives of many blocks (stored random entries spread over ~1 MiB), each with its own bytes,
   // walked concurrently in one thread: a block given back while a walk still reads it, or handed
   // to two walks at once, shows up as a CRC mismatch on a good archive or a damaged one passing.
-  const text = (seed: number, length: number): string => createHash('sha256').update(String(seed)).digest('hex').repeat(Math.ceil(length / 64)).slice(0, length);
+  const text = (seed: number, length: number): string =>
+    createHash('sha256')
+      .update(String(seed))
+      .digest('hex')
+      .repeat(Math.ceil(length / 64))
+      .slice(0, length);
   const archive = (seed: number): { zip: Buffer; last: Buffer } => {
     const entries: ArchiveEntry[] = Array.from({ length: 24 }, (_, i) => ({ name: `p${seed}/f${i}.txt`, content: text(seed * 100 + i, 40 * 1024) }));
     return { zip: makeZip(entries), last: Buffer.from(entries.at(-1)!.content!) };
@@ -133,7 +138,14 @@ describe('read blocks are reused across walks, never shared between two', () => 
     });
     const paths = await Promise.all(cases.map((c) => stage(c.bytes)));
     for (let round = 0; round < 2; round++) {
-      const verdicts = await Promise.all(paths.map((p) => validateArchive(p, 'zip', 'deep').then(() => 'ok', (e: unknown) => (e instanceof ArchiveValidationError ? e.reason : String(e)))));
+      const verdicts = await Promise.all(
+        paths.map((p) =>
+          validateArchive(p, 'zip', 'deep').then(
+            () => 'ok',
+            (e: unknown) => (e instanceof ArchiveValidationError ? e.reason : String(e)),
+          ),
+        ),
+      );
       verdicts.forEach((verdict, i) => {
         if (cases[i]!.damaged) assert.match(verdict, /f23\.txt: CRC mismatch/, `archive ${i} is damaged`);
         else assert.equal(verdict, 'ok', `archive ${i} is good`);
@@ -156,7 +168,9 @@ describe('zip bombs cost nothing', () => {
   });
 
   it('a big entry declared 5 MiB that inflates to 256 MiB stops on the streaming path too', async () => {
-    const bomb = makeZip([{ name: 'bomb/zeros.bin', compress: true, rawData: deflatedZeros(256 * 1024 * 1024), declaredSize: 5 * 1024 * 1024, declaredCrc: 0 }]);
+    const bomb = makeZip([
+      { name: 'bomb/zeros.bin', compress: true, rawData: deflatedZeros(256 * 1024 * 1024), declaredSize: 5 * 1024 * 1024, declaredCrc: 0 },
+    ]);
     await assertInvalid(check(bomb, 'deep'), /^entry bomb\/zeros\.bin: inflates past the 5242880 bytes/);
   });
 
@@ -174,7 +188,10 @@ describe('zip bombs cost nothing', () => {
     const used = process.cpuUsage(cpu);
     assert.ok(used.user + used.system < 300_000, `CPU ${(used.user + used.system) / 1e6} s`);
     // A lower bound, as --max-unpacked-size 8M gives it.
-    const small = makeZip([{ name: 'x/composer.json', content: '{}' }, { name: 'x/data.bin', compress: true, content: Buffer.alloc(9 * 1024 * 1024) }]);
+    const small = makeZip([
+      { name: 'x/composer.json', content: '{}' },
+      { name: 'x/data.bin', compress: true, content: Buffer.alloc(9 * 1024 * 1024) },
+    ]);
     await assertInvalid(validateArchive(await stage(small), 'zip', 'deep', 8 * 1024 * 1024), /over --max-unpacked-size/);
     assert.deepEqual(await validateArchive(await stage(small), 'zip', 'deep', 0), { format: 'zip', entries: 2 }, '0 = no limit');
   });
@@ -184,7 +201,10 @@ describe('zip bombs cost nothing', () => {
     const line = Buffer.from("INSERT INTO `t` VALUES (1,'a','2024-01-01 00:00:00',NULL,0);\n");
     const sql = Buffer.alloc(100 * 1024 * 1024);
     for (let at = 0; at < sql.length; at += line.length) line.copy(sql, at);
-    const zip = makeZip([{ name: 'fixtures/composer.json', content: '{"name":"acme/fixtures"}', compress: true }, { name: 'fixtures/dump.sql', content: sql, compress: true }]);
+    const zip = makeZip([
+      { name: 'fixtures/composer.json', content: '{"name":"acme/fixtures"}', compress: true },
+      { name: 'fixtures/dump.sql', content: sql, compress: true },
+    ]);
     assert.ok(sql.length / zip.length > 250, `ratio ${sql.length / zip.length}`);
     assert.deepEqual(await check(zip, 'deep'), { format: 'zip', entries: 2 });
   });
@@ -271,7 +291,10 @@ describe('check pool (worker threads)', () => {
       const good = await stage(makeZip(ENTRIES));
       const bad = await stage(flipInside(makeZip(ENTRIES), Buffer.from('stored, not deflated\n'.repeat(50))));
       const results = await Promise.allSettled([good, bad, good, bad, join(dir, 'missing')].map((p) => pool.check(p, 'zip', 'deep')));
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected'],
+      );
       const reasons = results.map((r) => (r.status === 'rejected' ? r.reason : undefined));
       assert.ok(reasons[1] instanceof ArchiveValidationError);
       assert.match(reasons[1].reason, /README\.md: CRC mismatch/);
@@ -328,5 +351,15 @@ async function runScript(name: string, script: string): Promise<{ code: number |
 }
 
 function taskForPath(cachePath: string): DownloadTask {
-  return { packageName: 'acme/big', version: '1.0.0', distType: 'zip', urls: ['https://example.test/big.zip'], cacheKey: 'acme/big/x.zip', cachePath, expectedSha1: undefined, dev: false, origins: [] };
+  return {
+    packageName: 'acme/big',
+    version: '1.0.0',
+    distType: 'zip',
+    urls: ['https://example.test/big.zip'],
+    cacheKey: 'acme/big/x.zip',
+    cachePath,
+    expectedSha1: undefined,
+    dev: false,
+    origins: [],
+  };
 }

@@ -11,13 +11,13 @@ import { makeTar } from '../helpers/archives.js';
 function header(name: string, type: string, size: number): Buffer {
   const block = Buffer.alloc(512);
   block.write(name, 0, 100, 'utf8');
-  block.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'latin1');
   block.write('        ', 148, 8, 'latin1');
   block.write(type, 156, 1, 'latin1');
   block.write('ustar\0', 257, 6, 'latin1');
   let sum = 0;
   for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   return block;
 }
 
@@ -52,9 +52,13 @@ describe('tar walker', () => {
   }
 
   it('says what a truncated stream lacked', async () => {
-    const inData = await walkTar(chunksOf(tar.subarray(0, 512 * 4 + 100), 64), (block) => ({ kind: 'skip', bytes: Math.ceil(tarSize(block)! / 512) * 512 }), { readToEnd: true });
+    const inData = await walkTar(chunksOf(tar.subarray(0, 512 * 4 + 100), 64), (block) => ({ kind: 'skip', bytes: Math.ceil(tarSize(block)! / 512) * 512 }), {
+      readToEnd: true,
+    });
     assert.deepEqual(inData, { ended: false, insideHeader: false, missing: 1536 - 100, offset: 512 * 4 + 100 });
-    const inHeader = await walkTar(chunksOf(tar.subarray(0, 700), 64), (block) => ({ kind: 'skip', bytes: Math.ceil(tarSize(block)! / 512) * 512 }), { readToEnd: true });
+    const inHeader = await walkTar(chunksOf(tar.subarray(0, 700), 64), (block) => ({ kind: 'skip', bytes: Math.ceil(tarSize(block)! / 512) * 512 }), {
+      readToEnd: true,
+    });
     assert.equal(inHeader.insideHeader, true);
   });
 
@@ -85,7 +89,13 @@ describe('package identity through the tar walker', () => {
 
   it('finds the root composer.json under a GNU long name', async () => {
     const longName = Buffer.from(`${longDir}/composer.json\0`);
-    const bytes = Buffer.concat([header('././@LongLink', 'L', longName.length), padded(longName), header('ignored', '0', composerJson.length), padded(composerJson), Buffer.alloc(1024)]);
+    const bytes = Buffer.concat([
+      header('././@LongLink', 'L', longName.length),
+      padded(longName),
+      header('ignored', '0', composerJson.length),
+      padded(composerJson),
+      Buffer.alloc(1024),
+    ]);
     await writeFile(path.join(dir, 'gnu.tar'), bytes);
     assert.deepEqual(await checkPackageIdentity(path.join(dir, 'gnu.tar'), 'acme/long'), { ok: true, name: 'acme/long' });
   });
@@ -94,7 +104,13 @@ describe('package identity through the tar walker', () => {
     const record = `path=${longDir}/composer.json\n`;
     const pax = Buffer.from(`${record.length + 4} ${record}`);
     assert.equal(pax.length, Number(pax.toString().split(' ')[0]));
-    const bytes = Buffer.concat([header('PaxHeader', 'x', pax.length), padded(pax), header('ignored', '0', composerJson.length), padded(composerJson), Buffer.alloc(1024)]);
+    const bytes = Buffer.concat([
+      header('PaxHeader', 'x', pax.length),
+      padded(pax),
+      header('ignored', '0', composerJson.length),
+      padded(composerJson),
+      Buffer.alloc(1024),
+    ]);
     await writeFile(path.join(dir, 'pax.tar'), bytes);
     assert.deepEqual(await checkPackageIdentity(path.join(dir, 'pax.tar'), 'ACME/Long'), { ok: true, name: 'acme/long' });
   });
