@@ -71,7 +71,9 @@ function workload(name, lockFile, kind) {
   if (!existsSync(`${dir}.done`)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    files.forEach((f, i) => writeFileSync(path.join(dir, f.file), makeBenchZip(f.pkg.name, f.size, SEED + i)));
+    files.forEach((f, i) => {
+      writeFileSync(path.join(dir, f.file), makeBenchZip(f.pkg.name, f.size, SEED + i));
+    });
     writeFileSync(`${dir}.done`, '');
   }
   for (const f of files) f.size = statSync(path.join(dir, f.file)).size;
@@ -143,7 +145,8 @@ function pki() {
     writeFileSync(path.join(dir, 'done'), '');
   }
   const read = (f) => readFileSync(path.join(dir, f), 'utf8');
-  return (pkiCache = { caFile: path.join(dir, 'ca.pem'), key: read('server.key'), cert: read('server.pem') });
+  pkiCache = { caFile: path.join(dir, 'ca.pem'), key: read('server.key'), cert: read('server.pem') };
+  return pkiCache;
 }
 
 // ---------------------------------------------------------------- server and runs
@@ -160,7 +163,15 @@ async function startServer(root, shaping, proto = 'http') {
   });
   return {
     origin: `${proto === 'http' ? 'http' : 'https'}://127.0.0.1:${port}`,
-    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) {
+          r();
+          return;
+        }
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -208,18 +219,18 @@ const COMPOSER_FLAGS = ['--no-plugins', '--no-scripts', '--ignore-platform-reqs'
 const CLIENTS = {
   // CP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the native client.
   // CP_BENCH_WRAP (e.g. "strace -f -c -o /tmp/st") runs it under another tool.
-  native: (dir, cache, extra = []) => {
+  native: (_dir, cache, extra = []) => {
     const args = [...NODE_ARGS, MAIN, '--cache-dir', cache, '-q', ...extra, 'composer.lock'];
     return WRAP.length > 0 ? [WRAP[0], [...WRAP.slice(1), process.execPath, ...args]] : [process.execPath, args];
   },
-  'aria2 backend': (dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
+  'aria2 backend': (_dir, cache, extra = []) => [process.execPath, [MAIN, '--cache-dir', cache, '-q', '--backend', 'aria2', ...extra, 'composer.lock']],
   // bench/floor.js: undici alone, bytes straight to files (no checks, no fsync): the lower bound of any Node client.
   floor: (dir, cache) => [
     process.execPath,
     [path.join(ROOT, 'bench', 'floor.js'), path.join(dir, 'urls.txt'), cache, ...(existsSync(path.join(WORK, 'pki', 'done')) ? [pki().caFile] : [])],
   ],
   composer: () => ['composer', ['install', '--download-only', ...COMPOSER_FLAGS]],
-  'raw aria2c': (dir, cache) => [
+  'raw aria2c': (_dir, cache) => [
     'aria2c',
     [
       '-i',
@@ -620,7 +631,9 @@ async function noop(md) {
   md.push(
     `| fill (cold) | ${fmt(fill.wall)} | ${fmt(fill.cpu)} | ${fmt(fill.rssMB, 0)} | ${fill.code === 0 && landed === w.downloadable ? 'yes' : `exit ${fill.code}, ${landed}`} |`,
   );
-  runs.forEach((r, i) => md.push(`| no-op #${i + 1} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`));
+  runs.forEach((r, i) => {
+    md.push(`| no-op #${i + 1} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`);
+  });
   for (const [label, r] of checks) md.push(`| ${label} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${fmt(r.rssMB, 0)} | ${r.code === 0 ? 'yes' : `exit ${r.code}`} |`);
   md.push('', `Best no-op ${fmt(best.wall)} s (target < 0.5 s).`, '');
 }

@@ -93,7 +93,15 @@ async function startServer(single) {
   const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port)));
   return {
     origin: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) {
+          r();
+          return;
+        }
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
   };
 }
 

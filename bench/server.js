@@ -82,7 +82,10 @@ const handler = async (req, res) => {
   // The per-connection bucket is per TCP connection: for h2 that is the session (all its streams).
   const socket = req.stream?.session ?? req.socket;
   let conn = sockets.get(socket);
-  if (!conn) sockets.set(socket, (conn = { t: 0 }));
+  if (!conn) {
+    conn = { t: 0 };
+    sockets.set(socket, conn);
+  }
   if (o.latencyMs) await sleep(o.latencyMs);
   const file = files.get((req.url ?? '/').split('?')[0]);
   if (!file) {

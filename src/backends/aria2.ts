@@ -333,7 +333,9 @@ class Aria2Session {
     this.#rpc = rpc;
     this.#process = subprocess;
     this.#signal = signal;
-    const keep = (text: string): void => void (this.#output = (this.#output + text).slice(-2000));
+    const keep = (text: string): void => {
+      this.#output = (this.#output + text).slice(-2000);
+    };
     // stdout is aria2's log (`--log=-`): its HTTP exchanges go to their watchers, anything else is kept for messages.
     const log = new Aria2LogReader({
       request: (request) => this.#requested(request),
@@ -629,7 +631,9 @@ class Aria2Session {
     const gids = [...this.#waiters.keys()];
     try {
       const answers = await this.#rpc.multicall(gids.map((gid) => ({ method: 'aria2.tellStatus', params: [gid, TELL_KEYS] })));
-      gids.forEach((gid, i) => this.#update(gid, answers[i]));
+      gids.forEach((gid, i) => {
+        this.#update(gid, answers[i]);
+      });
     } catch (error) {
       if (!this.#signal.aborted && !this.#stopping && !this.#exited) {
         this.#settleAll({
@@ -655,14 +659,27 @@ class Aria2Session {
     const total = Number(status.totalLength ?? '0');
     const ended = status.status === 'removed' || status.status === 'complete' || status.status === 'error';
     // Stopped by us: whatever aria2 made of it in the meantime, the file is not wanted.
-    if (waiter.stopped !== undefined) return ended ? this.#finish(gid, waiter.stopped) : undefined;
-    if (status.status === 'removed') return this.#finish(gid, { kind: 'aborted' });
-    if (status.status === 'complete') return this.#finish(gid, { kind: 'complete' });
-    if (status.status === 'error') return this.#finish(gid, { kind: 'error', errorCode: status.errorCode, errorMessage: status.errorMessage });
+    if (waiter.stopped !== undefined) {
+      if (ended) this.#finish(gid, waiter.stopped);
+      return;
+    }
+    if (status.status === 'removed') {
+      this.#finish(gid, { kind: 'aborted' });
+      return;
+    }
+    if (status.status === 'complete') {
+      this.#finish(gid, { kind: 'complete' });
+      return;
+    }
+    if (status.status === 'error') {
+      this.#finish(gid, { kind: 'error', errorCode: status.errorCode, errorMessage: status.errorMessage });
+      return;
+    }
     // A declared length over --max-size, or an endless body growing past it (checked every poll,
     // so aria2 may write up to one poll interval's worth beyond the limit before it stops).
     if (waiter.maxSizeBytes > 0 && (total > waiter.maxSizeBytes || bytes > waiter.maxSizeBytes)) {
-      return this.#stopDownload(gid, { kind: 'too-large', bytes: Math.max(total, bytes), declared: total > waiter.maxSizeBytes });
+      this.#stopDownload(gid, { kind: 'too-large', bytes: Math.max(total, bytes), declared: total > waiter.maxSizeBytes });
+      return;
     }
     if (bytes !== waiter.lastBytes && bytes > 0) {
       waiter.lastBytes = bytes;

@@ -478,7 +478,8 @@ class InOrderHash {
     for (;;) {
       const segment = this.#frontier();
       if (segment === undefined || segment.pos <= this.#hashed) return;
-      const buffer = (this.#buffer ??= Buffer.allocUnsafe(READ_BACK_BYTES));
+      this.#buffer ??= Buffer.allocUnsafe(READ_BACK_BYTES);
+      const buffer = this.#buffer;
       const want = Math.min(segment.pos - this.#hashed, buffer.length);
       const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#hashed);
       if (bytesRead === 0) throw new Error(`unexpected end of file at ${this.#hashed}`);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { type Dirent, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -96,7 +96,7 @@ export interface CleanStaleTempFilesOptions {
  */
 export async function cleanStaleTempFiles(dir: string, options: CleanStaleTempFilesOptions): Promise<number> {
   const cutoff = (options.now ?? Date.now()) - options.olderThanMs;
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {

@@ -215,7 +215,7 @@ export function helpAfterOptions(command: 'prefetch' | 'verify', environment: st
 }
 
 /** Builds the commander program; `parse` turns argv + env into typed options and nothing else. */
-export function buildProgram(env: Readonly<Record<string, string | undefined>>, version: string): Command {
+export function buildProgram(_env: Readonly<Record<string, string | undefined>>, version: string): Command {
   const d = defaultDownloadOptions;
   const program = new Command();
   /** Inputs one at a time; the first one is checked for a mistyped `verify`. */

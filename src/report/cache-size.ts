@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -40,7 +40,7 @@ async function directoryBytes(dir: string, unseen: Set<string>, signal: AbortSig
   while (stack.length > 0 && seen < MAX_ENTRIES && signal?.aborted !== true) {
     const current = stack.pop()!;
     if (++dirs % 64 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(current, { withFileTypes: true });
     } catch {

@@ -48,11 +48,11 @@ export function truncateToWidth(text: string, width: number): string {
   let used = 0;
   let styled = false;
   for (let i = 0; i < text.length; ) {
-    const escape = text[i] === '\u001b' ? /^\u001b\[[0-9;?]*[A-Za-z]/.exec(text.slice(i)) : null;
-    if (escape !== null) {
-      out += escape[0];
+    const sequence = text[i] === '\u001b' ? /^\u001b\[[0-9;?]*[A-Za-z]/.exec(text.slice(i)) : null;
+    if (sequence !== null) {
+      out += sequence[0];
       styled = true;
-      i += escape[0].length;
+      i += sequence[0].length;
       continue;
     }
     const char = String.fromCodePoint(text.codePointAt(i)!);

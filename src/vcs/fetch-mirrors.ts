@@ -116,7 +116,10 @@ export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions
   const slot: Slot = (url, fn) => {
     const host = gitHost(url);
     let limit = hosts.get(host);
-    if (limit === undefined) hosts.set(host, (limit = pLimit(Math.max(1, options.perHost))));
+    if (limit === undefined) {
+      limit = pLimit(Math.max(1, options.perHost));
+      hosts.set(host, limit);
+    }
     return limit(() => global(fn));
   };
   // As `Config::prohibitUrlByConfig` with secure-http off: one warning per insecure host.

@@ -81,6 +81,7 @@ export const CREDENTIAL_ENV = {
  * moved to another origin never receives it, as with Composer, which sends nothing there either.
  */
 const CREDENTIAL_HELPER =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions (${l#protocol=}) in the git credential-helper script, meant literally
   '!f() { test "$1" = get || return 0; p=; h=; while IFS= read -r l; do case "$l" in protocol=*) p=${l#protocol=};; host=*) h=${l#host=};; esac; done; ' +
   `test "$p://$h" = "$${CREDENTIAL_ENV.origin}" || return 0; printf 'username=%s\\npassword=%s\\n' "$${CREDENTIAL_ENV.username}" "$${CREDENTIAL_ENV.password}"; }; f`;
 

@@ -48,7 +48,14 @@ class FakeClock implements Clock {
     if (ms <= 0 || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const cancel = this.after(ms, resolve);
-      signal.addEventListener('abort', () => (cancel(), resolve()), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          cancel();
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
   async advance(ms: number): Promise<void> {

@@ -236,7 +236,10 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       server.route(p, (_req, res) => {
         res.writeHead(200, { 'content-length': String(length), 'accept-ranges': 'bytes', etag: '"slow"' });
         let sent = 0;
-        server.every(res, ms, () => (res.write(Buffer.from([0x50])), ++sent < length));
+        server.every(res, ms, () => {
+          res.write(Buffer.from([0x50]));
+          return ++sent < length;
+        });
       });
 
     it('a trickle under --low-speed-limit over the stall window counts as stalled (retried, then failed)', async () => {
@@ -268,7 +271,11 @@ describe('native backend: consistent ranges and bounded transfers', () => {
           ...(start ? { 'content-range': `bytes ${from}-${to - 1}/${v1.length}` } : {}),
         });
         let at = from;
-        server.every(res, 20, () => (res.write(v1.subarray(at, at + 8)), (at += 8) < to));
+        server.every(res, 20, () => {
+          res.write(v1.subarray(at, at + 8));
+          at += 8;
+          return at < to;
+        });
       });
       const t = task(url, undefined);
       const result = await fetch(t, { splitMinBytes: 1024 * 1024, splitSegments: 4, splitProbeMs: 0, lowSpeedLimit: 4096, stallTimeoutMs: 300, retries: 0 });
@@ -303,7 +310,11 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       let _served = 0;
       const url = server.route(p, (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/zip' });
-        server.every(res, 1, () => ((_served += chunk.length), res.write(chunk), true));
+        server.every(res, 1, () => {
+          _served += chunk.length;
+          res.write(chunk);
+          return true;
+        });
       });
       const t = task(url, undefined);
       const result = await fetch(t, { maxSizeBytes: 1024 * 1024 });
@@ -321,7 +332,10 @@ describe('native backend: consistent ranges and bounded transfers', () => {
       const p = '/huge.zip';
       const url = server.route(p, (_req, res) => {
         res.writeHead(200, { 'content-length': String(50 * 1024 * 1024) });
-        server.every(res, 50, () => (res.write(Buffer.alloc(1024)), true));
+        server.every(res, 50, () => {
+          res.write(Buffer.alloc(1024));
+          return true;
+        });
       });
       const t = task(url, undefined);
       const result = await fetch(t, { maxSizeBytes: 1024 * 1024, splitMinBytes: 1024 * 1024 });

@@ -26,6 +26,7 @@ describe('action.yml', () => {
     assert.deepEqual(Object.keys(action.inputs).sort(), ['args', 'backend', 'lock', 'no-dev', 'verify-level', 'working-directory']);
     for (const name of ['downloaded', 'cached', 'failed']) assert.equal(action.outputs[name]?.value, `\${{ steps.prefetch.outputs.${name} }}`);
     const build = action.runs.steps[0]!;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression the action.yml must contain verbatim
     assert.equal(build['working-directory'], '${{ github.action_path }}');
     assert.match(build.run ?? '', /npm ci\b.*&& npm run build/, 'builds dist/ in the action checkout');
     for (const step of action.runs.steps) {

@@ -54,7 +54,7 @@ describe('a signal ends any phase of a run', () => {
       assert.match(String(r.stderr), new RegExp(`${signal}: stopping`));
       assert.match(String(r.stderr), new RegExp(`still not stopped 1\\.5 s after ${signal}; quitting`));
       // Offered while the run is still stopping: here, before the grace timer gives up on it.
-      if (signal === 'SIGINT') assert.match(String(r.stderr), /^Still stopping: press Ctrl-C again to quit at once\.\n[^]*still not stopped/m);
+      if (signal === 'SIGINT') assert.match(String(r.stderr), /^Still stopping: press Ctrl-C again to quit at once\.\n[\s\S]*still not stopped/m);
       else assert.doesNotMatch(String(r.stderr), /Ctrl-C/, 'no Ctrl-C advice for a signal no key sent');
       assertNoProcessWarning(String(r.stderr));
     });

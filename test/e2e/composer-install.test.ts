@@ -7,6 +7,12 @@ import { buildProject, type Built } from '../helpers/composer-project.js';
 import { composers, titled } from '../helpers/composers.js';
 import { runCli, runComposer } from '../helpers/run.js';
 
+/** The fields of a composer.lock package these checks read, as Composer writes them. */
+interface RawLockedPackage {
+  readonly dist?: { readonly type: string; readonly url: string; readonly shasum?: string; readonly mirrors?: readonly { readonly preferred?: boolean }[] };
+  readonly source?: unknown;
+}
+
 for (const c of composers)
   describe(`end to end with real Composer ${c.label}`, { skip: c.skip }, () => {
     const composer = c.composer?.bin;
@@ -20,27 +26,27 @@ for (const c of composers)
     });
 
     it_('writes a lock with every case the test needs', async () => {
-      const lock = JSON.parse(await readFile(path.join(b.project, 'composer.lock'), 'utf8'));
+      const lock = JSON.parse(await readFile(path.join(b.project, 'composer.lock'), 'utf8')) as Record<'packages' | 'packages-dev', RawLockedPackage[]>;
       const all = [...lock.packages, ...lock['packages-dev']];
       assert.ok(all.length >= 30, `${all.length} packages`);
       assert.equal(lock['packages-dev'].length, 2);
       assert.ok(
-        all.some((p: any) => p.dist?.mirrors?.some((m: any) => m.preferred)),
+        all.some((p) => p.dist?.mirrors?.some((m) => m.preferred)),
         'a preferred mirror',
       );
       assert.ok(
-        all.some((p: any) => p.dist?.url.includes('%package%')),
+        all.some((p) => p.dist?.url.includes('%package%')),
         'a placeholder URL',
       );
       assert.ok(
-        all.some((p: any) => p.dist?.type === 'tar'),
+        all.some((p) => p.dist?.type === 'tar'),
         'a tar dist',
       );
       assert.ok(
-        all.some((p: any) => p.dist === undefined && p.source),
+        all.some((p) => p.dist === undefined && p.source),
         'a source-only package',
       );
-      assert.ok(all.some((p: any) => p.dist?.shasum) && all.some((p: any) => p.dist && !p.dist.shasum), 'sha1 present and empty');
+      assert.ok(all.some((p) => p.dist?.shasum) && all.some((p) => p.dist && !p.dist.shasum), 'sha1 present and empty');
       assert.equal(
         b.server.hits((p) => b.distPaths.has(p)),
         0,

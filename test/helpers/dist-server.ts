@@ -64,7 +64,9 @@ export class DistServer {
   }
 
   get port(): number {
-    return (this.#server?.address() as AddressInfo).port;
+    const address = this.#server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('server not started');
+    return address.port;
   }
 
   async start(): Promise<this> {

@@ -74,9 +74,13 @@ export class FakeInternet {
       };
       const entry = { ...request, status: 0 };
       this.log.push(entry);
-      res.on('finish', () => void (entry.status = res.statusCode));
+      res.on('finish', () => {
+        entry.status = res.statusCode;
+      });
       // Also when the handler cuts the connection before a status line: no status, still a request.
-      res.on('close', () => void (entry.status ||= res.headersSent ? res.statusCode : -1));
+      res.on('close', () => {
+        entry.status ||= res.headersSent ? res.statusCode : -1;
+      });
       const key = `${request.scheme}://${request.host}${request.path}`;
       const handler = this.#routes.get(key);
       if (handler === undefined) {

@@ -29,7 +29,9 @@ export class HostileServer extends EventEmitter {
   #server: Server | undefined;
 
   get origin(): string {
-    return `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
+    const address = this.#server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('server not started');
+    return `http://127.0.0.1:${address.port}`;
   }
 
   async start(): Promise<this> {

@@ -11,8 +11,14 @@ describe('Semaphore', () => {
     const a = await slots.acquire();
     const b = await slots.acquire();
     const order: string[] = [];
-    const c = slots.acquire().then((release) => (order.push('c'), release));
-    const d = slots.acquire().then((release) => (order.push('d'), release));
+    const c = slots.acquire().then((release) => {
+      order.push('c');
+      return release;
+    });
+    const d = slots.acquire().then((release) => {
+      order.push('d');
+      return release;
+    });
     await settle();
     assert.deepEqual([order, slots.active], [[], 2]);
     a();
@@ -59,7 +65,12 @@ describe('Semaphore', () => {
     const slots = new Semaphore(1);
     const first = await slots.acquire();
     let woken = 0;
-    const waiting = [slots.acquire(), slots.acquire()].map((p) => p.then((release) => (woken++, release)));
+    const waiting = [slots.acquire(), slots.acquire()].map((p) =>
+      p.then((release) => {
+        woken++;
+        return release;
+      }),
+    );
     await settle();
     assert.equal(woken, 0);
     slots.limit = 3;
@@ -68,7 +79,10 @@ describe('Semaphore', () => {
     slots.limit = 0;
     assert.equal(slots.limit, 1);
     let late = false;
-    const next = slots.acquire().then((release) => ((late = true), release));
+    const next = slots.acquire().then((release) => {
+      late = true;
+      return release;
+    });
     first();
     second!();
     await settle();

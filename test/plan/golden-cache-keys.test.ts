@@ -88,6 +88,8 @@ for (const c of composers)
         assert.equal(tryNormalizeVersion(input), normalized ?? undefined, JSON.stringify(input));
       }
       // and the table's expectations are what this Composer says
-      VERSION_CASES.forEach(([input, expected], i) => assert.equal(response.versions[i]?.normalized ?? undefined, expected, JSON.stringify(input)));
+      VERSION_CASES.forEach(([input, expected], i) => {
+        assert.equal(response.versions[i]?.normalized ?? undefined, expected, JSON.stringify(input));
+      });
     });
   });

@@ -82,7 +82,15 @@ describe('git mirrors in the progress reporters', () => {
   it('plain mode: announces the git stage and keeps printing progress lines until the last mirror is done', () => {
     const lines: string[] = [];
     let tick: () => void = () => assert.fail('no timer');
-    const reporter = createPlainReporter({ write: (l) => lines.push(l), quiet: false, now: () => 0, every: (_ms, fn) => ((tick = fn), () => undefined) });
+    const reporter = createPlainReporter({
+      write: (l) => lines.push(l),
+      quiet: false,
+      now: () => 0,
+      every: (_ms, fn) => {
+        tick = fn;
+        return () => undefined;
+      },
+    });
     reporter.handle({ type: 'planned', plan: plan([archive]) });
     reporter.handle({ type: 'checked', cacheFilesDir: '/cache/files', cached: 1, pending: 0 });
     reporter.handle({ type: 'done', task: archive, result: 'cached', bytes: 0, url: undefined });
