@@ -17,7 +17,7 @@ import { DistServer } from '../helpers/dist-server.js';
 import { GitServer } from '../helpers/git-server.js';
 import { closedPort, listenOnLoopback } from '../helpers/loopback.js';
 import { newest } from '../helpers/composers.js';
-import { binPath, isolatedEnv, runCli, runComposer, tempDir } from '../helpers/run.js';
+import { binPath, isolatedEnv, runCli, runComposer, tempDir, writeComposerProject } from '../helpers/run.js';
 import { Sshd, sshdUnavailable } from '../helpers/sshd.js';
 
 const INSTALL = ['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '--no-interaction'];
@@ -31,36 +31,14 @@ interface Source {
 }
 
 /** A project whose lock lists `sources` (installed from source), with the given Composer config. */
-async function writeProject(dir: string, sources: readonly Source[], config: Record<string, unknown> = { 'secure-http': false }): Promise<void> {
-  await mkdir(dir, { recursive: true });
+function writeProject(dir: string, sources: readonly Source[], config: Record<string, unknown> = { 'secure-http': false }): Promise<void> {
   const packages = sources.map((s) => ({
     name: s.name,
     version: s.version ?? 'dev-main',
     type: 'library',
     source: { type: 'git', url: s.url, reference: s.reference },
   }));
-  await writeFile(
-    path.join(dir, 'composer.json'),
-    JSON.stringify({ require: Object.fromEntries(sources.map((s) => [s.name, s.version ?? 'dev-main'])), 'minimum-stability': 'dev', config }),
-  );
-  await writeFile(
-    path.join(dir, 'composer.lock'),
-    JSON.stringify(
-      {
-        'content-hash': 'x',
-        packages,
-        'packages-dev': [],
-        'minimum-stability': 'dev',
-        'stability-flags': {},
-        'prefer-stable': false,
-        'prefer-lowest': false,
-        platform: [],
-        'platform-dev': [],
-      },
-      null,
-      2,
-    ),
-  );
+  return writeComposerProject(dir, packages, config);
 }
 
 /** Every process's argv seen while `run` is going, that holds one of `needles`. */
@@ -152,30 +130,8 @@ describe('e2e: source packages you can trust (issue 28)', () => {
         a.redirect(repo, b.origin);
         const packages = dists.addPackages([`acme/dist-${backend}-one`, `acme/dist-${backend}-two`]);
         const url = a.url(repo).replace('://', `://deploy:${SECRET}@`);
-        await mkdir(dir, { recursive: true });
         const source = { name: repo, version: 'dev-main', type: 'library', source: { type: 'git', url, reference: head } };
-        await writeFile(
-          path.join(dir, 'composer.json'),
-          JSON.stringify({
-            require: Object.fromEntries([...packages, source].map((p) => [p.name, p.version])),
-            'minimum-stability': 'dev',
-            config: { 'secure-http': false },
-          }),
-        );
-        await writeFile(
-          path.join(dir, 'composer.lock'),
-          JSON.stringify({
-            'content-hash': 'x',
-            packages: [...packages, source],
-            'packages-dev': [],
-            'minimum-stability': 'dev',
-            'stability-flags': {},
-            'prefer-stable': false,
-            'prefer-lowest': false,
-            platform: [],
-            'platform-dev': [],
-          }),
-        );
+        await writeComposerProject(dir, [...packages, source]);
         const sinceB = b.requests.length;
         const r = await runCli(['--progress=none', '--backend', backend, '-v'], { cwd: dir, env });
         assert.equal(r.exitCode, 0, r.stderr);

@@ -39,6 +39,35 @@ export async function writeHttpProject(dir: string, packages: readonly unknown[]
   await writeFile(path.join(dir, 'composer.lock'), JSON.stringify({ 'content-hash': 'x', packages, 'packages-dev': packagesDev }, null, 2));
 }
 
+/**
+ * A Composer project that `composer install` accepts as is: composer.json requiring every locked
+ * package (minimum-stability dev, the given `config`) and a composer.lock with the fields Composer
+ * reads (`packages` as given; `packages-dev` empty).
+ */
+export async function writeComposerProject(
+  dir: string,
+  packages: readonly { readonly name: string; readonly version: string }[],
+  config: Record<string, unknown> = { 'secure-http': false },
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    path.join(dir, 'composer.json'),
+    JSON.stringify({ require: Object.fromEntries(packages.map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config }),
+  );
+  const lock = {
+    'content-hash': 'x',
+    packages,
+    'packages-dev': [],
+    'minimum-stability': 'dev',
+    'stability-flags': {},
+    'prefer-stable': false,
+    'prefer-lowest': false,
+    platform: [],
+    'platform-dev': [],
+  };
+  await writeFile(path.join(dir, 'composer.lock'), JSON.stringify(lock, null, 2));
+}
+
 /** An environment with nothing of the developer's machine in it: own HOME, own caches. */
 export function isolatedEnv(root: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
