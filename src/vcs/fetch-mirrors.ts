@@ -342,7 +342,7 @@ async function inspectMirror(task: MirrorTask, options: MirrorFetchOptions, gitB
             : `no branch or tag ${checkedBranch(first)} in the mirror ${task.dir}`;
     return { kind: 'failed', task, attempts: 0, error: new PrefetchError('E_CACHE', what, { packageName: first.packageName, url }) };
   }
-  return { git, url, existing: existing && broken === undefined, broken, gitAt: (target) => gitFor(task, options, options.git ?? 'git', target).git };
+  return { git, url, existing: existing && broken === undefined, broken, gitAt: (target) => gitFor(task, options, gitBin, target).git };
 }
 
 /**
