@@ -8,8 +8,8 @@ import { makeDirectories } from '../cache/make-dirs.js';
 import { isOwnerGone, ownedName } from '../cache/temp-files.js';
 import { PrefetchError, TransferLimitError, type ErrorCode } from '../errors.js';
 import { decideRetry, type RetryPolicy } from '../net/retry-policy.js';
-import { gitEnv, gitHost, sanitizeGitUrl, type GitCredential, type GitEnvOptions } from './git-env.js';
-import { insecureScheme, urlCredential, writtenOrigin } from './git-url.js';
+import { gitEnv, gitHost, type GitCredential, type GitEnvOptions } from './git-env.js';
+import { insecureScheme, stripCredentials, urlCredential, writtenOrigin } from './git-url.js';
 import { branchOrTagListed, checkedBranch, type MirrorPlan, type MirrorRef, type MirrorTask } from './plan-mirrors.js';
 
 export type MirrorAction = 'clone' | 'update';
@@ -127,7 +127,7 @@ export async function fetchMirrors(plan: MirrorPlan, options: MirrorFetchOptions
     const warned = new Set<string>();
     for (const task of plan.tasks) {
       const scheme = insecureScheme(task.url);
-      const host = gitHost(sanitizeGitUrl(task.url));
+      const host = gitHost(stripCredentials(task.url));
       if (scheme === undefined || warned.has(host)) continue;
       warned.add(host);
       options.emit({ type: 'warning', message: `Accessing ${host} over ${scheme}, which is an insecure protocol (secure-http is off).` });
@@ -162,16 +162,11 @@ interface Git {
    * One git command. `network` commands are watched: silence on both pipes for `stallTimeoutMs`
    * stops them. `signal` ends the command (Ctrl-C or the package's deadline, told apart by `deadline`).
    */
-  run(
-    args: readonly string[],
-    cwd: string,
-    watch?: { readonly network: boolean; readonly deadline?: AbortSignal },
-    extraEnv?: Readonly<Record<string, string>>,
-  ): Promise<GitRun>;
+  run(args: readonly string[], cwd: string, watch?: Watch, extraEnv?: Readonly<Record<string, string>>): Promise<GitRun>;
 }
 
 function gitFor(task: MirrorTask, options: MirrorFetchOptions, gitBin: string, target: string = task.url): { git: Git; url: string } {
-  const url = sanitizeGitUrl(target);
+  const url = stripCredentials(target);
   const origin = writtenOrigin(url);
   // `Git::runCommand` runs the URL as written first, userinfo and all; auth.json is its answer to an
   // authentication failure of a URL without one. So userinfo in the lock's URL wins, then auth.json.
@@ -472,7 +467,7 @@ const BOILERPLATE =
  * not read from remote repository", "Please make sure you have the correct access rights") are
  * dropped: they follow every one of these causes alike.
  */
-export function gitFailureCause(stderr: string): string {
+function gitFailureCause(stderr: string): string {
   const lines = stderr
     .split(/[\r\n]+/)
     .map((l) => l.trim())
@@ -589,7 +584,7 @@ async function redirectTarget(git: Git, url: string, parent: string, watch: Watc
       const base = /^(.*?)\/info\/refs(?:\?.*)?$/.exec(at)?.[1];
       if (base !== undefined) moved = base;
     }
-    return moved === undefined || sanitizeGitUrl(moved) === sanitizeGitUrl(url) ? undefined : sanitizeGitUrl(moved);
+    return moved === undefined || stripCredentials(moved) === stripCredentials(url) ? undefined : stripCredentials(moved);
   } finally {
     await rm(trace, { force: true });
   }

@@ -1,5 +1,4 @@
 import { credentialFor, type AuthConfig, type Credential } from '../auth/auth-headers.js';
-import { stripCredentials } from './git-url.js';
 
 /** What git is given for one source URL's origin: a user and password (Basic), or a bearer token. */
 export type GitCredential =
@@ -163,11 +162,6 @@ export function gitEnv(options: GitEnvOptions): Record<string, string> {
     env[`GIT_CONFIG_VALUE_${i}`] = value;
   });
   return env;
-}
-
-/** The URL as it may be shown, given to git or stored as a mirror's origin: no credential (`Url::stripCredentials`). */
-export function sanitizeGitUrl(url: string): string {
-  return stripCredentials(url);
 }
 
 /**

@@ -33,11 +33,6 @@ function sanitizeBytes(url: string): string {
   });
 }
 
-/** `Url::sanitize`: the URL as it may be shown (reports, errors, the mirror folder's name). */
-export function maskUrl(url: string): string {
-  return Buffer.from(sanitizeBytes(url), 'latin1').toString('utf8');
-}
-
 /**
  * The folder `GitDownloader::doDownload` (Composer ≥ 2.10.2) clones into, below `cache-vcs-dir`:
  * `Url::sanitize($url)` with every `[^a-z0-9.]` (case-insensitive) replaced by `-`. The PHP pattern

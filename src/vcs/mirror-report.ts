@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { GitMirrorEntry } from '../report/json-report.js';
 import type { DownloadTask, FailedPackage, Plan, Summary } from '../types.js';
 import type { MirrorResult } from './fetch-mirrors.js';
-import { sanitizeGitUrl } from './git-env.js';
+import { stripCredentials } from './git-url.js';
 import type { MirrorPlan, MirrorRef, MirrorTask } from './plan-mirrors.js';
 
 /**
@@ -32,7 +32,7 @@ export function mirrorDownloadTask(task: MirrorTask, ref: MirrorRef): DownloadTa
     packageName: ref.packageName,
     version: ref.version,
     distType: 'git',
-    urls: [sanitizeGitUrl(task.url)],
+    urls: [stripCredentials(task.url)],
     cacheKey: `vcs/${path.basename(task.dir)}`,
     cachePath: task.dir,
     expectedSha1: undefined,

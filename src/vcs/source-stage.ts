@@ -8,7 +8,8 @@ import { failureCause, failureReason } from '../report/failure-cause.js';
 import type { DownloadOptions, FailedPackage, PrefetchEvent, PreferredInstall } from '../types.js';
 import { retryPolicyFor } from '../net/retry-policy.js';
 import { fetchMirrors, type MirrorEvent, type MirrorResult } from './fetch-mirrors.js';
-import { gitCredential, sanitizeGitUrl } from './git-env.js';
+import { gitCredential } from './git-env.js';
+import { stripCredentials } from './git-url.js';
 import { mirrorDownloadTask, uniqueTasks, type SourceOutcome } from './mirror-report.js';
 import { planMirrors, vcsCacheUsable, type MirrorRef } from './plan-mirrors.js';
 
@@ -173,13 +174,18 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
       options.emit(event);
       return;
     case 'started':
-      options.emit({ type: 'started', task: mirrorDownloadTask(event.task, event.task.refs[0]!), url: sanitizeGitUrl(event.task.url), attempt: event.attempt });
+      options.emit({
+        type: 'started',
+        task: mirrorDownloadTask(event.task, event.task.refs[0]!),
+        url: stripCredentials(event.task.url),
+        attempt: event.attempt,
+      });
       return;
     case 'retried':
       options.emit({
         type: 'retried',
         task: mirrorDownloadTask(event.task, event.task.refs[0]!),
-        url: sanitizeGitUrl(event.task.url),
+        url: stripCredentials(event.task.url),
         attempt: event.attempt,
         delayMs: event.delayMs,
         error: event.error,
@@ -198,7 +204,7 @@ function forward(event: MirrorEvent, options: SourceStageOptions): void {
             task,
             result: r.kind === 'cached' ? 'cached' : 'downloaded',
             bytes: r.kind === 'cached' || i > 0 ? 0 : (r.bytes ?? 0),
-            url: r.kind === 'cached' ? undefined : sanitizeGitUrl(r.task.url),
+            url: r.kind === 'cached' ? undefined : stripCredentials(r.task.url),
           });
       }
       return;
@@ -214,7 +220,7 @@ function failuresOf(result: MirrorResult): FailedPackage[] {
     vcs: 'git' as const,
     packageName: ref.packageName,
     version: ref.version,
-    url: sanitizeGitUrl(result.task.url),
+    url: stripCredentials(result.task.url),
     code: error.code,
     message: error.message,
     hint: error.hint,

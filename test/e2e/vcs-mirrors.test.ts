@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { GitServer } from '../helpers/git-server.js';
 import { composers, titled } from '../helpers/composers.js';
-import { binPath, isolatedEnv, runCli, runComposer, tempDir } from '../helpers/run.js';
+import { binPath, composerLock, isolatedEnv, runCli, runComposer, tempDir } from '../helpers/run.js';
 
 const INSTALL = ['install', '--no-plugins', '--no-scripts', '--no-autoloader', '--ignore-platform-reqs', '--no-interaction'];
 const SECRET = 'Sup3r-s3cret-t0ken';
@@ -42,24 +42,7 @@ for (const c of composers)
         type: 'library',
         source: { type: 'git', url: server.url(s.name), reference: s.reference },
       }));
-      await writeFile(
-        path.join(project, 'composer.lock'),
-        JSON.stringify(
-          {
-            'content-hash': 'x',
-            packages,
-            'packages-dev': [],
-            'minimum-stability': 'dev',
-            'stability-flags': {},
-            'prefer-stable': false,
-            'prefer-lowest': false,
-            platform: [],
-            'platform-dev': [],
-          },
-          null,
-          2,
-        ),
-      );
+      await writeFile(path.join(project, 'composer.lock'), composerLock(packages));
     };
 
     before(async () => {

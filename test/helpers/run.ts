@@ -54,6 +54,11 @@ export async function writeComposerProject(
     path.join(dir, 'composer.json'),
     JSON.stringify({ require: Object.fromEntries(packages.map((p) => [p.name, p.version])), 'minimum-stability': 'dev', config }),
   );
+  await writeFile(path.join(dir, 'composer.lock'), composerLock(packages));
+}
+
+/** A composer.lock (as text) with the fields `composer install` reads, listing `packages` (none dev). */
+export function composerLock(packages: readonly unknown[]): string {
   const lock = {
     'content-hash': 'x',
     packages,
@@ -65,7 +70,7 @@ export async function writeComposerProject(
     platform: [],
     'platform-dev': [],
   };
-  await writeFile(path.join(dir, 'composer.lock'), JSON.stringify(lock, null, 2));
+  return JSON.stringify(lock, null, 2);
 }
 
 /** An environment with nothing of the developer's machine in it: own HOME, own caches. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuthConfig, Credential } from '../../src/auth/auth-headers.js';
-import { gitCredential, gitEnv, gitHost, sanitizeGitUrl } from '../../src/vcs/git-env.js';
+import { gitCredential, gitEnv, gitHost } from '../../src/vcs/git-env.js';
+import { stripCredentials } from '../../src/vcs/git-url.js';
 
 const auth = (origin: string, credential: Credential): AuthConfig => ({
   credentials: new Map([[origin, credential]]),
@@ -96,11 +97,11 @@ describe('gitEnv', () => {
     assert.equal(gitEnv({ base: { GIT_SSH_COMMAND: 'ssh -i k' }, lowSpeedLimit: 1024, lowSpeedSeconds: 30 })['GIT_SSH_COMMAND'], 'ssh -i k');
   });
   it('sanitizes and finds hosts as Composer does', () => {
-    assert.equal(sanitizeGitUrl('https://u:p@h.example/a.git'), 'https://h.example/a.git');
+    assert.equal(stripCredentials('https://u:p@h.example/a.git'), 'https://h.example/a.git');
     // A bare token in the user slot is a credential too (Url::stripCredentials); ssh keeps its user.
-    assert.equal(sanitizeGitUrl('https://ghp_abcdef123456@github.com/a/b.git'), 'https://github.com/a/b.git');
-    assert.equal(sanitizeGitUrl('ssh://git@h.example:2222/a.git'), 'ssh://git@h.example:2222/a.git');
-    assert.equal(sanitizeGitUrl('ssh://u:p@h.example/a.git'), 'ssh://h.example/a.git');
+    assert.equal(stripCredentials('https://ghp_abcdef123456@github.com/a/b.git'), 'https://github.com/a/b.git');
+    assert.equal(stripCredentials('ssh://git@h.example:2222/a.git'), 'ssh://git@h.example:2222/a.git');
+    assert.equal(stripCredentials('ssh://u:p@h.example/a.git'), 'ssh://h.example/a.git');
     assert.equal(gitHost('git@gitee.com:a/b.git'), 'gitee.com');
     assert.equal(gitHost('https://codeberg.org/a/b'), 'codeberg.org');
   });
